@@ -1,0 +1,95 @@
+"""Model cards: the machine-readable facts shipped beside every model's weights.
+
+After Mitchell M et al., "Model Cards for Model Reporting", FAT* 2019. A card is the JSON
+file ``saved_models/<id>/card.json``; its ``weights_sha256`` pins the weights file it
+describes, so a swapped or damaged weights file is refused instead of silently used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dxcore.errors import DxError
+
+CARD_FILE = "card.json"
+REQUIRED_FIELDS = (
+    "id", "name", "modality", "task", "class_names", "input", "decision_threshold",
+    "calibration_temperature", "training_data", "test_metrics", "intended_use",
+    "limitations", "date", "weights_file", "weights_sha256",
+)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """A parsed card; ``folder`` is where the card and its weights live."""
+
+    fields: dict[str, Any]
+    folder: Path
+
+    def __getitem__(self, key: str) -> Any:
+        return self.fields[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.fields.get(key, default)
+
+    @property
+    def id(self) -> str:
+        return self.fields["id"]
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.fields["class_names"])
+
+    @property
+    def weights_path(self) -> Path:
+        return self.folder / self.fields["weights_file"]
+
+    def headline(self) -> dict[str, str]:
+        """Test metrics as short strings, e.g. ``{"auc": "0.962 (0.948-0.975)"}``."""
+        out = {}
+        for name, metric in self.fields["test_metrics"].items():
+            if isinstance(metric, dict) and "ci95" in metric:
+                low, high = metric["ci95"]
+                out[name] = f"{metric['value']:.3f} ({low:.3f}-{high:.3f})"
+        return out
+
+    def verify_weights(self) -> None:
+        """Refuse weights whose SHA-256 differs from the card's."""
+        if not self.weights_path.exists():
+            raise DxError(f"The weights of model '{self.id}' are missing ({self.weights_path}).")
+        if sha256_of(self.weights_path) != self.fields["weights_sha256"]:
+            raise DxError(
+                f"The weights of model '{self.id}' do not match its model card (checksum "
+                "mismatch). They may be damaged or replaced; the model was not loaded."
+            )
+
+
+def read_card(path: Path) -> ModelCard:
+    try:
+        fields = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise DxError(f"The model card {path} cannot be read: {error}") from error
+    missing = [name for name in REQUIRED_FIELDS if name not in fields]
+    if missing:
+        raise DxError(f"The model card {path} lacks: {', '.join(missing)}.")
+    return ModelCard(fields, path.parent)
+
+
+def write_card(fields: dict[str, Any], folder: Path) -> ModelCard:
+    """Stamp the weights checksum into ``fields`` and write the card beside the weights."""
+    fields = dict(fields)
+    fields["weights_sha256"] = sha256_of(folder / fields["weights_file"])
+    (folder / CARD_FILE).write_text(json.dumps(fields, indent=2) + "\n")
+    return read_card(folder / CARD_FILE)

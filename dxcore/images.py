@@ -1,0 +1,179 @@
+"""Reading uploaded images: PNG, JPEG and DICOM, from bytes, into a grayscale array.
+
+Every reader returns a :class:`LoadedImage` whose ``pixels`` are float32 in [0, 1] at the
+image's own resolution, and raises :class:`~dxcore.errors.DxError` with one plain message
+for anything it cannot read. Nothing is written to disk and no patient-identifying DICOM
+attribute leaves this module: ``facts`` holds acquisition facts only.
+
+Example:
+    >>> import io, numpy as np
+    >>> from PIL import Image
+    >>> buffer = io.BytesIO()
+    >>> Image.fromarray(np.full((64, 48), 128, np.uint8)).save(buffer, format="PNG")
+    >>> image = load_image(buffer.getvalue())
+    >>> image.pixels.shape, image.format
+    ((64, 48), 'PNG')
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from dxcore.errors import DxError
+
+MIN_SIDE = 32
+MAX_PIXELS = 50_000_000
+MAX_BYTES = 100 * 1024 * 1024
+
+# Acquisition facts that say nothing about who the patient is.
+DICOM_FACTS = {
+    "Modality": "Modality",
+    "ViewPosition": "View",
+    "BodyPartExamined": "Body part",
+    "PhotometricInterpretation": "Photometric interpretation",
+    "BitsStored": "Bits stored",
+}
+
+
+@dataclass
+class LoadedImage:
+    """A decoded image: grayscale pixels in [0, 1] plus what the reader noticed."""
+
+    pixels: np.ndarray
+    format: str
+    facts: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels, as clinicians and PIL state it."""
+        return self.pixels.shape[1], self.pixels.shape[0]
+
+
+def load_image(source: bytes | str | Path) -> LoadedImage:
+    """Decode PNG, JPEG or DICOM bytes (or a file path) into a :class:`LoadedImage`."""
+    data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
+    if not data:
+        raise DxError("The file is empty. Please upload the image again.")
+    if len(data) > MAX_BYTES:
+        raise DxError(
+            f"The file is {len(data) / 2**20:.0f} MB; images over {MAX_BYTES // 2**20} MB "
+            "are not accepted."
+        )
+    reader = _read_dicom if _looks_like_dicom(data) else _read_bitmap
+    image = reader(data)
+    height, width = image.pixels.shape
+    if min(height, width) < MIN_SIDE:
+        raise DxError(
+            f"The image is only {width}x{height} pixels; at least {MIN_SIDE} pixels "
+            "on each side are needed."
+        )
+    return image
+
+
+def _looks_like_dicom(data: bytes) -> bool:
+    return data[128:132] == b"DICM"
+
+
+def _check_pixel_count(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise DxError(
+            f"The image is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"images over {MAX_PIXELS // 1_000_000} megapixels are refused."
+        )
+
+
+def _to_unit_range(values: np.ndarray) -> np.ndarray:
+    values = values.astype(np.float32)
+    low, high = float(values.min()), float(values.max())
+    if high <= low:
+        raise DxError("The image is blank: every pixel has the same value.")
+    return (values - low) / (high - low)
+
+
+def _read_bitmap(data: bytes) -> LoadedImage:
+    try:
+        with warnings.catch_warnings():
+            # We enforce our own pixel limit below, before decoding.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            _check_pixel_count(*image.size)
+            image = ImageOps.exif_transpose(image)
+            image.load()
+    except DxError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise DxError(
+            "This file is not an image that can be read. Please upload a PNG, JPEG or "
+            "DICOM file."
+        ) from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise DxError(
+            "The image file is damaged or incomplete (it may have been cut off during "
+            "copying). Please upload it again."
+        ) from error
+    image_format = image.format or "PNG"
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        pixels = _to_unit_range(np.asarray(image, dtype=np.float32))
+    else:
+        pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    facts = {"Format": image_format, "Size": f"{image.width} x {image.height} px"}
+    return LoadedImage(pixels=pixels, format=image_format, facts=facts)
+
+
+def _read_dicom(data: bytes) -> LoadedImage:
+    import pydicom
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data))
+    except Exception as error:  # pydicom raises many types for damaged files
+        raise DxError("The DICOM file is damaged and cannot be read.") from error
+    if "PixelData" not in dataset:
+        raise DxError(
+            "This DICOM file holds no image (no pixel data); it may be a report or a "
+            "structured document."
+        )
+    rows, columns = int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))
+    _check_pixel_count(columns, rows)
+    notes = []
+    frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    try:
+        pixels = dataset.pixel_array
+    except Exception as error:
+        syntax = dataset.file_meta.get("TransferSyntaxUID", "unknown")
+        name = getattr(syntax, "name", str(syntax))
+        raise DxError(
+            f"The DICOM image cannot be decoded (its encoding is {name}). Please export it "
+            "uncompressed or as PNG."
+        ) from error
+    if frames > 1:
+        pixels = pixels[0]
+        notes.append(f"This DICOM holds {frames} frames; frame 1 is shown and analysed.")
+    if pixels.ndim == 3:  # colour DICOM (e.g. a secondary capture): average the channels
+        pixels = pixels.mean(axis=-1)
+    values = apply_modality_lut(pixels, dataset)
+    if "WindowCenter" in dataset or "VOILUTSequence" in dataset:
+        values = apply_voi_lut(values, dataset, prefer_lut=True)
+    unit = _to_unit_range(np.asarray(values))
+    if dataset.get("PhotometricInterpretation") == "MONOCHROME1":
+        unit = 1.0 - unit  # MONOCHROME1 stores bright as low values
+    facts = {"Format": "DICOM", "Size": f"{columns} x {rows} px"}
+    for keyword, label in DICOM_FACTS.items():
+        if dataset.get(keyword) not in (None, ""):
+            facts[label] = str(dataset.get(keyword))
+    if frames > 1:
+        facts["Frames"] = str(frames)
+    return LoadedImage(pixels=unit, format="DICOM", facts=facts, notes=notes)
+
+
+def resize_for_model(pixels: np.ndarray, side: int) -> np.ndarray:
+    """Squash to ``side`` x ``side`` as the training images were (aspect ratio not kept)."""
+    image = Image.fromarray(pixels.astype(np.float32), mode="F")
+    return np.asarray(image.resize((side, side), Image.BILINEAR), dtype=np.float32)

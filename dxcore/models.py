@@ -1,0 +1,107 @@
+"""Shipped models: a small base class holding the shared predict flow, one subclass per
+modality overriding :meth:`DxModel.prepare`.
+
+Example (needs the shipped weights):
+    >>> from dxcore import get_model, load_image                      # doctest: +SKIP
+    >>> model = get_model("cxr-pneumonia")                             # doctest: +SKIP
+    >>> model.predict(load_image("chest.png")).prediction             # doctest: +SKIP
+    'PNEUMONIA'
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+from dxcore.calibration import calibrated_probabilities
+from dxcore.cards import ModelCard
+from dxcore.errors import DxError
+from dxcore.images import LoadedImage, resize_for_model
+
+
+@dataclass
+class Prediction:
+    """Calibrated class probabilities, the decision at the card's threshold, and the
+    model input they came from (what an explainer needs)."""
+
+    probabilities: dict[str, float]
+    prediction: str
+    threshold: float
+    positive_class: str
+    model_input: np.ndarray
+
+    def as_json(self) -> dict[str, Any]:
+        return {"probabilities": self.probabilities, "prediction": self.prediction}
+
+
+class DxModel:
+    """A trained model and its card. Weights load lazily, once, in Keras safe mode, after
+    the checksum check; loading is guarded by a lock because Streamlit shares one instance
+    across sessions (inference itself is read-only)."""
+
+    def __init__(self, card: ModelCard):
+        self.card = card
+        self._keras: keras.Model | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def keras_model(self) -> keras.Model:
+        with self._lock:
+            if self._keras is None:
+                self.card.verify_weights()
+                self._keras = keras.saving.load_model(
+                    self.card.weights_path, compile=False, safe_mode=True)
+        return self._keras
+
+    def load(self) -> DxModel:
+        """Verify and load the weights now rather than on the first prediction."""
+        _ = self.keras_model
+        return self
+
+    def prepare(self, raw: Any) -> np.ndarray:
+        """Turn one decoded input into a batch of one for the network."""
+        raise NotImplementedError
+
+    def probabilities_batch(self, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Calibrated probabilities, (N, classes), for an already prepared batch."""
+        logits = [np.asarray(self.keras_model(x[i:i + batch_size], training=False))
+                  for i in range(0, len(x), batch_size)]
+        return calibrated_probabilities(np.concatenate(logits),
+                                        self.card["calibration_temperature"])
+
+    def predict(self, raw: Any) -> Prediction:
+        x = self.prepare(raw)
+        probability = self.probabilities_batch(x)[0]
+        names = self.card.class_names
+        positive = self.card.get("positive_class", names[-1])
+        threshold = float(self.card["decision_threshold"])
+        positive_index = names.index(positive)
+        if probability[positive_index] >= threshold:
+            label = positive
+        else:  # the most probable of the other classes
+            others = [i for i in range(len(names)) if i != positive_index]
+            label = names[max(others, key=lambda i: probability[i])]
+        return Prediction(
+            probabilities={n: round(float(p), 6) for n, p in zip(names, probability, strict=True)},
+            prediction=label, threshold=threshold, positive_class=positive, model_input=x)
+
+
+class ImageModel(DxModel):
+    """Grayscale image models: resize as in training and add batch and channel axes."""
+
+    def prepare(self, raw: LoadedImage) -> np.ndarray:
+        if not isinstance(raw, LoadedImage):
+            raise DxError("This model reads images (PNG, JPEG or DICOM).")
+        side = int(self.card["input"]["side"])
+        return resize_for_model(raw.pixels, side)[None, ..., None]
+
+
+MODEL_CLASSES: dict[str, type[DxModel]] = {"image": ImageModel}
+
+
+def model_for(card: ModelCard) -> DxModel:
+    return MODEL_CLASSES[card["modality"]](card)

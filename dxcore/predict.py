@@ -1,0 +1,49 @@
+"""One call from a file (or uploaded bytes) to a JSON-ready result, errors included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from dxcore.errors import DxError
+from dxcore.explain import get_explainer, overlay, resize_map
+from dxcore.images import load_image
+from dxcore.models import DxModel
+
+
+def explain_prediction(model: DxModel, prediction, method: str) -> np.ndarray:
+    """The saliency map for the predicted class, at the model's input resolution."""
+    class_index = model.card.class_names.index(prediction.prediction)
+    return get_explainer(method)(model.keras_model, prediction.model_input, class_index,
+                                 model.card.get("explainer_layer", "last_conv"))
+
+
+def predict_file(model: DxModel, path: str | Path, explain: str | None = None,
+                 out_dir: str | Path | None = None) -> dict[str, Any]:
+    """``{"input", "model", "probabilities", "prediction"}`` or ``{"input", "error"}``."""
+    result: dict[str, Any] = {"input": str(path)}
+    try:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            raise DxError("The file cannot be opened (missing, or not readable).") from None
+        image = load_image(data)
+        prediction = model.predict(image)
+        result.update({"model": model.card.id, **prediction.as_json()})
+        if image.notes:
+            result["notes"] = image.notes
+        if explain:
+            saliency = resize_map(explain_prediction(model, prediction, explain), image.size)
+            peak_y, peak_x = np.unravel_index(int(saliency.argmax()), saliency.shape)
+            result["explanation"] = {"method": explain, "peak_xy": [int(peak_x), int(peak_y)]}
+            if out_dir:
+                target = Path(out_dir) / f"{Path(path).stem}.{explain}.png"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(overlay(image.pixels, saliency)).save(target)
+                result["explanation"]["overlay"] = str(target)
+    except DxError as error:
+        return {"input": str(path), "error": str(error)}
+    return result

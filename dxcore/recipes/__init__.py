@@ -1,0 +1,18 @@
+"""One recipe per shipped model: how to train it and how to measure it on its test split.
+
+A recipe module exposes ``MODEL_ID``, ``train(out_dir, data, epochs, seed) -> dict`` (the
+card fields) and ``test_predictions(model, data) -> (labels, positive_probability)``.
+"""
+
+from importlib import import_module
+from types import ModuleType
+
+from dxcore.errors import DxError
+
+RECIPES = {"cxr-pneumonia": "dxcore.recipes.cxr_pneumonia"}
+
+
+def recipe_for(model_id: str) -> ModuleType:
+    if model_id not in RECIPES:
+        raise DxError(f"No training recipe for '{model_id}'. Known: {', '.join(RECIPES)}.")
+    return import_module(RECIPES[model_id])

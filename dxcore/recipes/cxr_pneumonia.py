@@ -1,0 +1,137 @@
+"""``cxr-pneumonia``: NORMAL vs PNEUMONIA on paediatric chest X-rays, a CNN from scratch.
+
+Train on the official train folder less 1/8 of its patients (validation, used for the best
+epoch, the temperature and the threshold); test on the official test folder (624 images).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.utils.class_weight import compute_class_weight
+
+from dxcore import calibration
+from dxcore.architectures import chest_xray_cnn
+from dxcore.datasets import chest_xray
+from dxcore.training import BestValidationAUC, TqdmEpochs, logits_in_batches
+
+MODEL_ID = "cxr-pneumonia"
+SIDE = 128
+BATCH_SIZE = 32
+
+
+def _augmenter(seed: int) -> keras.Sequential:
+    # Mild geometric and contrast jitter: the test images come from other sessions.
+    return keras.Sequential([
+        keras.layers.RandomRotation(0.03, fill_mode="constant", seed=seed),
+        keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant", seed=seed + 1),
+        keras.layers.RandomZoom((-0.1, 0.1), fill_mode="constant", seed=seed + 2),
+        keras.layers.RandomContrast(0.2, seed=seed + 3),
+    ], name="augment")
+
+
+def train(out_dir: Path, data: str | None = None, epochs: int = 18, seed: int = 0) -> dict:
+    """Train, calibrate on validation, save ``model.keras`` and return the card fields."""
+    started = time.time()
+    keras.utils.set_random_seed(seed)
+    fit, validation = chest_xray.train_validation_split(chest_xray.official_split("train", data),
+                                                        seed=seed)
+    x_fit = chest_xray.load_pixels(fit.paths, SIDE, progress=True)
+    x_val = chest_xray.load_pixels(validation.paths, SIDE, progress=True)
+
+    augment = _augmenter(seed)
+    dataset = (tf.data.Dataset.from_tensor_slices((x_fit, fit.labels))
+               .shuffle(len(x_fit), seed=seed, reshuffle_each_iteration=True)
+               .batch(BATCH_SIZE)
+               .map(lambda x, y: (augment(x, training=True), y),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+               .prefetch(tf.data.AUTOTUNE))
+    weights = compute_class_weight("balanced", classes=np.array([0, 1]), y=fit.labels)
+
+    model = chest_xray_cnn(SIDE)
+    steps = epochs * int(np.ceil(len(x_fit) / BATCH_SIZE))
+    model.compile(
+        optimizer=keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(
+            1e-3, steps, warmup_target=None), weight_decay=1e-4),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    best = BestValidationAUC(x_val, validation.labels)
+    model.fit(dataset, epochs=epochs, class_weight=dict(enumerate(weights)), verbose=0,
+              callbacks=[best, TqdmEpochs(epochs)])
+
+    val_logits = logits_in_batches(model, x_val)
+    temperature = calibration.fit_temperature(val_logits, validation.labels)
+    val_probability = calibration.calibrated_probabilities(val_logits, temperature)[:, 1]
+    threshold = calibration.youden_threshold(validation.labels, val_probability)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(out_dir / "model.keras")
+
+    from dxcore.metrics import report_binary
+
+    return {
+        "id": MODEL_ID,
+        "name": "Paediatric chest X-ray: pneumonia",
+        "modality": "image",
+        "task": "Pneumonia (bacterial or viral) vs normal on a frontal paediatric chest X-ray",
+        "class_names": list(chest_xray.CLASS_NAMES),
+        "positive_class": "PNEUMONIA",
+        "input": {
+            "kind": "image",
+            "formats": ["PNG", "JPEG", "DICOM"],
+            "side": SIDE,
+            "channels": 1,
+            "preprocessing": "grayscale; intensities scaled to [0, 1] (8-bit: /255; DICOM "
+                             "and 16-bit: modality LUT, VOI LUT or window, then min-max); "
+                             f"resized to {SIDE}x{SIDE} bilinear without keeping the aspect "
+                             "ratio, as the training images were",
+        },
+        "architecture": f"VGG-style CNN, 5 stages, {model.count_params():,} parameters, "
+                        "trained from scratch (functional Keras)",
+        "explainer_layer": "last_conv",
+        "decision_threshold": threshold,
+        "calibration_temperature": temperature,
+        "training_data": {
+            "dataset": "Kermany DS et al., Cell 172(5):1122-1131 (2018), Mendeley Data "
+                       "doi:10.17632/rscbjbr9sj.2, CC BY 4.0",
+            "split": "official train folder, split by patient (StratifiedGroupKFold, 1/8 "
+                     f"held out, seed {seed}): {len(fit.paths)} images of "
+                     f"{len(np.unique(fit.patients))} patients for fitting, "
+                     f"{len(validation.paths)} images of {len(np.unique(validation.patients))} "
+                     "patients for validation (best epoch, temperature, threshold); test = "
+                     "official test folder (624 images), never used for any choice",
+        },
+        "training": {
+            "epochs": epochs, "best_epoch": best.best_epoch, "seed": seed,
+            "batch_size": BATCH_SIZE, "optimizer": "AdamW, cosine decay from 1e-3",
+            "class_weights": "balanced", "seconds": round(time.time() - started),
+            "command": f"python -m dxcore train {MODEL_ID} --epochs {epochs} --seed {seed}",
+        },
+        "validation_metrics": report_binary(validation.labels, val_probability, threshold,
+                                            resamples=500),
+        "test_metrics": {},
+        "intended_use": "Research and teaching: showing how a CNN reads paediatric chest "
+                        "X-rays. A research prototype, not for clinical decisions.",
+        "limitations": [
+            "Trained on one centre's paediatric (age 1-5) anterior-posterior images from "
+            "Guangzhou; adults, lateral views and other hospitals are outside its training.",
+            "The dataset's test images show a shift from its train images: the validation "
+            "threshold is conservative on normals (specificity below sensitivity).",
+            "Bacterial and viral pneumonia are merged; other findings are not recognised.",
+            "Images were squashed to a square without keeping the aspect ratio.",
+        ],
+        "date": date.today().isoformat(),
+        "weights_file": "model.keras",
+    }
+
+
+def test_predictions(model, data: str | None = None) -> tuple[np.ndarray, np.ndarray, list]:
+    """Labels, calibrated positive-class probabilities and paths on the official test set."""
+    test = chest_xray.official_split("test", data)
+    x = chest_xray.load_pixels(test.paths, SIDE, progress=True)
+    probability = model.probabilities_batch(x)[:, 1]
+    return test.labels, probability, test.paths
