@@ -1,0 +1,88 @@
+"""Speed of the chest X-ray path on this machine, as medians and as ratios to
+``model.predict`` on the same input in the same run (the machine is shared and noisy, so
+ratios within one run are what compare across runs).
+
+    python scripts/benchmark_cxr.py [--repeats 30] [--image PATH]
+
+Measured: model load (checksum + Keras safe-mode load); bytes of an uploaded image to
+calibrated prediction; the same plus each saliency method and its overlay at the image's
+own resolution (what the dashboard shows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+
+from dxcore import get_card, load_image  # noqa: E402
+from dxcore.datasets import chest_xray  # noqa: E402
+from dxcore.explain import EXPLAINERS, overlay, resize_map  # noqa: E402
+from dxcore.models import model_for  # noqa: E402
+from dxcore.predict import explain_prediction  # noqa: E402
+
+
+def median_ms(action: Callable[[], object], repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        action()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--image", help="an image file (default: the first test image)")
+    args = parser.parse_args()
+    card = get_card("cxr-pneumonia")
+    image_path = Path(args.image) if args.image else chest_xray.official_split("test").paths[0]
+    data = image_path.read_bytes()
+
+    def load_model():
+        return model_for(card).load()
+
+    model = load_model()
+    x = model.prepare(load_image(data))
+
+    def predict_bytes():
+        return model.predict(load_image(data))
+
+    def predict_and_explain(method: str) -> Callable[[], object]:
+        def run():
+            image = load_image(data)
+            prediction = model.predict(image)
+            saliency = explain_prediction(model, prediction, method)
+            return overlay(image.pixels, resize_map(saliency, image.size))
+        return run
+
+    reference = median_ms(lambda: model.keras_model.predict(x, verbose=0), args.repeats)
+    rows = [("model.predict (reference)", reference),
+            ("model load", median_ms(load_model, max(3, args.repeats // 6), warmup=1)),
+            ("bytes -> prediction", median_ms(predict_bytes, args.repeats))]
+    for method, explainer in EXPLAINERS.items():
+        repeats = args.repeats if method == "gradcam++" else max(5, args.repeats // 3)
+        rows.append((f"bytes -> prediction + {explainer.label} overlay",
+                     median_ms(predict_and_explain(method), repeats)))
+    print(f"cxr-pneumonia, image {load_image(data).size[0]}x{load_image(data).size[1]} px, "
+          f"Keras {keras.__version__}, {os.cpu_count()} CPUs, median of up to "
+          f"{args.repeats} runs\n")
+    print("| step | median ms | ratio to model.predict |\n|---|---:|---:|")
+    for name, ms in rows:
+        print(f"| {name} | {ms:.1f} | {ms / reference:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
