@@ -1,7 +1,8 @@
 """One recipe per shipped model: how to train it and how to measure it on its test split.
 
 A recipe module exposes ``MODEL_ID``, ``train(out_dir, data, epochs, seed) -> dict`` (the
-card fields) and ``test_predictions(model, data) -> (labels, positive_probability)``.
+card fields, weights saved in ``out_dir``) and ``evaluate(model, data, resamples) -> dict``
+(the test metrics stored in the card).
 """
 
 from importlib import import_module

@@ -129,9 +129,16 @@ def train(out_dir: Path, data: str | None = None, epochs: int = 18, seed: int = 
     }
 
 
-def test_predictions(model, data: str | None = None) -> tuple[np.ndarray, np.ndarray, list]:
-    """Labels, calibrated positive-class probabilities and paths on the official test set."""
+def test_predictions(model, data: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and calibrated positive-class probabilities on the official test set."""
     test = chest_xray.official_split("test", data)
     x = chest_xray.load_pixels(test.paths, SIDE, progress=True)
-    probability = model.probabilities_batch(x)[:, 1]
-    return test.labels, probability, test.paths
+    return test.labels, model.probabilities_batch(x)[:, 1]
+
+
+def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
+    """AUC, accuracy, sensitivity, specificity (bootstrap 95% CIs over images) and ECE."""
+    from dxcore.metrics import report_binary
+
+    labels, probability = test_predictions(model, data)
+    return report_binary(labels, probability, model.card["decision_threshold"], resamples)
