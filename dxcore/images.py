@@ -9,7 +9,8 @@ Example:
     >>> import io, numpy as np
     >>> from PIL import Image
     >>> buffer = io.BytesIO()
-    >>> Image.fromarray(np.full((64, 48), 128, np.uint8)).save(buffer, format="PNG")
+    >>> gradient = np.tile(np.arange(48, dtype=np.uint8), (64, 1))
+    >>> Image.fromarray(gradient).save(buffer, format="PNG")
     >>> image = load_image(buffer.getvalue())
     >>> image.pixels.shape, image.format
     ((64, 48), 'PNG')
@@ -89,11 +90,15 @@ def _check_pixel_count(width: int, height: int) -> None:
         )
 
 
+def _refuse_blank(values: np.ndarray) -> None:
+    if float(values.max()) <= float(values.min()):
+        raise DxError("The image is blank: every pixel has the same value.")
+
+
 def _to_unit_range(values: np.ndarray) -> np.ndarray:
     values = values.astype(np.float32)
+    _refuse_blank(values)
     low, high = float(values.min()), float(values.max())
-    if high <= low:
-        raise DxError("The image is blank: every pixel has the same value.")
     return (values - low) / (high - low)
 
 
@@ -103,12 +108,18 @@ def _read_bitmap(data: bytes) -> LoadedImage:
             # We enforce our own pixel limit below, before decoding.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
+            image_format = image.format or "PNG"  # exif_transpose's copy drops .format
             _check_pixel_count(*image.size)
             image = ImageOps.exif_transpose(image)
             image.load()
     except DxError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # PIL's own limit (far above ours) hit on open
+        raise DxError(
+            f"The image is too large; images over {MAX_PIXELS // 1_000_000} megapixels are "
+            "refused."
+        ) from None
+    except UnidentifiedImageError:
         raise DxError(
             "This file is not an image that can be read. Please upload a PNG, JPEG or "
             "DICOM file."
@@ -118,11 +129,11 @@ def _read_bitmap(data: bytes) -> LoadedImage:
             "The image file is damaged or incomplete (it may have been cut off during "
             "copying). Please upload it again."
         ) from error
-    image_format = image.format or "PNG"
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         pixels = _to_unit_range(np.asarray(image, dtype=np.float32))
     else:
         pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+        _refuse_blank(pixels)
     facts = {"Format": image_format, "Size": f"{image.width} x {image.height} px"}
     return LoadedImage(pixels=pixels, format=image_format, facts=facts)
 

@@ -59,15 +59,19 @@ def bootstrap_intervals(metric: Callable[[np.ndarray], dict[str, float]], n: int
     rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = {}
     unique_groups = np.unique(groups) if groups is not None else None
+    if unique_groups is not None:  # each group's members, found once rather than per draw
+        members = {g: np.flatnonzero(groups == g) for g in unique_groups}
     for _ in range(resamples):
         if unique_groups is None:
             index = rng.integers(0, n, n)
         else:
             chosen = rng.choice(unique_groups, len(unique_groups))
-            index = np.concatenate([np.flatnonzero(groups == g) for g in chosen])
+            index = np.concatenate([members[g] for g in chosen])
         try:
             values = metric(index)
         except ValueError:  # a resample with one class only has no AUC
+            continue
+        if not np.isfinite(list(values.values())).all():  # newer scikit-learn: nan, no error
             continue
         for key, value in values.items():
             draws.setdefault(key, []).append(value)
@@ -86,4 +90,64 @@ def report_binary(labels: np.ndarray, positive_probability: np.ndarray, threshol
     report: dict[str, dict] = {k: {"value": v, "ci95": intervals[k]} for k, v in point.items()}
     report["ece"] = {"value": expected_calibration_error(labels, positive_probability)}
     report["n"] = {"value": int(len(labels)), "positives": int(labels.sum())}
+    return report
+
+
+def multiclass_metrics(labels: np.ndarray, predicted: np.ndarray,
+                       classes: list[str]) -> dict[str, float]:
+    """Accuracy, macro F1 and per-class sensitivity, PPV and F1 (keys like ``S_ppv``).
+
+    A class absent from both ``labels`` and ``predicted`` (possible in a resample) is left
+    out of the macro F1 rather than counted as 0 or 1.
+
+    Example:
+        >>> y = np.array(["N", "N", "S", "V"]); p = np.array(["N", "S", "S", "V"])
+        >>> m = multiclass_metrics(y, p, ["N", "S", "V"])
+        >>> m["accuracy"], m["S_sensitivity"], m["S_ppv"]
+        (0.75, 1.0, 0.5)
+    """
+    matrix = confusion(labels, predicted, classes)
+    out = {"accuracy": float(np.trace(matrix) / max(matrix.sum(), 1))}
+    f1s = []
+    for i, name in enumerate(classes):
+        true, called, hit = matrix[i].sum(), matrix[:, i].sum(), matrix[i, i]
+        sensitivity = hit / true if true else float("nan")
+        ppv = hit / called if called else float("nan")
+        f1 = 2 * hit / (true + called) if true + called else float("nan")
+        out.update({f"{name}_sensitivity": float(sensitivity), f"{name}_ppv": float(ppv),
+                    f"{name}_f1": float(f1)})
+        f1s.append(f1)
+    out["macro_f1"] = float(np.nanmean(f1s))
+    return out
+
+
+def confusion(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> np.ndarray:
+    """Counts, rows = reference class, columns = predicted class, in ``classes`` order."""
+    names = np.asarray(classes)
+    true = (np.asarray(labels)[:, None] == names).argmax(axis=1)
+    called = (np.asarray(predicted)[:, None] == names).argmax(axis=1)
+    k = len(classes)
+    return np.bincount(true * k + called, minlength=k * k).reshape(k, k)
+
+
+def report_multiclass(labels: np.ndarray, predicted: np.ndarray, classes: list[str],
+                      groups: np.ndarray | None = None, resamples: int = 2000,
+                      seed: int = 0) -> dict[str, dict]:
+    """Each metric as ``{"value": v, "ci95": [low, high]}`` (bootstrap over ``groups``, e.g.
+    records), plus the confusion matrix and the beat counts."""
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    point = multiclass_metrics(labels, predicted, classes)
+
+    def metric(index: np.ndarray) -> dict[str, float]:
+        values = multiclass_metrics(labels[index], predicted[index], classes)
+        return {k: v for k, v in values.items() if not np.isnan(v)}
+
+    intervals = bootstrap_intervals(metric, len(labels), resamples, seed, groups)
+    report: dict[str, dict] = {k: {"value": v, "ci95": intervals.get(k)}
+                               for k, v in point.items()}
+    report["confusion_matrix"] = {"value": confusion(labels, predicted, classes).tolist(),
+                                  "rows": "reference", "columns": "predicted",
+                                  "classes": list(classes)}
+    report["n"] = {"value": int(len(labels)),
+                   **{name: int((labels == name).sum()) for name in classes}}
     return report
