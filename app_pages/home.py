@@ -1,0 +1,41 @@
+"""Home: what the dashboard is, the shipped models and their test metrics, the task pages."""
+
+import streamlit as st
+
+from dxcore import list_cards
+from dxui.common import models_table, research_notice, show_error
+from dxui.navigation import TASK_PAGES
+
+st.title("Dx dashboard")
+st.markdown(
+    "An open-source dashboard that shows how AI models read medical data. Each model is "
+    "shipped with a **model card**: the public data it was trained on, its performance on a "
+    "held-out test set with 95% confidence intervals, its intended use and its limitations. "
+    "Every prediction comes with a calibrated probability, the decision threshold and a "
+    "map of the regions that drove it."
+)
+research_notice()
+
+st.subheader("Shipped models")
+try:
+    cards = list_cards()
+except Exception as error:  # a damaged card: say so instead of a traceback
+    show_error(error)
+    cards = []
+if cards:
+    st.table(models_table(cards), hide_index=True, border="horizontal")
+    st.caption(
+        "Metrics on each model's official test split, never used for training or for any "
+        "choice; 95% bootstrap confidence intervals in brackets."
+    )
+else:
+    st.info("No models are installed yet. Train one with `python -m dxcore train "
+            "cxr-pneumonia`.")
+
+st.subheader("Tasks")
+columns = st.columns(max(3, len(TASK_PAGES)))
+for column, page in zip(columns, TASK_PAGES, strict=False):
+    with column.container(border=True):
+        st.markdown(f"**{page.title}**")
+        st.caption(page.summary)
+        st.page_link(page.path, label=f"Open {page.title}", icon=":material/arrow_forward:")

@@ -1,0 +1,43 @@
+"""The dashboard's pages, in one place: ``app.py`` builds the navigation from this list and
+the home page links to every task page from it. A new task (an ECG page, case records)
+is one more :class:`PageSpec` here plus its script in ``app_pages/``.
+
+The scripts are in ``app_pages/``, not ``pages/``: Streamlit treats a ``pages/`` folder
+beside the entry point as a legacy (v1) multipage app until ``st.navigation`` first runs, so
+on a fresh server a deep link such as ``/chest_xray`` would run the page script alone,
+without ``app.py``'s page config and navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page: its script (relative to ``app.py``), its title and what it is for."""
+
+    path: str
+    title: str
+    icon: str
+    summary: str = ""
+    model_id: str | None = None  # the model the page runs, if any
+    default: bool = False
+
+
+HOME = PageSpec("app_pages/home.py", "Home", ":material/home:", default=True)
+
+TASK_PAGES: tuple[PageSpec, ...] = (
+    PageSpec(
+        "app_pages/chest_xray.py", "Chest X-ray", ":material/radiology:",
+        summary="Pneumonia vs normal on a frontal paediatric chest X-ray (PNG, JPEG or "
+                "DICOM), with the calibrated probability and a saliency map.",
+        model_id="cxr-pneumonia",
+    ),
+)
+
+PAGES: tuple[PageSpec, ...] = (HOME, *TASK_PAGES)
+
+
+def page_for_model(model_id: str) -> PageSpec | None:
+    """The task page that runs ``model_id``, if one does."""
+    return next((page for page in TASK_PAGES if page.model_id == model_id), None)

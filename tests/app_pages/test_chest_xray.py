@@ -1,0 +1,190 @@
+"""The chest X-ray page: uploads (real test image, DICOM, junk), example cases, errors."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from dxui.common import NOTICE
+
+PAGE = "app_pages/chest_xray.py"
+# tf-keras-vis calls the functional model with a list; Keras warns, harmlessly.
+pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWarning")
+PATIENT = {"PatientName": "Doe^Jane", "PatientID": "PID-738291",
+           "PatientBirthDate": "19790412"}
+
+
+def rendered_text(app: AppTest) -> str:
+    """Everything the page sent to the browser, as text: every element's message (markdown,
+    captions, metrics, labels...) and every table's cells."""
+    parts = []
+    for node in app.main:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        if node.type in ("dataframe", "table"):
+            parts.append(node.value.to_string())
+    return "\n".join(parts)
+
+
+def upload(app: AppTest, name: str, data: bytes, mime: str) -> AppTest:
+    app.file_uploader[0].set_value((name, data, mime))
+    return app.run()
+
+
+def dicom_bytes(jpeg: bytes) -> bytes:
+    """A 12-bit MONOCHROME2 DICOM of a test image, with patient attributes set."""
+    from pydicom import dcmwrite
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("L"), dtype=np.uint16) * 16
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset = Dataset()
+    dataset.file_meta = meta
+    dataset.SOPClassUID = meta.MediaStorageSOPClassUID
+    dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    for keyword, value in PATIENT.items():
+        setattr(dataset, keyword, value)
+    dataset.Modality, dataset.ViewPosition, dataset.BodyPartExamined = "CR", "AP", "CHEST"
+    dataset.Rows, dataset.Columns = pixels.shape
+    dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, "MONOCHROME2"
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 16, 12, 11
+    dataset.PixelRepresentation = 0
+    dataset.PixelData = pixels.tobytes()
+    buffer = io.BytesIO()
+    dcmwrite(buffer, dataset, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def page(open_page) -> AppTest:
+    return open_page(PAGE)
+
+
+def test_page_opens_with_notice_and_model_card(page, cxr_card):
+    assert not page.exception
+    assert not page.error
+    assert any(NOTICE in warning.value for warning in page.warning)
+    assert page.file_uploader[0].allowed_type == [".png", ".jpg", ".jpeg", ".dcm"]
+    assert "About the model" in [header.value for header in page.subheader]
+    assert cxr_card["intended_use"] in [markdown.value for markdown in page.markdown]
+    assert not page.image  # nothing analysed before an upload
+
+
+def test_upload_shows_prediction_probabilities_and_overlay(page, test_xray_bytes, cxr_card):
+    upload(page, "chest.jpeg", test_xray_bytes, "image/jpeg")
+
+    assert not page.exception
+    assert not page.error
+    [verdict] = page.metric
+    assert verdict.label == "Model prediction"
+    assert verdict.value in cxr_card.class_names
+    bars = [bar.text for bar in page.get("progress")]
+    assert [text.split(" = ")[0] for text in bars] == [f"P({n})" for n in cxr_card.class_names]
+    threshold = f"{float(cxr_card['decision_threshold']):.2f}"
+    assert f"PNEUMONIA if P(PNEUMONIA) ≥ {threshold}" in rendered_text(page)
+    original, shaded = page.image
+    assert original.captions == ["Uploaded image · 224 x 224 px"]
+    assert shaded.captions[0].startswith(f"Grad-CAM++ map for {verdict.value}")
+
+
+def test_method_and_opacity_change_the_overlay(page, test_xray_bytes):
+    upload(page, "chest.jpeg", test_xray_bytes, "image/jpeg")
+    assert page.radio[0].value == "gradcam++"
+
+    page.radio[0].set_value("smoothgrad").run()
+    page.slider[0].set_value(0.8).run()
+
+    assert not page.exception
+    assert not page.error
+    assert page.image[1].captions[0].startswith("SmoothGrad map for")
+
+
+def test_bad_upload_shows_one_error_and_nothing_else(page):
+    upload(page, "chest.png", b"not an image", "image/png")
+
+    assert not page.exception
+    assert [error.value for error in page.error] == [
+        "This file is not an image that can be read. Please upload a PNG, JPEG or DICOM file."]
+    assert not page.image
+    assert not page.metric
+    assert not page.get("progress")
+
+
+def test_dicom_shows_facts_and_never_patient_attributes(page, test_xray_bytes):
+    upload(page, "chest.dcm", dicom_bytes(test_xray_bytes), "application/dicom")
+
+    assert not page.exception
+    assert not page.error
+    assert len(page.image) == 2
+    text = rendered_text(page)
+    for fact in ("Format: **DICOM**", "Modality: **CR**", "View: **AP**", "224 x 224 px"):
+        assert fact in text
+    for value in (*PATIENT.values(), "Jane"):
+        assert value not in text
+
+
+def test_example_picker_runs_a_test_case(page, data_dir):
+    [picker] = page.selectbox
+    assert picker.label == "Or choose an example case"
+    assert len(picker.options) == 12
+    references = {option.rsplit("reference: ", 1)[1].rstrip(")") for option in picker.options}
+    assert references == {"NORMAL", "PNEUMONIA"}
+
+    picker.set_value(picker.options[0]).run()
+
+    assert not page.exception
+    assert not page.error
+    assert page.image[0].captions[0].startswith(picker.options[0])
+    assert page.metric[0].label == "Model prediction"
+
+
+def test_example_picker_hidden_without_dataset(open_page, monkeypatch, tmp_path):
+    monkeypatch.setenv("DX_DATA_DIR", str(tmp_path))
+    app = open_page(PAGE)
+
+    assert not app.exception
+    assert not app.error
+    assert not app.selectbox
+    assert app.file_uploader
+
+
+def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, test_xray_bytes,
+                                                                  monkeypatch):
+    from dxcore.models import DxModel
+    from dxui.common import UNEXPECTED_ERROR
+
+    def broken(self, raw):
+        raise RuntimeError("internal detail that must not reach the browser")
+
+    monkeypatch.setattr(DxModel, "predict", broken)
+    png = io.BytesIO()
+    Image.open(io.BytesIO(test_xray_bytes)).save(png, format="PNG")  # bytes not cached yet
+    upload(page, "chest.png", png.getvalue(), "image/png")
+
+    assert not page.exception
+    assert [error.value for error in page.error] == [UNEXPECTED_ERROR]
+    assert "internal detail" not in rendered_text(page)
+    assert not page.image
+
+
+def test_latest_choice_wins_between_upload_and_example(page, test_xray_bytes, data_dir):
+    upload(page, "chest.jpeg", test_xray_bytes, "image/jpeg")
+    case = page.selectbox[0].options[1]
+
+    page.selectbox[0].set_value(case).run()
+    assert page.image[0].captions[0].startswith(case)
+    assert page.file_uploader[0].value is None
+
+    upload(page, "chest.jpeg", test_xray_bytes, "image/jpeg")
+    assert page.image[0].captions[0].startswith("Uploaded image")
+    assert page.selectbox[0].value is None
+    assert not page.exception

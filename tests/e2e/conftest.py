@@ -1,0 +1,120 @@
+"""Fixtures for the browser tests: ``streamlit run app.py`` in a subprocess and Debian's
+headless Chromium driven by Playwright (no browser download: ``executable_path``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+STARTUP_SECONDS = 45
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(url: str, server: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode} on startup")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer at {url} within {seconds:.0f} s")
+
+
+def start_streamlit(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    with log.open("wb") as output:  # the child keeps its own copy of the handle
+        return subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port),
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@pytest.fixture(scope="module")
+def shipped_cxr_card():
+    """The card in the repository's ``saved_models/`` (what the server runs); skips when the
+    model is not there."""
+    from dxcore.registry import list_cards
+
+    folder = ROOT / "saved_models"
+    cards = {card.id: card for card in list_cards(folder)}
+    if "cxr-pneumonia" not in cards:
+        pytest.skip(f"no cxr-pneumonia model card in {folder}: run "
+                    "python -m dxcore train cxr-pneumonia")
+    return cards["cxr-pneumonia"]
+
+
+@pytest.fixture(scope="module")
+def app_url(shipped_cxr_card, tmp_path_factory) -> Iterator[str]:
+    """The dashboard served by ``streamlit run app.py`` on a free port, shipped models only
+    (``DX_MODELS_DIR`` removed from its environment); stopped after the module. Its output
+    goes to a log file, quoted when it fails to start."""
+    env = {key: value for key, value in os.environ.items() if key != "DX_MODELS_DIR"}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    server = start_streamlit(env, port, log)
+    try:
+        try:
+            wait_until_healthy(url, server, STARTUP_SECONDS)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}; its output:\n{log.read_text()[-3000:]}") from None
+        yield url
+    finally:
+        stop(server)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium; skips when it is not installed."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} not found: apt-get install chromium (see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def pneumonia_xray_path(data_dir: Path) -> Path:
+    """The first PNEUMONIA image of the official test split (public, CC BY 4.0)."""
+    folder = data_dir / "chest_xray" / "test" / "PNEUMONIA"
+    path = next(iter(sorted(folder.glob("*.jpeg"))), None)
+    if path is None:
+        pytest.skip(f"no test images found in {folder}; set DX_DATA_DIR")
+    return path

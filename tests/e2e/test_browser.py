@@ -1,0 +1,64 @@
+"""The dashboard in a real browser: upload a test image on the chest X-ray page, see the
+prediction and the overlay, and save a screenshot for the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-chest-xray.png"
+VIEWPORT = {"width": 1440, "height": 900}
+WAIT_MS = 60_000  # the first page load imports TensorFlow and loads the model
+
+
+def wait_for_idle(page) -> None:
+    """Until Streamlit's "Running..." indicator is gone and every image has loaded."""
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')
+              && [...document.images].every(image => image.complete
+                                                      && image.naturalWidth > 0)""",
+        timeout=WAIT_MS)
+
+
+def full_page_screenshot(page, path: Path) -> None:
+    """Streamlit scrolls inside its main section, not the document: grow the viewport to
+    the content's height so that the screenshot holds the whole page."""
+    height = page.evaluate(
+        """() => Math.max(...[...document.querySelectorAll(
+                 '[data-testid="stMain"], [data-testid="stMainBlockContainer"]')]
+                 .map(element => element.scrollHeight), document.body.scrollHeight)""")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": int(height) + 40})
+    wait_for_idle(page)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def test_upload_on_chest_xray_page(browser, pneumonia_xray_path, app_url, shipped_cxr_card):
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(f"{app_url}/chest_xray", wait_until="domcontentloaded")
+        page.get_by_text("Research prototype — not for clinical decisions").wait_for(
+            timeout=WAIT_MS)
+        # Opened by a deep link on a fresh server, the page still runs under app.py's
+        # navigation (not Streamlit's legacy pages/ mode).
+        navigation = page.get_by_test_id("stSidebarNav").inner_text()
+        assert "Home" in navigation and "Chest X-ray" in navigation
+        page.locator('input[type="file"]').set_input_files(str(pneumonia_xray_path))
+
+        verdict = page.get_by_test_id("stMetricValue")
+        verdict.wait_for(timeout=WAIT_MS)
+        assert verdict.inner_text().strip() in shipped_cxr_card.class_names
+        overlay = page.get_by_test_id("stImage").nth(1)
+        overlay.wait_for(timeout=WAIT_MS)
+        wait_for_idle(page)
+        assert "Grad-CAM++ map for" in overlay.inner_text()
+        assert page.get_by_test_id("stException").count() == 0
+        assert page.get_by_test_id("stAlertContentError").count() == 0
+
+        full_page_screenshot(page, SCREENSHOT)
+        assert SCREENSHOT.stat().st_size > 10_000
+    finally:
+        page.close()
