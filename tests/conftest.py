@@ -39,3 +39,30 @@ def test_xray_path(data_dir: Path) -> Path:
 def test_xray_bytes(test_xray_path: Path) -> bytes:
     """The bytes of ``test_xray_path``, read once."""
     return test_xray_path.read_bytes()
+
+
+# --- Shipped models ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def cxr_model():
+    """The shipped ``cxr-pneumonia`` model, loaded once (skips when it is not registered)."""
+    from dxcore.registry import get_model, list_cards
+
+    if "cxr-pneumonia" not in {card.id for card in list_cards()}:
+        pytest.skip("saved_models/cxr-pneumonia is not there: run python -m dxcore train "
+                    "cxr-pneumonia")
+    return get_model("cxr-pneumonia").load()
+
+
+@pytest.fixture(scope="session")
+def test_batch(cxr_model, data_dir: Path):
+    """Eight test-set images (four of each class) prepared as the model reads them."""
+    import numpy as np
+
+    from dxcore.datasets import chest_xray
+
+    test = chest_xray.official_split("test", data_dir)
+    chosen = [test.paths[i] for i in (0, 60, 120, 180, 300, 400, 500, 600)]
+    side = int(cxr_model.card["input"]["side"])
+    return np.asarray(chest_xray.load_pixels(chosen, side))

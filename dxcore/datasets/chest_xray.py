@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from dxcore.datasets import data_dir, require
-from dxcore.images import load_image, resize_for_model
+from dxcore.images import load_image, prepare_for_model, resize_for_model
 
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 _PATIENT = re.compile(r"^(person\d+|(?:NORMAL2-)?IM-\d+)")
@@ -67,12 +67,17 @@ def train_validation_split(
     return train.subset(fit_index), train.subset(validation_index)
 
 
-def load_pixels(paths: list[Path], side: int, progress: bool = False) -> np.ndarray:
-    """Decode and resize images exactly as an upload is, as (N, side, side, 1) float32."""
+def load_pixels(paths: list[Path], side: int, progress: bool = False,
+                normalization: str | None = None) -> np.ndarray:
+    """Decode and resize images exactly as an upload is, as (N, side, side, 1) float32;
+    with ``normalization`` also normalised as the model's input (else kept in [0, 1])."""
     from tqdm import tqdm
 
     def one(path: Path) -> np.ndarray:
-        return resize_for_model(load_image(path).pixels, side)
+        pixels = load_image(path).pixels
+        if normalization is None:
+            return resize_for_model(pixels, side)
+        return prepare_for_model(pixels, side, normalization)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         images = list(tqdm(pool.map(one, paths), total=len(paths), disable=not progress,
