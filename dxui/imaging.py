@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import keras
 import numpy as np
 import streamlit as st
 
@@ -35,9 +34,6 @@ def _analyse(model_id: str, key: str, _data: bytes) -> tuple[LoadedImage, Predic
 
 @st.cache_data(max_entries=16, ttl=CACHE_SECONDS, show_spinner="Computing the saliency map…")
 def _saliency(model_id: str, key: str, method: str, _data: bytes) -> np.ndarray:
-    # Keras keeps its logging switch per thread and Streamlit runs each rerun in a new one:
-    # without this, Score-CAM's progress bar lands in the server's output.
-    keras.config.disable_interactive_logging()
     _, prediction = _analyse(model_id, key, _data)
     return explain_prediction(load_model(model_id), prediction, method)
 
