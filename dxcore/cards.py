@@ -57,10 +57,14 @@ class ModelCard:
         return self.folder / self.fields["weights_file"]
 
     def headline(self) -> dict[str, str]:
-        """Test metrics as short strings, e.g. ``{"auc": "0.962 (0.948-0.975)"}``."""
+        """Test metrics as short strings, e.g. ``{"auc": "0.962 (0.948-0.975)"}``; only
+        those named in the card's optional ``headline_metrics``, when it has that list."""
         out = {}
+        chosen = self.fields.get("headline_metrics")
         for name, metric in self.fields["test_metrics"].items():
-            if isinstance(metric, dict) and "ci95" in metric:
+            if chosen is not None and name not in chosen:
+                continue
+            if isinstance(metric, dict) and metric.get("ci95"):
                 low, high = metric["ci95"]
                 out[name] = f"{metric['value']:.3f} ({low:.3f}-{high:.3f})"
         return out

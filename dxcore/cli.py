@@ -39,8 +39,8 @@ def _train(args: argparse.Namespace) -> int:
     from dxcore.registry import get_model, models_dir
 
     out_dir = Path(args.out) if args.out else models_dir() / args.model_id
-    fields = recipe_for(args.model_id).train(out_dir, data=args.data, epochs=args.epochs,
-                                             seed=args.seed)
+    options = {} if args.epochs is None else {"epochs": args.epochs}  # else the recipe's
+    fields = recipe_for(args.model_id).train(out_dir, data=args.data, seed=args.seed, **options)
     card = write_card(fields, out_dir)
     print(f"Trained {card.id} in {fields['training']['seconds']} s; weights in {out_dir}.")
     if not args.out:
@@ -52,13 +52,17 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from dxcore.evaluation import evaluate, store_test_metrics
+    from dxcore.recipes import recipe_for
     from dxcore.registry import get_card
 
     metrics = evaluate(args.model_id, args.data)
     if args.store:
         store_test_metrics(get_card(args.model_id), metrics)
+    recipe = recipe_for(args.model_id)
     if args.json:
         print(json.dumps({"model": args.model_id, "test_metrics": metrics}))
+    elif hasattr(recipe, "table"):  # a recipe whose metrics need their own layout
+        print(recipe.table(metrics))
     else:
         for name, metric in metrics.items():
             ci = metric.get("ci95")
@@ -71,20 +75,34 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from dxcore.predict import predict_file
+    from dxcore.predict import predict_file, predict_record
     from dxcore.registry import get_model
 
     model = get_model(args.model_id)
+    ecg = model.card["modality"] == "ecg"
+    if ecg and args.explain:
+        raise DxError("--explain is for image models; an ECG beat's saliency is shown on "
+                      "the ECG page (dxcore.ecg.beat_saliency).")
     model.load()  # verify and load once, before the per-file loop
     failures = 0
     files = tqdm(args.files, desc="Predicting", unit="file", disable=len(args.files) < 2)
     for path in files:
-        result = predict_file(model, path, explain=args.explain, out_dir=args.out)
+        if ecg:
+            result = predict_record(model, path, fs=args.fs, lead=args.lead)
+        else:
+            result = predict_file(model, path, explain=args.explain, out_dir=args.out)
         failures += "error" in result
         if args.json:
             print(json.dumps(result), flush=True)
         elif "error" in result:
             print(f"{path}: {result['error']}")
+        elif ecg:
+            summary = result["summary"]
+            counts = ", ".join(f"{k} {v}" for k, v in summary["beats_per_class"].items())
+            print(f"{path}: {summary['beats']} beats ({counts}); mean heart rate "
+                  f"{summary['mean_heart_rate_bpm']} bpm; ectopic burden "
+                  f"{summary['ectopic_burden_percent']}%; longest V run "
+                  f"{summary['longest_v_run']}")
         else:
             probabilities = ", ".join(f"{k} {v:.3f}" for k, v in result["probabilities"].items())
             print(f"{path}: {result['prediction']} ({probabilities})")
@@ -102,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="retrain a shipped model from its dataset")
     train.add_argument("model_id")
     train.add_argument("--data", help="datasets folder (default: $DX_DATA_DIR or ../shared/data)")
-    train.add_argument("--epochs", type=int, default=18)
+    train.add_argument("--epochs", type=int, help="default: the recipe's own")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="write here instead of replacing the shipped model")
     train.set_defaults(run=_train)
@@ -116,7 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="run a model on files")
     predict.add_argument("model_id")
-    predict.add_argument("files", nargs="+", metavar="FILE")
+    predict.add_argument("files", nargs="+", metavar="FILE",
+                         help="images; for ECG models, WFDB records (name without extension "
+                              "or .hea) or CSV files")
+    predict.add_argument("--fs", type=float, metavar="HZ",
+                         help="ECG: sampling rate of CSV files without a time column")
+    predict.add_argument("--lead", metavar="NAME", help="ECG: the lead to analyse (default MLII)")
     predict.add_argument("--explain", metavar="METHOD",
                          help="also compute a saliency map: gradcam++, scorecam or smoothgrad")
     predict.add_argument("--out", help="with --explain, save each overlay as a PNG here")

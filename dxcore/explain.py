@@ -9,6 +9,14 @@ resolution; :func:`resize_map` and :func:`overlay` bring them to the uploaded im
   keeping only the N most active channels, which bounds the cost.
 - SmoothGrad: Smilkov D et al., arXiv:1706.03825 (2017); gradients averaged over noisy copies.
 
+For signals (one ECG beat, maps over time) there is :data:`SIGNAL_EXPLAINERS`:
+
+- Grad-CAM: Selvaraju RR et al., ICCV 2017, on the Conv1D front-end (``last_conv``).
+- Saliency: Simonyan K et al., arXiv:1312.6034 (2014); the gradient magnitude per sample.
+
+Multi-input models (a beat and its RR intervals) take a list of arrays; the signal
+explainers return the map over the first input.
+
 Example:
     >>> import numpy as np
     >>> from dxcore.architectures import chest_xray_cnn
@@ -31,11 +39,6 @@ from dxcore.architectures import LAST_CONV
 from dxcore.errors import DxError
 
 Score = Callable[[tf.Tensor], tf.Tensor]
-
-# Score-CAM calls ``model.predict``, whose progress bar would land on stdout (and break the
-# CLI's one-JSON-object-per-line output); without interactive logging Keras logs it at
-# INFO level instead, which is not shown.
-keras.config.disable_interactive_logging()
 
 
 class Explainer:
@@ -78,6 +81,11 @@ class FasterScoreCam(Explainer):
         # tf-keras-vis applies a softmax to the masked images' outputs before ``score``, so
         # each channel is weighed by the class probability, as in the paper.
         from tf_keras_vis.scorecam import Scorecam
+
+        # Scorecam calls ``model.predict``, whose progress bar would land on stdout (and
+        # break the CLI's one-JSON-object-per-line output). Keras keeps this switch per
+        # thread, and Streamlit runs each rerun in a new thread: set it on every call.
+        keras.config.disable_interactive_logging()
         return Scorecam(model, clone=False)(score, x, penultimate_layer=layer,
                                             max_N=self.max_channels)
 
@@ -94,20 +102,44 @@ class SmoothGrad(Explainer):
                                             smooth_noise=self.noise)
 
 
+class GradCam(Explainer):
+    label = "Grad-CAM"
+
+    def compute(self, model, x, score, layer):
+        from tf_keras_vis.gradcam import Gradcam
+        cam = Gradcam(model, clone=False)(score, x, penultimate_layer=layer)
+        return _first_input(cam, x)
+
+
+class Saliency(Explainer):
+    label = "Saliency"
+
+    def compute(self, model, x, score, layer):
+        from tf_keras_vis.saliency import Saliency as VanillaSaliency
+        return _first_input(VanillaSaliency(model, clone=False)(score, x), x)
+
+
+def _first_input(maps, x) -> np.ndarray:
+    """The map over the first input, without the batch axis (one case per call)."""
+    return np.asarray(maps[0] if isinstance(x, list) else maps)[0]
+
+
 EXPLAINERS: dict[str, Explainer] = {
     "gradcam++": GradCamPlusPlus(),
     "scorecam": FasterScoreCam(),
     "smoothgrad": SmoothGrad(),
 }
 DEFAULT_METHOD = "gradcam++"
+SIGNAL_EXPLAINERS: dict[str, Explainer] = {"gradcam": GradCam(), "saliency": Saliency()}
 
 
-def get_explainer(method: str) -> Explainer:
+def get_explainer(method: str, choices: dict[str, Explainer] = EXPLAINERS) -> Explainer:
+    """The explainer called ``method`` among ``choices`` (image methods by default)."""
     try:
-        return EXPLAINERS[method.lower()]
+        return choices[method.lower()]
     except KeyError:
         raise DxError(f"Unknown explanation method '{method}'. Choose one of: "
-                      f"{', '.join(EXPLAINERS)}.") from None
+                      f"{', '.join(choices)}.") from None
 
 
 def resize_map(saliency: np.ndarray, size: tuple[int, int]) -> np.ndarray:

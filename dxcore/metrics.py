@@ -93,12 +93,15 @@ def report_binary(labels: np.ndarray, positive_probability: np.ndarray, threshol
     return report
 
 
-def multiclass_metrics(labels: np.ndarray, predicted: np.ndarray,
-                       classes: list[str]) -> dict[str, float]:
+def multiclass_metrics(labels: np.ndarray, predicted: np.ndarray, classes: list[str],
+                       scored: list[str] | None = None) -> dict[str, float]:
     """Accuracy, macro F1 and per-class sensitivity, PPV and F1 (keys like ``S_ppv``).
 
-    A class absent from both ``labels`` and ``predicted`` (possible in a resample) is left
-    out of the macro F1 rather than counted as 0 or 1.
+    Only the ``scored`` classes (default: all) get metrics and enter the macro F1; the
+    others (e.g. "missed beat", "false detection") still count in every row and column
+    total, and as errors in the accuracy. A class absent from both ``labels`` and
+    ``predicted`` (possible in a resample) is left out of the macro F1 rather than
+    counted as 0 or 1.
 
     Example:
         >>> y = np.array(["N", "N", "S", "V"]); p = np.array(["N", "S", "S", "V"])
@@ -107,9 +110,12 @@ def multiclass_metrics(labels: np.ndarray, predicted: np.ndarray,
         (0.75, 1.0, 0.5)
     """
     matrix = confusion(labels, predicted, classes)
-    out = {"accuracy": float(np.trace(matrix) / max(matrix.sum(), 1))}
+    scored_index = [classes.index(name) for name in (scored or classes)]
+    correct = sum(matrix[i, i] for i in scored_index)
+    out = {"accuracy": float(correct / max(matrix.sum(), 1))}
     f1s = []
-    for i, name in enumerate(classes):
+    for i in scored_index:
+        name = classes[i]
         true, called, hit = matrix[i].sum(), matrix[:, i].sum(), matrix[i, i]
         sensitivity = hit / true if true else float("nan")
         ppv = hit / called if called else float("nan")
@@ -132,14 +138,14 @@ def confusion(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> 
 
 def report_multiclass(labels: np.ndarray, predicted: np.ndarray, classes: list[str],
                       groups: np.ndarray | None = None, resamples: int = 2000,
-                      seed: int = 0) -> dict[str, dict]:
+                      seed: int = 0, scored: list[str] | None = None) -> dict[str, dict]:
     """Each metric as ``{"value": v, "ci95": [low, high]}`` (bootstrap over ``groups``, e.g.
     records), plus the confusion matrix and the beat counts."""
     labels, predicted = np.asarray(labels), np.asarray(predicted)
-    point = multiclass_metrics(labels, predicted, classes)
+    point = multiclass_metrics(labels, predicted, classes, scored)
 
     def metric(index: np.ndarray) -> dict[str, float]:
-        values = multiclass_metrics(labels[index], predicted[index], classes)
+        values = multiclass_metrics(labels[index], predicted[index], classes, scored)
         return {k: v for k, v in values.items() if not np.isnan(v)}
 
     intervals = bootstrap_intervals(metric, len(labels), resamples, seed, groups)

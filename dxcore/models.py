@@ -20,7 +20,7 @@ import numpy as np
 from dxcore.calibration import calibrated_probabilities
 from dxcore.cards import ModelCard
 from dxcore.errors import DxError
-from dxcore.images import LoadedImage, resize_for_model
+from dxcore.images import LoadedImage, prepare_for_model
 
 
 @dataclass
@@ -96,11 +96,45 @@ class ImageModel(DxModel):
     def prepare(self, raw: LoadedImage) -> np.ndarray:
         if not isinstance(raw, LoadedImage):
             raise DxError("This model reads images (PNG, JPEG or DICOM).")
-        side = int(self.card["input"]["side"])
-        return resize_for_model(raw.pixels, side)[None, ..., None]
+        spec = self.card["input"]
+        return prepare_for_model(raw.pixels, int(spec["side"]),
+                                 spec.get("normalization", "unit"))[None, ..., None]
 
 
-MODEL_CLASSES: dict[str, type[DxModel]] = {"image": ImageModel}
+class EcgModel(DxModel):
+    """Beat classifiers: all beats of a record go through the network in one call, and
+    each beat's class is the highest calibrated log-probability plus the card's per-class
+    offset (the decision rule chosen on validation records)."""
+
+    def prepare(self, raw: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The network's two inputs, from :func:`dxcore.ecg.features.model_inputs`."""
+        if not isinstance(raw, dict) or set(raw) != {"beat", "context"}:
+            raise DxError("This model reads ECG records (WFDB or CSV).")
+        return [np.asarray(raw["beat"], np.float32), np.asarray(raw["context"], np.float32)]
+
+    def probabilities_batch(self, x: list[np.ndarray], batch_size: int = 8192) -> np.ndarray:
+        logits = [np.asarray(self.keras_model([part[i:i + batch_size] for part in x],
+                                              training=False))
+                  for i in range(0, len(x[0]), batch_size)]
+        if not logits:
+            return np.zeros((0, len(self.card.class_names)))
+        return calibrated_probabilities(np.concatenate(logits),
+                                        self.card["calibration_temperature"])
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        names = self.card.class_names
+        offsets = self.card["decision_rule"]["log_offsets"]
+        shift = np.array([offsets.get(n, 0.0) for n in names])
+        scores = np.log(np.clip(probabilities, 1e-12, 1.0)) + shift
+        return np.asarray(names)[np.argmax(scores, axis=1)]
+
+    def predict(self, raw: Any, lead: str | None = None):
+        """A whole record: a :class:`dxcore.ecg.analysis.RecordAnalysis`."""
+        from dxcore.ecg.analysis import analyse_record
+        return analyse_record(self, raw, lead=lead)
+
+
+MODEL_CLASSES: dict[str, type[DxModel]] = {"image": ImageModel, "ecg": EcgModel}
 
 
 def model_for(card: ModelCard) -> DxModel:

@@ -1,4 +1,5 @@
-"""One call from a file (or uploaded bytes) to a JSON-ready result, errors included."""
+"""One call from a file (or uploaded bytes) to a JSON-ready result, errors included: images
+(:func:`predict_file`) and ECG records (:func:`predict_record`)."""
 
 from __future__ import annotations
 
@@ -46,4 +47,22 @@ def predict_file(model: DxModel, path: str | Path, explain: str | None = None,
                 result["explanation"]["overlay"] = str(target)
     except DxError as error:
         return {"input": str(path), "error": str(error)}
+    return result
+
+
+def predict_record(model: DxModel, path: str | Path, fs: float | None = None,
+                   lead: str | None = None) -> dict[str, Any]:
+    """``{"input", "model", "fs", "beats", "summary"}`` (and ``"notes"`` when the reader or
+    the lead choice noted something) or ``{"input", "error"}``. Beat samples are at the
+    input's own rate."""
+    from dxcore.ecg import analyse_record, load_record
+
+    try:
+        record = load_record(path, fs=fs)
+        analysis = analyse_record(model, record, lead=lead)
+    except DxError as error:
+        return {"input": str(path), "error": str(error)}
+    result: dict[str, Any] = {"input": str(path), "model": model.card.id, **analysis.as_json()}
+    if analysis.notes:
+        result["notes"] = analysis.notes
     return result

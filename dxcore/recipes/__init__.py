@@ -2,7 +2,8 @@
 
 A recipe module exposes ``MODEL_ID``, ``train(out_dir, data, epochs, seed) -> dict`` (the
 card fields, weights saved in ``out_dir``) and ``evaluate(model, data, resamples) -> dict``
-(the test metrics stored in the card).
+(the test metrics stored in the card); optionally ``table(metrics) -> str`` when its
+metrics need their own printed layout.
 """
 
 from importlib import import_module
@@ -10,7 +11,10 @@ from types import ModuleType
 
 from dxcore.errors import DxError
 
-RECIPES = {"cxr-pneumonia": "dxcore.recipes.cxr_pneumonia"}
+RECIPES = {
+    "cxr-pneumonia": "dxcore.recipes.cxr_pneumonia",
+    "ecg-beats": "dxcore.recipes.ecg_beats",
+}
 
 
 def recipe_for(model_id: str) -> ModuleType:

@@ -1,0 +1,121 @@
+"""An ECG record in memory, the checks every reader applies, lead choice and resampling.
+
+Readers (:mod:`dxcore.ecg.wfdb_io`, :mod:`dxcore.ecg.csv_io`) return an :class:`EcgRecord`
+at the file's own sampling rate; :meth:`EcgRecord.lead` picks one lead and refuses signals
+that cannot be analysed; :func:`resample` brings it to the model's rate (360 Hz, the rate of
+the MIT-BIH Arrhythmia Database the model was trained on).
+
+Example:
+    >>> import numpy as np
+    >>> t = np.arange(0, 20, 1 / 250)
+    >>> record = EcgRecord(np.sin(2 * np.pi * 1.2 * t)[:, None], 250, ["MLII"], "demo")
+    >>> name, signal = record.lead()
+    >>> name, len(resample(signal, 250, 360)) == 20 * 360
+    ('MLII', True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from dxcore.errors import DxError
+
+MODEL_FS = 360
+MIN_FS = 100.0
+MIN_SECONDS = 10.0
+DEFAULT_LEAD = "MLII"
+
+
+@dataclass
+class Annotations:
+    """Reference annotations: sample indices at the record's own rate, and WFDB symbols."""
+
+    sample: np.ndarray
+    symbol: np.ndarray
+
+
+@dataclass
+class EcgRecord:
+    """Signals as (samples, leads) float arrays in physical units at ``fs`` Hz."""
+
+    signals: np.ndarray
+    fs: float
+    lead_names: list[str]
+    name: str
+    units: list[str] = field(default_factory=list)
+    annotations: Annotations | None = None
+    source_format: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.signals) / self.fs
+
+    def lead(self, name: str | None = None) -> tuple[str, np.ndarray]:
+        """The named lead (case-insensitive) or MLII, else the first lead with a note.
+
+        Raises :class:`DxError` for an unknown name and for an all-NaN or flat lead; a few
+        missing samples (NaN) are bridged by linear interpolation, with a note.
+        """
+        wanted = (name or DEFAULT_LEAD).strip().lower()
+        names = [n.strip().lower() for n in self.lead_names]
+        if wanted in names:
+            index = names.index(wanted)
+        elif name:
+            raise DxError(f"The record has no lead called '{name}'. Its leads are: "
+                          f"{', '.join(self.lead_names)}.")
+        else:
+            index = 0
+            self.notes.append(f"The record has no {DEFAULT_LEAD} lead; lead "
+                              f"{self.lead_names[0]} was analysed. The model was trained on "
+                              f"{DEFAULT_LEAD}, so its classes are less reliable here.")
+        return self.lead_names[index], self._usable(index)
+
+    def _usable(self, index: int) -> np.ndarray:
+        signal = np.asarray(self.signals[:, index], dtype=np.float64)
+        lead = self.lead_names[index]
+        missing = ~np.isfinite(signal)
+        if missing.all():
+            raise DxError(f"Lead {lead} holds no values (every sample is missing).")
+        if missing.mean() > 0.5:
+            raise DxError(f"Lead {lead} is mostly missing ({missing.mean():.0%} of samples).")
+        if missing.any():
+            known = np.flatnonzero(~missing)
+            signal[missing] = np.interp(np.flatnonzero(missing), known, signal[known])
+            self.notes.append(f"{missing.sum()} missing samples of lead {lead} were bridged "
+                              "by linear interpolation.")
+        if float(np.ptp(signal)) <= 1e-6 * max(1.0, float(np.abs(signal).max())):
+            raise DxError(f"Lead {lead} is flat (the same value throughout): the electrode "
+                          "may have been disconnected.")
+        return signal
+
+
+def check_record(record: EcgRecord) -> EcgRecord:
+    """Refuse what no analysis can use: too low a sampling rate, too short a signal."""
+    if not np.isfinite(record.fs) or record.fs < MIN_FS:
+        raise DxError(f"The sampling rate is {record.fs:g} Hz; at least {MIN_FS:g} Hz is "
+                      "needed to resolve the QRS complex.")
+    if record.signals.ndim != 2 or record.signals.shape[1] == 0:
+        raise DxError("The record holds no signal.")
+    if record.duration_s < MIN_SECONDS:
+        raise DxError(f"The signal lasts {record.duration_s:.1f} s; at least "
+                      f"{MIN_SECONDS:g} s are needed to measure the RR intervals.")
+    return record
+
+
+def resample(signal: np.ndarray, fs_from: float, fs_to: float = MODEL_FS) -> np.ndarray:
+    """Polyphase resampling (scipy's anti-aliasing FIR) from ``fs_from`` to ``fs_to``."""
+    if abs(fs_from - fs_to) < 1e-9:
+        return np.asarray(signal, dtype=np.float64)
+    ratio = Fraction(fs_to / fs_from).limit_denominator(1000)
+    return resample_poly(np.asarray(signal, dtype=np.float64), ratio.numerator,
+                         ratio.denominator, padtype="line")
+
+
+def to_rate(samples: np.ndarray, fs_from: float, fs_to: float) -> np.ndarray:
+    """Sample indices at ``fs_from`` mapped to the nearest index at ``fs_to``."""
+    return np.round(np.asarray(samples, dtype=np.float64) * fs_to / fs_from).astype(np.int64)

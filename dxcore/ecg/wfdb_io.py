@@ -1,0 +1,224 @@
+"""WFDB records (``.hea`` + ``.dat``, optionally ``.atr``) from paths or uploaded bytes.
+
+Uploads are never written to disk, so the files are decoded in memory with the parsing
+helpers of the ``wfdb`` package itself (header lines, packed-sample formats, annotation
+byte pairs; pinned in requirements.txt because these helpers are internal). A path is read
+into the same ``{file name: bytes}`` form first, so both routes share one decoder; a test
+checks it against ``wfdb.rdrecord``/``wfdb.rdann`` on MIT-BIH records.
+
+WFDB formats: Moody GB, "WFDB Applications Guide" and the ``header(5)``/``signal(5)``/
+``annot(5)`` manual pages, PhysioNet; Goldberger AL et al., Circulation 101(23), 2000.
+
+Example:
+    >>> from dxcore.ecg.wfdb_io import read_wfdb_files
+    >>> read_wfdb_files({"100.dat": b"\\x00" * 30})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dxcore.errors.DxError: 100.dat came without its header 100.hea. ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dxcore.ecg.record import Annotations, EcgRecord, check_record
+from dxcore.errors import DxError
+
+RECORD_EXTENSIONS = (".hea", ".dat", ".atr")
+MAX_HEADER_BYTES = 1 << 20
+# Bytes per sample of the byte-aligned formats, with their numpy type.
+_ALIGNED = {"8": "i1", "16": "<i2", "61": ">i2", "80": "u1", "160": "<u2", "32": "<i4"}
+_PACKED = {"212": (3, 2), "310": (4, 3), "311": (4, 3), "24": (3, 1)}  # bytes, samples
+
+
+def read_wfdb(path: str | Path) -> EcgRecord:
+    """Read a record from ``path``: the record name without extension, or its ``.hea``."""
+    path = Path(path)
+    if path.suffix.lower() in RECORD_EXTENSIONS:
+        path = path.with_suffix("")
+    folder, stem = path.parent, path.name
+    header_path = folder / f"{stem}.hea"
+    files: dict[str, bytes] = {}
+    if header_path.is_file():
+        files[header_path.name] = _read(header_path)
+        header = _parse_header(header_path.name, files[header_path.name])
+        wanted = {name for name in header["file_name"] if name}
+    else:
+        wanted = {f"{stem}.dat"}
+        if not (folder / f"{stem}.dat").is_file():
+            raise DxError(f"The record {path} cannot be opened: there is no {stem}.hea "
+                          "(nor .dat) there.")
+    for name in sorted(wanted | {f"{stem}.atr"}):
+        if (folder / name).is_file():
+            files[name] = _read(folder / name)
+    return read_wfdb_files(files, name=str(path))
+
+
+def read_wfdb_files(files: dict[str, bytes], name: str | None = None) -> EcgRecord:
+    """Decode the files of one record, given as ``{file name: bytes}`` (e.g. uploads).
+
+    The files are paired by record name; the header says which signal files it needs.
+    """
+    by_extension = _pair(files)
+    stem = next(iter(by_extension.values()))[0]
+    if ".hea" not in by_extension:
+        present = ", ".join(file for _, file in by_extension.values())
+        raise DxError(f"{present} came without its header {stem}.hea. Upload "
+                      f"the .hea and .dat files of record {stem} together.")
+    header_name = by_extension[".hea"][1]
+    header = _parse_header(header_name, files[header_name])
+    uploaded = {Path(file).name: data for file, data in files.items()}
+    signals = _read_signals(header, header_name, uploaded)
+    annotations, notes = None, []
+    if ".atr" in by_extension:
+        try:
+            annotations = _read_annotations(files[by_extension[".atr"][1]], header["fs"])
+        except DxError as error:
+            notes.append(f"{error} The beats are detected instead.")
+    record = EcgRecord(
+        signals=signals, fs=float(header["fs"]), lead_names=_lead_names(header),
+        name=name or stem, units=[u or "mV" for u in header["units"]],
+        annotations=annotations, source_format="WFDB", notes=notes)
+    return check_record(record)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise DxError(f"The file {path} cannot be opened (missing, or not readable).") from None
+
+
+def _pair(files: dict[str, bytes]) -> dict[str, tuple[str, str]]:
+    """``{extension: (record name, file name)}``; refuses files of different records."""
+    if not files:
+        raise DxError("No files were given. Upload the .hea and .dat files of one record.")
+    found: dict[str, tuple[str, str]] = {}
+    for file in files:
+        base = Path(file).name
+        extension = Path(base).suffix.lower()
+        if extension in RECORD_EXTENSIONS:
+            found[extension] = (Path(base).stem, file)
+    if not found:
+        raise DxError("None of the files is part of a WFDB record (.hea, .dat, .atr).")
+    records = sorted({stem for stem, _ in found.values()} |
+                     {Path(Path(f).name).stem for f in files
+                      if Path(f).suffix.lower() in RECORD_EXTENSIONS})
+    if len(records) > 1:
+        raise DxError(f"The files belong to different records ({', '.join(records)}). Upload "
+                      "the .hea and .dat (and, if you have it, .atr) of one record.")
+    return found
+
+
+def _parse_header(file: str, data: bytes) -> dict:
+    """Record and signal fields, through wfdb's own header parsers."""
+    from wfdb.io import _header, header
+
+    unreadable = (f"The header {file} cannot be read: it is not a WFDB header (a text file "
+                  "whose first line gives the record name, the number of signals and the "
+                  "sampling rate).")
+    if len(data) > MAX_HEADER_BYTES or b"\x00" in data:
+        raise DxError(unreadable)
+    try:
+        lines, _ = header.parse_header_content(data.decode("ascii"))
+        fields = _header._parse_record_line(lines[0])
+        if fields["n_seg"] is not None:
+            raise DxError(f"The header {file} describes a multi-segment record, which is not "
+                          "supported. Export it as a single-segment record.")
+        n_sig = int(fields["n_sig"] or 0)
+        if n_sig == 0 or len(lines) < 1 + n_sig:
+            raise DxError(f"The header {file} describes no signal (or fewer signal lines "
+                          "than it announces).")
+        fields.update(_header._parse_signal_lines(lines[1:1 + n_sig]))
+    except DxError:
+        raise
+    except Exception as error:  # wfdb raises HeaderSyntaxError, ValueError, IndexError...
+        raise DxError(unreadable) from error
+    if fields["fs"] is None:
+        fields["fs"] = 250.0  # the WFDB default when the header omits it
+    fields["n_sig"] = n_sig
+    return fields
+
+
+def _lead_names(header: dict) -> list[str]:
+    return [name or f"signal {i + 1}" for i, name in enumerate(header["sig_name"])]
+
+
+def _read_signals(header: dict, header_name: str, uploaded: dict[str, bytes]) -> np.ndarray:
+    """Physical units, (samples, signals), NaN where the record marks a sample invalid."""
+    from wfdb.io import _signal
+
+    if any((spf or 1) != 1 for spf in header["samps_per_frame"]):
+        raise DxError("Records with several samples per frame (multi-rate) are not supported.")
+    columns: list[np.ndarray | None] = [None] * header["n_sig"]
+    for file in dict.fromkeys(header["file_name"]):
+        if file not in uploaded:
+            raise DxError(f"The header {header_name} needs the signal file {file}, which was "
+                          "not given. Upload the .hea and .dat files of the record together.")
+        channels = [i for i, f in enumerate(header["file_name"]) if f == file]
+        fmt = str(header["fmt"][channels[0]])
+        offset = int(header["byte_offset"][channels[0]] or 0)
+        digital = _decode(uploaded[file][offset:], fmt, len(channels), file)
+        invalid = digital == _signal._digi_nan(fmt) if fmt not in ("80", "160") else None
+        for column, channel in enumerate(channels):
+            gain = float(header["adc_gain"][channel] or 200.0)
+            baseline = float(header["baseline"][channel] or 0)
+            values = (digital[:, column].astype(np.float64) - baseline) / gain
+            if invalid is not None:
+                values[invalid[:, column]] = np.nan
+            columns[channel] = values
+    length = min(len(c) for c in columns)
+    if header["sig_len"]:
+        length = min(length, int(header["sig_len"]))
+    return np.stack([c[:length] for c in columns], axis=1).astype(np.float32)
+
+
+def _decode(data: bytes, fmt: str, n_channels: int, file: str) -> np.ndarray:
+    """Digital samples (frames, channels) of one signal file in WFDB format ``fmt``."""
+    from wfdb.io import _signal
+
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if fmt in _ALIGNED:
+        dtype = np.dtype(_ALIGNED[fmt])
+        values = raw[: len(raw) // dtype.itemsize * dtype.itemsize].view(dtype).astype(np.int64)
+        if fmt == "80":
+            values -= 128
+        elif fmt == "160":
+            values -= 32768
+    elif fmt in _PACKED:
+        block_bytes, block_samples = _PACKED[fmt]
+        n_samples = len(raw) // block_bytes * block_samples
+        values = _signal._blocks_to_samples(raw[: n_samples // block_samples * block_bytes],
+                                            n_samples, fmt).astype(np.int64)
+    else:
+        raise DxError(f"The signal file {file} uses WFDB format {fmt}, which is not supported "
+                      "(supported: 212, 16, 61, 80, 160, 8, 24, 32, 310, 311).")
+    frames = len(values) // n_channels
+    if frames == 0:
+        raise DxError(f"The signal file {file} is empty.")
+    return values[: frames * n_channels].reshape(frames, n_channels)
+
+
+def _read_annotations(data: bytes, fs: float) -> Annotations:
+    """Beat and rhythm annotations from ``.atr`` bytes, through wfdb's byte-pair parser."""
+    from wfdb.io import annotation as wa
+
+    try:
+        pairs = np.frombuffer(data[: len(data) // 2 * 2], dtype=np.uint8).reshape(-1, 2)
+        sample, label_store, subtype, chan, num, aux_note = wa.proc_ann_bytes(pairs, None)
+        special, remove = wa.get_special_inds(sample, label_store, aux_note)
+        _, custom_labels = wa.interpret_defintion_annotations(special, aux_note)
+        sample, label_store, subtype, chan, num, aux_note = wa.rm_empty_indices(
+            remove, sample, label_store, subtype, chan, num, aux_note)
+        label_store, subtype, chan, num = wa.lists_to_int_arrays(label_store, subtype, chan, num)
+        annotation = wa.Annotation(
+            record_name="upload", extension="atr", sample=np.array(sample, dtype=np.int64),
+            label_store=label_store, subtype=subtype, chan=chan, num=num, aux_note=aux_note,
+            fs=fs, custom_labels=custom_labels)
+        annotation.set_label_elements(["symbol"])
+    except Exception as error:  # damaged annotation files raise many types in wfdb
+        raise DxError("The annotation file (.atr) cannot be read.") from error
+    return Annotations(sample=np.asarray(annotation.sample, dtype=np.int64),
+                       symbol=np.asarray(annotation.symbol, dtype=str))

@@ -1,0 +1,238 @@
+"""ECG readers: WFDB from paths and from uploaded bytes (the same decoder, checked against
+wfdb's own reader), CSV, lead choice, resampling, and one clear error per bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dxcore.ecg import load_record, load_uploads, read_csv, read_wfdb, read_wfdb_files
+from dxcore.ecg.record import resample
+from dxcore.errors import DxError
+from tests.ecg.conftest import record_files, synthetic_ecg, wfdb_bytes
+
+
+def csv_bytes(signals: np.ndarray, fs: float | None, leads=("MLII", "V5")) -> bytes:
+    header = ([] if fs is None else ["time"]) + list(leads[:signals.shape[1]])
+    rows = [",".join(header)]
+    for i, row in enumerate(signals):
+        values = ([] if fs is None else [f"{i / fs:.6f}"]) + [f"{v:.5f}" for v in row]
+        rows.append(",".join(values))
+    return "\n".join(rows).encode()
+
+
+# --- WFDB: the in-memory decoder agrees with wfdb.rdrecord / wfdb.rdann -----------------
+
+@pytest.mark.parametrize("name", ["100", "114", "208"])
+def test_wfdb_decoder_matches_wfdb(mitdb_root, name):
+    import wfdb
+
+    record = read_wfdb(mitdb_root / name)
+    reference = wfdb.rdrecord(str(mitdb_root / name))
+    annotation = wfdb.rdann(str(mitdb_root / name), "atr")
+    assert record.fs == reference.fs == 360
+    assert record.lead_names == reference.sig_name
+    np.testing.assert_allclose(record.signals, reference.p_signal, atol=1e-6)
+    np.testing.assert_array_equal(record.annotations.sample, annotation.sample)
+    assert list(record.annotations.symbol) == annotation.symbol
+
+
+def test_path_forms_and_uploads_give_the_same_record(mitdb_root):
+    by_name = load_record(mitdb_root / "100")
+    by_header = load_record(str(mitdb_root / "100.hea"))
+    uploaded = load_uploads(record_files(mitdb_root, "100"))
+    for other in (by_header, uploaded):
+        np.testing.assert_array_equal(other.signals, by_name.signals)
+        np.testing.assert_array_equal(other.annotations.sample, by_name.annotations.sample)
+    assert by_name.duration_s == pytest.approx(1805.6, abs=0.1)
+
+
+def test_mlii_is_the_default_lead_wherever_it_is(mitdb_root):
+    record = load_record(mitdb_root / "114")  # MLII is channel 1 in record 114
+    name, signal = record.lead()
+    assert name == "MLII"
+    np.testing.assert_allclose(signal, record.signals[:, 1], atol=1e-6)
+    assert record.lead("v5")[0] == "V5"  # any named lead, case-insensitive
+
+
+def test_upload_without_annotations_and_a_record_without_mlii_notes_it():
+    files = wfdb_bytes(synthetic_ecg(), leads=("V1", "V2"))
+    record = read_wfdb_files(files)
+    assert record.annotations is None
+    name, _ = record.lead()
+    assert name == "V1" and any("no MLII lead" in note for note in record.notes)
+
+
+def test_format_212_upload_round_trip(mitdb_root):
+    # The 212 packing of a real record, cut to its first 20 s (whole byte triplets).
+    files = record_files(mitdb_root, "100", (".hea", ".dat"))
+    header = files["100.hea"].decode().replace("650000", "7200")
+    record = read_wfdb_files({"100.hea": header.encode(), "100.dat": files["100.dat"][:21600]})
+    full = read_wfdb(mitdb_root / "100")
+    np.testing.assert_array_equal(record.signals, full.signals[:7200])
+
+
+# --- WFDB: each bad input is one clear DxError ------------------------------------------
+
+def test_header_without_its_signal_file():
+    files = wfdb_bytes(synthetic_ecg())
+    with pytest.raises(DxError, match=r"needs the signal file rec\.dat, which was not given"):
+        read_wfdb_files({"rec.hea": files["rec.hea"]})
+
+
+def test_signal_file_without_its_header():
+    files = wfdb_bytes(synthetic_ecg())
+    with pytest.raises(DxError, match=r"rec\.dat came without its header rec\.hea"):
+        read_wfdb_files({"rec.dat": files["rec.dat"]})
+
+
+def test_path_to_a_signal_file_without_header(tmp_path):
+    (tmp_path / "rec.dat").write_bytes(wfdb_bytes(synthetic_ecg())["rec.dat"])
+    with pytest.raises(DxError, match="came without its header"):
+        read_wfdb(tmp_path / "rec")
+
+
+def test_files_of_different_records():
+    first, second = wfdb_bytes(synthetic_ecg(), name="100"), wfdb_bytes(synthetic_ecg(),
+                                                                          name="101")
+    with pytest.raises(DxError, match=r"different records \(100, 101\)"):
+        read_wfdb_files({"100.hea": first["100.hea"], "101.dat": second["101.dat"]})
+
+
+@pytest.mark.parametrize("header", [
+    b"\x89PNG\r\n\x1a\n\x00\x00binary",     # not text
+    b"this is not a header at all\n",       # text, not WFDB
+    b"rec 2 360 7200\n",                    # announces 2 signals, describes none
+    b"",                                    # empty
+])
+def test_unreadable_header(header):
+    files = wfdb_bytes(synthetic_ecg())
+    with pytest.raises(DxError, match="header rec.hea"):
+        read_wfdb_files({"rec.hea": header, "rec.dat": files["rec.dat"]})
+
+
+def test_signal_shorter_than_ten_seconds():
+    with pytest.raises(DxError, match=r"lasts 5\.0 s; at least 10 s"):
+        read_wfdb_files(wfdb_bytes(synthetic_ecg(seconds=5)))
+
+
+def test_all_nan_lead():
+    signals = synthetic_ecg()
+    signals[:, 0] = np.nan
+    record = read_wfdb_files(wfdb_bytes(signals))
+    with pytest.raises(DxError, match="Lead MLII holds no values"):
+        record.lead()
+    assert record.lead("V5")[0] == "V5"  # the other lead is still usable
+
+
+def test_flat_lead():
+    signals = synthetic_ecg()
+    signals[:, 0] = 0.25
+    with pytest.raises(DxError, match="Lead MLII is flat"):
+        read_wfdb_files(wfdb_bytes(signals)).lead()
+
+
+def test_a_few_missing_samples_are_bridged_with_a_note():
+    signals = synthetic_ecg()
+    signals[100:110, 0] = np.nan
+    record = read_wfdb_files(wfdb_bytes(signals))
+    _, lead = record.lead()
+    assert np.isfinite(lead).all() and any("bridged" in note for note in record.notes)
+
+
+def test_sampling_rate_below_100_hz():
+    with pytest.raises(DxError, match=r"sampling rate is 50 Hz; at least 100 Hz"):
+        read_wfdb_files(wfdb_bytes(synthetic_ecg(fs=50), fs=50))
+
+
+def test_unknown_lead_name():
+    record = read_wfdb_files(wfdb_bytes(synthetic_ecg()))
+    with pytest.raises(DxError, match="no lead called 'V7'. Its leads are: MLII, V5"):
+        record.lead("V7")
+
+
+def test_unsupported_format_and_multi_segment_headers():
+    files = wfdb_bytes(synthetic_ecg())
+    with pytest.raises(DxError, match="format 508"):
+        read_wfdb_files({"rec.hea": files["rec.hea"].replace(b" 16 ", b" 508 "),
+                         "rec.dat": files["rec.dat"]})
+    with pytest.raises(DxError, match="multi-segment"):
+        read_wfdb_files({"rec.hea": b"rec/2 1 360 7200\nseg1 3600\nseg2 3600\n"})
+
+
+def test_damaged_annotations_are_a_note_not_a_failure():
+    files = {**wfdb_bytes(synthetic_ecg()), "rec.atr": b"\xff" * 7}
+    record = read_wfdb_files(files)
+    assert record.annotations is None
+    assert record.notes == ["The annotation file (.atr) cannot be read. The beats are "
+                            "detected instead."]
+
+
+def test_missing_record_path(tmp_path):
+    with pytest.raises(DxError, match="cannot be opened"):
+        read_wfdb(tmp_path / "nothing")
+
+
+# --- CSV -----------------------------------------------------------------------------
+
+def test_csv_with_time_column():
+    record = read_csv(csv_bytes(synthetic_ecg(fs=250), fs=250))
+    assert record.fs == 250 and record.lead_names == ["MLII", "V5"]
+    assert record.signals.shape == (5000, 2)
+
+
+def test_csv_with_given_rate_and_physionet_export_style():
+    record = read_csv(csv_bytes(synthetic_ecg(fs=500, seconds=12), fs=None), fs=500)
+    assert record.fs == 500 and record.duration_s == pytest.approx(12)
+    signals = synthetic_ecg(seconds=11)
+    text = "'Elapsed time','MLII','V5'\n'seconds','mV','mV'\n" + "\n".join(
+        f"{i / 360:.3f},{a:.3f},{b:.3f}" for i, (a, b) in enumerate(signals))
+    record = read_csv(text.encode())  # milliseconds only: 360 Hz is still recognised
+    assert record.fs == 360 and record.lead("MLII")[0] == "MLII"
+
+
+def test_csv_bad_inputs():
+    good = synthetic_ecg()
+    with pytest.raises(DxError, match="no time column"):
+        read_csv(csv_bytes(good, fs=None))
+    with pytest.raises(DxError, match="at least 10 s"):
+        read_csv(csv_bytes(synthetic_ecg(seconds=4), fs=360))
+    with pytest.raises(DxError, match="at least 100 Hz"):
+        read_csv(csv_bytes(good, fs=None), fs=80)
+    flat = good.copy()
+    flat[:, 0] = 1.0
+    with pytest.raises(DxError, match="is flat"):
+        read_csv(csv_bytes(flat, fs=360)).lead()
+    empty = good.copy()
+    empty[:, 0] = np.nan
+    with pytest.raises(DxError, match="holds no values"):
+        read_csv(csv_bytes(empty, fs=360).replace(b"nan", b"")).lead()
+    with pytest.raises(DxError, match="hold text"):
+        read_csv(b"time,MLII\n" + b"\n".join(b"%d,abc" % i for i in range(4000)), fs=360)
+    with pytest.raises(DxError, match="not evenly spaced"):
+        read_csv(b"time,MLII\n" + b"\n".join(b"%f,%f" % (i ** 1.1 / 360, np.sin(i))
+                                             for i in range(4000)))
+    with pytest.raises(DxError, match="empty"):
+        read_csv(b"  \n")
+    with pytest.raises(DxError, match="no lead called 'V2'"):
+        read_csv(csv_bytes(good, fs=360)).lead("V2")
+
+
+def test_one_csv_upload_or_one_record():
+    data = csv_bytes(synthetic_ecg(), fs=360)
+    assert load_uploads({"ecg.csv": data}).source_format == "CSV"
+    with pytest.raises(DxError, match="one CSV file on its own"):
+        load_uploads({"ecg.csv": data, **wfdb_bytes(synthetic_ecg())})
+
+
+# --- Resampling ------------------------------------------------------------------------
+
+def test_resampling_keeps_duration_and_waveform():
+    fs = 250
+    t = np.arange(0, 12, 1 / fs)
+    signal = np.sin(2 * np.pi * 1.3 * t) + 0.3 * np.sin(2 * np.pi * 9 * t)
+    up = resample(signal, fs, 360)
+    assert len(up) == 12 * 360
+    t360 = np.arange(len(up)) / 360
+    expected = np.sin(2 * np.pi * 1.3 * t360) + 0.3 * np.sin(2 * np.pi * 9 * t360)
+    assert np.abs(up - expected)[360:-360].max() < 0.01
