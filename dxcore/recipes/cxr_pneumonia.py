@@ -23,56 +23,42 @@ from dxcore.training import BestValidationAUC, TqdmEpochs, logits_in_batches
 MODEL_ID = "cxr-pneumonia"
 SIDE = 128
 BATCH_SIZE = 32
-NORMALIZATION = "zscore"
-LABEL_SMOOTHING = 0.1
 
 
 def _augmenter(seed: int) -> keras.Sequential:
-    # Geometric, exposure and contrast jitter on [0, 1] images: the official test images
-    # come from other acquisitions than the train images and look brighter or flatter.
+    # Mild geometric and contrast jitter: the test images come from other sessions.
     return keras.Sequential([
         keras.layers.RandomRotation(0.03, fill_mode="constant", seed=seed),
         keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant", seed=seed + 1),
         keras.layers.RandomZoom((-0.1, 0.1), fill_mode="constant", seed=seed + 2),
-        keras.layers.RandomBrightness(0.15, value_range=(0.0, 1.0), seed=seed + 3),
-        keras.layers.RandomContrast(0.35, seed=seed + 4),
+        keras.layers.RandomContrast(0.2, seed=seed + 3),
     ], name="augment")
 
 
-def _standardize(images: tf.Tensor) -> tf.Tensor:
-    """:func:`dxcore.images.standardize` per image, in TensorFlow for the input pipeline."""
-    mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
-    std = tf.math.reduce_std(images, axis=[1, 2, 3], keepdims=True)
-    return (images - mean) / tf.maximum(std, 1e-6)
-
-
-def train(out_dir: Path, data: str | None = None, epochs: int = 14, seed: int = 0) -> dict:
+def train(out_dir: Path, data: str | None = None, epochs: int = 18, seed: int = 0) -> dict:
     """Train, calibrate on validation, save ``model.keras`` and return the card fields."""
     started = time.time()
     keras.utils.set_random_seed(seed)
     fit, validation = chest_xray.train_validation_split(chest_xray.official_split("train", data),
                                                         seed=seed)
     x_fit = chest_xray.load_pixels(fit.paths, SIDE, progress=True)
-    x_val = chest_xray.load_pixels(validation.paths, SIDE, progress=True,
-                                   normalization=NORMALIZATION)
+    x_val = chest_xray.load_pixels(validation.paths, SIDE, progress=True)
 
     augment = _augmenter(seed)
     dataset = (tf.data.Dataset.from_tensor_slices((x_fit, fit.labels))
                .shuffle(len(x_fit), seed=seed, reshuffle_each_iteration=True)
                .batch(BATCH_SIZE)
-               .map(lambda x, y: (_standardize(augment(x, training=True)), tf.one_hot(y, 2)),
+               .map(lambda x, y: (augment(x, training=True), y),
                     num_parallel_calls=tf.data.AUTOTUNE)
                .prefetch(tf.data.AUTOTUNE))
     weights = compute_class_weight("balanced", classes=np.array([0, 1]), y=fit.labels)
 
-    model = chest_xray_cnn(SIDE, dropout=0.4)
+    model = chest_xray_cnn(SIDE)
     steps = epochs * int(np.ceil(len(x_fit) / BATCH_SIZE))
     model.compile(
         optimizer=keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(
             1e-3, steps, warmup_target=None), weight_decay=1e-4),
-        # Label smoothing keeps the logits from growing without bound on easy train images.
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True,
-                                                  label_smoothing=LABEL_SMOOTHING),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     best = BestValidationAUC(x_val, validation.labels)
     model.fit(dataset, epochs=epochs, class_weight=dict(enumerate(weights)), verbose=0,
@@ -99,11 +85,10 @@ def train(out_dir: Path, data: str | None = None, epochs: int = 14, seed: int = 
             "formats": ["PNG", "JPEG", "DICOM"],
             "side": SIDE,
             "channels": 1,
-            "normalization": NORMALIZATION,
             "preprocessing": "grayscale; intensities scaled to [0, 1] (8-bit: /255; DICOM "
                              "and 16-bit: modality LUT, VOI LUT or window, then min-max); "
                              f"resized to {SIDE}x{SIDE} bilinear without keeping the aspect "
-                             "ratio, as the training images were; then per-image z-score",
+                             "ratio, as the training images were",
         },
         "architecture": f"VGG-style CNN, 5 stages, {model.count_params():,} parameters, "
                         "trained from scratch (functional Keras)",
@@ -123,9 +108,7 @@ def train(out_dir: Path, data: str | None = None, epochs: int = 14, seed: int = 
         "training": {
             "epochs": epochs, "best_epoch": best.best_epoch, "seed": seed,
             "batch_size": BATCH_SIZE, "optimizer": "AdamW, cosine decay from 1e-3",
-            "class_weights": "balanced", "label_smoothing": LABEL_SMOOTHING,
-            "augmentation": "rotation 0.03 turn, translation 6%, zoom 10%, brightness 15%, "
-                            "contrast 35%", "seconds": round(time.time() - started),
+            "class_weights": "balanced", "seconds": round(time.time() - started),
             "command": f"python -m dxcore train {MODEL_ID} --epochs {epochs} --seed {seed}",
         },
         "validation_metrics": report_binary(validation.labels, val_probability, threshold,
@@ -136,8 +119,10 @@ def train(out_dir: Path, data: str | None = None, epochs: int = 14, seed: int = 
         "limitations": [
             "Trained on one centre's paediatric (age 1-5) anterior-posterior images from "
             "Guangzhou; adults, lateral views and other hospitals are outside its training.",
-            "The dataset's test images show a shift from its train images: the validation "
-            "threshold is conservative on normals (specificity below sensitivity).",
+            "The dataset's test images differ from its train images: at the threshold "
+            "chosen on validation, where sensitivity and specificity are alike, test "
+            "specificity falls far below test sensitivity (see the test metrics): many "
+            "normal test images are called pneumonia.",
             "Bacterial and viral pneumonia are merged; other findings are not recognised.",
             "Images were squashed to a square without keeping the aspect ratio.",
         ],
