@@ -92,7 +92,8 @@ def card_metrics_table(card: ModelCard) -> pd.DataFrame:
     ordered += [name for name in metrics if name not in METRIC_LABELS and name != "n"]
     for name in ordered:
         metric = metrics[name]
-        if not isinstance(metric, dict) or "value" not in metric:
+        # Cards may also store tables and notes there (an ECG card's confusion matrix).
+        if not isinstance(metric, dict) or not isinstance(metric.get("value"), int | float):
             continue
         interval = metric.get("ci95")
         rows.append({

@@ -33,6 +33,13 @@ TASK_PAGES: tuple[PageSpec, ...] = (
                 "DICOM), with the calibrated probability and a saliency map.",
         model_id="cxr-pneumonia",
     ),
+    PageSpec(
+        "app_pages/ecg.py", "ECG", ":material/monitor_heart:",
+        summary="Every heartbeat of an ECG record (WFDB or CSV) classed N, S, V or F, with "
+                "a record summary (heart rate, ectopic burden, runs) and, for any beat, the "
+                "part of the waveform that drove its class.",
+        model_id="ecg-beats",
+    ),
 )
 
 PAGES: tuple[PageSpec, ...] = (HOME, *TASK_PAGES)

@@ -1,7 +1,9 @@
 """Fixtures for the page tests: the app under ``streamlit.testing.v1.AppTest``.
 
-The pages run the shipped ``cxr-pneumonia`` model from the registry (``saved_models/``, or
-``$DX_MODELS_DIR`` when set); the tests skip when it is not registered.
+The pages run models from the registry (``saved_models/``, or ``$DX_MODELS_DIR`` when set):
+the chest X-ray page ``cxr-pneumonia``, the ECG page ``ecg-beats`` (while it is not in
+``saved_models/``, point ``$DX_MODELS_DIR`` at a folder that holds both). Tests skip when
+the model they need is not registered.
 """
 
 from __future__ import annotations
@@ -12,9 +14,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.ecg.conftest import mitdb_root  # noqa: F401  (the ECG page tests use it too)
+
 APP = Path(__file__).resolve().parents[2] / "app.py"
 # The first run imports TensorFlow and loads the model: far slower than AppTest's 3 s default.
 TIMEOUT = 90
+
+
+def open_app(page: str | None = None) -> AppTest:
+    """The app run once, switched to ``page`` and run again (``None``: the default page)."""
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page is not None:
+        app.switch_page(page).run()
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -29,15 +41,21 @@ def cxr_card():
     return cards["cxr-pneumonia"]
 
 
+@pytest.fixture(scope="session")
+def ecg_card():
+    """The ``ecg-beats`` model card; skips when no such model is registered."""
+    from dxcore.registry import list_cards, models_dir
+
+    cards = {card.id: card for card in list_cards()}
+    if "ecg-beats" not in cards:
+        pytest.skip(f"no ecg-beats model card in {models_dir()}: set DX_MODELS_DIR to a "
+                    "folder holding one (python -m dxcore train ecg-beats --out "
+                    "DIR/ecg-beats)")
+    return cards["ecg-beats"]
+
+
 @pytest.fixture
 def open_page(cxr_card) -> Callable[[str | None], AppTest]:
-    """``open_page("app_pages/chest_xray.py")``: the app run once, switched to that page and
-    run again (``None``: the default page)."""
-
-    def run(page: str | None = None) -> AppTest:
-        app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-        if page is not None:
-            app.switch_page(page).run()
-        return app
-
-    return run
+    """``open_page("app_pages/chest_xray.py")``: :func:`open_app`, once the chest X-ray
+    model is known to be there."""
+    return open_app

@@ -1,6 +1,7 @@
 """The home page: the notice, the shipped models with their test metrics, the task links."""
 
 from dxui.common import NOTICE
+from dxui.navigation import TASK_PAGES
 
 
 def test_home_lists_models_and_shows_notice(open_page, cxr_card):
@@ -22,3 +23,11 @@ def test_home_links_to_the_chest_xray_page(open_page):
     app = open_page(None)
 
     assert "Open Chest X-ray" in [link.value for link in app.page_link]
+
+
+def test_home_links_to_every_task_page(open_page):
+    app = open_page(None)
+
+    links = [link.value for link in app.page_link]
+    assert links == [f"Open {page.title}" for page in TASK_PAGES]
+    assert "Open ECG" in links

@@ -1,0 +1,420 @@
+"""ECG page helpers: the uploaded record read and analysed in memory (cached by content
+hash), the summary, beat and agreement tables, and the charts (Altair, which Streamlit
+ships with): beat classes over the whole record, the ECG strip one page at a time, and one
+beat's waveform with its saliency band.
+
+Plots stay light on long records: the strip shows one page (a minute) at a time, at most
+:data:`STRIP_POINTS` samples of it, and the whole-record chart has one point per beat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dxcore import DxError, list_cards
+from dxcore.cards import ModelCard
+from dxcore.ecg import (
+    BeatSaliency,
+    EcgRecord,
+    RecordAnalysis,
+    analyse_record,
+    beat_saliency,
+    load_uploads,
+)
+from dxcore.ecg.features import window_times
+from dxcore.ecg.record import DEFAULT_LEAD
+from dxcore.explain import SIGNAL_EXPLAINERS
+from dxui.common import load_model
+
+# As on the image pages: results stay in Streamlit's in-memory cache (never on disk) for a
+# few minutes, so that changing the beat, the method or the strip page recomputes nothing.
+CACHE_SECONDS = 600
+UPLOAD_TYPES = ["hea", "dat", "atr", "csv"]
+MODEL_MISSING = (
+    "The ECG beat model (`ecg-beats`) is not installed on this dashboard yet, so ECG "
+    "records cannot be analysed here. Whoever runs the dashboard can add it with "
+    "`python -m dxcore train ecg-beats`."
+)
+CLASS_MEANINGS = {
+    "N": "normal or bundle-branch block",
+    "S": "supraventricular ectopic",
+    "V": "ventricular ectopic",
+    "F": "fusion of ventricular and normal",
+    "Q": "unclassifiable",
+}
+CLASS_COLOURS = {"N": "#7f7f7f", "S": "#1f77b4", "V": "#d62728", "F": "#ff7f0e",
+                 "Q": "#9467bd"}
+DEFAULT_SALIENCY = "gradcam"
+STRIP_SECONDS = 60.0
+STRIP_POINTS = 24_000  # a minute at 360 Hz is drawn in full; faster rates as an envelope
+CONTEXT_SECONDS = 4.0  # either side of the selected beat
+STRIP_HEIGHT = 240
+BEAT_HEIGHT = 280
+BAND_SPAN = 0.3  # the saliency band's height under the waveform, as a share of its range
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The uploaded files of one record, the CSV sampling rate typed on the page (kept for
+    a CSV only, so that it never re-keys a WFDB record) and their content hash."""
+
+    files: dict[str, bytes]
+    fs: float | None
+    key: str
+
+    @classmethod
+    def of(cls, files: dict[str, bytes], fs: float | None) -> Upload:
+        digest = hashlib.sha256()
+        for name in sorted(files):  # names too: WFDB files are paired by name
+            digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+        is_csv = any(name.lower().endswith(".csv") for name in files)
+        return cls(files, float(fs) if is_csv and fs else None, digest.hexdigest())
+
+    @property
+    def tag(self) -> str:
+        """A short id for the widget keys of this record (they reset on a new upload)."""
+        return self.key[:12]
+
+
+def installed_card(model_id: str) -> ModelCard | None:
+    """The model's card, or ``None`` when the registry has no such model."""
+    return next((card for card in list_cards() if card.id == model_id), None)
+
+
+@st.cache_data(max_entries=4, ttl=CACHE_SECONDS, show_spinner="Reading the record…")
+def _read(key: str, fs: float | None, _files: dict[str, bytes]) -> EcgRecord:
+    try:
+        return load_uploads(_files)
+    except DxError:
+        # The rate typed on the page stands in for a CSV's time column only when that
+        # column is missing or unusable (both errors ask for the rate).
+        if fs is None:
+            raise
+    return load_uploads(_files, fs=fs)
+
+
+@st.cache_data(max_entries=4, ttl=CACHE_SECONDS, show_spinner="Classifying every beat…")
+def _analyse(model_id: str, key: str, fs: float | None, lead: str,
+             _files: dict[str, bytes]) -> RecordAnalysis:
+    return analyse_record(load_model(model_id), _read(key, fs, _files), lead=lead)
+
+
+@st.cache_data(max_entries=32, ttl=CACHE_SECONDS, show_spinner="Computing the saliency…")
+def _saliency(model_id: str, key: str, fs: float | None, lead: str, index: int, method: str,
+              _files: dict[str, bytes]) -> BeatSaliency:
+    analysis = _analyse(model_id, key, fs, lead, _files)
+    return beat_saliency(load_model(model_id), analysis, index, method)
+
+
+def read_record(upload: Upload) -> EcgRecord:
+    """The record in the uploaded files; raises :class:`DxError` on bad input."""
+    return _read(upload.key, upload.fs, upload.files)
+
+
+def analyse(model_id: str, upload: Upload, lead: str) -> RecordAnalysis:
+    """Every beat of the record's ``lead`` classified, and the record summary."""
+    return _analyse(model_id, upload.key, upload.fs, lead, upload.files)
+
+
+def saliency(model_id: str, upload: Upload, lead: str, index: int,
+             method: str) -> BeatSaliency:
+    """Beat ``index``'s saliency over time for its predicted class."""
+    return _saliency(model_id, upload.key, upload.fs, lead, index, method, upload.files)
+
+
+def default_lead_index(record: EcgRecord) -> int:
+    """Where MLII (the model's training lead) is among the record's leads, else 0."""
+    names = [name.strip().lower() for name in record.lead_names]
+    return names.index(DEFAULT_LEAD.lower()) if DEFAULT_LEAD.lower() in names else 0
+
+
+def lead_signal(analysis: RecordAnalysis) -> tuple[np.ndarray, str]:
+    """The analysed lead at the record's own rate (gaps bridged as the analysis did) and
+    its unit."""
+    record = analysis.record
+    index = record.lead_names.index(analysis.lead)
+    unit = record.units[index] if index < len(record.units) else "mV"
+    return record.lead(analysis.lead)[1], unit
+
+
+def method_options() -> list[str]:
+    """Signal explainer ids, the default first."""
+    return [DEFAULT_SALIENCY, *(name for name in SIGNAL_EXPLAINERS if name != DEFAULT_SALIENCY)]
+
+
+def method_label(method: str) -> str:
+    return SIGNAL_EXPLAINERS[method].label
+
+
+# --- Text and tables ----------------------------------------------------------------------
+
+
+def clock(seconds: float, tenths: bool = True) -> str:
+    """A time in the record, to a tenth of a second (or to the second).
+
+    >>> clock(83.42), clock(3723), clock(1805.56, tenths=False)
+    ('1:23.4', '1:02:03.0', '30:06')
+    """
+    scale = 10 if tenths else 1
+    minutes, rest = divmod(int(round(seconds * scale)), 60 * scale)
+    hours, minutes = divmod(minutes, 60)
+    second = f"{rest / scale:04.1f}" if tenths else f"{rest:02d}"
+    return f"{hours}:{minutes:02d}:{second}" if hours else f"{minutes}:{second}"
+
+
+def duration_text(seconds: float) -> str:
+    """A record's length in words.
+
+    >>> duration_text(45.3), duration_text(1805.56), duration_text(7300)
+    ('45.3 s', '30 min 6 s', '2 h 01 min')
+    """
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def summary_metrics(summary: dict) -> list[tuple[str, str, str]]:
+    """``(label, value, help)`` of the headline figures, in reading order."""
+    rate = summary["mean_heart_rate_bpm"]
+    run = summary["longest_v_run"]
+    couplets = summary["v_couplets"]
+    return [
+        ("Duration", duration_text(summary["duration_s"]), "Length of the uploaded record."),
+        ("Mean heart rate", f"{rate:.0f} bpm" if rate else "—",
+         "Beats per minute from the first to the last beat."),
+        ("Beats", f"{summary['beats']:,}", f"Beat positions: {summary['beat_positions']}."),
+        ("Ectopic burden", f"{summary['ectopic_burden_percent']:.1f} %",
+         "Beats not classed N, as a share of all beats."),
+        ("Longest V run", f"{run} beats" if run else "none",
+         f"Consecutive V beats; 3 or more make a ventricular run. V couplets: {couplets}."),
+    ]
+
+
+def class_table(summary: dict) -> pd.DataFrame:
+    """Beats per class with their share of all beats."""
+    total = max(summary["beats"], 1)
+    return pd.DataFrame(
+        [{"Class": name, "Meaning": CLASS_MEANINGS.get(name, ""), "Beats": count,
+          "Share": f"{100.0 * count / total:.1f} %"}
+         for name, count in summary["beats_per_class"].items()],
+        columns=["Class", "Meaning", "Beats", "Share"])
+
+
+def episodes_table(summary: dict) -> pd.DataFrame:
+    """The summary's episodes (runs, pauses, rate episodes), one row each."""
+    rows = []
+    for episode in summary["episodes"]:
+        if "rate_bpm" in episode:
+            detail = f"{episode['rate_bpm']} bpm"
+        elif "rr_s" in episode:
+            detail = f"RR {episode['rr_s']:.2f} s"
+        else:
+            detail = ""
+        rows.append({"Episode": episode["kind"].capitalize(), "Start": clock(episode["start_s"]),
+                     "End": clock(episode["end_s"]), "Beats": episode["beats"],
+                     "Detail": detail})
+    return pd.DataFrame(rows, columns=["Episode", "Start", "End", "Beats", "Detail"])
+
+
+def predicted_probability(analysis: RecordAnalysis) -> np.ndarray:
+    """Each beat's calibrated probability of its predicted class."""
+    columns = (analysis.labels[:, None] == np.asarray(analysis.class_names)).argmax(axis=1)
+    return analysis.probabilities[np.arange(len(columns)), columns]
+
+
+def beats_table(analysis: RecordAnalysis, include_normal: bool = False) -> pd.DataFrame:
+    """One row per beat not classed N (or whose reference class is not N), or per beat;
+    indexed by the beat's position in the analysis."""
+    table = pd.DataFrame({
+        "Beat": np.arange(1, len(analysis.labels) + 1),
+        "Time": [clock(t) for t in analysis.times],
+        "Class": analysis.labels.astype(str),
+        "Probability": predicted_probability(analysis).round(3),
+    })
+    keep = table["Class"] != "N"
+    if analysis.reference_labels is not None:
+        table["Reference"] = analysis.reference_labels.astype(str)
+        keep |= table["Reference"] != "N"
+    return table if include_normal else table[keep]
+
+
+def beat_option(table: pd.DataFrame, index: int) -> str:
+    row = table.loc[index]
+    text = f"Beat {row['Beat']} at {row['Time']}: {row['Class']} (P = {row['Probability']:.2f})"
+    return f"{text}, reference {row['Reference']}" if "Reference" in row else text
+
+
+def agreement_table(analysis: RecordAnalysis) -> pd.DataFrame:
+    """Reference classes (rows) against predicted classes (columns), beat counts, with each
+    reference class's agreement."""
+    classes = analysis.class_names
+    reference = analysis.reference_labels.astype(str)
+    rows = classes + sorted(set(reference) - set(classes))  # e.g. Q, which no class matches
+    table = pd.crosstab(pd.Categorical(reference, categories=rows),
+                        pd.Categorical(analysis.labels.astype(str), categories=classes),
+                        dropna=False)
+    table.index = [f"Reference {name}" for name in rows]
+    table.columns = [f"Predicted {name}" for name in classes]
+    per_class = analysis.summary["reference_agreement"]["per_class"]
+    table["Agreement"] = [
+        f"{100.0 * per_class[name]['agreed'] / per_class[name]['reference']:.1f} %"
+        if per_class.get(name, {}).get("reference") else "—" for name in rows]
+    return table
+
+
+# --- Charts -------------------------------------------------------------------------------
+
+
+def envelope(values: np.ndarray, budget: int) -> np.ndarray:
+    """Indices of the samples to draw: all when they fit in ``budget``, else the minimum
+    and maximum of each bucket in time order (plain striding would drop QRS peaks).
+
+    >>> envelope(np.array([0, 5, 1, 1, -3, 1, 2, 2]), 4).tolist()
+    [0, 1, 4, 6]
+    """
+    n = len(values)
+    if n <= budget:
+        return np.arange(n)
+    size = -(-n // (budget // 2))
+    blocks = -(-n // size)
+    padded = np.pad(np.asarray(values), (0, blocks * size - n), mode="edge")
+    padded = padded.reshape(blocks, size)
+    base = np.arange(blocks)[:, None] * size
+    picks = np.stack([padded.argmin(axis=1), padded.argmax(axis=1)], axis=1) + base
+    return np.unique(np.minimum(picks, n - 1))
+
+
+def strip_pages(duration_s: float) -> list[float]:
+    """Start times of the strip's pages (one a minute)."""
+    return [float(s) for s in np.arange(0.0, duration_s, STRIP_SECONDS)]
+
+
+def page_label(start_s: float, duration_s: float) -> str:
+    end_s = min(start_s + STRIP_SECONDS, duration_s)
+    return f"{clock(start_s, tenths=False)}–{clock(end_s, tenths=False)}"
+
+
+def _class_colour(classes: list[str]) -> alt.Color:
+    return alt.Color("Class:N", title="Class",
+                     scale=alt.Scale(domain=classes,
+                                     range=[CLASS_COLOURS.get(c, "#000000") for c in classes]),
+                     legend=alt.Legend(orient="top"))
+
+
+def _beat_frame(analysis: RecordAnalysis, indices: np.ndarray) -> pd.DataFrame:
+    """Beats ``indices`` with what their tooltips show."""
+    frame = pd.DataFrame({
+        "Time (s)": analysis.times[indices],
+        "Beat": indices + 1,
+        "At": [clock(t) for t in analysis.times[indices]],
+        "Class": analysis.labels[indices].astype(str),
+        "Probability": predicted_probability(analysis)[indices].round(3),
+    })
+    if analysis.reference_labels is not None:
+        frame["Reference"] = analysis.reference_labels[indices].astype(str)
+    return frame
+
+
+def overview_chart(analysis: RecordAnalysis) -> alt.Chart:
+    """Heart rate beat by beat over the whole record, each beat coloured by its class."""
+    times = analysis.times
+    rr = np.diff(times)
+    rr = np.concatenate([rr[:1], rr])  # the first beat has no RR before it: use the next
+    frame = _beat_frame(analysis, np.arange(len(times)))
+    frame["Minutes"] = times / 60.0
+    frame["Heart rate (bpm)"] = np.round(60.0 / np.maximum(rr, 1e-3), 1)
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    tooltip = ["Beat", "At", "Class", "Probability", "Heart rate (bpm)"]
+    tooltip += ["Reference"] if "Reference" in frame else []
+    return alt.Chart(frame).mark_point(filled=True, size=18, clip=True).encode(
+        x=alt.X("Minutes:Q", title="Time (min)", scale=alt.Scale(nice=False)),
+        y=alt.Y("Heart rate (bpm):Q", title="Heart rate (bpm)", scale=alt.Scale(zero=False)),
+        color=_class_colour(analysis.class_names),
+        shape=alt.Shape("Class:N", legend=None),
+        tooltip=tooltip,
+    ).add_params(zoom).properties(height=180)
+
+
+def strip_chart(analysis: RecordAnalysis, start_s: float, seconds: float,
+                highlight: tuple[float, float] | None = None) -> alt.LayerChart:
+    """The analysed lead from ``start_s`` for ``seconds``, each beat marked by its class
+    (letter and colour), optionally one time span shaded; zoom and pan along time."""
+    signal, unit = lead_signal(analysis)
+    fs = analysis.fs
+    first = max(0, int(math.floor(start_s * fs)))
+    last = min(len(signal), int(math.ceil((start_s + seconds) * fs)))
+    picks = first + envelope(signal[first:last], STRIP_POINTS)
+    trace = pd.DataFrame({"Time (s)": picks / fs, "Value": signal[picks]})
+    beats = _beat_frame(analysis, np.flatnonzero((analysis.samples >= first)
+                                                 & (analysis.samples < last)))
+    x = alt.X("Time (s):Q", title="Time (s)",
+              scale=alt.Scale(domain=[first / fs, last / fs], nice=False))
+    # Headroom over the trace for the class letters.
+    low, high = float(trace["Value"].min()), float(trace["Value"].max())
+    span = max(high - low, 1e-6)
+    y = alt.Y("Value:Q", title=f"{analysis.lead} ({unit})",
+              scale=alt.Scale(domain=[low - 0.05 * span, high + 0.25 * span], nice=False))
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    line = alt.Chart(trace).mark_line(color="#333333", strokeWidth=1, clip=True).encode(
+        x=x, y=y).add_params(zoom)
+    tooltip = ["Beat", "At", "Class", "Probability"]
+    tooltip += ["Reference"] if "Reference" in beats else []
+    # Each beat's class letter along the top, as on a Holter strip.
+    letters = alt.Chart(beats).mark_text(fontWeight="bold", fontSize=12, clip=True).encode(
+        x=x, y=alt.value(8), text="Class:N", color=_class_colour(analysis.class_names),
+        tooltip=tooltip)
+    layers = [line, letters]
+    if highlight is not None:
+        span = pd.DataFrame({"Time (s)": [highlight[0]], "to": [highlight[1]]})
+        layers.insert(0, alt.Chart(span).mark_rect(color="#f2c94c", opacity=0.3).encode(
+            x=x, x2="to:Q"))
+    return alt.layer(*layers).properties(height=STRIP_HEIGHT)
+
+
+def beat_window(analysis: RecordAnalysis, index: int) -> tuple[float, float]:
+    """The span of the record (s) that beat ``index``'s model window covers."""
+    times = window_times()
+    step = float(times[1] - times[0])
+    peak = float(analysis.times[index])
+    return peak + float(times[0]), peak + float(times[-1]) + step
+
+
+def beat_chart(analysis: RecordAnalysis, band: BeatSaliency, index: int) -> alt.LayerChart:
+    """Beat ``index``'s waveform (the analysed lead in its own units, over the model's
+    window) with the saliency drawn as a coloured band under it."""
+    signal, unit = lead_signal(analysis)
+    fs = analysis.fs
+    start, stop = beat_window(analysis, index)
+    first, last = max(0, int(math.floor(start * fs))), min(len(signal), int(math.ceil(stop * fs)))
+    peak = float(analysis.times[index])
+    wave = pd.DataFrame({"ms": (np.arange(first, last) / fs - peak) * 1000.0,
+                         "Value": signal[first:last]})
+    step = float(band.times_s[1] - band.times_s[0])
+    # The band sits in room left under the trace, in the trace's own units.
+    low, high = float(wave["Value"].min()), float(wave["Value"].max())
+    span = max(high - low, 1e-6)
+    cells = pd.DataFrame({"ms": band.times_s * 1000.0, "to": (band.times_s + step) * 1000.0,
+                          "Value": low - BAND_SPAN * span, "top": low - 0.05 * span,
+                          "Saliency": np.round(band.saliency.astype(float), 3)})
+    x = alt.X("ms:Q", title="Time from the R peak (ms)",
+              scale=alt.Scale(domain=[(start - peak) * 1000.0, (stop - peak) * 1000.0],
+                              nice=False))
+    y = alt.Y("Value:Q", title=f"{analysis.lead} ({unit})",
+              scale=alt.Scale(domain=[low - BAND_SPAN * span, high + 0.05 * span], nice=False))
+    line = alt.Chart(wave).mark_line(color="#222222", strokeWidth=1.5).encode(x=x, y=y)
+    strip = alt.Chart(cells).mark_rect().encode(
+        x=x, x2="to:Q", y=y, y2="top:Q",
+        color=alt.Color("Saliency:Q", scale=alt.Scale(scheme="reds", domain=[0, 1]),
+                        legend=alt.Legend(orient="right", title="Saliency")),
+        tooltip=[alt.Tooltip("ms:Q", title="ms from R", format=".0f"), "Saliency:Q"])
+    return alt.layer(strip, line).properties(height=BEAT_HEIGHT)

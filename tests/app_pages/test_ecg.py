@@ -1,0 +1,275 @@
+"""The ECG page: a real MIT-BIH record uploaded as WFDB files (with and without its reference
+annotations), a CSV with and without a time column, bad uploads, an unexpected failure,
+and the page without the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dxcore.cards import ModelCard
+from dxui import ecg
+from dxui.common import NOTICE, UNEXPECTED_ERROR, card_metrics_table
+from dxui.navigation import page_for_model
+from tests.app_pages.conftest import open_app
+from tests.app_pages.test_chest_xray import rendered_text
+from tests.ecg.conftest import record_files, synthetic_ecg, wfdb_bytes
+
+PAGE = "app_pages/ecg.py"
+# tf-keras-vis calls the functional model with a list; Keras warns, harmlessly.
+pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWarning")
+RECORD = "233"  # DS2: frequent V beats, V runs and a few S and F beats
+SUMMARY_LABELS = ["Duration", "Mean heart rate", "Beats", "Ectopic burden", "Longest V run"]
+
+
+def upload(app: AppTest, files: dict[str, bytes]) -> AppTest:
+    app.file_uploader[0].set_value(
+        [(name, data, "application/octet-stream") for name, data in files.items()])
+    return app.run()
+
+
+def charts(app: AppTest) -> list[dict]:
+    """The Vega-Lite specs of the page's charts, in page order."""
+    return [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+
+
+def axis_titles(spec: dict) -> set[str]:
+    """Every axis title of a (layered) chart spec."""
+    titles = set()
+    for layer in spec.get("layer", [spec]):
+        for channel in ("x", "y"):
+            title = layer.get("encoding", {}).get(channel, {}).get("title")
+            if title:
+                titles.add(title)
+    return titles
+
+
+def strip_domain(spec: dict) -> list[float]:
+    """The time span (s) a strip chart opens on."""
+    return spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+
+
+def csv_bytes(signals: np.ndarray, fs: float | None) -> bytes:
+    """Two leads as CSV, with a time column in seconds when ``fs`` is given."""
+    header = ("time," if fs else "") + "MLII,V5"
+    lines = [(f"{i / fs:.5f}," if fs else "") + f"{a:.4f},{b:.4f}"
+             for i, (a, b) in enumerate(signals)]
+    return ("\n".join([header, *lines]) + "\n").encode()
+
+
+@pytest.fixture
+def page(ecg_card) -> AppTest:
+    return open_app(PAGE)
+
+
+@pytest.fixture(scope="module")
+def record_233(mitdb_root: Path) -> dict[str, bytes]:
+    return record_files(mitdb_root, RECORD)
+
+
+def test_navigation_runs_the_ecg_model_here():
+    assert page_for_model("ecg-beats").path == PAGE
+
+
+def test_page_opens_with_notice_uploader_and_model_card(page, ecg_card):
+    assert not page.exception
+    assert not page.error
+    assert any(NOTICE in warning.value for warning in page.warning)
+    [uploader] = page.file_uploader
+    assert uploader.allowed_type == [".hea", ".dat", ".atr", ".csv"]
+    assert uploader.accept_multiple_files
+    [rate] = page.number_input
+    assert rate.label == "CSV sampling rate (Hz)" and rate.value is None
+    assert "About the model" in [header.value for header in page.subheader]
+    assert ecg_card["intended_use"] in [markdown.value for markdown in page.markdown]
+    assert not page.metric and not charts(page)
+
+
+def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
+    files = {name: data for name, data in record_233.items() if not name.endswith(".atr")}
+    upload(page, files)
+
+    assert not page.exception
+    assert not page.error
+    assert [metric.label for metric in page.metric] == SUMMARY_LABELS
+    summary = {metric.label: metric.value for metric in page.metric}
+    assert summary["Duration"] == "30 min 6 s"
+    beats = int(summary["Beats"].replace(",", ""))
+    assert 2900 < beats < 3200  # XQRS on 30 min of record 233 (3,079 reference beats)
+    per_class = page.table[0].value
+    assert list(per_class["Class"]) == ["N", "S", "V", "F"]
+    assert per_class["Beats"].astype(int).sum() == beats
+    assert per_class.set_index("Class").loc["V", "Beats"] > 500
+    assert "beat positions: detected (XQRS)" in rendered_text(page)
+    headers = [header.value for header in page.subheader]
+    assert headers.index("Record summary") < headers.index("The whole record")
+    assert "Reference annotations" not in headers
+    assert page.selectbox[0].label == "Lead" and page.selectbox[0].value == "MLII"
+    assert page.selectbox[0].options == ["MLII", "V1"]
+
+    overview, strip, beat, around = charts(page)
+    assert axis_titles(overview) == {"Time (min)", "Heart rate (bpm)"}
+    assert axis_titles(strip) == {"Time (s)", "MLII (mV)"}
+    assert axis_titles(beat) == {"Time from the R peak (ms)", "MLII (mV)"}
+    assert axis_titles(around) == {"Time (s)", "MLII (mV)"}
+    table = page.dataframe[-1].value
+    assert set(table["Class"]) <= {"S", "V", "F"} and "V" in set(table["Class"])
+
+    [pager] = page.get("select_slider")
+    assert (pager.options[0], pager.options[-1]) == ("0:00–1:00", "30:00–30:06")
+    assert strip_domain(strip) == [0.0, 60.0]
+    pager.set_value(300.0).run()
+    assert not page.exception
+    assert strip_domain(charts(page)[1]) == [300.0, 360.0]
+
+
+def test_reference_annotations_are_shown_with_the_agreement(page, record_233):
+    upload(page, record_233)
+
+    assert not page.exception
+    assert not page.error
+    assert "Reference annotations" in [header.value for header in page.subheader]
+    [agreement] = [m for m in page.metric if m.label == "Agreement with the reference"]
+    assert 80.0 < float(agreement.value.rstrip(" %")) <= 100.0
+    summary = {metric.label: metric.value for metric in page.metric}
+    assert summary["Beats"] == "3,079"  # the reference beats of record 233
+    crosstab = page.table[1].value  # after the beats per class
+    assert list(crosstab.columns) == ["Predicted N", "Predicted S", "Predicted V",
+                                      "Predicted F", "Agreement"]
+    assert list(crosstab.index) == ["Reference N", "Reference S", "Reference V",
+                                    "Reference F"]
+    assert crosstab.drop(columns="Agreement").to_numpy().sum() == 3079
+    table = page.dataframe[-1].value
+    assert "Reference" in table
+    assert "beat positions: reference annotations" in rendered_text(page)
+
+
+def test_choosing_a_beat_method_and_lead(page, record_233):
+    upload(page, record_233)
+    beat = page.selectbox[1]
+    assert beat.label == "Beat"
+    assert page.radio[0].value == "gradcam"
+
+    beat.select_index(3).run()
+    assert page.selectbox[1].value == page.dataframe[-1].value.index[3]
+    page.radio[0].set_value("saliency").run()
+
+    assert not page.exception
+    assert not page.error
+    captions = [caption.value for caption in page.caption]
+    assert any(text.startswith("Saliency for class ") for text in captions)
+    assert len(page.get("progress")) == 4
+    assert len(charts(page)) == 4
+
+    page.selectbox[0].set_value("V1").run()
+    assert not page.exception
+    assert not page.error
+    assert any("trained on lead MLII" in info.value for info in page.info)
+    assert axis_titles(charts(page)[1]) == {"Time (s)", "V1 (mV)"}
+
+
+@pytest.mark.parametrize(("names", "message"), [
+    (["rec.hea"], "The header rec.hea needs the signal file rec.dat, which was not given. "
+                  "Upload the .hea and .dat files of the record together."),
+    (["rec.dat"], "rec.dat came without its header rec.hea. Upload the .hea and .dat files "
+                  "of record rec together."),
+])
+def test_incomplete_record_shows_one_clear_error(page, names, message):
+    files = wfdb_bytes(synthetic_ecg())
+    upload(page, {name: files[name] for name in names})
+
+    assert not page.exception
+    assert [error.value for error in page.error] == [message]
+    assert not page.metric and not charts(page)
+
+
+def test_files_of_two_records_are_refused(page):
+    first, second = wfdb_bytes(synthetic_ecg(), name="a"), wfdb_bytes(synthetic_ecg(), name="b")
+    upload(page, {"a.hea": first["a.hea"], "b.dat": second["b.dat"]})
+
+    assert not page.exception
+    [error] = page.error
+    assert error.value.startswith("The files belong to different records (a, b).")
+    assert not page.metric
+
+
+def test_csv_rate_is_used_only_without_a_time_column(page):
+    signals = synthetic_ecg(seconds=20.0, fs=360)
+    upload(page, {"strip.csv": csv_bytes(signals, fs=None)})
+    assert not page.exception
+    assert [error.value for error in page.error] == [
+        "The CSV file has no time column (in seconds); give its sampling rate in Hz (--fs on "
+        "the command line, or the field on the page)."]
+
+    page.number_input[0].set_value(360.0).run()
+    assert not page.exception
+    assert not page.error
+    assert {m.label: m.value for m in page.metric}["Duration"] == "20.0 s"
+
+    # With a time column (here 250 Hz), the rate typed on the page is not used.
+    upload(page, {"timed.csv": csv_bytes(synthetic_ecg(seconds=20.0, fs=250), fs=250)})
+    assert not page.exception
+    assert not page.error
+    assert {m.label: m.value for m in page.metric}["Duration"] == "20.0 s"
+    assert any("read from the time column" in info.value for info in page.info)
+
+
+def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal detail that must not reach the browser")
+
+    monkeypatch.setattr(ecg, "analyse_record", broken)
+    # A record no other test uploads, so that no cached analysis answers for it.
+    upload(page, wfdb_bytes(synthetic_ecg(seconds=15.0, rate_bpm=66), name="odd"))
+
+    assert not page.exception
+    assert [error.value for error in page.error] == [UNEXPECTED_ERROR]
+    assert "internal detail" not in rendered_text(page)
+    assert not page.metric and not charts(page)
+
+
+def test_page_without_the_model_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("DX_MODELS_DIR", str(tmp_path))  # an empty registry
+    app = open_app(PAGE)
+
+    assert not app.exception
+    assert not app.error
+    assert any(NOTICE in warning.value for warning in app.warning)
+    assert [info.value for info in app.info] == [ecg.MODEL_MISSING]
+    assert not app.file_uploader
+
+
+# --- Helpers that need no Streamlit session -----------------------------------------------
+
+
+def test_strip_envelope_keeps_every_peak_within_its_budget():
+    rng = np.random.default_rng(0)
+    signal = rng.normal(0, 0.05, 30 * 60 * 360)  # 30 min at 360 Hz
+    peaks = np.arange(100, len(signal), 300)
+    signal[peaks] = 1.0 + rng.uniform(0, 1, len(peaks))
+    signal[peaks + 20] = -1.0 - rng.uniform(0, 1, len(peaks))
+
+    picks = ecg.envelope(signal, ecg.STRIP_POINTS)
+
+    assert len(picks) <= ecg.STRIP_POINTS
+    assert np.all(np.diff(picks) > 0)
+    assert set(peaks) <= set(picks) and set(peaks + 20) <= set(picks)
+    assert ecg.envelope(signal[:1000], ecg.STRIP_POINTS).tolist() == list(range(1000))
+
+
+def test_ecg_card_metrics_table_lists_numbers_only():
+    metrics = {"accuracy": {"value": 0.88, "ci95": [0.79, 0.94]},
+               "V_ppv": {"value": 0.51, "ci95": [0.22, 0.85]},
+               "confusion_matrix": {"value": [[1, 2], [3, 4]], "rows": "reference"},
+               "beat_positions": {"value": "reference annotations"},
+               "end_to_end": None, "n": {"value": 49705}}
+    card = ModelCard({"id": "ecg-beats", "class_names": ["N", "S", "V", "F"],
+                      "test_metrics": metrics}, Path("."))
+
+    table = card_metrics_table(card)
+
+    assert list(table["Metric"]) == ["Accuracy", "V PPV", "Test set size"]
