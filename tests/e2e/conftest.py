@@ -60,22 +60,31 @@ def stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
-@pytest.fixture(scope="module")
-def shipped_cxr_card():
+def shipped_card(model_id: str):
     """The card in the repository's ``saved_models/`` (what the server runs); skips when the
     model is not there."""
     from dxcore.registry import list_cards
 
     folder = ROOT / "saved_models"
     cards = {card.id: card for card in list_cards(folder)}
-    if "cxr-pneumonia" not in cards:
-        pytest.skip(f"no cxr-pneumonia model card in {folder}: run "
-                    "python -m dxcore train cxr-pneumonia")
-    return cards["cxr-pneumonia"]
+    if model_id not in cards:
+        pytest.skip(f"no {model_id} model card in {folder}: run "
+                    f"python -m dxcore train {model_id}")
+    return cards[model_id]
 
 
 @pytest.fixture(scope="module")
-def app_url(shipped_cxr_card, tmp_path_factory) -> Iterator[str]:
+def shipped_cxr_card():
+    return shipped_card("cxr-pneumonia")
+
+
+@pytest.fixture(scope="module")
+def shipped_ecg_card():
+    return shipped_card("ecg-beats")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory) -> Iterator[str]:
     """The dashboard served by ``streamlit run app.py`` on a free port, shipped models only
     (``DX_MODELS_DIR`` removed from its environment); stopped after the module. Its output
     goes to a log file, quoted when it fails to start."""
@@ -118,3 +127,12 @@ def pneumonia_xray_path(data_dir: Path) -> Path:
     if path is None:
         pytest.skip(f"no test images found in {folder}; set DX_DATA_DIR")
     return path
+
+
+@pytest.fixture(scope="module")
+def mitdb_test_record(data_dir: Path) -> list[Path]:
+    """The header and signal files of MIT-BIH record 233, a DS2 (test) record (ODC-By)."""
+    files = [data_dir / "mitdb" / f"233{ext}" for ext in (".hea", ".dat")]
+    if not all(path.is_file() for path in files):
+        pytest.skip(f"MIT-BIH record 233 not found in {data_dir / 'mitdb'}; set DX_DATA_DIR")
+    return files

@@ -1,5 +1,5 @@
-"""The dashboard in a real browser: upload a test image on the chest X-ray page, see the
-prediction and the overlay, and save a screenshot for the README."""
+"""The dashboard in a real browser: upload a test image on the chest X-ray page and a test
+record on the ECG page, see the results, and save screenshots for the README."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-chest-xray.png"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SCREENSHOT = DOCS / "screenshot-chest-xray.png"
+ECG_SCREENSHOT = DOCS / "screenshot-ecg.png"
 VIEWPORT = {"width": 1440, "height": 900}
 WAIT_MS = 60_000  # the first page load imports TensorFlow and loads the model
 
@@ -36,7 +38,7 @@ def full_page_screenshot(page, path: Path) -> None:
     page.screenshot(path=str(path), full_page=True)
 
 
-def test_upload_on_chest_xray_page(browser, pneumonia_xray_path, app_url, shipped_cxr_card):
+def test_upload_on_chest_xray_page(shipped_cxr_card, browser, pneumonia_xray_path, app_url):
     page = browser.new_page(viewport=VIEWPORT)
     try:
         page.goto(f"{app_url}/chest_xray", wait_until="domcontentloaded")
@@ -60,5 +62,28 @@ def test_upload_on_chest_xray_page(browser, pneumonia_xray_path, app_url, shippe
 
         full_page_screenshot(page, SCREENSHOT)
         assert SCREENSHOT.stat().st_size > 10_000
+    finally:
+        page.close()
+
+
+def test_upload_on_ecg_page(shipped_ecg_card, browser, mitdb_test_record, app_url):
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(f"{app_url}/ecg", wait_until="domcontentloaded")
+        page.get_by_text("Research prototype — not for clinical decisions").wait_for(
+            timeout=WAIT_MS)
+        page.locator('input[type="file"]').set_input_files(
+            [str(path) for path in mitdb_test_record])
+
+        page.get_by_text("Record summary").wait_for(timeout=WAIT_MS)
+        charts = page.get_by_test_id("stVegaLiteChart")
+        charts.nth(1).wait_for(timeout=WAIT_MS)  # the heart-rate overview and the strip
+        wait_for_idle(page)
+        assert page.get_by_test_id("stMetricValue").count() >= 5
+        assert page.get_by_test_id("stException").count() == 0
+        assert page.get_by_test_id("stAlertContentError").count() == 0
+
+        full_page_screenshot(page, ECG_SCREENSHOT)
+        assert ECG_SCREENSHOT.stat().st_size > 10_000
     finally:
         page.close()
