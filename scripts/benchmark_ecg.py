@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras  # noqa: E402
+from timing import median_ms  # noqa: E402  (scripts/timing.py)
 
 from dxcore import get_card  # noqa: E402
 from dxcore.datasets import mitdb  # noqa: E402
@@ -33,16 +32,6 @@ from dxcore.models import model_for  # noqa: E402
 
 TARGET_S = 5.0
 
-
-def median_ms(action: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        action()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -38,6 +38,14 @@ def full_page_screenshot(page, path: Path) -> None:
     page.screenshot(path=str(path), full_page=True)
 
 
+def shows_no_error_then_screenshot(page, path: Path) -> None:
+    """No exception and no error message on the page; then the whole page saved to ``path``."""
+    assert page.get_by_test_id("stException").count() == 0
+    assert page.get_by_test_id("stAlertContentError").count() == 0
+    full_page_screenshot(page, path)
+    assert path.stat().st_size > 10_000
+
+
 def test_upload_on_chest_xray_page(shipped_cxr_card, browser, pneumonia_xray_path, app_url):
     page = browser.new_page(viewport=VIEWPORT)
     try:
@@ -57,11 +65,7 @@ def test_upload_on_chest_xray_page(shipped_cxr_card, browser, pneumonia_xray_pat
         overlay.wait_for(timeout=WAIT_MS)
         wait_for_idle(page)
         assert "Grad-CAM++ map for" in overlay.inner_text()
-        assert page.get_by_test_id("stException").count() == 0
-        assert page.get_by_test_id("stAlertContentError").count() == 0
-
-        full_page_screenshot(page, SCREENSHOT)
-        assert SCREENSHOT.stat().st_size > 10_000
+        shows_no_error_then_screenshot(page, SCREENSHOT)
     finally:
         page.close()
 
@@ -80,10 +84,6 @@ def test_upload_on_ecg_page(shipped_ecg_card, browser, mitdb_test_record, app_ur
         charts.nth(1).wait_for(timeout=WAIT_MS)  # the heart-rate overview and the strip
         wait_for_idle(page)
         assert page.get_by_test_id("stMetricValue").count() >= 5
-        assert page.get_by_test_id("stException").count() == 0
-        assert page.get_by_test_id("stAlertContentError").count() == 0
-
-        full_page_screenshot(page, ECG_SCREENSHOT)
-        assert ECG_SCREENSHOT.stat().st_size > 10_000
+        shows_no_error_then_screenshot(page, ECG_SCREENSHOT)
     finally:
         page.close()
