@@ -79,10 +79,13 @@ def _predict(args: argparse.Namespace) -> int:
     from dxcore.registry import get_model
 
     model = get_model(args.model_id)
-    ecg = model.card["modality"] == "ecg"
-    if ecg and args.explain:
+    modality = model.card["modality"]
+    if modality == "ecg" and args.explain:
         raise DxError("--explain is for image models; an ECG beat's saliency is shown on "
                       "the ECG page (dxcore.ecg.beat_saliency).")
+    if modality == "record":
+        return _predict_cases(model, args)
+    ecg = modality == "ecg"
     model.load()  # verify and load once, before the per-file loop
     failures = 0
     files = tqdm(args.files, desc="Predicting", unit="file", disable=len(args.files) < 2)
@@ -106,6 +109,35 @@ def _predict(args: argparse.Namespace) -> int:
         else:
             probabilities = ", ".join(f"{k} {v:.3f}" for k, v in result["probabilities"].items())
             print(f"{path}: {result['prediction']} ({probabilities})")
+    return 1 if failures else 0
+
+
+def _predict_cases(model, args: argparse.Namespace) -> int:
+    """Record models: each file is a CSV or JSON table of cases; one line per row."""
+    from dxcore.predict import predict_cases_file
+
+    if args.explain not in (None, "ig"):
+        raise DxError("Record models are explained with integrated gradients: --explain ig.")
+    model.load()
+    failures = 0
+    for path in args.files:
+        results, notes = predict_cases_file(model, path, explain=args.explain == "ig")
+        for note in notes:  # on stderr: stdout stays one JSON object per row
+            print(f"{path}: {note}", file=sys.stderr)
+        for result in results:
+            failures += "error" in result
+            where = f"{path} row {result['row']}" if "row" in result else str(path)
+            if args.json:
+                print(json.dumps(result), flush=True)
+            elif "error" in result:
+                print(f"{where}: {result['error']}")
+            else:
+                probabilities = ", ".join(f"{k} {v:.3f}"
+                                          for k, v in result["probabilities"].items())
+                print(f"{where}: {result['prediction']} ({probabilities}); atypicality "
+                      f"{result['atypicality']:.0f}th percentile of the training cohort")
+                for sentence in result.get("explanation", {}).get("sentences", []):
+                    print(f"    {sentence}")
     return 1 if failures else 0
 
 
@@ -136,12 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model_id")
     predict.add_argument("files", nargs="+", metavar="FILE",
                          help="images; for ECG models, WFDB records (name without extension "
-                              "or .hea) or CSV files")
+                              "or .hea) or CSV files; for record models, CSV or JSON files of "
+                              "cases (one per row or object)")
     predict.add_argument("--fs", type=float, metavar="HZ",
                          help="ECG: sampling rate of CSV files without a time column")
     predict.add_argument("--lead", metavar="NAME", help="ECG: the lead to analyse (default MLII)")
     predict.add_argument("--explain", metavar="METHOD",
-                         help="also compute a saliency map: gradcam++, scorecam or smoothgrad")
+                         help="also compute a saliency map: gradcam++, scorecam or smoothgrad; "
+                              "record models: ig (integrated gradients per field)")
     predict.add_argument("--out", help="with --explain, save each overlay as a PNG here")
     predict.add_argument("--json", action="store_true", help="one JSON object per input")
     predict.set_defaults(run=_predict)

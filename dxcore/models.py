@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -21,6 +22,9 @@ from dxcore.calibration import calibrated_probabilities
 from dxcore.cards import ModelCard
 from dxcore.errors import DxError
 from dxcore.images import LoadedImage, prepare_for_model
+
+if TYPE_CHECKING:  # imported lazily at run time: image-only use needs no pandas
+    from dxcore.records.schema import Schema
 
 
 @dataclass
@@ -104,7 +108,7 @@ class ImageModel(DxModel):
 class EcgModel(DxModel):
     """Beat classifiers: all beats of a record go through the network in one call, and
     each beat's class is the highest calibrated log-probability plus the card's per-class
-    offset (the decision rule chosen on validation records)."""
+    offset (the decision rule chosen by cross-validation on the training records)."""
 
     def prepare(self, raw: dict[str, np.ndarray]) -> list[np.ndarray]:
         """The network's two inputs, from :func:`dxcore.ecg.features.model_inputs`."""
@@ -122,9 +126,11 @@ class EcgModel(DxModel):
                                         self.card["calibration_temperature"])
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """The class of each beat; a class missing from the card's ``log_offsets`` is never
+        returned (a training class the decision rule leaves out, such as ``F``)."""
         names = self.card.class_names
         offsets = self.card["decision_rule"]["log_offsets"]
-        shift = np.array([offsets.get(n, 0.0) for n in names])
+        shift = np.array([offsets.get(n, -np.inf) for n in names])
         scores = np.log(np.clip(probabilities, 1e-12, 1.0)) + shift
         return np.asarray(names)[np.argmax(scores, axis=1)]
 
@@ -134,7 +140,38 @@ class EcgModel(DxModel):
         return analyse_record(self, raw, lead=lead)
 
 
-MODEL_CLASSES: dict[str, type[DxModel]] = {"image": ImageModel, "ecg": EcgModel}
+class RecordModel(DxModel):
+    """Case records (clinical findings, gene profiles): a supervised autoencoder whose
+    outputs are the class logits and each input column's reconstruction ``deviation``.
+    :mod:`dxcore.records` validates tables of cases and runs them through it."""
+
+    @cached_property
+    def schema(self) -> Schema:
+        """The input fields, from the card (parsed once: a gene profile has thousands)."""
+        from dxcore.records.schema import Schema
+
+        return Schema.from_json(self.card["input"])
+
+    def prepare(self, raw: Any) -> np.ndarray:
+        """Validated values (a DataFrame, one row per case) to the encoded input matrix."""
+        from dxcore.records.encoding import encode
+
+        return encode(raw, self.schema, self.card["input"]["imputation"]["values"])
+
+    def outputs(self, x: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """Raw logits and deviations, batch by batch."""
+        parts = [self.keras_model(x[i:i + batch_size], training=False)
+                 for i in range(0, len(x), batch_size)]
+        return (np.concatenate([np.asarray(p["logits"]) for p in parts]),
+                np.concatenate([np.asarray(p["deviation"]) for p in parts]))
+
+    def probabilities_batch(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        return calibrated_probabilities(self.outputs(x, batch_size)[0],
+                                        self.card["calibration_temperature"])
+
+
+MODEL_CLASSES: dict[str, type[DxModel]] = {"image": ImageModel, "ecg": EcgModel,
+                                           "record": RecordModel}
 
 
 def model_for(card: ModelCard) -> DxModel:

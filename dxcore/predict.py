@@ -1,5 +1,6 @@
 """One call from a file (or uploaded bytes) to a JSON-ready result, errors included: images
-(:func:`predict_file`) and ECG records (:func:`predict_record`)."""
+(:func:`predict_file`), ECG records (:func:`predict_record`) and tables of case records
+(:func:`predict_cases_file`, one result per row)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,33 @@ def predict_record(model: DxModel, path: str | Path, fs: float | None = None,
     if analysis.notes:
         result["notes"] = analysis.notes
     return result
+
+
+def predict_cases_file(model: DxModel, path: str | Path, explain: bool = False
+                       ) -> tuple[list[dict[str, Any]], list[str]]:
+    """One object per row of a CSV or JSON file of cases, ``{"input", "row", "model",
+    "probabilities", "prediction", "atypicality"}`` (and ``"notes"`` for imputed fields,
+    ``"explanation"`` with ``explain``) or ``{"input", "row", "error"}``; or a single
+    ``{"input", "error"}`` when the file itself cannot be read. Also the notes about the
+    table as a whole (ignored columns, ...)."""
+    from dxcore.records import explain_case, predict_cases, read_cases
+
+    try:
+        batch = predict_cases(model, read_cases(path))
+    except DxError as error:
+        return [{"input": str(path), "error": str(error)}], []
+    results = []
+    for case in batch.results:
+        result: dict[str, Any] = {"input": str(path), "row": case.row}
+        if case.error is None:
+            result["model"] = model.card.id
+        result.update(case.as_json())
+        if case.error is None and explain:
+            explanation = explain_case(model, case)
+            result["explanation"] = {
+                "method": "integrated gradients (log-odds, per field)",
+                "sentences": explanation.sentences(5),
+                "top_fields": {f.name: round(f.attribution, 4) for f in explanation.top(
+                    model.card["input"].get("top_fields", 5))}}
+        results.append(result)
+    return results, batch.notes

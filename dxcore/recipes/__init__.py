@@ -14,6 +14,9 @@ from dxcore.errors import DxError
 RECIPES = {
     "cxr-pneumonia": "dxcore.recipes.cxr_pneumonia",
     "ecg-beats": "dxcore.recipes.ecg_beats",
+    "heart-disease": "dxcore.recipes.heart_disease",
+    "ckd": "dxcore.recipes.ckd",
+    "leukemia-golub": "dxcore.recipes.leukemia_golub",
 }
 
 

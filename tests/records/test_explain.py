@@ -1,0 +1,99 @@
+"""Field attributions (integrated gradients): shape, completeness, clinical sentences, the
+top probes of a gene profile, and the model-parameter randomisation test of Adebayo J et
+al., "Sanity Checks for Saliency Maps", NeurIPS 2018."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from dxcore.errors import DxError
+from dxcore.records import explain_case, predict_cases, read_cases
+from dxcore.records.autoencoder import classifier, standardization
+from dxcore.records.explain import field_attributions
+
+CASE = ("age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n"
+        "63,1,4,145,233,1,2,150,1,2.3,2,2,7\n")
+
+
+@pytest.fixture(scope="module")
+def heart_case(heart_model):
+    return predict_cases(heart_model, read_cases(CASE.encode(), name="c.csv")).results[0]
+
+
+def test_one_signed_attribution_per_field_adding_up_to_the_log_odds(heart_model, heart_case):
+    explanation = explain_case(heart_model, heart_case)
+    assert sorted(f.name for f in explanation.fields) == sorted(heart_model.schema.names)
+    sizes = [abs(f.attribution) for f in explanation.fields]
+    assert sizes == sorted(sizes, reverse=True)
+    assert {np.sign(f.attribution) for f in explanation.fields} >= {-1.0, 1.0}
+    # completeness: the attributions add up to log-odds(case) - log-odds(cohort mean case)
+    mean, _ = standardization(heart_model.keras_model)
+    logits = np.asarray(classifier(heart_model.keras_model)(
+        np.stack([heart_case.model_input, mean]).astype(np.float32)))
+    margin = logits[:, 1] - logits[:, 0]
+    assert explanation.attribution_total == pytest.approx(margin[0] - margin[1], abs=1e-3)
+
+
+def test_sentences_in_clinical_words_and_units(heart_model, heart_case):
+    explanation = explain_case(heart_model, heart_case)
+    by_name = {f.name: f for f in explanation.fields}
+    sentence = by_name["oldpeak"].sentence("heart disease")
+    assert sentence.startswith("ST depression 2.3 mm ")
+    assert sentence.endswith(" the probability of heart disease.")
+    assert by_name["cp"].sentence("heart disease").startswith("Chest-pain type: asymptomatic ")
+    assert len(explanation.sentences(3)) == 3
+
+
+def test_reconstruction_deviation_flags_the_unusual_value(heart_model):
+    table = read_cases((CASE + CASE.splitlines()[1].replace(",233,", ",690,") + "\n").encode(),
+                       name="c.csv")
+    usual, unusual = (explain_case(heart_model, r)
+                      for r in predict_cases(heart_model, table).results)
+    assert unusual.most_unusual(1)[0].name == "chol"
+    chol = next(f for f in unusual.fields if f.name == "chol")
+    assert chol.deviation > 3  # training SDs above what the cohort's pattern predicts
+    assert chol.deviation > next(f for f in usual.fields if f.name == "chol").deviation
+
+
+def test_gene_profile_top_20_probes(golub_model):
+    rng = np.random.default_rng(0)
+    probes = golub_model.schema.names
+    row = ",".join(f"{v:.0f}" for v in rng.uniform(100, 3000, len(probes)))
+    table = read_cases((",".join(probes) + "\n" + row + "\n").encode(), name="p.csv")
+    explanation = explain_case(golub_model, predict_cases(golub_model, table).results[0])
+    top = explanation.top(golub_model.card["input"]["top_fields"])
+    assert len(top) == 20 and all(name in probes for name in (f.name for f in top))
+    assert abs(top[0].attribution) >= abs(top[-1].attribution) > 0
+    assert top[0].sentence("AML").startswith(f"{top[0].name} expression ")
+
+
+@pytest.mark.parametrize("model_fixture", ["heart_model", "golub_model"])
+def test_attributions_depend_on_the_learned_weights(request, model_fixture):
+    """Adebayo's test at its most severe step: every learned weight re-initialised (the
+    standardisation, which is data, kept). Signed attributions are compared: their sizes
+    share the factor (value - mean) whatever the weights. The seed differs from the
+    training seeds: a wide network moves little from its initial weights, so re-drawing
+    those very weights would not be a re-initialisation."""
+    model = request.getfixturevalue(model_fixture)
+    keras.utils.set_random_seed(12345)
+    randomised = classifier(keras.models.clone_model(model.keras_model))
+    rng = np.random.default_rng(1)
+    mean, variance = standardization(model.keras_model)
+    correlations = []
+    for _ in range(8):  # cases drawn around the training cohort
+        x = (mean + rng.normal(size=mean.shape) * np.sqrt(variance)).astype(np.float32)
+        learned = field_attributions(model, x)
+        random = field_attributions(model, x, randomised)
+        correlations.append(spearmanr(learned, random).statistic)
+    assert np.nanmean(correlations) < 0.5, correlations
+
+
+def test_a_row_that_failed_validation_has_no_explanation(heart_model):
+    table = read_cases((CASE + CASE.splitlines()[1].replace("63,", "430,", 1) + "\n").encode(),
+                       name="c.csv")
+    failed = predict_cases(heart_model, table).results[1]
+    with pytest.raises(DxError, match="Row 2 was not predicted"):
+        explain_case(heart_model, failed)

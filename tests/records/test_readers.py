@@ -1,0 +1,55 @@
+"""Reading cases: CSV and JSON, from paths or uploaded bytes, and the refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from dxcore.errors import DxError
+from dxcore.records.readers import read_cases
+
+
+def test_csv_bytes_keep_every_cell_as_typed():
+    table = read_cases(b"age, ca\n63, ?\n41,\n", name="cases.csv")
+    assert list(table.columns) == ["age", "ca"]  # header spaces trimmed
+    assert table.to_dict("records") == [{"age": "63", "ca": "?"}, {"age": "41", "ca": ""}]
+
+
+def test_spreadsheet_bom_is_not_part_of_the_first_column():
+    assert list(read_cases("\ufeffage\n63\n".encode(), name="c.csv").columns) == ["age"]
+
+
+def test_json_one_object_and_a_list_of_objects():
+    one = read_cases(b'{"age": 63, "sex": "1"}', name="case.json")
+    many = read_cases(b'[{"age": 63}, {"age": 41, "sex": 0}]', name="cases.json")
+    assert one.to_dict("records") == [{"age": 63, "sex": "1"}]
+    assert len(many) == 2 and set(many.columns) == {"age", "sex"}
+
+
+def test_json_is_recognised_without_a_suffix():
+    assert len(read_cases(b'  [{"age": 1}]', name="upload")) == 1
+
+
+def test_from_a_path(tmp_path):
+    path = tmp_path / "cases.csv"
+    path.write_text("age,sex\n63,1\n")
+    assert read_cases(path).to_dict("records") == [{"age": "63", "sex": "1"}]
+
+
+@pytest.mark.parametrize(("data", "name", "message"), [
+    (b"", "cases.csv", "is empty"),
+    (b" \n", "cases.json", "is empty"),
+    (b"age,sex\n", "cases.csv", "no cases"),
+    (b"[]", "cases.json", "no cases"),
+    (b'{"age": 63,', "cases.json", "not valid JSON"),
+    (b'[1, 2]', "cases.json", "list of objects"),
+    (b"\xff\xfe\x00\x01", "cases.csv", "not a text file"),
+    (b'age,sex\n1,2,3,4\n"', "cases.csv", "cannot be read as CSV"),
+])
+def test_unreadable_uploads_are_one_clear_error(data, name, message):
+    with pytest.raises(DxError, match=message):
+        read_cases(data, name=name)
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DxError, match="cannot be opened"):
+        read_cases(tmp_path / "nowhere.csv")
