@@ -20,7 +20,7 @@ class PageSpec:
     title: str
     icon: str
     summary: str = ""
-    model_id: str | None = None  # the model the page runs, if any
+    model_id: str | None = None  # the one model the page runs, if it runs one
     default: bool = False
 
 
@@ -39,6 +39,14 @@ TASK_PAGES: tuple[PageSpec, ...] = (
                 "a record summary (heart rate, ectopic burden, runs) and, for any beat, the "
                 "part of the waveform that drove its class.",
         model_id="ecg-beats",
+    ),
+    # Several models (heart-disease, ckd, any other of modality "record"): the page lists
+    # them from the registry, so no single model_id.
+    PageSpec(
+        "app_pages/records.py", "Case records", ":material/clinical_notes:",
+        summary="Heart disease or chronic kidney disease from a case record (CSV, JSON or a "
+                "form), one case or many, with which findings pushed the prediction and "
+                "how unlike the training cohort the case is.",
     ),
 )
 

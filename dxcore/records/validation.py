@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dxcore.errors import DxError
 from dxcore.records.schema import Field, Schema
 
 MISSING_TOKENS = frozenset({"", "?", "na", "n/a", "nan", "null", "none"})
@@ -126,7 +127,14 @@ def _check_categorical(column: pd.Series, field: Field, rows: list[int],
 
 
 def validate(table: pd.DataFrame, schema: Schema) -> Validation:
-    """Check every cell of ``table`` against ``schema``; see the module docstring."""
+    """Check every cell of ``table`` against ``schema``; see the module docstring.
+
+    Raises :class:`DxError` when the table has none of the schema's columns: every field
+    would be imputed, and the "prediction" would be the cohort's typical case."""
+    if not set(table.columns) & set(schema.names):
+        raise DxError(f"None of the columns this model reads is in the file (it reads "
+                      f"{_names(schema.names)}). Check the header row, or choose the model "
+                      "the file is meant for.")
     rows = list(range(1, len(table) + 1))
     problems: dict[int, list[str]] = {row: [] for row in rows}
     notes = []

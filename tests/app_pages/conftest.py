@@ -2,8 +2,8 @@
 
 The pages run models from the registry (``saved_models/``, or ``$DX_MODELS_DIR`` when set):
 the chest X-ray page ``cxr-pneumonia``, the ECG page ``ecg-beats`` (while it is not in
-``saved_models/``, point ``$DX_MODELS_DIR`` at a folder that holds both). Tests skip when
-the model they need is not registered.
+``saved_models/``, point ``$DX_MODELS_DIR`` at a folder that holds both), the case-record
+page ``heart-disease`` and ``ckd``. Tests skip when the model they need is not registered.
 """
 
 from __future__ import annotations
@@ -52,6 +52,29 @@ def ecg_card():
                     "folder holding one (python -m dxcore train ecg-beats --out "
                     "DIR/ecg-beats)")
     return cards["ecg-beats"]
+
+
+def registered_card(model_id: str):
+    """The card of ``model_id`` in the registry; skips when no such model is registered."""
+    from dxcore.registry import list_cards, models_dir
+
+    cards = {card.id: card for card in list_cards()}
+    if model_id not in cards:
+        pytest.skip(f"no {model_id} model card in {models_dir()}: run "
+                    f"python -m dxcore train {model_id}")
+    return cards[model_id]
+
+
+@pytest.fixture(scope="session")
+def heart_card():
+    """The ``heart-disease`` model card; skips when no such model is registered."""
+    return registered_card("heart-disease")
+
+
+@pytest.fixture(scope="session")
+def ckd_card():
+    """The ``ckd`` model card; skips when no such model is registered."""
+    return registered_card("ckd")
 
 
 @pytest.fixture

@@ -84,6 +84,11 @@ def shipped_ecg_card():
 
 
 @pytest.fixture(scope="module")
+def shipped_heart_card():
+    return shipped_card("heart-disease")
+
+
+@pytest.fixture(scope="module")
 def app_url(tmp_path_factory) -> Iterator[str]:
     """The dashboard served by ``streamlit run app.py`` on a free port, shipped models only
     (``DX_MODELS_DIR`` removed from its environment); stopped after the module. Its output

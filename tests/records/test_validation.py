@@ -8,6 +8,7 @@ import math
 import pandas as pd
 import pytest
 
+from dxcore.errors import DxError
 from dxcore.recipes.heart_disease import SCHEMA as HEART
 from dxcore.records.readers import read_cases
 from dxcore.records.schema import Schema
@@ -76,6 +77,12 @@ def test_missing_markers_are_missing_values(missing):
     checked = validate(heart_table({"chol": missing, "thal": missing}), HEART)
     assert checked.errors == {}
     assert checked.values.loc[2, ["chol", "thal"]].isna().all()
+
+
+def test_a_table_without_any_of_the_models_columns_is_refused():
+    with pytest.raises(DxError, match=r"^None of the columns this model reads is in the file "
+                                      r"\(it reads age, sex, cp, trestbps, chol and 8 more\)"):
+        validate(pd.DataFrame({"patient": ["a"], "weight": ["70"]}), HEART)
 
 
 REQUIRED = Schema.from_json({"fields": [

@@ -1,0 +1,315 @@
+"""The case-record page: a CSV of several cases (table, drill-down, download), a JSON case,
+the form, bad files (absurd values, not a CSV, columns of no model), an unexpected failure,
+and the page without any record model."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dxcore.records import Field
+from dxui import records
+from dxui.common import NOTICE, UNEXPECTED_ERROR
+from dxui.navigation import TASK_PAGES
+from tests.app_pages.conftest import open_app
+from tests.app_pages.test_chest_xray import rendered_text
+
+PAGE = "app_pages/records.py"
+HEADER = "age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal"
+# Plausible made-up findings (not patients of the dataset): two cases with the pattern of
+# angiographic disease, two without.
+CASES = [
+    "58,1,4,140,260,0,2,118,1,2.6,2,2,7",
+    "44,0,3,118,210,0,0,172,0,0.0,1,0,3",
+    "66,1,4,150,290,1,2,110,1,3.1,2,3,7",
+    "52,0,2,128,225,0,0,160,0,0.4,1,0,3",
+]
+AGE_430 = "Row 1, Age (years): 430 is outside the plausible range 18 to 110 years."
+
+
+def csv_bytes(*rows: str, header: str = HEADER) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def upload(app: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
+    app.file_uploader[0].set_value((name, data, mime))
+    return app.run()
+
+
+def charts(app: AppTest) -> list[dict]:
+    """The Vega-Lite specs of the page's charts, in page order."""
+    return [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+
+
+def chart_rows(app: AppTest, index: int = 0) -> pd.DataFrame:
+    """The data of the page's ``index``-th chart (sent beside its spec, as Arrow)."""
+    proto = app.get("vega_lite_chart")[index].proto
+    return pa.ipc.open_stream(proto.datasets[0].data.data).read_pandas()
+
+
+def subheaders(app: AppTest) -> list[str]:
+    return [header.value for header in app.subheader]
+
+
+@pytest.fixture
+def page(heart_card) -> AppTest:
+    return open_app(PAGE)
+
+
+def test_navigation_lists_the_record_page():
+    [spec] = [page for page in TASK_PAGES if page.path == PAGE]
+    assert spec.model_id is None  # it serves every record model of the registry
+    assert "heart disease" in spec.summary.lower() and "kidney" in spec.summary.lower()
+
+
+def test_page_opens_with_notice_uploader_and_the_record_models(page, heart_card):
+    assert not page.exception
+    assert not page.error
+    assert any(NOTICE in warning.value for warning in page.warning)
+    assert page.radio[0].options == [records.UPLOAD, records.FORM]
+    assert page.selectbox[0].value == records.MATCH
+    assert page.file_uploader[0].allowed_type == [".csv", ".json"]
+    assert "Case-record models" in subheaders(page)
+    assert "heart-disease" in list(page.table[0].value["ID"])
+    assert not page.metric and not page.dataframe
+
+
+def test_csv_of_several_cases_shows_table_drill_down_and_download(page, heart_card):
+    upload(page, "cases.csv", csv_bytes(*CASES))
+
+    assert not page.exception
+    assert not page.error
+    assert any("`heart-disease`" in info.value for info in page.info)  # matched by columns
+    table = page.dataframe[0].value
+    assert list(table.columns) == ["Row", "Prediction", "P(heart disease)", "Atypicality",
+                                   "Unlike the cohort", "Error"]
+    assert list(table["Row"]) == [1, 2, 3, 4]
+    assert set(table["Prediction"]) <= set(heart_card.class_names)
+    assert table["P(heart disease)"].between(0, 1).all()
+    assert table["Atypicality"].between(0, 100).all()
+    # The made-up disease pattern scores above the made-up healthy one.
+    probability = table.set_index("Row")["P(heart disease)"]
+    assert min(probability[1], probability[3]) > max(probability[2], probability[4])
+    [download] = page.get("download_button")
+    assert download.proto.label == "Download the results (CSV)"
+
+    picker = page.selectbox[1]
+    assert picker.label == "Case to look at" and len(picker.options) == 4
+    assert "Case: row 1" in subheaders(page)
+    picker.set_value(3).run()
+    assert not page.exception
+    assert "Case: row 3" in subheaders(page)
+    assert [metric.label for metric in page.metric] == ["Model prediction",
+                                                        "Atypicality (percentile)"]
+    assert page.metric[0].value == table.set_index("Row").loc[3, "Prediction"]
+    [attributions] = charts(page)
+    assert attributions["encoding"]["x"]["title"] == "Attribution (log-odds of heart disease)"
+    fields = list(chart_rows(page)["Field"])
+    assert len(fields) == 13 and "ST depression: 3.1 mm" in fields
+    assert "the probability of heart disease." in rendered_text(page)
+    assert "About the model" in subheaders(page)
+
+
+def test_results_download_is_the_batch_table():
+    from dxcore.records import CaseBatch, CaseResult
+
+    batch = CaseBatch("m", [CaseResult(1, {}, probabilities={"no": 0.2, "yes": 0.8},
+                                       prediction="yes", atypicality=40.0),
+                            CaseResult(2, {}, error="Row 2, bad.")], [])
+    lines = records.results_csv(batch).decode().splitlines()
+    assert lines == ["row,prediction,p(no),p(yes),atypicality,error",
+                     "1,yes,0.2,0.8,40.0,", "2,,,,,\"Row 2, bad.\""]
+
+
+def test_chosen_model_notes_and_imputed_values(page):
+    page.selectbox[0].set_value("heart-disease").run()
+    header = HEADER.rsplit(",", 1)[0] + ",comment"  # no thal column, one unknown column
+    upload(page, "cases.csv", csv_bytes("61,1,4,?,250,0,0,140,1,1.5,2,1,first visit",
+                                        "49,0,3,120,200,0,0,165,0,0.0,1,0,", header=header))
+
+    assert not page.exception
+    assert not page.error, page.error[0].value
+    notes = [info.value for info in page.info]
+    assert "Ignored 1 column this model does not use: comment." in notes
+    assert "Not in the file, so imputed for every case: thal." in notes
+    assert not any(note.startswith("Matched by") for note in notes)
+    assert any(note.startswith("Missing, so imputed from the training cohort")
+               and "Resting blood pressure" in note for note in notes)  # row 1's "?"
+
+
+def test_one_json_case_shows_the_single_case_view(page, heart_card):
+    case = dict(zip(HEADER.split(","), CASES[0].split(","), strict=True))
+    upload(page, "case.json", json.dumps(case).encode(), "application/json")
+
+    assert not page.exception
+    assert not page.error
+    assert not page.dataframe  # no table of cases for one case
+    assert "Result" in subheaders(page)
+    assert page.metric[0].value in heart_card.class_names
+    bars = [bar.text for bar in page.get("progress")]
+    assert [text.split(" = ")[0] for text in bars] == [f"P({n})" for n in heart_card.class_names]
+    threshold = f"{float(heart_card['decision_threshold']):.2f}"
+    assert f"heart disease if P(heart disease) ≥ {threshold}" in rendered_text(page)
+    assert list(page.table[0].value.columns) == ["Field", "Value", "Deviation (SD)"]
+
+
+def test_form_entry_gives_a_prediction(page, heart_card):
+    page.radio[0].set_value(records.FORM).run()
+    page.selectbox[0].set_value("heart-disease").run()
+    assert not page.exception
+    labels = [number.label for number in page.number_input]
+    assert labels[:2] == ["Age (years)", "Resting blood pressure (mm Hg)"]
+    assert page.number_input[0].min == 18 and page.number_input[0].max == 110
+    assert not page.metric  # nothing before the form is submitted
+
+    values = dict(zip(HEADER.split(","), CASES[2].split(","), strict=True))
+    for number in page.number_input:
+        name = number.key.rsplit("_", 1)[1]
+        if name != "chol":  # left empty: imputed
+            number.set_value(float(values[name]))
+    for category in page.selectbox[1:]:
+        category.set_value(values[category.key.rsplit("_", 1)[1]])
+    page.button[0].click().run()
+
+    assert not page.exception
+    assert not page.error
+    assert page.metric[0].label == "Model prediction"
+    assert page.metric[0].value == "heart disease"
+    assert any(info.value.startswith("Missing, so imputed") and "Serum cholesterol"
+               in info.value for info in page.info)
+    assert len(charts(page)) == 1
+    assert "About the model" in subheaders(page)
+
+
+def test_form_follows_the_chosen_models_schema(page, ckd_card):
+    page.radio[0].set_value(records.FORM).run()
+    page.selectbox[0].set_value("ckd").run()
+
+    assert not page.exception
+    labels = [number.label for number in page.number_input]
+    assert "Haemoglobin (g/dl)" in labels and "Urine specific gravity" in labels
+    assert len(page.number_input) + len(page.selectbox) - 1 == 24
+    assert ckd_card["intended_use"] in [markdown.value for markdown in page.markdown]
+
+
+@pytest.mark.parametrize(("name", "data", "expected"), [
+    ("cases.csv", csv_bytes("430" + CASES[0][2:]), [AGE_430]),
+    ("cases.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe",
+     ["cases.csv is not a text file (CSV or JSON, UTF-8)."]),
+    ("cases.csv", b"patient,weight\nA,70\n",
+     ["The columns of cases.csv match no case-record model on this dashboard (ckd, "
+      "heart-disease). Choose the model above, or check the file's header row."]),
+    ("cases.json", b"{not json", ["cases.json is not valid JSON (Expecting property name "
+                                  "enclosed in double quotes, line 1)."]),
+])
+def test_bad_file_shows_one_clear_error_and_no_result(page, ckd_card, name, data, expected):
+    upload(page, name, data)
+
+    assert not page.exception
+    assert [error.value for error in page.error] == expected
+    assert not page.metric and not charts(page)
+
+
+def test_columns_of_no_chosen_model_are_refused(page):
+    page.selectbox[0].set_value("heart-disease").run()
+    upload(page, "other.csv", b"patient,weight\nA,70\nB,81\n")
+
+    assert not page.exception
+    [error] = page.error
+    assert error.value.startswith("None of the columns this model reads is in the file "
+                                  "(it reads age, sex, cp, trestbps, chol and 8 more).")
+    assert not page.dataframe
+
+
+def test_bad_rows_are_listed_and_the_others_still_run(page):
+    upload(page, "cases.csv", csv_bytes(CASES[0], "430" + CASES[1][2:], CASES[2]))
+
+    assert not page.exception
+    [error] = page.error
+    assert error.value.startswith("**1 of 3 cases could not be predicted:**")
+    assert "Row 2, Age (years): 430 is outside the plausible range 18 to 110 years." \
+        in error.value
+    table = page.dataframe[0].value
+    assert table.set_index("Row").loc[2, "Prediction"] == "—"
+    assert page.selectbox[1].options[0].startswith("Row 1:")
+    assert len(page.selectbox[1].options) == 2
+
+
+def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal detail that must not reach the browser")
+
+    monkeypatch.setattr(records, "predict_cases", broken)
+    # Findings no other test uploads, so that no cached result answers for them.
+    upload(page, "odd.csv", csv_bytes("71,1,1,135,199,0,1,128,0,1.1,2,1,3"))
+
+    assert not page.exception
+    assert [error.value for error in page.error] == [UNEXPECTED_ERROR]
+    assert "internal detail" not in rendered_text(page)
+    assert not page.metric
+
+
+def test_page_without_record_models_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("DX_MODELS_DIR", str(tmp_path))  # an empty registry
+    app = open_app(PAGE)
+
+    assert not app.exception
+    assert not app.error
+    assert any(NOTICE in warning.value for warning in app.warning)
+    assert [info.value for info in app.info] == [records.NO_MODELS]
+    assert not app.file_uploader
+
+
+# --- Helpers that need no Streamlit session -----------------------------------------------
+
+
+@pytest.mark.parametrize(("low", "high", "step"), [
+    (18, 110, 0.1), (1.0, 1.04, 0.0001), (500, 100_000, 100.0), (0, 3, 0.01)])
+def test_form_step_follows_the_plausible_range(low, high, step):
+    field = Field("x", "X", "numeric", range=(low, high))
+    assert records.number_step(field) == pytest.approx(step)
+
+
+def test_a_flood_of_bad_rows_is_summarised():
+    from dxcore.records import CaseBatch, CaseResult
+
+    batch = CaseBatch("m", [CaseResult(row, {}, error=f"Row {row}, bad.") for row in
+                            range(1, 31)], [])
+    lines = records.errors_markdown(batch).splitlines()
+    assert lines[0] == "**30 of 30 cases could not be predicted:**"
+    assert lines[1:3] == ["- Row 1, bad.", "- Row 2, bad."]
+    assert lines[-1] == "- and 10 more: see the Error column of the table."
+    assert len(lines) == 22
+
+
+def test_gene_profiles_show_the_top_20_probes_and_records_every_field():
+    from dxcore.records import CaseExplanation, FieldExplanation, Schema
+
+    def explained(n: int) -> tuple[Schema, CaseExplanation]:
+        names = [f"p{i}" for i in range(n)]
+        schema = Schema.from_json({"fields": [{"names": names, "type": "numeric"}]})
+        fields = [FieldExplanation(name, name, "", False, "1", 1.0 / (i + 1), 0.0, False)
+                  for i, name in enumerate(names)]
+        return schema, CaseExplanation(fields, "AML", 0.0)
+
+    schema, explanation = explained(7129)
+    assert [f.name for f in records.top_fields(schema, explanation)] == [
+        f"p{i}" for i in range(records.TOP_PROBES)]
+    assert not records.form_fits(schema)
+    schema, explanation = explained(13)
+    assert len(records.top_fields(schema, explanation)) == 13 and records.form_fits(schema)
+
+
+def test_atypicality_in_plain_words():
+    from dxcore.records import CaseResult
+
+    unusual = records.atypicality_sentence(CaseResult(1, {}, atypicality=97.5))
+    usual = records.atypicality_sentence(CaseResult(1, {}, atypicality=40.0))
+    assert unusual.startswith("**Unlike the training cohort.**")
+    assert "at percentile 98 of the training patients'" in unusual
+    assert usual.startswith("**Within the training cohort's range:**")
+    assert "at percentile 40 of" in usual
