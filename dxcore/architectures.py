@@ -49,7 +49,7 @@ def chest_xray_cnn(side: int = 128, classes: int = 2, dropout: float = 0.3) -> k
     return keras.Model(inputs, outputs, name="chest_xray_cnn")
 
 
-def ecg_beat_rnn(window: int = 128, channels: int = 2, context_features: int = 12,
+def ecg_beat_rnn(window: int = 128, channels: int = 2, context_features: int = 11,
                  classes: int = 4, dropout: float = 0.3) -> keras.Model:
     """A Conv1D front-end and a bidirectional GRU over one beat's waveform, joined with its
     RR-interval and shape context; about 30 k parameters.
@@ -64,7 +64,7 @@ def ecg_beat_rnn(window: int = 128, channels: int = 2, context_features: int = 1
     Example:
         >>> model = ecg_beat_rnn()
         >>> [tuple(i.shape) for i in model.inputs], model.output_shape
-        ([(None, 128, 2), (None, 12)], (None, 4))
+        ([(None, 128, 2), (None, 11)], (None, 4))
     """
     beat = keras.Input((window, channels), name="beat")
     context = keras.Input((context_features,), name="context")

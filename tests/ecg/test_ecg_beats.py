@@ -1,5 +1,5 @@
 """Beat positions (XQRS detection against the reference, the vectorised peak helper),
-matching within 150 ms, the beat inputs, and the record summary."""
+matching within 150 ms, the beat inputs, the decision rule, and the record summary."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def test_rr_features_mark_a_premature_beat():
     assert rr[10, names.index("pre/local")] < 0.7
     assert rr[10, names.index("post/pre")] > 2.0
     assert rr[5, names.index("pre/record")] == pytest.approx(1.0)
-    assert rr[0, names.index("record RR (s)")] == pytest.approx(0.8)
+    assert rr[10, names.index("local irregularity")] > 0.1
+    assert not any("(s)" in name for name in features.CONTEXT_FEATURES)  # ratios only
 
 
 def test_beat_inputs_are_scaled_per_record_and_compared_with_the_median_beat():
@@ -91,3 +92,18 @@ def test_summary_runs_pauses_and_burden():
     kinds = [e["kind"] for e in summary["episodes"]]
     assert kinds == ["ventricular run", "supraventricular run", "pause"]
     assert summary["episodes"][2]["rr_s"] == pytest.approx(3.3)
+
+
+def test_decision_rule_adds_offsets_and_never_returns_a_class_without_one():
+    from pathlib import Path
+
+    from dxcore.cards import ModelCard
+    from dxcore.models import EcgModel
+
+    card = ModelCard({"class_names": ["N", "S", "V", "F"],
+                      "decision_rule": {"log_offsets": {"N": 0.0, "S": 1.0, "V": 0.0}}},
+                     Path("."))
+    probabilities = np.array([[0.5, 0.3, 0.1, 0.1],    # S: log 0.3 + 1 > log 0.5
+                              [0.1, 0.1, 0.1, 0.7],    # F is never returned
+                              [0.2, 0.02, 0.7, 0.08]])
+    assert EcgModel(card).decide(probabilities).tolist() == ["S", "S", "V"]
