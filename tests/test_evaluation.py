@@ -19,7 +19,7 @@ def test_auc_reaches_the_target(test_metrics):
     assert test_metrics["auc"]["value"] >= 0.96
 
 
-@pytest.mark.xfail(strict=True, reason="issue 2 is open: test accuracy is 0.857 at the "
+@pytest.mark.xfail(strict=True, reason="issue 2 accuracy target not reached: 0.857 at the "
                    "validation threshold (specificity 0.63), below the 0.88 target")
 def test_accuracy_reaches_the_target(test_metrics):
     assert test_metrics["accuracy"]["value"] >= 0.88
