@@ -73,10 +73,7 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
     card fields."""
     settings = dataclasses.replace(SETTINGS, epochs=epochs)
     table, y, test_table, y_test = split(data)
-    values, cleaned = training.dataset_values(table, SCHEMA)
-    trained = training.train_record_model(values, y, SCHEMA, settings, seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    trained.model.save(out_dir / "model.keras")
+    trained, cleaned = training.train_and_save(table, y, SCHEMA, settings, seed, out_dir)
     return {
         "id": MODEL_ID,
         "name": "Chronic kidney disease from clinical findings",

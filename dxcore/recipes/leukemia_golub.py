@@ -41,10 +41,7 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
     table, y = golub.official_split("train", data)
     spec = input_spec(list(table.columns))
     schema = Schema.from_json(spec)
-    values, cleaned = training.dataset_values(table, schema)
-    trained = training.train_record_model(values, y, schema, settings, seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    trained.model.save(out_dir / "model.keras")
+    trained, cleaned = training.train_and_save(table, y, schema, settings, seed, out_dir)
     return {
         "id": MODEL_ID,
         "name": "Leukaemia type from a gene-expression profile",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -130,6 +131,17 @@ def train_record_model(values: pd.DataFrame, y: np.ndarray, schema: Schema,
                    report_binary(y, probability, threshold, resamples=1000),
                    reference_quantiles(oof_errors), round(time.time() - started))
 
+
+
+def train_and_save(table: pd.DataFrame, y: np.ndarray, schema: Schema, settings: Settings,
+                   seed: int, out_dir: Path) -> tuple[Trained, int]:
+    """What every record recipe does: clean the training table, train, save
+    ``out_dir/model.keras``; returns the trained model and the count of cleaned values."""
+    values, cleaned = dataset_values(table, schema)
+    trained = train_record_model(values, y, schema, settings, seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trained.model.save(out_dir / "model.keras")
+    return trained, cleaned
 
 def card_fields(trained: Trained, settings: Settings, seed: int, model_id: str,
                 input_spec: dict, cleaned: int) -> dict:
