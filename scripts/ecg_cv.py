@@ -17,13 +17,16 @@ dense layer cannot tell from a missing input) to test whether it helps across pa
 so can a beat channel (0: the beat itself; the augmentation then leaves only noise in it,
 and the network reads the beat through its difference from the record's median beat).
 The out-of-fold logits are saved (``runs/ecg-cv/TAG.npz``) so that decision rules can be
-compared without refitting (``--logits``).
+compared without refitting (``--logits``). With ``--members M`` each fold fits M networks
+(seeds ``seed + 100 m``) and their logits are averaged: whether an ensemble generalises
+better across patients than one network (each member's own figures are printed too).
 
 Usage:
     nice -n 10 python scripts/ecg_cv.py                       # the recipe as it is
     nice -n 10 python scripts/ecg_cv.py --zero "local irregularity" --tag no-irregularity
     nice -n 10 python scripts/ecg_cv.py --zero-channel 0 --tag no-raw-channel
     python scripts/ecg_cv.py --logits runs/ecg-cv/recipe.npz    # the decision rule only
+    nice -n 10 python scripts/ecg_cv.py --members 3 --tag ensemble3
 """
 
 from __future__ import annotations
@@ -117,6 +120,8 @@ def main() -> int:
     parser.add_argument("--logits", type=Path, default=None, metavar="NPZ",
                         help="score the out-of-fold logits saved by an earlier run instead of "
                              "fitting (to compare decision rules)")
+    parser.add_argument("--members", type=int, default=1,
+                        help="networks per fold whose logits are averaged (an ensemble)")
     parser.add_argument("--tag", default="recipe", help="name of the saved logits file")
     parser.add_argument("--data", default=None, help="the data folder (else DX_DATA_DIR)")
     args = parser.parse_args()
@@ -136,10 +141,20 @@ def main() -> int:
     if args.logits:
         logits, chosen = np.load(args.logits)["logits"], []
     else:
-        logits, chosen = recipe.cross_validate(beats, folds, args.epochs, args.seed)
+        members = []
+        for member in range(args.members):
+            member_logits, chosen = recipe.cross_validate(beats, folds, args.epochs,
+                                                          args.seed + 100 * member)
+            members.append(member_logits)
+            if args.members > 1:
+                member_argmax = recipe.decide(log_softmax(member_logits, axis=1),
+                                              recipe.decision_offsets())
+                print(f"member {member} (argmax):\n{summary(y, member_argmax)}", flush=True)
+        logits = np.mean(members, axis=0)
         out = Path("runs/ecg-cv")
         out.mkdir(parents=True, exist_ok=True)
-        np.savez(out / f"{args.tag}.npz", logits=logits, labels=y, records=beats.records)
+        np.savez(out / f"{args.tag}.npz", logits=logits, members=np.stack(members), labels=y,
+                 records=beats.records)
 
     print(f"\n{args.tag}: epochs {args.epochs}, seed {args.seed}, zeroed features "
           f"{args.zero or 'none'}, channels {args.zero_channel or 'none'}, "
