@@ -11,6 +11,7 @@ from dxui.common import (
     model_card_section,
     research_notice,
     show_error,
+    target_warning,
 )
 
 MODEL_ID = "cxr-pneumonia"
@@ -25,6 +26,7 @@ try:
 except Exception as error:
     show_error(error)
     st.stop()
+target_warning(card)
 
 # --- Input --------------------------------------------------------------------------------
 # The latest choice wins: an upload clears the example picker, and picking an example

@@ -4,7 +4,13 @@ beat and as a strip, and for any beat the part of the waveform that drove its cl
 import streamlit as st
 
 from dxui import ecg
-from dxui.common import load_model, model_card_section, research_notice, show_error
+from dxui.common import (
+    load_model,
+    model_card_section,
+    research_notice,
+    show_error,
+    target_warning,
+)
 
 MODEL_ID = "ecg-beats"
 
@@ -23,6 +29,7 @@ except Exception as error:
 if card is None:
     st.info(ecg.MODEL_MISSING, icon=":material/info:")
     st.stop()
+target_warning(card)
 
 # --- Input --------------------------------------------------------------------------------
 state = st.session_state

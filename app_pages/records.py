@@ -7,11 +7,19 @@ import streamlit as st
 from dxcore.cards import ModelCard
 from dxcore.records import CaseResult
 from dxui import records
-from dxui.common import load_model, model_card_section, models_table, research_notice, show_error
+from dxui.common import (
+    load_model,
+    model_card_section,
+    models_table,
+    research_notice,
+    show_error,
+    target_warning,
+)
 
 st.title("Case records")
-st.caption("A case's clinical findings and lab values (one case per row) read by a record "
-           "model: heart disease, or chronic kidney disease.")
+st.caption("A case's clinical findings and lab values, or a gene-expression profile (one "
+           "case per row), read by a record model: heart disease, chronic kidney disease, or "
+           "the type of acute leukaemia.")
 research_notice()
 
 try:
@@ -151,6 +159,7 @@ if cases is not None and model_id is not None:
 
 if batch is not None:
     card = cards[model_id]
+    target_warning(card)
     for note in batch.notes:
         st.info(note, icon=":material/info:")
     predicted = {case.row: case for case in batch.results if case.error is None}

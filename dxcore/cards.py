@@ -3,6 +3,19 @@
 After Mitchell M et al., "Model Cards for Model Reporting", FAT* 2019. A card is the JSON
 file ``saved_models/<id>/card.json``; its ``weights_sha256`` pins the weights file it
 describes, so a swapped or damaged weights file is refused instead of silently used.
+
+A card may also state ``targets``: the test-split figures its model was built to reach,
+e.g. ``{"accuracy": {"at_least": 0.88}}``. :meth:`ModelCard.target_checks` compares them
+with the card's test metrics, so that a model below a target says so wherever it is shown.
+
+Example:
+    >>> card = ModelCard({"test_metrics": {"auc": {"value": 0.96}, "accuracy": {"value": 0.857}},
+    ...                   "targets": {"auc": {"at_least": 0.96}, "accuracy": {"at_least": 0.88}}},
+    ...                  Path("."))
+    >>> [(check.metric, check.met) for check in card.target_checks()]
+    [('auc', True), ('accuracy', False)]
+    >>> card.unmet_targets()[0].describe()
+    'accuracy 0.857 (target at least 0.88)'
 """
 
 from __future__ import annotations
@@ -11,7 +24,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dxcore.errors import DxError
 
@@ -29,6 +42,29 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """One target of a card against the measured test metric."""
+
+    metric: str
+    value: float | None  # None: not measured
+    bound: float
+    direction: Literal["at_least", "at_most"]
+
+    @property
+    def met(self) -> bool:
+        if self.value is None:
+            return False
+        return self.value >= self.bound if self.direction == "at_least" else \
+            self.value <= self.bound
+
+    def describe(self, label: str | None = None) -> str:
+        """``'accuracy 0.857 (target at least 0.88)'``; ``label`` names the metric."""
+        measured = "not measured" if self.value is None else f"{self.value:.3g}"
+        return (f"{label or self.metric} {measured} "
+                f"(target {self.direction.replace('_', ' ')} {self.bound:g})")
 
 
 @dataclass(frozen=True)
@@ -68,6 +104,21 @@ class ModelCard:
                 low, high = metric["ci95"]
                 out[name] = f"{metric['value']:.3f} ({low:.3f}-{high:.3f})"
         return out
+
+    def target_checks(self) -> list[TargetCheck]:
+        """Each of the card's ``targets`` against its test metrics, in the card's order."""
+        metrics = self.fields.get("test_metrics") or {}
+        checks = []
+        for name, target in (self.fields.get("targets") or {}).items():
+            measured = metrics.get(name)
+            value = measured.get("value") if isinstance(measured, dict) else None
+            direction = "at_least" if "at_least" in target else "at_most"
+            checks.append(TargetCheck(name, value, float(target[direction]), direction))
+        return checks
+
+    def unmet_targets(self) -> list[TargetCheck]:
+        """The targets the model does not reach on its test split."""
+        return [check for check in self.target_checks() if not check.met]
 
     def verify_weights(self) -> None:
         """Refuse weights whose SHA-256 differs from the card's."""

@@ -24,11 +24,14 @@ def _models(args: argparse.Namespace) -> int:
     if args.json:
         for card in cards:
             print(json.dumps({"id": card.id, "modality": card["modality"],
-                              "task": card["task"], "test_metrics": card.headline()}))
+                              "task": card["task"], "test_metrics": card.headline(),
+                              "targets_missed": [c.describe() for c in card.unmet_targets()]}))
         return 0
     for card in cards:
         metrics = ", ".join(f"{k} {v}" for k, v in card.headline().items())
         print(f"{card.id:16} {card['modality']:8} {card['task']}\n{'':26}test: {metrics}")
+        for check in card.unmet_targets():
+            print(f"{'':26}BELOW TARGET: {check.describe()}")
     return 0
 
 

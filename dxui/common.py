@@ -19,6 +19,8 @@ NOTICE_DETAIL = (
     "The models are trained and tested on public research datasets. Their outputs have "
     "not been validated for patient care and must not guide diagnosis or treatment."
 )
+BELOW_TARGETS = ("**This model is below the targets set for it on its held-out test "
+                 "set**, so its outputs are less reliable than its task asks:")
 UNEXPECTED_ERROR = (
     "Something unexpected went wrong and no result is shown. Please try again, or try "
     "another file. If it keeps happening, tell the people who run this dashboard."
@@ -31,6 +33,7 @@ METRIC_LABELS = {
     "specificity": "Specificity",
     "macro_f1": "Macro F1",
     "ece": "Calibration error (ECE)",
+    "misclassified": "Wrongly classified test cases",
 }
 # The order of the home page's headline metrics; it shows every metric of each card's
 # headline() (a card may narrow that with its ``headline_metrics`` list).
@@ -41,6 +44,25 @@ MODALITY_LABELS = {"image": "Image", "ecg": "ECG"}
 def research_notice() -> None:
     """The notice every page shows near its top."""
     st.warning(f"{NOTICE} {NOTICE_DETAIL}", icon=":material/science:")
+
+
+def target_warning(card: ModelCard) -> None:
+    """A warning naming the targets the model misses on its test split (nothing when it
+    meets them all): a clinician should know before reading its outputs."""
+    unmet = card.unmet_targets()
+    if unmet:
+        st.warning(f"{BELOW_TARGETS} " + "; ".join(
+            check.describe(metric_label(check.metric)) for check in unmet) + ".",
+            icon=":material/report:")
+
+
+def targets_text(card: ModelCard) -> str:
+    """The targets in one line for the models table: "met", or the missed ones."""
+    checks = card.target_checks()
+    if not checks:
+        return "none stated"
+    unmet = [check.describe(metric_label(check.metric)) for check in checks if not check.met]
+    return "missed: " + "; ".join(unmet) if unmet else "met"
 
 
 def show_error(error: BaseException) -> None:
@@ -96,9 +118,10 @@ def card_metrics_table(card: ModelCard) -> pd.DataFrame:
         if not isinstance(metric, dict) or not isinstance(metric.get("value"), int | float):
             continue
         interval = metric.get("ci95")
+        value = metric["value"]
         rows.append({
             "Metric": metric_label(name),
-            "Value": f"{metric['value']:.3f}",
+            "Value": f"{value} of {metric['of']}" if "of" in metric else f"{value:.3f}",
             "95% CI": f"{interval[0]:.3f}–{interval[1]:.3f}" if interval else "—",
         })
     count = metrics.get("n")
@@ -128,6 +151,7 @@ def models_table(cards: list[ModelCard]) -> pd.DataFrame:
             "Test n": f"{count['value']:,}" if isinstance(count, dict) else "—",
             "Headline test metrics (95% CI)": " · ".join(
                 f"{metric_label(name)} {headline[name]}" for name in ordered) or "not measured",
+            "Targets": targets_text(card),
         })
     return pd.DataFrame(rows)
 
@@ -144,6 +168,12 @@ def model_card_section(card: ModelCard) -> None:
             st.info("This model has not been measured on its test set yet.")
         else:
             st.table(table, hide_index=True, border="horizontal")
+        checks = card.target_checks()
+        if checks:
+            st.markdown("**Targets on the test set**")
+            st.markdown("\n".join(
+                f"- {'met' if check.met else 'missed'}: "
+                f"{check.describe(metric_label(check.metric))}" for check in checks))
     with use_column:
         st.markdown("**Intended use**")
         st.markdown(card["intended_use"])

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dxcore.architectures import chest_xray_cnn
-from dxcore.cards import CARD_FILE, REQUIRED_FIELDS, read_card, write_card
+from dxcore.cards import CARD_FILE, REQUIRED_FIELDS, ModelCard, read_card, write_card
 from dxcore.errors import DxError
 from dxcore.images import LoadedImage
 from dxcore.registry import get_card, get_model, list_cards
@@ -196,3 +196,18 @@ def test_card_that_is_not_json_is_refused(tmp_path):
     (tmp_path / "broken" / CARD_FILE).write_text('{"id": "broken",')
     with pytest.raises(DxError, match="cannot be read"):
         get_card("broken", tmp_path)
+
+
+def test_targets_are_checked_against_the_test_metrics():
+    card = ModelCard({
+        "test_metrics": {"auc": {"value": 0.95}, "V_ppv": {"value": 0.49},
+                         "misclassified": {"value": 2, "of": 34}},
+        "targets": {"auc": {"at_least": 0.95}, "V_ppv": {"at_least": 0.85},
+                    "misclassified": {"at_most": 2}, "accuracy": {"at_least": 0.9}}},
+        Path("."))
+    checks = {check.metric: check for check in card.target_checks()}
+    assert [name for name, check in checks.items() if check.met] == ["auc", "misclassified"]
+    assert [check.metric for check in card.unmet_targets()] == ["V_ppv", "accuracy"]
+    assert checks["accuracy"].value is None  # a target never measured is not met
+    assert checks["accuracy"].describe() == "accuracy not measured (target at least 0.9)"
+    assert ModelCard({"test_metrics": {}}, Path(".")).target_checks() == []

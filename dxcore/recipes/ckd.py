@@ -16,6 +16,8 @@ from dxcore.records import training
 from dxcore.records.schema import Field, Schema
 
 MODEL_ID = "ckd"
+# What issue 4 asks of it on the test split (stored in the card, shown where it misses).
+TARGETS = {"auc": {"at_least": 0.98}}
 SETTINGS = training.Settings(hidden=16, code=4, input_dropout=0.2, head_dropout=0.3, l2=1e-3,
                              epochs=100)
 NORMAL = {"normal": "normal", "abnormal": "abnormal"}
@@ -97,6 +99,7 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
                      "used for the final measurement only. Implausible values in the data "
                      "(e.g. sodium 4.5, potassium 39 and 47 mEq/l) count as missing",
         },
+        "targets": TARGETS,
         "intended_use": "Research and teaching: how a model combines routine blood and urine "
                         "findings, with many values missing. A research prototype, not for "
                         "clinical decisions.",

@@ -47,6 +47,11 @@ from dxcore.datasets import mitdb
 from dxcore.ecg import features
 
 MODEL_ID = "ecg-beats"
+# What issue 3 asks of it on DS2 at the reference beat positions (stored in the card,
+# shown where it misses).
+TARGETS = {"V_sensitivity": {"at_least": 0.85}, "V_ppv": {"at_least": 0.85},
+           "S_sensitivity": {"at_least": 0.60}, "S_ppv": {"at_least": 0.40},
+           "N_sensitivity": {"at_least": 0.90}, "accuracy": {"at_least": 0.90}}
 CLASSES = ("N", "S", "V", "F")
 BATCH_SIZE = 256
 EPOCHS = 6                # the cosine schedule's length
@@ -279,6 +284,7 @@ def train(out_dir: Path, data: str | None = None, epochs: int = EPOCHS, seed: in
         "test_metrics": {},
         "headline_metrics": ["accuracy", "macro_f1", "N_sensitivity", "S_sensitivity",
                              "S_ppv", "V_sensitivity", "V_ppv"],
+        "targets": TARGETS,
         "intended_use": "Research and teaching: showing how a recurrent network labels the "
                         "beats of a Holter ECG. A research prototype, not for clinical "
                         "decisions; every ectopic beat it reports needs a clinician's review.",
@@ -286,6 +292,9 @@ def train(out_dir: Path, data: str | None = None, epochs: int = EPOCHS, seed: in
             "Trained on 22 records of 22 patients (MIT-BIH DS1, Boston, 1975-79), one lead "
             "(MLII); other leads, devices and populations are outside its training.",
             "Paced rhythms were excluded; paced beats are not recognised (no Q class).",
+            "How it reads a new patient depends on training randomness: three networks "
+            "trained with different seeds on the same DS1 records gave cross-validated V PPV "
+            "from 0.67 to 0.82 (scripts/ecg_cv.py --members 3).",
             "Fusion (F) beats are rare in training (415, 373 from one record): the network "
             "learns them but the decision rule never returns F, so fusion beats are called "
             "N or V.",

@@ -17,6 +17,8 @@ from dxcore.records import training
 from dxcore.records.schema import Field, Schema
 
 MODEL_ID = "heart-disease"
+# What issue 4 asks of it on the test split (stored in the card, shown where it misses).
+TARGETS = {"auc": {"at_least": 0.88}}
 SETTINGS = training.Settings(hidden=16, code=4, input_dropout=0.3, head_dropout=0.3, l2=1e-2,
                              epochs=100)
 NO_YES = {"0": "no", "1": "yes"}
@@ -85,6 +87,7 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
                      "train part chose temperature, threshold and atypicality reference; "
                      "the test part was used for the final measurement only",
         },
+        "targets": TARGETS,
         "intended_use": "Research and teaching: how a model weighs routine cardiology "
                         "findings. A research prototype, not for clinical decisions.",
         "limitations": [

@@ -18,6 +18,9 @@ from dxcore.records import training
 from dxcore.records.schema import Schema
 
 MODEL_ID = "leukemia-golub"
+# What issue 4 asks of it on the 34 test patients (stored in the card, shown where it
+# misses).
+TARGETS = {"auc": {"at_least": 0.95}, "misclassified": {"at_most": 2}}
 SETTINGS = training.Settings(hidden=32, code=8, input_dropout=0.3, head_dropout=0.3, l2=1e-3,
                              epochs=100, batch_size=8)
 TOP_PROBES = 20
@@ -58,6 +61,7 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
                      "temperature, threshold and atypicality reference; the test patients "
                      "were used for the final measurement only",
         },
+        "targets": TARGETS,
         "intended_use": "Research and teaching: a classic high-dimensional example of a model "
                         "reading an expression profile. A research prototype, not for "
                         "clinical decisions.",

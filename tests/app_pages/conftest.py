@@ -82,3 +82,14 @@ def open_page(cxr_card) -> Callable[[str | None], AppTest]:
     """``open_page("app_pages/chest_xray.py")``: :func:`open_app`, once the chest X-ray
     model is known to be there."""
     return open_app
+
+
+def assert_targets_warned(app: AppTest, card) -> None:
+    """One warning naming each target the card's model misses, or none when it meets them."""
+    from dxui.common import BELOW_TARGETS, metric_label
+
+    warnings = [warning.value for warning in app.warning if BELOW_TARGETS in warning.value]
+    unmet = card.unmet_targets()
+    assert len(warnings) == (1 if unmet else 0)
+    for check in unmet:
+        assert check.describe(metric_label(check.metric)) in warnings[0]

@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from dxui.common import NOTICE
+from tests.app_pages.conftest import assert_targets_warned
 
 PAGE = "app_pages/chest_xray.py"
 # tf-keras-vis calls the functional model with a list; Keras warns, harmlessly.
@@ -77,6 +78,11 @@ def test_page_opens_with_notice_and_model_card(page, cxr_card):
     assert "About the model" in [header.value for header in page.subheader]
     assert cxr_card["intended_use"] in [markdown.value for markdown in page.markdown]
     assert not page.image  # nothing analysed before an upload
+
+
+def test_page_names_the_targets_the_model_misses(page, cxr_card):
+    assert [check.metric for check in cxr_card.unmet_targets()] == ["accuracy"]  # issue 2
+    assert_targets_warned(page, cxr_card)
 
 
 def test_upload_shows_prediction_probabilities_and_overlay(page, test_xray_bytes, cxr_card):

@@ -15,7 +15,7 @@ from dxcore.cards import ModelCard
 from dxui import ecg
 from dxui.common import NOTICE, UNEXPECTED_ERROR, card_metrics_table
 from dxui.navigation import page_for_model
-from tests.app_pages.conftest import open_app
+from tests.app_pages.conftest import assert_targets_warned, open_app
 from tests.app_pages.test_chest_xray import rendered_text
 from tests.ecg.conftest import record_files, synthetic_ecg, wfdb_bytes
 
@@ -87,6 +87,10 @@ def test_page_opens_with_notice_uploader_and_model_card(page, ecg_card):
     assert "About the model" in [header.value for header in page.subheader]
     assert ecg_card["intended_use"] in [markdown.value for markdown in page.markdown]
     assert not page.metric and not charts(page)
+
+
+def test_page_names_the_targets_the_model_misses(page, ecg_card):
+    assert_targets_warned(page, ecg_card)
 
 
 def test_wfdb_record_shows_summary_first_then_strip(page, record_233):

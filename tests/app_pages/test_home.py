@@ -1,6 +1,6 @@
 """The home page: the notice, the shipped models with their test metrics, the task links."""
 
-from dxui.common import NOTICE
+from dxui.common import NOTICE, targets_text
 from dxui.navigation import TASK_PAGES
 
 
@@ -17,6 +17,7 @@ def test_home_lists_models_and_shows_notice(open_page, cxr_card):
     metrics = row["Headline test metrics (95% CI)"].iloc[0]
     for value in cxr_card.headline().values():  # e.g. "0.962 (0.948-0.975)"
         assert value in metrics
+    assert row["Targets"].iloc[0] == targets_text(cxr_card)
 
 
 def test_home_links_to_the_chest_xray_page(open_page):

@@ -15,7 +15,7 @@ from dxcore.records import Field
 from dxui import records
 from dxui.common import NOTICE, UNEXPECTED_ERROR
 from dxui.navigation import TASK_PAGES
-from tests.app_pages.conftest import open_app
+from tests.app_pages.conftest import assert_targets_warned, open_app, registered_card
 from tests.app_pages.test_chest_xray import rendered_text
 
 PAGE = "app_pages/records.py"
@@ -112,6 +112,7 @@ def test_csv_of_several_cases_shows_table_drill_down_and_download(page, heart_ca
     assert len(fields) == 13 and "ST depression: 3.1 mm" in fields
     assert "the probability of heart disease." in rendered_text(page)
     assert "About the model" in subheaders(page)
+    assert_targets_warned(page, heart_card)  # it meets them: no warning
 
 
 def test_results_download_is_the_batch_table():
@@ -202,7 +203,8 @@ def test_form_follows_the_chosen_models_schema(page, ckd_card):
      ["cases.csv is not a text file (CSV or JSON, UTF-8)."]),
     ("cases.csv", b"patient,weight\nA,70\n",
      ["The columns of cases.csv match no case-record model on this dashboard (ckd, "
-      "heart-disease). Choose the model above, or check the file's header row."]),
+      "heart-disease, leukemia-golub). Choose the model above, or check the file's header "
+      "row."]),
     ("cases.json", b"{not json", ["cases.json is not valid JSON (Expecting property name "
                                   "enclosed in double quotes, line 1)."]),
 ])
@@ -284,6 +286,25 @@ def test_a_flood_of_bad_rows_is_summarised():
     assert lines[1:3] == ["- Row 1, bad.", "- Row 2, bad."]
     assert lines[-1] == "- and 10 more: see the Error column of the table."
     assert len(lines) == 22
+
+
+def test_gene_profiles_are_matched_and_the_missed_targets_named(page):
+    from dxcore.datasets import golub
+    from dxcore.errors import DxError
+
+    card = registered_card("leukemia-golub")
+    try:
+        table, _ = golub.official_split("test")
+    except DxError as error:
+        pytest.skip(str(error))
+    upload(page, "profiles.csv", table.head(2).to_csv(index=False).encode())
+
+    assert not page.exception
+    assert not page.error
+    assert any("`leukemia-golub`" in info.value for info in page.info)  # matched by columns
+    assert list(page.dataframe[0].value["Row"]) == [1, 2]
+    assert_targets_warned(page, card)
+    assert len(chart_rows(page)) == records.TOP_PROBES  # the top 20 of 7,129 probes
 
 
 def test_gene_profiles_show_the_top_20_probes_and_records_every_field():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from dxcore.cards import ModelCard
 from dxcore.models import Prediction
-from dxui.common import card_metrics_table, decision_sentence, models_table
+from dxui.common import card_metrics_table, decision_sentence, models_table, targets_text
 
 METRICS = {
     "auc": {"value": 0.9621, "ci95": [0.9483, 0.9751]},
@@ -14,10 +14,12 @@ METRICS = {
 }
 
 
-def card(test_metrics: dict) -> ModelCard:
+def card(test_metrics: dict, targets: dict | None = None) -> ModelCard:
     fields = {"id": "cxr-pneumonia", "name": "Chest", "modality": "image", "task": "Pneumonia",
               "class_names": ["NORMAL", "PNEUMONIA"], "positive_class": "PNEUMONIA",
               "test_metrics": test_metrics}
+    if targets is not None:
+        fields["targets"] = targets
     return ModelCard(fields, Path("."))
 
 
@@ -53,10 +55,26 @@ def test_models_table_shows_headline_metrics_with_intervals():
     assert row == {"Model": "Chest", "ID": "cxr-pneumonia", "Modality": "Image",
                    "Task": "Pneumonia", "Test n": "624",
                    "Headline test metrics (95% CI)":
-                       "AUC 0.962 (0.948-0.975) · Sensitivity 0.950 (0.930-0.970)"}
+                       "AUC 0.962 (0.948-0.975) · Sensitivity 0.950 (0.930-0.970)",
+                   "Targets": "none stated"}
 
 
 def test_models_table_without_test_metrics():
     [row] = models_table([card({})]).to_dict("records")
     assert row["Test n"] == "—"
     assert row["Headline test metrics (95% CI)"] == "not measured"
+
+
+def test_targets_text_names_each_missed_target_in_words():
+    assert targets_text(card(METRICS, {"auc": {"at_least": 0.96}})) == "met"
+    missed = card({**METRICS, "misclassified": {"value": 4, "of": 34}},
+                  {"auc": {"at_least": 0.97}, "misclassified": {"at_most": 2}})
+    assert targets_text(missed) == (
+        "missed: AUC 0.962 (target at least 0.97); Wrongly classified test cases 4 (target "
+        "at most 2)")
+
+
+def test_card_metrics_table_shows_counts_as_counts():
+    table = card_metrics_table(card({"misclassified": {"value": 4, "of": 34}}))
+    assert table.to_dict("records") == [
+        {"Metric": "Wrongly classified test cases", "Value": "4 of 34", "95% CI": "—"}]
