@@ -21,6 +21,7 @@ NOTICE_DETAIL = (
 )
 BELOW_TARGETS = ("**This model is below the targets set for it on its held-out test "
                  "set**, so its outputs are less reliable than its task asks:")
+PPV_MEANS = "(PPV: of the beats or cases the model gave that class, the share that had it.)"
 UNEXPECTED_ERROR = (
     "Something unexpected went wrong and no result is shown. Please try again, or try "
     "another file. If it keeps happening, tell the people who run this dashboard."
@@ -51,8 +52,9 @@ def target_warning(card: ModelCard) -> None:
     meets them all): a clinician should know before reading its outputs."""
     unmet = card.unmet_targets()
     if unmet:
+        glossary = (f" {PPV_MEANS}" if any(c.metric.endswith("_ppv") for c in unmet) else "")
         st.warning(f"{BELOW_TARGETS} " + "; ".join(
-            check.describe(metric_label(check.metric)) for check in unmet) + ".",
+            check.describe(metric_label(check.metric)) for check in unmet) + "." + glossary,
             icon=":material/report:")
 
 

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from dxcore.cards import ModelCard
 from dxui import ecg
-from dxui.common import NOTICE, UNEXPECTED_ERROR, card_metrics_table
+from dxui.common import NOTICE, PPV_MEANS, UNEXPECTED_ERROR, card_metrics_table
 from dxui.navigation import page_for_model
 from tests.app_pages.conftest import assert_targets_warned, open_app
 from tests.app_pages.test_chest_xray import rendered_text
@@ -91,6 +91,8 @@ def test_page_opens_with_notice_uploader_and_model_card(page, ecg_card):
 
 def test_page_names_the_targets_the_model_misses(page, ecg_card):
     assert_targets_warned(page, ecg_card)
+    if any(check.metric.endswith("_ppv") for check in ecg_card.unmet_targets()):
+        assert any(PPV_MEANS in warning.value for warning in page.warning)
 
 
 def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
