@@ -9,6 +9,7 @@ from dxui.common import (
     decision_sentence,
     load_model,
     model_card_section,
+    probability_bars,
     research_notice,
     show_error,
     target_warning,
@@ -74,7 +75,6 @@ if data is not None:
     except Exception as error:
         show_error(error)
     else:
-        positive = prediction.positive_class
         st.subheader("Result")
         with st.container(border=True):
             verdict_column, probability_column = st.columns([1, 2], gap="large")
@@ -82,12 +82,8 @@ if data is not None:
                 st.metric("Model prediction", prediction.prediction)
                 st.markdown(decision_sentence(prediction))
             with probability_column:
-                for name, probability in prediction.probabilities.items():
-                    st.progress(probability, text=f"P({name}) = {probability:.2f}")
-                st.caption(
-                    f"Decision rule: **{positive} if P({positive}) ≥ "
-                    f"{prediction.threshold:.2f}**. Probabilities are calibrated on "
-                    "validation data (temperature scaling); the threshold was chosen there.")
+                probability_bars(prediction.probabilities, prediction.positive_class,
+                                 prediction.threshold, "validation data")
 
         st.subheader("Where the model looked")
         image_column, overlay_column, control_column = st.columns([5, 5, 3], gap="medium")

@@ -11,6 +11,7 @@ from dxui.common import (
     load_model,
     model_card_section,
     models_table,
+    probability_bars,
     research_notice,
     show_error,
     target_warning,
@@ -35,7 +36,6 @@ if not cards:
 def show_case(card: ModelCard, cases: records.Cases, case: CaseResult, title: str) -> None:
     """One predicted case: prediction, atypicality, field attributions and deviations."""
     model = load_model(card.id)
-    positive = records.positive_class(card)
     st.subheader(title)
     with st.container(border=True):
         verdict_column, probability_column, atypical_column = st.columns(3, gap="large")
@@ -43,13 +43,9 @@ def show_case(card: ModelCard, cases: records.Cases, case: CaseResult, title: st
             st.metric("Model prediction", case.prediction)
             st.markdown(records.decision_sentence(card, case))
         with probability_column:
-            for name, probability in case.probabilities.items():
-                st.progress(probability, text=f"P({name}) = {probability:.2f}")
-            st.caption(
-                f"Decision rule: **{positive} if P({positive}) ≥ "
-                f"{float(card['decision_threshold']):.2f}**. Probabilities are calibrated on "
-                "cross-validation of the training data (temperature scaling); the threshold "
-                "was chosen there.")
+            probability_bars(case.probabilities, card.positive_class,
+                             float(card["decision_threshold"]),
+                             "cross-validation of the training data")
         with atypical_column:
             st.metric("Atypicality (percentile)", f"{case.atypicality:.1f}",
                       help="Where the autoencoder's reconstruction error of this case falls "
@@ -152,7 +148,6 @@ else:
 batch = None
 if cases is not None and model_id is not None:
     try:
-        load_model(model_id)
         batch = records.predict(model_id, cases)
     except Exception as error:
         show_error(error)
@@ -174,7 +169,7 @@ if batch is not None:
         st.caption(f"{len(predicted)} of {len(batch.results)} cases predicted. Click a column "
                    "header to sort; atypicality is a percentile of the training cohort "
                    f"(from {records.ATYPICAL_FROM:.0f}: unlike the cohort).")
-        positive = records.positive_class(card)
+        positive = card.positive_class
         st.dataframe(records.results_table(card, batch), hide_index=True,
                      key=f"records_table_{cases.key}",
                      column_config={

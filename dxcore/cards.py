@@ -89,6 +89,12 @@ class ModelCard:
         return list(self.fields["class_names"])
 
     @property
+    def positive_class(self) -> str:
+        """The class the decision threshold is about (the card's ``positive_class``, else
+        the last class)."""
+        return self.fields.get("positive_class", self.class_names[-1])
+
+    @property
     def weights_path(self) -> Path:
         return self.folder / self.fields["weights_file"]
 

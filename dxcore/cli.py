@@ -43,8 +43,9 @@ def _train(args: argparse.Namespace) -> int:
 
     out_dir = Path(args.out) if args.out else models_dir() / args.model_id
     options = {} if args.epochs is None else {"epochs": args.epochs}  # else the recipe's
-    fields = recipe_for(args.model_id).train(out_dir, data=args.data, seed=args.seed, **options)
-    card = write_card(fields, out_dir)
+    recipe = recipe_for(args.model_id)
+    fields = recipe.train(out_dir, data=args.data, seed=args.seed, **options)
+    card = write_card({**fields, "targets": recipe.TARGETS}, out_dir)
     print(f"Trained {card.id} in {fields['training']['seconds']} s; weights in {out_dir}.")
     if not args.out:
         get_model.cache_clear()

@@ -81,7 +81,7 @@ class DxModel:
         x = self.prepare(raw)
         probability = self.probabilities_batch(x)[0]
         names = self.card.class_names
-        positive = self.card.get("positive_class", names[-1])
+        positive = self.card.positive_class
         threshold = float(self.card["decision_threshold"])
         positive_index = names.index(positive)
         if probability[positive_index] >= threshold:

@@ -83,17 +83,33 @@ def load_model(model_id: str) -> DxModel:
     return get_model(model_id).load()
 
 
-def decision_sentence(prediction: Prediction) -> str:
-    """The prediction in one plain sentence, e.g. "The model reads this image as
+def threshold_sentence(noun: str, predicted: str, probabilities: dict[str, float],
+                       positive: str, threshold: float) -> str:
+    """A prediction in one plain sentence, e.g. "The model reads this image as
     **PNEUMONIA**: P(PNEUMONIA) = 0.87, at or above the decision threshold 0.43."
     (more decimals where two would show the probability equal to the threshold)."""
-    positive, threshold = prediction.positive_class, prediction.threshold
-    probability = prediction.probabilities[positive]
+    probability = probabilities[positive]
     digits = next((d for d in (2, 3) if f"{probability:.{d}f}" != f"{threshold:.{d}f}"), 4)
     comparison = "at or above" if probability >= threshold else "below"
-    return (f"The model reads this image as **{prediction.prediction}**: "
+    return (f"The model reads this {noun} as **{predicted}**: "
             f"P({positive}) = {probability:.{digits}f}, {comparison} the decision "
             f"threshold {threshold:.{digits}f}.")
+
+
+def decision_sentence(prediction: Prediction) -> str:
+    """An image's prediction in one plain sentence (:func:`threshold_sentence`)."""
+    return threshold_sentence("image", prediction.prediction, prediction.probabilities,
+                              prediction.positive_class, prediction.threshold)
+
+
+def probability_bars(probabilities: dict[str, float], positive: str, threshold: float,
+                     calibrated_on: str) -> None:
+    """One bar per class, then the decision rule and where calibration was fitted."""
+    for name, probability in probabilities.items():
+        st.progress(probability, text=f"P({name}) = {probability:.2f}")
+    st.caption(f"Decision rule: **{positive} if P({positive}) ≥ {threshold:.2f}**. "
+               f"Probabilities are calibrated on {calibrated_on} (temperature scaling); the "
+               "threshold was chosen there.")
 
 
 def metric_label(name: str) -> str:
@@ -130,7 +146,7 @@ def card_metrics_table(card: ModelCard) -> pd.DataFrame:
     if isinstance(count, dict) and "value" in count:
         detail = str(count["value"])
         if "positives" in count:
-            positive = card.get("positive_class", card.class_names[-1])
+            positive = card.positive_class
             detail += f" ({count['positives']} {positive})"
         rows.append({"Metric": "Test set size", "Value": detail, "95% CI": ""})
     return pd.DataFrame(rows, columns=["Metric", "Value", "95% CI"])

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dxcore import DxError, list_cards
+from dxcore import list_cards
 from dxcore.cards import ModelCard
 from dxcore.ecg import (
     BeatSaliency,
@@ -90,14 +90,9 @@ def installed_card(model_id: str) -> ModelCard | None:
 
 @st.cache_data(max_entries=4, ttl=CACHE_SECONDS, show_spinner="Reading the record…")
 def _read(key: str, fs: float | None, _files: dict[str, bytes]) -> EcgRecord:
-    try:
-        return load_uploads(_files)
-    except DxError:
-        # The rate typed on the page stands in for a CSV's time column only when that
-        # column is missing or unusable (both errors ask for the rate).
-        if fs is None:
-            raise
-    return load_uploads(_files, fs=fs)
+    # The rate typed on the page stands in for a CSV's time column only when that column
+    # is missing or unusable (both errors ask for the rate).
+    return load_uploads(_files, fallback_fs=fs)
 
 
 @st.cache_data(max_entries=4, ttl=CACHE_SECONDS, show_spinner="Classifying every beat…")

@@ -31,7 +31,7 @@ from dxcore.records import (
     read_cases,
 )
 from dxcore.records.atypicality import ATYPICAL_FROM
-from dxui.common import load_model
+from dxui.common import load_model, threshold_sentence
 
 # As on the other pages: results stay in Streamlit's in-memory cache (never on disk) for a
 # few minutes, so that picking another case in the table recomputes nothing.
@@ -160,20 +160,11 @@ def model_label(cards: dict[str, ModelCard], choice: str) -> str:
     return f"{cards[choice]['name']} ({choice})"
 
 
-def positive_class(card: ModelCard) -> str:
-    return card.get("positive_class", card.class_names[-1])
-
-
 def decision_sentence(card: ModelCard, case: CaseResult) -> str:
     """E.g. "The model reads this case as **heart disease**: P(heart disease) = 0.81, at
-    or above the decision threshold 0.45." (more decimals where two would show them equal)."""
-    positive, threshold = positive_class(card), float(card["decision_threshold"])
-    probability = case.probabilities[positive]
-    digits = next((d for d in (2, 3) if f"{probability:.{d}f}" != f"{threshold:.{d}f}"), 4)
-    comparison = "at or above" if probability >= threshold else "below"
-    return (f"The model reads this case as **{case.prediction}**: P({positive}) = "
-            f"{probability:.{digits}f}, {comparison} the decision threshold "
-            f"{threshold:.{digits}f}.")
+    or above the decision threshold 0.45." (:func:`dxui.common.threshold_sentence`)."""
+    return threshold_sentence("case", case.prediction, case.probabilities,
+                              card.positive_class, float(card["decision_threshold"]))
 
 
 def atypicality_sentence(case: CaseResult) -> str:
@@ -201,7 +192,7 @@ def imputed_note(schema: Schema, case: CaseResult) -> str | None:
 def results_table(card: ModelCard, batch: CaseBatch) -> pd.DataFrame:
     """One row per case for the page: row, prediction, the positive class's probability,
     atypicality and the error, if any."""
-    positive = positive_class(card)
+    positive = card.positive_class
     return pd.DataFrame({
         "Row": [r.row for r in batch.results],
         "Prediction": [r.prediction or "—" for r in batch.results],
@@ -231,7 +222,7 @@ def errors_markdown(batch: CaseBatch) -> str | None:
 
 
 def case_option(card: ModelCard, case: CaseResult) -> str:
-    positive = positive_class(card)
+    positive = card.positive_class
     return (f"Row {case.row}: {case.prediction} (P({positive}) = "
             f"{case.probabilities[positive]:.2f}, atypicality {case.atypicality:.0f})")
 

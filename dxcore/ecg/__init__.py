@@ -40,12 +40,14 @@ def load_record(source: str | Path, fs: float | None = None) -> EcgRecord:
     return read_wfdb(source)
 
 
-def load_uploads(files: dict[str, bytes], fs: float | None = None) -> EcgRecord:
+def load_uploads(files: dict[str, bytes], fallback_fs: float | None = None) -> EcgRecord:
     """A record from uploaded files: one CSV, or the ``.hea``/``.dat``(/``.atr``) of one
-    WFDB record, given as ``{file name: bytes}``. Nothing is written to disk."""
+    WFDB record, given as ``{file name: bytes}``. ``fallback_fs`` (Hz) stands in for a
+    CSV's time column only when that column is missing or unusable. Nothing is written to
+    disk."""
     csv_files = [name for name in files if name.lower().endswith(".csv")]
     if csv_files:
         if len(files) > 1:
             raise DxError("Upload one CSV file on its own, or the files of one WFDB record.")
-        return read_csv(files[csv_files[0]], fs=fs, name=csv_files[0])
+        return read_csv(files[csv_files[0]], name=csv_files[0], fallback_fs=fallback_fs)
     return read_wfdb_files(files, name=None)

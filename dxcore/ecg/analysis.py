@@ -44,7 +44,6 @@ class RecordAnalysis:
     labels: np.ndarray             # predicted class per beat
     probabilities: np.ndarray      # (beats, classes)
     class_names: list[str]
-    beat_source: str               # REFERENCE or DETECTED
     inputs: dict[str, np.ndarray]  # the model inputs, kept for the saliency of any beat
     summary: dict[str, Any]
     reference_labels: np.ndarray | None = None  # AAMI class of each reference beat
@@ -118,7 +117,7 @@ def analyse_record(model, record: EcgRecord, lead: str | None = None,
                                                    model.card.class_names)
     return RecordAnalysis(record=record, lead=lead_name, samples=own_samples, labels=labels,
                           probabilities=probabilities, class_names=model.card.class_names,
-                          beat_source=source, inputs=inputs, summary=summary,
+                          inputs=inputs, summary=summary,
                           reference_labels=reference_labels, notes=list(record.notes))
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dxcore.ecg.record import EcgRecord, check_record
+from dxcore.ecg.record import EcgRecord, check_record, read_file
 from dxcore.errors import DxError
 
 MAX_CSV_BYTES = 200 * 1024 * 1024
@@ -35,17 +35,15 @@ GRID_TOLERANCE = 0.25
 
 
 def read_csv(source: bytes | str | Path, fs: float | None = None,
-             name: str | None = None) -> EcgRecord:
+             name: str | None = None, fallback_fs: float | None = None) -> EcgRecord:
     """Read a CSV file (path or bytes). ``fs`` (Hz) is needed when there is no time column;
-    when both are present, ``fs`` wins."""
+    when both are present, ``fs`` wins. ``fallback_fs`` is used only when the file cannot
+    be read without a rate (no time column, or one that gives no usable rate): the file
+    is parsed once either way."""
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
         path = Path(source)
         name = name or str(path)
-        try:
-            source = path.read_bytes()
-        except OSError:
-            raise DxError(f"The file {path} cannot be opened (missing, or not readable).") \
-                from None
+        source = read_file(path)
     data = source.encode() if isinstance(source, str) else bytes(source)
     if not data.strip():
         raise DxError("The CSV file is empty.")
@@ -53,6 +51,16 @@ def read_csv(source: bytes | str | Path, fs: float | None = None,
         raise DxError(f"The CSV file is over {MAX_CSV_BYTES // 2**20} MB; please upload a "
                       "shorter excerpt or a WFDB record.")
     table = _table(data)
+    try:
+        return _record(table, fs, name)
+    except DxError:
+        if fs is not None or fallback_fs is None:
+            raise
+    return _record(table, fallback_fs, name)
+
+
+def _record(table: pd.DataFrame, fs: float | None, name: str | None) -> EcgRecord:
+    """The checked record of a parsed CSV table, at ``fs`` or at its time column's rate."""
     time_column = next((c for c in table.columns if TIME_COLUMN.match(c.lower())), None)
     leads = [c for c in table.columns if c != time_column]
     if not leads:

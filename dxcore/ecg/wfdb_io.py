@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dxcore.ecg.record import Annotations, EcgRecord, check_record
+from dxcore.ecg.record import Annotations, EcgRecord, check_record, read_file
 from dxcore.errors import DxError
 
 RECORD_EXTENSIONS = (".hea", ".dat", ".atr")
@@ -42,7 +42,7 @@ def read_wfdb(path: str | Path) -> EcgRecord:
     header_path = folder / f"{stem}.hea"
     files: dict[str, bytes] = {}
     if header_path.is_file():
-        files[header_path.name] = _read(header_path)
+        files[header_path.name] = read_file(header_path)
         header = _parse_header(header_path.name, files[header_path.name])
         wanted = {name for name in header["file_name"] if name}
     else:
@@ -52,7 +52,7 @@ def read_wfdb(path: str | Path) -> EcgRecord:
                           "(nor .dat) there.")
     for name in sorted(wanted | {f"{stem}.atr"}):
         if (folder / name).is_file():
-            files[name] = _read(folder / name)
+            files[name] = read_file(folder / name)
     return read_wfdb_files(files, name=str(path))
 
 
@@ -82,13 +82,6 @@ def read_wfdb_files(files: dict[str, bytes], name: str | None = None) -> EcgReco
         name=name or stem, units=[u or "mV" for u in header["units"]],
         annotations=annotations, source_format="WFDB", notes=notes)
     return check_record(record)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        raise DxError(f"The file {path} cannot be opened (missing, or not readable).") from None
 
 
 def _pair(files: dict[str, bytes]) -> dict[str, tuple[str, str]]:

@@ -1,9 +1,10 @@
 """One recipe per shipped model: how to train it and how to measure it on its test split.
 
-A recipe module exposes ``MODEL_ID``, ``train(out_dir, data, epochs, seed) -> dict`` (the
-card fields, weights saved in ``out_dir``) and ``evaluate(model, data, resamples) -> dict``
-(the test metrics stored in the card); optionally ``table(metrics) -> str`` when its
-metrics need their own printed layout.
+A recipe module exposes ``MODEL_ID``, ``TARGETS`` (the test-split figures its issue asks
+for, copied into the card by ``python -m dxcore train``), ``train(out_dir, data, epochs,
+seed) -> dict`` (the card fields, weights saved in ``out_dir``) and ``evaluate(model, data,
+resamples) -> dict`` (the test metrics stored in the card); optionally ``table(metrics) ->
+str`` when its metrics need their own printed layout.
 """
 
 from importlib import import_module

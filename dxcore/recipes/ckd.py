@@ -99,7 +99,6 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
                      "used for the final measurement only. Implausible values in the data "
                      "(e.g. sodium 4.5, potassium 39 and 47 mEq/l) count as missing",
         },
-        "targets": TARGETS,
         "intended_use": "Research and teaching: how a model combines routine blood and urine "
                         "findings, with many values missing. A research prototype, not for "
                         "clinical decisions.",

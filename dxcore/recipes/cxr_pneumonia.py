@@ -117,7 +117,6 @@ def train(out_dir: Path, data: str | None = None, epochs: int = 18, seed: int = 
         "validation_metrics": report_binary(validation.labels, val_probability, threshold,
                                             resamples=500),
         "test_metrics": {},
-        "targets": TARGETS,
         "intended_use": "Research and teaching: showing how a CNN reads paediatric chest "
                         "X-rays. A research prototype, not for clinical decisions.",
         "limitations": [

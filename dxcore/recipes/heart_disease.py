@@ -87,7 +87,6 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
                      "train part chose temperature, threshold and atypicality reference; "
                      "the test part was used for the final measurement only",
         },
-        "targets": TARGETS,
         "intended_use": "Research and teaching: how a model weighs routine cardiology "
                         "findings. A research prototype, not for clinical decisions.",
         "limitations": [

@@ -61,7 +61,6 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
                      "temperature, threshold and atypicality reference; the test patients "
                      "were used for the final measurement only",
         },
-        "targets": TARGETS,
         "intended_use": "Research and teaching: a classic high-dimensional example of a model "
                         "reading an expression profile. A research prototype, not for "
                         "clinical decisions.",

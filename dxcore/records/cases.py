@@ -85,7 +85,7 @@ def predict_cases(model: RecordModel, table: pd.DataFrame) -> CaseBatch:
         scores = atypicality(reconstruction_error(deviation),
                              model.card["atypicality"]["reference_quantiles"])
         names = model.card.class_names
-        positive = model.card.get("positive_class", names[-1])
+        positive = model.card.positive_class
         threshold = float(model.card["decision_threshold"])
         other = next(n for n in names if n != positive)  # record models are binary
         missing = values.loc[valid].isna().to_numpy()

@@ -104,8 +104,7 @@ def field_attributions(model: RecordModel, x: np.ndarray, net: keras.Model | Non
     """Per-field integrated gradients of encoded case ``x`` (one-hot columns summed);
     ``net`` overrides the model's own classifier (the sanity test passes a re-initialised
     copy)."""
-    names = model.card.class_names
-    positive = names.index(model.card.get("positive_class", names[-1]))
+    positive = model.card.class_names.index(model.card.positive_class)
     mean, _ = standardization(model.keras_model)
     columns = integrated_gradients(net or classifier(model.keras_model), x, mean, positive)
     return np.bincount(column_fields(model.schema), weights=columns,
@@ -139,7 +138,5 @@ def explain_case(model: RecordModel, case: CaseResult) -> CaseExplanation:
                                        spec.type == "categorical", spec.describe(raw),
                                        float(attributions[i]), deviation, imputed))
     fields.sort(key=lambda f: -abs(f.attribution))
-    names = model.card.class_names
-    positive = model.card.get("positive_class", names[-1])
-    return CaseExplanation(fields, model.card.get("positive_label", positive),
+    return CaseExplanation(fields, model.card.get("positive_label", model.card.positive_class),
                            float(attributions.sum()))

@@ -181,7 +181,7 @@ def evaluate_split(model, table: pd.DataFrame, labels: np.ndarray, resamples: in
                    ) -> dict:
     """Test metrics of a shipped record model (bootstrap 95% CIs over cases), with the
     number of wrongly classified cases. Implausible cells count as missing, as in training."""
-    values, _ = dataset_values(table, model.schema)
+    values = validate(table, model.schema).values
     probability = model.probabilities_batch(model.prepare(values))[:, 1]
     threshold = model.card["decision_threshold"]
     report = report_binary(labels, probability, threshold, resamples)

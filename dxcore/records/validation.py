@@ -57,19 +57,21 @@ def _names(columns: list[str]) -> str:
                     PROBLEMS_SHOWN else "")
 
 
-def _as_text(block: pd.DataFrame) -> np.ndarray:
-    """Every cell as stripped text ('' for empty cells), one vectorised pass."""
-    flat = pd.Series(block.to_numpy(dtype=object).ravel()).fillna("").astype(str).str.strip()
-    return flat.to_numpy().reshape(block.shape)
+def _as_text(cells: np.ndarray) -> np.ndarray:
+    """Every cell of an object array as stripped text ('' for empty cells), one vectorised
+    pass."""
+    flat = pd.Series(cells.ravel()).fillna("").astype(str).str.strip()
+    return flat.to_numpy().reshape(cells.shape)
 
 
 def _check_numeric(block: pd.DataFrame, fields: list[Field], rows: list[int],
                    problems: dict[int, list[str]]) -> pd.DataFrame:
-    text = _as_text(block)
+    cells = block.to_numpy(dtype=object)  # once: on a 7,129-probe table this is slow
+    text = _as_text(cells)
     missing = np.isin(np.char.lower(text.astype(str)), list(MISSING_TOKENS))
     # JSON true/false are not numbers, though float(True) would say otherwise
     is_bool = np.vectorize(lambda v: isinstance(v, bool | np.bool_), otypes=[bool])(
-        block.to_numpy(dtype=object)) if block.size else np.zeros(block.shape, bool)
+        cells) if block.size else np.zeros(block.shape, bool)
     parsed = pd.to_numeric(pd.Series(text.ravel()), errors="coerce").to_numpy(float, copy=True)
     parsed = parsed.reshape(block.shape)
     parsed[is_bool] = np.nan
@@ -153,7 +155,7 @@ def validate(table: pd.DataFrame, schema: Schema) -> Validation:
         notes.append(f"Not in the file, so imputed for every case: "
                      f"{_names([f.name for f in absent])}.")
 
-    present = table.reset_index(drop=True).set_axis(rows)
+    present = table.set_axis(rows)
     numeric = [f for f in schema.numeric if f.name in table.columns]
     parts = [_check_numeric(present[[f.name for f in numeric]], numeric, rows, problems)]
     parts += [_check_categorical(present[f.name], f, rows, problems)

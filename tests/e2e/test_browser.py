@@ -4,6 +4,8 @@ screenshots for the README."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,19 @@ CASES_CSV = """age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,
 """
 VIEWPORT = {"width": 1440, "height": 900}
 WAIT_MS = 60_000  # the first page load imports TensorFlow and loads the model
+
+
+@contextmanager
+def opened(browser, url: str) -> Iterator:
+    """A new page at ``url``, once the research notice shows; closed afterwards."""
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_text("Research prototype — not for clinical decisions").wait_for(
+            timeout=WAIT_MS)
+        yield page
+    finally:
+        page.close()
 
 
 def wait_for_idle(page) -> None:
@@ -57,11 +72,7 @@ def shows_no_error_then_screenshot(page, path: Path) -> None:
 
 
 def test_upload_on_chest_xray_page(shipped_cxr_card, browser, pneumonia_xray_path, app_url):
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        page.goto(f"{app_url}/chest_xray", wait_until="domcontentloaded")
-        page.get_by_text("Research prototype — not for clinical decisions").wait_for(
-            timeout=WAIT_MS)
+    with opened(browser, f"{app_url}/chest_xray") as page:
         # Opened by a deep link on a fresh server, the page still runs under app.py's
         # navigation (not Streamlit's legacy pages/ mode).
         navigation = page.get_by_test_id("stSidebarNav").inner_text()
@@ -76,16 +87,10 @@ def test_upload_on_chest_xray_page(shipped_cxr_card, browser, pneumonia_xray_pat
         wait_for_idle(page)
         assert "Grad-CAM++ map for" in overlay.inner_text()
         shows_no_error_then_screenshot(page, SCREENSHOT)
-    finally:
-        page.close()
 
 
 def test_upload_on_ecg_page(shipped_ecg_card, browser, mitdb_test_record, app_url):
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        page.goto(f"{app_url}/ecg", wait_until="domcontentloaded")
-        page.get_by_text("Research prototype — not for clinical decisions").wait_for(
-            timeout=WAIT_MS)
+    with opened(browser, f"{app_url}/ecg") as page:
         page.locator('input[type="file"]').set_input_files(
             [str(path) for path in mitdb_test_record])
 
@@ -95,18 +100,12 @@ def test_upload_on_ecg_page(shipped_ecg_card, browser, mitdb_test_record, app_ur
         wait_for_idle(page)
         assert page.get_by_test_id("stMetricValue").count() >= 5
         shows_no_error_then_screenshot(page, ECG_SCREENSHOT)
-    finally:
-        page.close()
 
 
 def test_upload_on_records_page(shipped_heart_card, browser, app_url, tmp_path):
     cases = tmp_path / "cases.csv"
     cases.write_text(CASES_CSV)
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        page.goto(f"{app_url}/records", wait_until="domcontentloaded")
-        page.get_by_text("Research prototype — not for clinical decisions").wait_for(
-            timeout=WAIT_MS)
+    with opened(browser, f"{app_url}/records") as page:
         page.locator('input[type="file"]').set_input_files(str(cases))
 
         page.get_by_text("All cases").wait_for(timeout=WAIT_MS)
@@ -117,5 +116,3 @@ def test_upload_on_records_page(shipped_heart_card, browser, app_url, tmp_path):
             in shipped_heart_card.class_names
         assert page.get_by_test_id("stDownloadButton").count() == 1
         shows_no_error_then_screenshot(page, RECORDS_SCREENSHOT)
-    finally:
-        page.close()
