@@ -44,7 +44,7 @@ def show_case(card: ModelCard, cases: records.Cases, case: CaseResult, title: st
             st.markdown(records.decision_sentence(card, case))
         with probability_column:
             probability_bars(case.probabilities, card.positive_class,
-                             float(card["decision_threshold"]),
+                             card.threshold,
                              "cross-validation of the training data")
         with atypical_column:
             st.metric("Atypicality (percentile)", f"{case.atypicality:.1f}",

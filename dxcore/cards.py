@@ -94,6 +94,38 @@ class ModelCard:
         the last class)."""
         return self.fields.get("positive_class", self.class_names[-1])
 
+    # --- runtime parameters: what inference reads (code reads them only through these) ---
+    @property
+    def input_spec(self) -> dict[str, Any]:
+        """The input's description: image side and normalisation, record fields, ..."""
+        return self.fields["input"]
+
+    @property
+    def threshold(self) -> float | None:
+        """The positive class's decision threshold (None for a log-offset rule)."""
+        value = self.fields.get("decision_threshold")
+        return None if value is None else float(value)
+
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature the logits are divided by."""
+        return float(self.fields["calibration_temperature"])
+
+    @property
+    def log_offsets(self) -> dict[str, float] | None:
+        """Per-class log-offsets of an argmax decision rule, if the card has one."""
+        return (self.fields.get("decision_rule") or {}).get("log_offsets")
+
+    @property
+    def imputation(self) -> dict[str, float | str]:
+        """Each record field's fill value (training-split statistics)."""
+        return self.fields["input"]["imputation"]["values"]
+
+    @property
+    def atypicality_quantiles(self) -> list[float]:
+        """The training cohort's out-of-fold reconstruction-error quantiles."""
+        return self.fields["atypicality"]["reference_quantiles"]
+
     @property
     def weights_path(self) -> Path:
         return self.folder / self.fields["weights_file"]

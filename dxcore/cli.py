@@ -38,8 +38,7 @@ def _models(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from dxcore.cards import write_card
     from dxcore.evaluation import evaluate, store_test_metrics
-    from dxcore.recipes import recipe_for
-    from dxcore.registry import get_model, models_dir
+    from dxcore.registry import models_dir, recipe_for
 
     out_dir = Path(args.out) if args.out else models_dir() / args.model_id
     options = {} if args.epochs is None else {"epochs": args.epochs}  # else the recipe's
@@ -48,7 +47,6 @@ def _train(args: argparse.Namespace) -> int:
     card = write_card({**fields, "targets": recipe.TARGETS}, out_dir)
     print(f"Trained {card.id} in {fields['training']['seconds']} s; weights in {out_dir}.")
     if not args.out:
-        get_model.cache_clear()
         card = store_test_metrics(card, evaluate(card.id, args.data))
         print("Test metrics:", json.dumps(card.headline(), indent=2))
     return 0
@@ -56,8 +54,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from dxcore.evaluation import evaluate, store_test_metrics
-    from dxcore.recipes import recipe_for
-    from dxcore.registry import get_card
+    from dxcore.registry import get_card, recipe_for
 
     metrics = evaluate(args.model_id, args.data)
     if args.store:
@@ -77,71 +74,43 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    """Every model the same way: each file through the contract, one JSON object per image,
+    record or table row; a file that cannot be read gets its error and the others still
+    run."""
     from tqdm import tqdm
 
-    from dxcore.predict import predict_file, predict_record
+    from dxcore.explain import get_explainer
     from dxcore.registry import get_model
 
-    model = get_model(args.model_id)
-    modality = model.card["modality"]
-    if modality == "ecg" and args.explain:
-        raise DxError("--explain is for image models; an ECG beat's saliency is shown on "
-                      "the ECG page (dxcore.ecg.beat_saliency).")
-    if modality == "record":
-        return _predict_cases(model, args)
-    ecg = modality == "ecg"
-    model.load()  # verify and load once, before the per-file loop
+    model = get_model(args.model_id).load()  # verify and load once, before the loop
+    if args.explain:
+        get_explainer(model.modality, args.explain)  # an unknown method fails once, here
+    options = {name: value for name, value in (("fs", args.fs), ("lead", args.lead))
+               if value is not None}
     failures = 0
     files = tqdm(args.files, desc="Predicting", unit="file", disable=len(args.files) < 2)
     for path in files:
-        if ecg:
-            result = predict_record(model, path, fs=args.fs, lead=args.lead)
+        try:
+            result = model.predict(path, **options)
+            explanations = model.explain_all(result, args.explain) if args.explain else {}
+        except DxError as error:
+            lines, text, notes = [{"error": str(error)}], [str(error)], []
         else:
-            result = predict_file(model, path, explain=args.explain, out_dir=args.out)
-        failures += "error" in result
-        if args.json:
-            print(json.dumps(result), flush=True)
-        elif "error" in result:
-            print(f"{path}: {result['error']}")
-        elif ecg:
-            summary = result["summary"]
-            counts = ", ".join(f"{k} {v}" for k, v in summary["beats_per_class"].items())
-            print(f"{path}: {summary['beats']} beats ({counts}); mean heart rate "
-                  f"{summary['mean_heart_rate_bpm']} bpm; ectopic burden "
-                  f"{summary['ectopic_burden_percent']}%; longest V run "
-                  f"{summary['longest_v_run']}")
-        else:
-            probabilities = ", ".join(f"{k} {v:.3f}" for k, v in result["probabilities"].items())
-            print(f"{path}: {result['prediction']} ({probabilities})")
-    return 1 if failures else 0
-
-
-def _predict_cases(model, args: argparse.Namespace) -> int:
-    """Record models: each file is a CSV or JSON table of cases; one line per row."""
-    from dxcore.predict import predict_cases_file
-
-    if args.explain not in (None, "ig"):
-        raise DxError("Record models are explained with integrated gradients: --explain ig.")
-    model.load()
-    failures = 0
-    for path in args.files:
-        results, notes = predict_cases_file(model, path, explain=args.explain == "ig")
-        for note in notes:  # on stderr: stdout stays one JSON object per row
+            if args.out:
+                for explanation in explanations.values():
+                    explanation.save(Path(args.out), Path(path).stem)
+            lines, notes = result.as_json(explanations), result.notes
+            text = result.text() + [f"    {sentence}" for e in explanations.values()
+                                    for sentence in e.text()]
+        for note in notes:  # on stderr: stdout stays one JSON object per line
             print(f"{path}: {note}", file=sys.stderr)
-        for result in results:
-            failures += "error" in result
-            where = f"{path} row {result['row']}" if "row" in result else str(path)
-            if args.json:
-                print(json.dumps(result), flush=True)
-            elif "error" in result:
-                print(f"{where}: {result['error']}")
-            else:
-                probabilities = ", ".join(f"{k} {v:.3f}"
-                                          for k, v in result["probabilities"].items())
-                print(f"{where}: {result['prediction']} ({probabilities}); atypicality "
-                      f"{result['atypicality']:.0f}th percentile of the training cohort")
-                for sentence in result.get("explanation", {}).get("sentences", []):
-                    print(f"    {sentence}")
+        failures += sum("error" in line for line in lines)
+        if args.json:
+            for line in lines:
+                print(json.dumps({"input": str(path), **line}), flush=True)
+        else:
+            for line in text:
+                print(f"{path}: {line}")
     return 1 if failures else 0
 
 
@@ -178,9 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="ECG: sampling rate of CSV files without a time column")
     predict.add_argument("--lead", metavar="NAME", help="ECG: the lead to analyse (default MLII)")
     predict.add_argument("--explain", metavar="METHOD",
-                         help="also compute a saliency map: gradcam++, scorecam or smoothgrad; "
-                              "record models: ig (integrated gradients per field)")
-    predict.add_argument("--out", help="with --explain, save each overlay as a PNG here")
+                         help="also explain each prediction: image models gradcam++, "
+                              "scorecam or smoothgrad; ECG models gradcam or saliency (the "
+                              "beats not called N); record models ig (integrated gradients "
+                              "per field)")
+    predict.add_argument("--out", help="with --explain, save each image overlay as a PNG here")
     predict.add_argument("--json", action="store_true", help="one JSON object per input")
     predict.set_defaults(run=_predict)
     return parser

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from dxcore.cards import CARD_FILE, ModelCard, write_card
-from dxcore.recipes import recipe_for
-from dxcore.registry import get_model
+from dxcore.registry import get_model, recipe_for
 
 
 def evaluate(model_id: str, data: str | None = None, resamples: int = 2000) -> dict:

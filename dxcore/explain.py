@@ -1,158 +1,176 @@
-"""Saliency maps through tf-keras-vis: which pixels drove a prediction.
+"""Explanations: why a model decided what it did, through one registry for every modality.
 
-A small base class holds the shared flow (score the class, compute, normalise to [0, 1]);
-each method overrides :meth:`Explainer.compute`. Maps come out at the model's input
-resolution; :func:`resize_map` and :func:`overlay` bring them to the uploaded image's own.
-
-- Grad-CAM++: Chattopadhyay A et al., WACV 2018 (the default; one backward pass).
-- Faster Score-CAM: Wang H et al., CVPR Workshops 2020, with tf-keras-vis's ``max_N``
-  keeping only the N most active channels, which bounds the cost.
-- SmoothGrad: Smilkov D et al., arXiv:1706.03825 (2017); gradients averaged over noisy copies.
-
-For signals (one ECG beat, maps over time) there is :data:`SIGNAL_EXPLAINERS`:
-
-- Grad-CAM: Selvaraju RR et al., ICCV 2017, on the Conv1D front-end (``last_conv``).
-- Saliency: Simonyan K et al., arXiv:1312.6034 (2014); the gradient magnitude per sample.
-
-Multi-input models (a beat and its RR intervals) take a list of arrays; the signal
-explainers return the map over the first input.
+A small base class holds the shared flow (pick the class, attribute, wrap); each method
+overrides :meth:`Explainer.attribute`, which gets a batch of items and returns one
+attribution per item with the input's shape (an image's pixels at the network's
+resolution, a beat's samples, a table's fields). Saliency maps (:class:`MapExplainer`) are
+rescaled to [0, 1] per item; signed attributions (integrated gradients) are kept as they
+are. A modality registers its methods with :func:`register_explainer`; a model finds them
+with :func:`get_explainer` and its typed detail (:meth:`DxModel.describe_explanation`).
 
 Example:
-    >>> import numpy as np
-    >>> from dxcore.architectures import chest_xray_cnn
-    >>> explainer = get_explainer("gradcam++")
-    >>> explainer(chest_xray_cnn(64), np.random.rand(1, 64, 64, 1), class_index=1).shape
-    (64, 64)
+    >>> class Ones(Explainer):
+    ...     label = "ones"
+    ...     def attribute(self, model, network, x, class_indices):
+    ...         return np.ones_like(x)
+    >>> register_explainer("toy-doc", "ones", Ones())
+    >>> explainers_for("toy-doc")
+    ['ones']
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import keras
-import matplotlib
 import numpy as np
-import tensorflow as tf
-from PIL import Image
 
-from dxcore.architectures import LAST_CONV
 from dxcore.errors import DxError
 
-Score = Callable[[tf.Tensor], tf.Tensor]
+if TYPE_CHECKING:
+    from dxcore.contract import Batch, DxModel, Result
+
+
+@dataclass
+class Explanation:
+    """One item's attribution for ``class_name``; ``values`` has the item's input shape;
+    ``detail`` is the modality's reading of it (a beat's band, a case's field sentences)."""
+
+    method: str
+    label: str
+    item: int
+    class_name: str
+    values: np.ndarray
+    detail: Any = None
+
+    @property
+    def flat(self) -> bool:
+        """True when the map carries almost no signal (every value the same)."""
+        return float(np.ptp(self.values)) < 1e-6
+
+    def as_json(self) -> dict[str, Any]:
+        detail = getattr(self.detail, "as_json", None)
+        return {"method": self.method, **(detail() if detail else {})}
+
+    def text(self) -> list[str]:
+        """Plain lines for a terminal (the detail's, else where the values peak)."""
+        detail = getattr(self.detail, "text", None)
+        return detail() if detail else [f"{self.label}: {self.as_json()}"]
+
+    def save(self, folder: Path, stem: str) -> None:
+        """Write what the detail can draw (an image overlay) as ``folder/stem.method.png``."""
+        save = getattr(self.detail, "save", None)
+        if save:
+            save(folder, stem, self.method)
 
 
 class Explainer:
-    """Shared flow: pick the score for ``class_index``, compute the raw map, normalise it."""
+    """Shared flow: the class of each item (its decision unless ``class_name``), the raw
+    attributions of the whole batch in one call, the modality's detail per item."""
 
     label = "base"
+    reference = ""  # the paper
 
-    def __call__(self, model: keras.Model, x: np.ndarray, class_index: int,
-                 layer: str = LAST_CONV) -> np.ndarray:
-        raw = np.asarray(self.compute(model, x, self.score(class_index), layer), np.float32)
-        raw = np.squeeze(raw[0]) if raw.ndim > 2 else raw
-        span = float(raw.max() - raw.min())
-        return (raw - raw.min()) / span if span > 0 else np.zeros_like(raw)
+    def __call__(self, model: DxModel, result: Result, items: list[int],
+                 class_name: str | None = None, network: keras.Model | None = None
+                 ) -> list[Explanation]:
+        names = result.class_names
+        if class_name is not None and class_name not in names:
+            raise DxError(f"Unknown class '{class_name}'. Choose one of: {', '.join(names)}.")
+        for item in items:
+            if not 0 <= item < len(result):
+                raise DxError(f"There is no item {item} to explain; the result has "
+                              f"{len(result)}.")
+        classes = [class_name or self.default_class(model, result, i) for i in items]
+        x = _rows(result.model_input, items)
+        values = self.attribute(model, network or model.network, x,
+                                np.array([names.index(c) for c in classes]))
+        method = _registered_name(model.modality, self)
+        explanations = []
+        for k, (item, explained) in enumerate(zip(items, classes, strict=True)):
+            explanation = Explanation(method, self.label, item, explained, values[k])
+            explanation.detail = model.describe_explanation(result, explanation)
+            explanations.append(explanation)
+        return explanations
 
-    @staticmethod
-    def score(class_index: int) -> Score:
-        """The class logit: the quantity each method attributes."""
-        return lambda output: output[:, class_index]
+    def attribute(self, model: DxModel, network: keras.Model, x: Batch,
+                  class_indices: np.ndarray) -> np.ndarray:
+        """One attribution per item of ``x`` for its class, stacked on the first axis."""
+        raise NotImplementedError
 
-    def compute(self, model: keras.Model, x: np.ndarray, score: Score,
-                layer: str) -> np.ndarray:
+    def default_class(self, model: DxModel, result: Result, item: int) -> str:
+        """The class explained when none is asked for: the item's decision."""
+        return str(result.decisions[item])
+
+
+class MapExplainer(Explainer):
+    """Saliency maps through tf-keras-vis, rescaled to [0, 1] per item. Subclasses
+    override :meth:`compute` (the library call); a multi-input network's map is over its
+    first input."""
+
+    def attribute(self, model, network, x, class_indices):
+        indices = np.asarray(class_indices)
+
+        def score(output):  # each item's own class logit
+            if (indices == indices[0]).all():  # one class: any batch shape (Score-CAM's masks)
+                return output[:, int(indices[0])]
+            import tensorflow as tf
+            return tf.gather(output, indices, axis=1, batch_dims=1)
+
+        layer = model.card.get("explainer_layer", "last_conv")
+        raw = self.compute(network, x, score, layer)
+        raw = np.asarray(raw[0] if isinstance(raw, list) else raw, np.float32)
+        maps = np.zeros_like(raw)
+        for k in range(len(indices)):
+            span = float(raw[k].max() - raw[k].min())
+            if span > 0:
+                maps[k] = (raw[k] - raw[k].min()) / span
+        return maps
+
+    def compute(self, network: keras.Model, x: Batch, score, layer: str) -> np.ndarray:
         raise NotImplementedError
 
 
-class GradCamPlusPlus(Explainer):
-    label = "Grad-CAM++"
-
-    def compute(self, model, x, score, layer):
-        from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
-        return GradcamPlusPlus(model, clone=False)(score, x, penultimate_layer=layer)
+def _rows(x: Batch, items: list[int]) -> Batch:
+    index = np.asarray(items)
+    return [part[index] for part in x] if isinstance(x, list) else x[index]
 
 
-class FasterScoreCam(Explainer):
-    label = "Faster Score-CAM"
-
-    def __init__(self, max_channels: int = 16):
-        self.max_channels = max_channels
-
-    def compute(self, model, x, score, layer):
-        # tf-keras-vis applies a softmax to the masked images' outputs before ``score``, so
-        # each channel is weighed by the class probability, as in the paper.
-        from tf_keras_vis.scorecam import Scorecam
-
-        # Scorecam calls ``model.predict``, whose progress bar would land on stdout (and
-        # break the CLI's one-JSON-object-per-line output). Keras keeps this switch per
-        # thread, and Streamlit runs each rerun in a new thread: set it on every call.
-        keras.config.disable_interactive_logging()
-        return Scorecam(model, clone=False)(score, x, penultimate_layer=layer,
-                                            max_N=self.max_channels)
+_EXPLAINERS: dict[str, dict[str, Explainer]] = {}
+_DEFAULTS: dict[str, str] = {}
 
 
-class SmoothGrad(Explainer):
-    label = "SmoothGrad"
-
-    def __init__(self, samples: int = 20, noise: float = 0.15):
-        self.samples, self.noise = samples, noise
-
-    def compute(self, model, x, score, layer):
-        from tf_keras_vis.saliency import Saliency
-        return Saliency(model, clone=False)(score, x, smooth_samples=self.samples,
-                                            smooth_noise=self.noise)
+def register_explainer(modality: str, name: str, explainer: Explainer,
+                       default: bool = False) -> None:
+    """Make ``explainer`` the method ``name`` of ``modality``'s models."""
+    methods = _EXPLAINERS.setdefault(modality, {})
+    methods[name] = explainer
+    if default or modality not in _DEFAULTS:
+        _DEFAULTS[modality] = name
 
 
-class GradCam(Explainer):
-    label = "Grad-CAM"
-
-    def compute(self, model, x, score, layer):
-        from tf_keras_vis.gradcam import Gradcam
-        cam = Gradcam(model, clone=False)(score, x, penultimate_layer=layer)
-        return _first_input(cam, x)
+def explainers_for(modality: str) -> list[str]:
+    """The method names of a modality, its default first."""
+    methods = list(_EXPLAINERS.get(modality, {}))
+    default = _DEFAULTS.get(modality)
+    return [default, *(m for m in methods if m != default)] if default else methods
 
 
-class Saliency(Explainer):
-    label = "Saliency"
-
-    def compute(self, model, x, score, layer):
-        from tf_keras_vis.saliency import Saliency as VanillaSaliency
-        return _first_input(VanillaSaliency(model, clone=False)(score, x), x)
+def default_method(modality: str) -> str:
+    return explainers_for(modality)[0]
 
 
-def _first_input(maps, x) -> np.ndarray:
-    """The map over the first input, without the batch axis (one case per call)."""
-    return np.asarray(maps[0] if isinstance(x, list) else maps)[0]
-
-
-EXPLAINERS: dict[str, Explainer] = {
-    "gradcam++": GradCamPlusPlus(),
-    "scorecam": FasterScoreCam(),
-    "smoothgrad": SmoothGrad(),
-}
-DEFAULT_METHOD = "gradcam++"
-SIGNAL_EXPLAINERS: dict[str, Explainer] = {"gradcam": GradCam(), "saliency": Saliency()}
-
-
-def get_explainer(method: str, choices: dict[str, Explainer] = EXPLAINERS) -> Explainer:
-    """The explainer called ``method`` among ``choices`` (image methods by default)."""
+def get_explainer(modality: str, method: str) -> Explainer:
+    methods = _EXPLAINERS.get(modality, {})
     try:
-        return choices[method.lower()]
+        return methods[method.lower()]
     except KeyError:
-        raise DxError(f"Unknown explanation method '{method}'. Choose one of: "
-                      f"{', '.join(choices)}.") from None
+        choices = ", ".join(explainers_for(modality)) or "none"
+        raise DxError(f"Unknown explanation method '{method}' for this model. Choose one "
+                      f"of: {choices}.") from None
 
 
-def resize_map(saliency: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bilinear resize of a [0, 1] map to ``size`` = (width, height)."""
-    image = Image.fromarray(saliency.astype(np.float32), mode="F")
-    return np.clip(np.asarray(image.resize(size, Image.BILINEAR)), 0.0, 1.0)
-
-
-def overlay(pixels: np.ndarray, saliency: np.ndarray, opacity: float = 0.45) -> np.ndarray:
-    """The grayscale image with the map (jet colours) blended on top, as RGB uint8, at the
-    image's own resolution."""
-    height, width = pixels.shape
-    heat = matplotlib.colormaps["jet"](resize_map(saliency, (width, height)))[..., :3]
-    gray = np.repeat(pixels[..., None], 3, axis=-1)
-    blended = (1 - opacity) * gray + opacity * heat
-    return (np.clip(blended, 0, 1) * 255).astype(np.uint8)
+def _registered_name(modality: str, explainer: Explainer) -> str:
+    return next(name for name, e in _EXPLAINERS[modality].items() if e is explainer)

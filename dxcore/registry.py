@@ -1,21 +1,67 @@
-"""The registry of shipped models: every ``saved_models/*/card.json`` is one model.
+"""The registry: which modalities exist, which models are shipped, which recipe trains each.
+
+Every ``saved_models/*/card.json`` is one model; its ``modality`` names the
+:class:`~dxcore.contract.DxModel` subclass that runs it. A modality registers itself
+(:func:`register_modality`, from its package's ``__init__``) with its model class and the
+recipes that train its models; this module never imports one.
 
 Example:
     >>> from dxcore.registry import list_cards
     >>> [card.id for card in list_cards()]        # doctest: +SKIP
-    ['cxr-pneumonia']
+    ['ckd', 'cxr-pneumonia', 'ecg-beats', 'heart-disease', 'leukemia-golub']
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from functools import cache
+from importlib import import_module
 from pathlib import Path
+from types import ModuleType
 
 from dxcore.cards import CARD_FILE, ModelCard, read_card
+from dxcore.contract import DxModel
 from dxcore.datasets import PROJECT_ROOT
 from dxcore.errors import DxError
-from dxcore.models import DxModel, model_for
+
+
+@dataclass(frozen=True)
+class Modality:
+    """A modality: its model class and ``{model id: recipe module}`` for the models it
+    trains. A recipe module has ``TARGETS``, ``train(out_dir, data, epochs, seed)`` and
+    ``evaluate(model, data, resamples)``, optionally ``table(metrics)``."""
+
+    name: str
+    model_class: type[DxModel]
+    recipes: dict[str, str] = field(default_factory=dict)
+    label: str = ""
+
+
+_MODALITIES: dict[str, Modality] = {}
+
+
+def register_modality(modality: Modality) -> None:
+    _MODALITIES[modality.name] = modality
+
+
+def modalities() -> dict[str, Modality]:
+    return dict(_MODALITIES)
+
+
+def modality(name: str) -> Modality:
+    if name not in _MODALITIES:
+        raise DxError(f"Unknown modality '{name}'. Known: {', '.join(_MODALITIES) or 'none'}.")
+    return _MODALITIES[name]
+
+
+def recipe_for(model_id: str) -> ModuleType:
+    """The training and evaluation recipe of ``model_id``."""
+    for registered in _MODALITIES.values():
+        if model_id in registered.recipes:
+            return import_module(registered.recipes[model_id])
+    known = ", ".join(m for r in _MODALITIES.values() for m in r.recipes)
+    raise DxError(f"No training recipe for '{model_id}'. Known: {known}.")
 
 
 def models_dir() -> Path:
@@ -36,7 +82,22 @@ def get_card(model_id: str, folder: Path | None = None) -> ModelCard:
     raise DxError(f"There is no model called '{model_id}'. Shipped models: {known}.")
 
 
-@cache
+def model_for(card: ModelCard) -> DxModel:
+    return modality(card["modality"]).model_class(card)
+
+
 def get_model(model_id: str, folder: Path | None = None) -> DxModel:
-    """The model with this id; its weights load on first use, once per process."""
+    """The model with this id in ``folder`` (default :func:`models_dir`, read at each
+    call, so that a changed ``$DX_MODELS_DIR`` is honoured); its weights load on first use,
+    once per process and folder."""
+    return _cached_model(model_id, (folder or models_dir()).resolve())
+
+
+@cache
+def _cached_model(model_id: str, folder: Path) -> DxModel:
     return model_for(get_card(model_id, folder))
+
+
+def clear_cache() -> None:
+    """Forget loaded models (after retraining one in place)."""
+    _cached_model.cache_clear()

@@ -164,7 +164,7 @@ def decision_sentence(card: ModelCard, case: CaseResult) -> str:
     """E.g. "The model reads this case as **heart disease**: P(heart disease) = 0.81, at
     or above the decision threshold 0.45." (:func:`dxui.common.threshold_sentence`)."""
     return threshold_sentence("case", case.prediction, case.probabilities,
-                              card.positive_class, float(card["decision_threshold"]))
+                              card.positive_class, card.threshold)
 
 
 def atypicality_sentence(case: CaseResult) -> str:

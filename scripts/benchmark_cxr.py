@@ -25,9 +25,9 @@ from timing import median_ms  # noqa: E402  (scripts/timing.py)
 
 from dxcore import get_card, load_image  # noqa: E402
 from dxcore.datasets import chest_xray  # noqa: E402
-from dxcore.explain import EXPLAINERS, overlay, resize_map  # noqa: E402
-from dxcore.models import model_for  # noqa: E402
-from dxcore.predict import explain_prediction  # noqa: E402
+from dxcore.explain import explainers_for, get_explainer  # noqa: E402
+from dxcore.images.explainers import overlay  # noqa: E402
+from dxcore.registry import model_for  # noqa: E402
 
 
 def main() -> None:
@@ -43,26 +43,26 @@ def main() -> None:
         return model_for(card).load()
 
     model = load_model()
-    x = model.prepare(load_image(data))
+    x = model.preprocess(load_image(data)).x
 
     def predict_bytes():
-        return model.predict(load_image(data))
+        return model.predict(data)
 
     def predict_and_explain(method: str) -> Callable[[], object]:
         def run():
-            image = load_image(data)
-            prediction = model.predict(image)
-            saliency = explain_prediction(model, prediction, method)
-            return overlay(image.pixels, resize_map(saliency, image.size))
+            result = model.predict(data)
+            image_map = model.explain(result, method).detail
+            return overlay(image_map.pixels, image_map.saliency)
         return run
 
-    reference = median_ms(lambda: model.keras_model.predict(x, verbose=0), args.repeats)
+    reference = median_ms(lambda: model.network.predict(x, verbose=0), args.repeats)
     rows = [("model.predict (reference)", reference),
             ("model load", median_ms(load_model, max(3, args.repeats // 6), warmup=1)),
             ("bytes -> prediction", median_ms(predict_bytes, args.repeats))]
-    for method, explainer in EXPLAINERS.items():
+    for method in explainers_for(model.modality):
         repeats = args.repeats if method == "gradcam++" else max(5, args.repeats // 3)
-        rows.append((f"bytes -> prediction + {explainer.label} overlay",
+        rows.append((f"bytes -> prediction + {get_explainer(model.modality, method).label} "
+                     "overlay",
                      median_ms(predict_and_explain(method), repeats)))
     print(f"cxr-pneumonia, image {load_image(data).size[0]}x{load_image(data).size[1]} px, "
           f"Keras {keras.__version__}, {os.cpu_count()} CPUs, median of up to "

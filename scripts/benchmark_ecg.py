@@ -27,8 +27,8 @@ from timing import median_ms  # noqa: E402  (scripts/timing.py)
 
 from dxcore import get_card  # noqa: E402
 from dxcore.datasets import mitdb  # noqa: E402
-from dxcore.ecg import analyse_record, beat_saliency, load_uploads  # noqa: E402
-from dxcore.models import model_for  # noqa: E402
+from dxcore.ecg import load_uploads  # noqa: E402
+from dxcore.registry import model_for  # noqa: E402
 
 TARGET_S = 5.0
 
@@ -47,16 +47,16 @@ def main() -> None:
     signal_only = {k: v for k, v in files.items() if not k.endswith(".atr")}
 
     model = model_for(card).load()
-    first = analyse_record(model, load_uploads(signal_only))
-    one_beat = model.prepare({k: v[:1] for k, v in first.inputs.items()})
+    first_result = model.predict(signal_only)
+    first = first_result.detail
+    one_beat = first_result.input_of(0)
 
     def whole(upload: dict[str, bytes]) -> Callable[[], object]:
         def run():
-            analysis = analyse_record(model, load_uploads(upload))
-            return analysis.summary, analysis.beats_json()
+            return model.predict(upload).as_json()
         return run
 
-    reference = median_ms(lambda: model.keras_model.predict(one_beat, verbose=0), args.repeats)
+    reference = median_ms(lambda: model.network.predict(one_beat, verbose=0), args.repeats)
     whole_ms = median_ms(whole(signal_only), args.repeats)
     rows = [("model.predict, one beat (reference)", reference),
             ("model load (checksum + safe-mode load)",
@@ -69,7 +69,7 @@ def main() -> None:
                      median_ms(whole(files), args.repeats)))
     for method in ("gradcam", "saliency"):
         rows.append((f"one beat's {method} band",
-                     median_ms(lambda m=method: beat_saliency(model, first, 100, m),
+                     median_ms(lambda m=method: model.explain(first_result, m, item=100),
                                args.repeats)))
     minutes = first.record.duration_s / 60
     print(f"ecg-beats, record {path.name}: {minutes:.1f} min, {first.record.signals.shape[1]} "

@@ -44,12 +44,25 @@ import numpy as np  # noqa: E402
 from scipy.special import log_softmax  # noqa: E402
 
 from dxcore import calibration  # noqa: E402
-from dxcore.ecg import features  # noqa: E402
+from dxcore.contract import DecisionRule  # noqa: E402
+from dxcore.ecg import preprocessing as features  # noqa: E402
+from dxcore.ecg import training as recipe  # noqa: E402
 from dxcore.metrics import multiclass_metrics  # noqa: E402
-from dxcore.recipes import ecg_beats as recipe  # noqa: E402
 
 OFFSET_GRID = np.arange(-2.0, 2.01, 0.25)
 F_BETA = {"S": 2.0}  # S sensitivity counts twice as much as its PPV
+
+
+def recipe_offsets() -> np.ndarray:
+    """The recipe's rule as an offset per class (-inf: never returned)."""
+    return np.array([recipe.DECISION_RULE.log_offsets.get(c, -np.inf) for c in recipe.CLASSES])
+
+
+def decide(log_probabilities: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Class index per beat under the card's rule with these log-offsets."""
+    rule = DecisionRule(list(recipe.CLASSES), log_offsets={
+        c: float(v) for c, v in zip(recipe.CLASSES, offsets, strict=True) if np.isfinite(v)})
+    return recipe.class_indices(rule.decide(np.exp(log_probabilities)))
 
 
 def selection_score(labels: np.ndarray, predicted: np.ndarray) -> float:
@@ -73,14 +86,14 @@ def fit_offsets(log_probabilities: np.ndarray, labels: np.ndarray,
     """Log-offsets of the decision classes other than N (N at 0, the others at -inf) by
     coordinate ascent of :func:`selection_score` on a grid: the rule the recipe tried and
     dropped (it did not carry over to held-out records)."""
-    offsets = recipe.decision_offsets()
-    best = selection_score(labels, recipe.decide(log_probabilities, offsets))
+    offsets = recipe_offsets()
+    best = selection_score(labels, decide(log_probabilities, offsets))
     for _ in range(rounds):
         for k in [recipe.CLASSES.index(c) for c in recipe.DECISION_CLASSES if c != "N"]:
             for value in OFFSET_GRID:
                 trial = offsets.copy()
                 trial[k] = value
-                score = selection_score(labels, recipe.decide(log_probabilities, trial))
+                score = selection_score(labels, decide(log_probabilities, trial))
                 if score > best + 1e-9:
                     best, offsets = score, trial
     return offsets
@@ -104,7 +117,7 @@ def cross_fitted(log_probabilities: np.ndarray, labels: np.ndarray,
     for _, held_out in folds:
         others = np.setdiff1d(np.arange(len(labels)), held_out)
         offsets = fit_offsets(log_probabilities[others], labels[others])
-        predicted[held_out] = recipe.decide(log_probabilities[held_out], offsets)
+        predicted[held_out] = decide(log_probabilities[held_out], offsets)
         chosen.append(offsets.round(2).tolist())
     return predicted, chosen
 
@@ -147,8 +160,8 @@ def main() -> int:
                                                           args.seed + 100 * member)
             members.append(member_logits)
             if args.members > 1:
-                member_argmax = recipe.decide(log_softmax(member_logits, axis=1),
-                                              recipe.decision_offsets())
+                member_argmax = decide(log_softmax(member_logits, axis=1),
+                                              recipe_offsets())
                 print(f"member {member} (argmax):\n{summary(y, member_argmax)}", flush=True)
         logits = np.mean(members, axis=0)
         out = Path("runs/ecg-cv")
@@ -164,12 +177,12 @@ def main() -> int:
               f"losses {fold['validation_loss_per_epoch']}")
     temperature = calibration.fit_temperature(logits, y)
     log_p = log_softmax(logits / temperature, axis=1)
-    argmax = recipe.decide(log_p, recipe.decision_offsets())
+    argmax = decide(log_p, recipe_offsets())
     print(f"temperature {temperature:.3f}\nthe recipe's rule (argmax over "
           f"{', '.join(recipe.DECISION_CLASSES)}), score {selection_score(y, argmax):.3f}:\n"
           f"{summary(y, argmax)}")
     offsets = fit_offsets(log_p, y)
-    fitted = recipe.decide(log_p, offsets)
+    fitted = decide(log_p, offsets)
     print(f"offsets fitted on all out-of-fold logits {offsets.round(2).tolist()}, score "
           f"{selection_score(y, fitted):.3f}:\n{summary(y, fitted)}")
     predicted, fold_offsets = cross_fitted(log_p, y, folds)

@@ -16,7 +16,8 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from dxcore.datasets import data_dir, require
-from dxcore.images import load_image, prepare_for_model, resize_for_model
+from dxcore.images.preprocessing import prepare_for_model, resize_for_model
+from dxcore.images.reader import load_image
 
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 _PATIENT = re.compile(r"^(person\d+|(?:NORMAL2-)?IM-\d+)")

@@ -21,7 +21,7 @@ import numpy as np
 
 from dxcore.datasets import data_dir, require
 from dxcore.ecg.beats import reference_beats
-from dxcore.ecg.features import model_inputs
+from dxcore.ecg.preprocessing import model_inputs
 from dxcore.ecg.record import EcgRecord
 from dxcore.ecg.wfdb_io import read_wfdb
 
@@ -62,7 +62,7 @@ def record_beats(name: str, override: str | Path | None = None) -> BeatSet:
     The RR context is computed over every beat, Q included, as a detector would see them.
     """
     record = read_record(name, override)
-    _, signal = record.lead(LEAD)
+    _, signal, _ = record.lead(LEAD)
     samples, labels = reference_beats(record.annotations.symbol, record.annotations.sample)
     return BeatSet(model_inputs(signal, samples), labels,
                    np.full(len(labels), name), samples)

@@ -1,53 +1,29 @@
-"""ECG records: readers (WFDB, CSV), beats, the beat classifier's inputs, the analysis of a
-whole record and the per-beat saliency.
+"""ECG records: every heartbeat of a Holter lead classed by a recurrent network.
+
+Modules, as in every modality package: ``reader`` (WFDB or CSV -> :class:`EcgRecord`, with
+``wfdb_io``, ``csv_io`` and ``record``), ``preprocessing`` (each beat's inputs; ``beats``
+finds the beats), ``network``, ``model`` (:class:`EcgModel`, the contract; ``summary``
+the record summary), ``explainers`` (Grad-CAM, Saliency over a beat), ``training`` (the
+``ecg-beats`` recipe) and ``evaluation`` (its DS2 measurement).
 
 A page or a script needs three calls::
 
     from dxcore import get_model
-    from dxcore.ecg import analyse_record, beat_saliency, load_record
 
     model = get_model("ecg-beats")
-    analysis = analyse_record(model, load_record("mitdb/100"))   # or load_uploads(files)
-    analysis.summary, analysis.beats_json()[:3]
-    band = beat_saliency(model, analysis, index=42)              # .times_s, .saliency
-
-Example:
-    >>> load_uploads({"100.hea": b"100 1 360 3600\\n100.dat 16 200 11 0 0 0 0 MLII\\n"})
-    Traceback (most recent call last):
-    ...
-    dxcore.errors.DxError: The header 100.hea needs the signal file 100.dat, which was not ...
+    result = model.predict("mitdb/100")               # or {file name: bytes} of an upload
+    result.detail.summary, result.as_json()[0]["beats"][:3]
+    band = model.explain(result, "gradcam", item=42)  # .detail.times_s, .detail.saliency
 """
 
-from __future__ import annotations
-
-from pathlib import Path
-
-from dxcore.ecg.analysis import BeatSaliency, RecordAnalysis, analyse_record, beat_saliency
-from dxcore.ecg.csv_io import read_csv
+from dxcore.ecg import explainers as _explainers  # noqa: F401  (registers the methods)
+from dxcore.ecg.model import BeatSaliency, EcgModel, RecordAnalysis
+from dxcore.ecg.reader import load_record, load_uploads
 from dxcore.ecg.record import EcgRecord
-from dxcore.ecg.wfdb_io import read_wfdb, read_wfdb_files
-from dxcore.errors import DxError
+from dxcore.registry import Modality, register_modality
 
-__all__ = ["BeatSaliency", "EcgRecord", "RecordAnalysis", "analyse_record", "beat_saliency",
-           "load_record", "load_uploads", "read_csv", "read_wfdb", "read_wfdb_files"]
+__all__ = ["BeatSaliency", "EcgModel", "EcgRecord", "RecordAnalysis", "load_record",
+           "load_uploads"]
 
-
-def load_record(source: str | Path, fs: float | None = None) -> EcgRecord:
-    """A record from a path: a CSV file (``fs`` if it has no time column), a ``.hea`` file,
-    or a WFDB record name without extension."""
-    if Path(source).suffix.lower() == ".csv":
-        return read_csv(Path(source), fs=fs)
-    return read_wfdb(source)
-
-
-def load_uploads(files: dict[str, bytes], fallback_fs: float | None = None) -> EcgRecord:
-    """A record from uploaded files: one CSV, or the ``.hea``/``.dat``(/``.atr``) of one
-    WFDB record, given as ``{file name: bytes}``. ``fallback_fs`` (Hz) stands in for a
-    CSV's time column only when that column is missing or unusable. Nothing is written to
-    disk."""
-    csv_files = [name for name in files if name.lower().endswith(".csv")]
-    if csv_files:
-        if len(files) > 1:
-            raise DxError("Upload one CSV file on its own, or the files of one WFDB record.")
-        return read_csv(files[csv_files[0]], name=csv_files[0], fallback_fs=fallback_fs)
-    return read_wfdb_files(files, name=None)
+register_modality(Modality("ecg", EcgModel, {"ecg-beats": "dxcore.ecg.training"},
+                           label="ECG"))

@@ -29,6 +29,8 @@ AAMI_MAPPING = {
     "/": "Q", "f": "Q", "Q": "Q",
 }
 MATCH_WINDOW_S = 0.150
+# The classes the beat model learns (Q, paced or unclassifiable, is too rare to learn).
+MODEL_CLASSES = ("N", "S", "V", "F")
 
 
 def aami_labels(symbols: np.ndarray) -> np.ndarray:

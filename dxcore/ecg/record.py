@@ -9,7 +9,7 @@ Example:
     >>> import numpy as np
     >>> t = np.arange(0, 20, 1 / 250)
     >>> record = EcgRecord(np.sin(2 * np.pi * 1.2 * t)[:, None], 250, ["MLII"], "demo")
-    >>> name, signal = record.lead()
+    >>> name, signal, notes = record.lead()
     >>> name, len(resample(signal, 250, 360)) == 20 * 360
     ('MLII', True)
 """
@@ -56,14 +56,17 @@ class EcgRecord:
     def duration_s(self) -> float:
         return len(self.signals) / self.fs
 
-    def lead(self, name: str | None = None) -> tuple[str, np.ndarray]:
-        """The named lead (case-insensitive) or MLII, else the first lead with a note.
+    def lead(self, name: str | None = None) -> tuple[str, np.ndarray, list[str]]:
+        """The named lead (case-insensitive) or MLII, else the first lead, with the notes a
+        reader should see about that choice and the lead's gaps (the record itself is not
+        changed, so a cached record can be analysed again).
 
         Raises :class:`DxError` for an unknown name and for an all-NaN or flat lead; a few
         missing samples (NaN) are bridged by linear interpolation, with a note.
         """
         wanted = (name or DEFAULT_LEAD).strip().lower()
         names = [n.strip().lower() for n in self.lead_names]
+        notes = []
         if wanted in names:
             index = names.index(wanted)
         elif name:
@@ -71,12 +74,13 @@ class EcgRecord:
                           f"{', '.join(self.lead_names)}.")
         else:
             index = 0
-            self.notes.append(f"The record has no {DEFAULT_LEAD} lead; lead "
-                              f"{self.lead_names[0]} was analysed. The model was trained on "
-                              f"{DEFAULT_LEAD}, so its classes are less reliable here.")
-        return self.lead_names[index], self._usable(index)
+            notes.append(f"The record has no {DEFAULT_LEAD} lead; lead "
+                         f"{self.lead_names[0]} was analysed. The model was trained on "
+                         f"{DEFAULT_LEAD}, so its classes are less reliable here.")
+        signal, gap_notes = self._usable(index)
+        return self.lead_names[index], signal, notes + gap_notes
 
-    def _usable(self, index: int) -> np.ndarray:
+    def _usable(self, index: int) -> tuple[np.ndarray, list[str]]:
         signal = np.asarray(self.signals[:, index], dtype=np.float64)
         lead = self.lead_names[index]
         missing = ~np.isfinite(signal)
@@ -84,16 +88,16 @@ class EcgRecord:
             raise DxError(f"Lead {lead} holds no values (every sample is missing).")
         if missing.mean() > 0.5:
             raise DxError(f"Lead {lead} is mostly missing ({missing.mean():.0%} of samples).")
+        notes = []
         if missing.any():
             known = np.flatnonzero(~missing)
             signal[missing] = np.interp(np.flatnonzero(missing), known, signal[known])
-            self.notes.append(f"{missing.sum()} missing samples of lead {lead} were bridged "
-                              "by linear interpolation.")
+            notes.append(f"{missing.sum()} missing samples of lead {lead} were bridged "
+                         "by linear interpolation.")
         if float(np.ptp(signal)) <= 1e-6 * max(1.0, float(np.abs(signal).max())):
             raise DxError(f"Lead {lead} is flat (the same value throughout): the electrode "
                           "may have been disconnected.")
-        return signal
-
+        return signal, notes
 
 def check_record(record: EcgRecord) -> EcgRecord:
     """Refuse what no analysis can use: too low a sampling rate, too short a signal."""

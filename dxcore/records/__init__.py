@@ -1,20 +1,26 @@
 """Case records: clinical findings or gene-expression profiles, one case per row.
 
+Modules, as in every modality package: ``reader`` (CSV or JSON -> a table), ``preprocessing``
+(imputation and encoding; ``schema`` and ``validation`` check each cell), ``network`` (the
+supervised autoencoder), ``model`` (:class:`RecordModel`, the contract), ``explainers``
+(integrated gradients per field), ``training`` (shared by the recipes in ``recipes/``) and
+``evaluation``.
+
 A page or a script needs a few calls::
 
     from dxcore import get_model
-    from dxcore.records import explain_case, predict_cases, read_cases
 
     model = get_model("heart-disease")
-    batch = predict_cases(model, read_cases(uploaded_bytes, name="cases.csv"))
-    batch.notes, batch.table()                    # table-level notices; one line per case
-    case = batch.results[0]                       # .probabilities, .prediction, .atypicality
-    explanation = explain_case(model, case)       # .sentences(), .top(20), .most_unusual()
+    result = model.predict({"cases.csv": uploaded_bytes})   # or a path, or a DataFrame
+    batch = result.detail                          # .notes, .table(), .results (one per row)
+    case = batch.results[0]                        # .probabilities, .prediction, .atypicality
+    explanation = model.explain(result, "ig", item=case.item).detail
+    explanation.sentences(), explanation.top(20), explanation.most_unusual()
 
 The form for one case comes from ``model.schema`` (each field's label, unit, type, range or
 categories, and whether it may be missing); its answers go through the same checks as a
-file: ``predict_cases(model, pandas.DataFrame([answers]))``. :func:`match_model` picks the
-model whose fields an uploaded table covers best.
+file: ``model.predict(pandas.DataFrame([answers]))``. :func:`match_model` picks the model
+whose fields an uploaded table covers best.
 
 Example:
     >>> table = read_cases(b"age,sex\\n430,1\\n", name="cases.csv")
@@ -26,17 +32,22 @@ Example:
     'Row 1, Age (years): 430 is outside the plausible range 0 to 120 years.'
 """
 
-from __future__ import annotations
-
-from dxcore.records.cases import CaseBatch, CaseResult, predict_cases
-from dxcore.records.explain import CaseExplanation, FieldExplanation, explain_case
-from dxcore.records.readers import read_cases
+from dxcore.records import explainers as _explainers  # noqa: F401  (registers the method)
+from dxcore.records.explainers import CaseExplanation, FieldExplanation
+from dxcore.records.model import CaseBatch, CaseResult, RecordModel
+from dxcore.records.reader import read_cases
 from dxcore.records.schema import Field, Schema
 from dxcore.records.validation import Validation, validate
+from dxcore.registry import Modality, register_modality
 
 __all__ = ["CaseBatch", "CaseExplanation", "CaseResult", "Field", "FieldExplanation",
-           "Schema", "Validation", "explain_case", "match_model", "predict_cases",
-           "read_cases", "validate"]
+           "RecordModel", "Schema", "Validation", "match_model", "read_cases", "validate"]
+
+register_modality(Modality("record", RecordModel, {
+    "heart-disease": "dxcore.records.recipes.heart_disease",
+    "ckd": "dxcore.records.recipes.ckd",
+    "leukemia-golub": "dxcore.records.recipes.leukemia_golub",
+}, label="Case record"))
 
 
 def match_model(columns: list[str], cards: list | None = None) -> str | None:
@@ -48,7 +59,7 @@ def match_model(columns: list[str], cards: list | None = None) -> str | None:
     for card in cards if cards is not None else list_cards():
         if card["modality"] != "record":
             continue
-        share = Schema.from_json(card["input"]).coverage(list(columns))
+        share = Schema.from_json(card.input_spec).coverage(list(columns))
         if share >= best_share:
             best, best_share = card.id, share
     return best

@@ -21,10 +21,11 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from dxcore import calibration
+from dxcore.contract import batched_outputs
 from dxcore.metrics import report_binary
 from dxcore.records.atypicality import reconstruction_error, reference_quantiles
-from dxcore.records.autoencoder import DEVIATION, LOGITS, record_autoencoder
-from dxcore.records.encoding import encode, fit_imputer
+from dxcore.records.network import DEVIATION, LOGITS, record_autoencoder
+from dxcore.records.preprocessing import encode, fit_imputer
 from dxcore.records.schema import Schema
 from dxcore.records.validation import MISSING_TOKENS, validate
 
@@ -83,8 +84,8 @@ def fit_network(x: np.ndarray, y: np.ndarray, settings: Settings, seed: int) -> 
 
 
 def _outputs(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out = model(x, training=False)
-    return np.asarray(out[LOGITS]), np.asarray(out[DEVIATION])
+    out = batched_outputs(model, x, 256)
+    return out[LOGITS], out[DEVIATION]
 
 
 def cross_validate(values: pd.DataFrame, y: np.ndarray, schema: Schema, settings: Settings,
@@ -176,15 +177,3 @@ def card_fields(trained: Trained, settings: Settings, seed: int, model_id: str,
         "weights_file": "model.keras",
     }
 
-
-def evaluate_split(model, table: pd.DataFrame, labels: np.ndarray, resamples: int = 2000
-                   ) -> dict:
-    """Test metrics of a shipped record model (bootstrap 95% CIs over cases), with the
-    number of wrongly classified cases. Implausible cells count as missing, as in training."""
-    values = validate(table, model.schema).values
-    probability = model.probabilities_batch(model.prepare(values))[:, 1]
-    threshold = model.card["decision_threshold"]
-    report = report_binary(labels, probability, threshold, resamples)
-    report["misclassified"] = {"value": int(((probability >= threshold) != labels).sum()),
-                        "of": int(len(labels))}
-    return report

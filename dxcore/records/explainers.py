@@ -18,7 +18,7 @@ says which values are unusual for the training cohort (in training standard devi
 
 Example (an untrained network, only to show the shapes):
     >>> import numpy as np
-    >>> from dxcore.records.autoencoder import classifier, record_autoencoder
+    >>> from dxcore.records.network import classifier, record_autoencoder
     >>> net = classifier(record_autoencoder(np.zeros(4), np.ones(4), hidden=8, code=2))
     >>> integrated_gradients(net, np.ones(4, np.float32), np.zeros(4)).shape
     (4,)
@@ -32,11 +32,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dxcore.errors import DxError
-from dxcore.models import RecordModel
-from dxcore.records.autoencoder import classifier, standardization
-from dxcore.records.cases import CaseResult
-from dxcore.records.encoding import column_fields
+from dxcore.explain import Explainer, Explanation, register_explainer
+from dxcore.records.network import classifier, standardization
+from dxcore.records.preprocessing import column_fields
 
 
 def integrated_gradients(net: keras.Model, x: np.ndarray, baseline: np.ndarray,
@@ -87,6 +85,7 @@ class CaseExplanation:
     fields: list[FieldExplanation]
     positive_class: str
     attribution_total: float  # the case's log-odds minus the cohort mean case's
+    top_fields: int = 5       # how many fields the command line lists
 
     def top(self, k: int | None = None) -> list[FieldExplanation]:
         return self.fields[:k]
@@ -94,36 +93,58 @@ class CaseExplanation:
     def sentences(self, k: int | None = 5) -> list[str]:
         return [f.sentence(self.positive_class) for f in self.top(k) if f.attribution != 0]
 
+    def as_json(self) -> dict:
+        return {"method": "integrated gradients (log-odds, per field)",
+                "sentences": self.sentences(5),
+                "top_fields": {f.name: round(f.attribution, 4)
+                               for f in self.top(self.top_fields)}}
+
+    def text(self) -> list[str]:
+        return self.sentences(5)
+
     def most_unusual(self, k: int | None = 5) -> list[FieldExplanation]:
         """The fields the training cohort's pattern reproduces worst."""
         return sorted(self.fields, key=lambda f: -abs(f.deviation))[:k]
 
 
-def field_attributions(model: RecordModel, x: np.ndarray, net: keras.Model | None = None
-                       ) -> np.ndarray:
-    """Per-field integrated gradients of encoded case ``x`` (one-hot columns summed);
-    ``net`` overrides the model's own classifier (the sanity test passes a re-initialised
-    copy)."""
-    positive = model.card.class_names.index(model.card.positive_class)
-    mean, _ = standardization(model.keras_model)
-    columns = integrated_gradients(net or classifier(model.keras_model), x, mean, positive)
-    return np.bincount(column_fields(model.schema), weights=columns,
-                       minlength=len(model.schema))
+class IntegratedGradients(Explainer):
+    """Per-field integrated gradients of the log-odds, from the training cohort's mean case
+    (one-hot columns of a categorical field summed)."""
+
+    label = "Integrated gradients"
+    reference = "Sundararajan M, Taly A, Yan Q, ICML 2017"
+
+    def default_class(self, model, result, item):
+        """Always the positive class: the attributions are of its log-odds, so a field
+        that raised it is positive whichever class the case was given."""
+        return model.card.positive_class
+
+    def attribute(self, model, network, x, class_indices):
+        mean, _ = standardization(network)
+        head = classifier(network)
+        owners = column_fields(model.schema)
+        return np.stack([
+            np.bincount(owners, weights=integrated_gradients(head, row, mean, int(k)),
+                        minlength=len(model.schema))
+            for row, k in zip(x, class_indices, strict=True)])
 
 
-def explain_case(model: RecordModel, case: CaseResult) -> CaseExplanation:
-    """Attributions and deviations for a case :func:`dxcore.records.cases.predict_cases`
-    predicted, field by field, sorted by the size of the attribution."""
-    if case.model_input is None:
-        raise DxError(f"Row {case.row} was not predicted ({case.error}), so there is nothing "
-                      "to explain.")
+register_explainer("record", "ig", IntegratedGradients(), default=True)
+
+
+def case_explanation(model, result, explanation: Explanation) -> CaseExplanation:
+    """The fields of one explained case, sorted by the size of the attribution, with their
+    values and reconstruction deviations."""
     schema = model.schema
-    attributions = field_attributions(model, case.model_input)
+    item = explanation.item
+    case = next(c for c in result.detail.results if c.item == item)
+    deviation = result.outputs["deviation"][item]
+    attributions = explanation.values
     owners = column_fields(schema)
-    squared = np.bincount(owners, weights=np.square(case.deviation), minlength=len(schema))
+    squared = np.bincount(owners, weights=np.square(deviation), minlength=len(schema))
     # numeric fields come first in the encoding, one column each: keep their sign
     numeric_column = {f.name: j for j, f in enumerate(schema.numeric)}
-    fill = model.card["input"]["imputation"]["values"]
+    fill = model.card.imputation
     fields = []
     for i, spec in enumerate(schema.fields):
         raw = case.values[spec.name]
@@ -131,12 +152,13 @@ def explain_case(model: RecordModel, case: CaseResult) -> CaseExplanation:
         if imputed:
             raw = fill[spec.name]
         if spec.name in numeric_column:
-            deviation = float(case.deviation[numeric_column[spec.name]])
+            field_deviation = float(deviation[numeric_column[spec.name]])
         else:
-            deviation = float(np.sqrt(squared[i]))
+            field_deviation = float(np.sqrt(squared[i]))
         fields.append(FieldExplanation(spec.name, spec.label, spec.unit,
                                        spec.type == "categorical", spec.describe(raw),
-                                       float(attributions[i]), deviation, imputed))
+                                       float(attributions[i]), field_deviation, imputed))
     fields.sort(key=lambda f: -abs(f.attribution))
     return CaseExplanation(fields, model.card.get("positive_label", model.card.positive_class),
-                           float(attributions.sum()))
+                           float(attributions.sum()),
+                           model.card.input_spec.get("top_fields", 5))

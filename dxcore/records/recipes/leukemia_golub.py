@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dxcore.datasets import golub
 from dxcore.records import training
+from dxcore.records.evaluation import evaluate_split
 from dxcore.records.schema import Schema
 
 MODEL_ID = "leukemia-golub"
@@ -78,4 +79,4 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
 def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
     """AUC, accuracy, sensitivity, specificity (bootstrap 95% CIs over patients), ECE and
     the number of the 34 test patients classified wrongly."""
-    return training.evaluate_split(model, *golub.official_split("test", data), resamples)
+    return evaluate_split(model, *golub.official_split("test", data), resamples)

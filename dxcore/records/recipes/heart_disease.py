@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dxcore.datasets import heart_disease
 from dxcore.records import training
+from dxcore.records.evaluation import evaluate_split
 from dxcore.records.schema import Field, Schema
 
 MODEL_ID = "heart-disease"
@@ -102,4 +103,4 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
 
 def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
     """AUC, accuracy, sensitivity, specificity (bootstrap 95% CIs over patients) and ECE."""
-    return training.evaluate_split(model, *split(data)[2:], resamples)
+    return evaluate_split(model, *split(data)[2:], resamples)

@@ -1,0 +1,283 @@
+"""The one model contract every modality implements, after Hugging Face pipelines:
+
+    read (bytes, path or uploads -> decoded input)  ->  preprocess (-> network input)
+    ->  forward (one batched pass, shared)  ->  postprocess (calibration and the decision
+    rule, shared)  ->  :class:`Result`
+
+A modality subclasses :class:`DxModel` and overrides :meth:`DxModel.read`,
+:meth:`DxModel.preprocess` and :meth:`DxModel.describe` (the typed child of the result:
+an image's facts, a record's beats and summary, a table's rows); everything else, the
+explanations (:meth:`DxModel.explain`, through :mod:`dxcore.explain`) included, is shared.
+
+Example (needs the shipped weights):
+    >>> from dxcore import get_model                                   # doctest: +SKIP
+    >>> result = get_model("cxr-pneumonia").predict("chest.png")       # doctest: +SKIP
+    >>> result.decisions[0], result.as_json()[0]["probabilities"]      # doctest: +SKIP
+    ('PNEUMONIA', {'NORMAL': 0.08, 'PNEUMONIA': 0.92})
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import keras
+import numpy as np
+
+from dxcore.calibration import calibrated_probabilities
+from dxcore.cards import ModelCard
+from dxcore.errors import DxError
+
+if TYPE_CHECKING:
+    from dxcore.explain import Explanation
+
+# A network input: one array, or one array per input of a multi-input network; the first
+# axis is always the batch.
+Batch = np.ndarray | list[np.ndarray]
+# What ``read`` accepts: a path, the bytes of one file, ``{file name: bytes}`` for an
+# upload of one or more files that belong together, or an already decoded input.
+Source = str | Path | bytes | dict[str, bytes] | Any
+
+
+def batch_size_of(x: Batch) -> int:
+    return len(x[0]) if isinstance(x, list) else len(x)
+
+
+def take(x: Batch, index: slice | np.ndarray) -> Batch:
+    """Rows ``index`` of every input."""
+    return [part[index] for part in x] if isinstance(x, list) else x[index]
+
+
+def batched_outputs(network: keras.Model, x: Batch, batch_size: int) -> dict[str, np.ndarray]:
+    """The network's outputs in inference mode, batch by batch, without ``model.predict``'s
+    per-call overhead. Always a dict: a single-output network's output is ``"logits"``.
+    Every forward pass of the project (prediction, training, evaluation) goes through here.
+    """
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, batch_size_of(x), batch_size):
+        out = network(take(x, slice(start, start + batch_size)), training=False)
+        parts.append({k: np.asarray(v) for k, v in out.items()} if isinstance(out, dict)
+                     else {"logits": np.asarray(out)})
+    if not parts:  # nothing to run: empty outputs of the right width
+        width = network.output_shape
+        shapes = width if isinstance(width, dict) else {"logits": width}
+        return {k: np.zeros((0, *s[1:]), np.float32) for k, s in shapes.items()}
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+@dataclass(frozen=True)
+class DecisionRule:
+    """The card's decision rule, applied in one place for every model.
+
+    - ``threshold``: the ``positive_class`` when its probability reaches ``threshold``,
+      else the most probable other class (binary models);
+    - ``log_offsets``: the highest log-probability plus the class's offset; a class with no
+      offset is never returned (the ECG model's F class).
+
+    Example:
+        >>> rule = DecisionRule(["NORMAL", "PNEUMONIA"], positive_class="PNEUMONIA",
+        ...                     threshold=0.3)
+        >>> rule.decide(np.array([[0.75, 0.25], [0.6, 0.4]])).tolist()
+        ['NORMAL', 'PNEUMONIA']
+    """
+
+    class_names: list[str]
+    positive_class: str | None = None
+    threshold: float | None = None
+    log_offsets: dict[str, float] | None = None
+
+    @classmethod
+    def from_card(cls, card: ModelCard) -> DecisionRule:
+        if card.log_offsets is not None:
+            return cls(card.class_names, log_offsets=dict(card.log_offsets))
+        return cls(card.class_names, card.positive_class, card.threshold)
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        names = np.asarray(self.class_names)
+        if self.log_offsets is not None:
+            shift = np.array([self.log_offsets.get(n, -np.inf) for n in self.class_names])
+            return names[np.argmax(np.log(np.clip(probabilities, 1e-12, 1.0)) + shift, axis=1)]
+        positive = self.class_names.index(self.positive_class)
+        others = np.where(np.arange(len(names)) == positive, -np.inf, probabilities)
+        decided = np.where(probabilities[:, positive] >= self.threshold, positive,
+                           np.argmax(others, axis=1))
+        return names[decided]
+
+
+@dataclass
+class Prepared:
+    """What :meth:`DxModel.preprocess` hands on: the network input and the decoded input
+    with whatever the modality needs to describe the result (beat positions, valid rows)."""
+
+    x: Batch
+    decoded: Any
+    context: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class Detail(Protocol):
+    """A modality's typed child of :class:`Result`."""
+
+    def as_json(self, result: Result, explanations: dict[int, Explanation]) -> list[dict]:
+        """The JSON objects of the result (one per image, record or table row)."""
+
+    def text(self, result: Result) -> list[str]:
+        """The same in plain lines for a terminal."""
+
+
+@dataclass
+class Result:
+    """The outcome of one input, for every modality: one item per image, beat or valid
+    table row, each with its calibrated probabilities and decision under ``rule``;
+    ``detail`` holds the modality's own view (beats and summary, table rows, image facts)."""
+
+    model_id: str
+    rule: DecisionRule
+    probabilities: np.ndarray  # (items, classes), calibrated
+    decisions: np.ndarray      # (items,) class names
+    outputs: dict[str, np.ndarray]  # the network's raw outputs (logits, ...)
+    model_input: Batch         # what the network read, one row per item
+    detail: Detail
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.rule.class_names
+
+    def __len__(self) -> int:
+        return len(self.decisions)
+
+    def probabilities_of(self, item: int, decimals: int = 6) -> dict[str, float]:
+        return {name: round(float(p), decimals)
+                for name, p in zip(self.class_names, self.probabilities[item], strict=True)}
+
+    def input_of(self, item: int) -> Batch:
+        """Item ``item``'s network input as a batch of one (what an explainer reads)."""
+        return take(self.model_input, slice(item, item + 1))
+
+    def as_json(self, explanations: dict[int, Explanation] | None = None) -> list[dict]:
+        """JSON-ready objects, one per image, record or table row; ``explanations`` by item."""
+        return self.detail.as_json(self, explanations or {})
+
+    def text(self) -> list[str]:
+        return self.detail.text(self)
+
+
+def is_upload(source: Any) -> bool:
+    return isinstance(source, dict) and all(isinstance(v, bytes) for v in source.values())
+
+
+def single_upload(files: dict[str, bytes], what: str) -> tuple[str, bytes]:
+    """The one (name, bytes) of an upload that must hold exactly one file."""
+    if len(files) != 1:
+        raise DxError(f"Upload one {what} at a time.")
+    return next(iter(files.items()))
+
+
+def read_path(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        raise DxError("The file cannot be opened (missing, or not readable).") from None
+
+
+class DxModel:
+    """A trained model and its card, behind the one contract.
+
+    Weights load lazily, once, in Keras safe mode, after the checksum check; loading is
+    guarded by a lock because Streamlit shares one instance across sessions (inference
+    itself is read-only). Subclasses set ``modality`` and override :meth:`read`,
+    :meth:`preprocess` and :meth:`describe`; they may override :meth:`explained_items`."""
+
+    modality: ClassVar[str] = ""
+    batch_size: ClassVar[int] = 64
+
+    def __init__(self, card: ModelCard):
+        self.card = card
+        self.rule = DecisionRule.from_card(card)
+        self._network: keras.Model | None = None
+        self._lock = threading.Lock()
+
+    # --- weights ---------------------------------------------------------------------
+    @property
+    def network(self) -> keras.Model:
+        with self._lock:
+            if self._network is None:
+                self.card.verify_weights()
+                self._network = keras.saving.load_model(
+                    self.card.weights_path, compile=False, safe_mode=True)
+        return self._network
+
+    def load(self) -> DxModel:
+        """Verify and load the weights now rather than on the first prediction."""
+        _ = self.network
+        return self
+
+    # --- the modality's part -----------------------------------------------------------
+    def read(self, source: Source, **options: Any) -> Any:
+        """Decode one input (a path, bytes, ``{name: bytes}`` or an already decoded input);
+        anything that cannot be read raises one :class:`DxError`."""
+        raise NotImplementedError
+
+    def preprocess(self, decoded: Any, **options: Any) -> Prepared:
+        """The network input for a decoded input, as in training."""
+        raise NotImplementedError
+
+    def describe(self, prepared: Prepared, result: Result) -> Detail:
+        """The modality's typed child of the result."""
+        raise NotImplementedError
+
+    def describe_explanation(self, result: Result, explanation: Explanation) -> Any:
+        """The modality's reading of an explanation (``Explanation.detail``; none here)."""
+        return None
+
+    def explained_items(self, result: Result) -> list[int]:
+        """The items the command line explains with ``--explain`` (all, by default)."""
+        return list(range(len(result)))
+
+    # --- shared ----------------------------------------------------------------------
+    def forward(self, x: Batch) -> dict[str, np.ndarray]:
+        """One batched pass through the network."""
+        return batched_outputs(self.network, x, self.batch_size)
+
+    def probabilities(self, x: Batch) -> np.ndarray:
+        """Calibrated probabilities, (items, classes), of a prepared batch."""
+        return calibrated_probabilities(self.forward(x)["logits"],
+                                        self.card.temperature)
+
+    def postprocess(self, prepared: Prepared, outputs: dict[str, np.ndarray]) -> Result:
+        """Calibrated probabilities and the decision rule, then the modality's detail."""
+        probabilities = calibrated_probabilities(outputs["logits"],
+                                                 self.card.temperature)
+        result = Result(self.card.id, self.rule, probabilities,
+                        self.rule.decide(probabilities), outputs, prepared.x,
+                        detail=None, notes=list(prepared.notes))  # type: ignore[arg-type]
+        result.detail = self.describe(prepared, result)
+        return result
+
+    def predict(self, source: Source, **options: Any) -> Result:
+        """read -> preprocess -> forward -> postprocess. ``options`` are the modality's
+        (an ECG CSV's sampling rate ``fs``, the ``lead``); others are ignored."""
+        prepared = self.preprocess(self.read(source, **options), **options)
+        return self.postprocess(prepared, self.forward(prepared.x))
+
+    def explain(self, result: Result, method: str, item: int = 0,
+                class_name: str | None = None) -> Explanation:
+        """Why item ``item`` got its decision (or ``class_name``), by ``method`` among the
+        modality's explainers (:func:`dxcore.explain.explainers_for`)."""
+        from dxcore.explain import get_explainer
+
+        return get_explainer(self.modality, method)(self, result, [item], class_name)[0]
+
+    def explain_all(self, result: Result, method: str,
+                    items: list[int] | None = None) -> dict[int, Explanation]:
+        """Explanations of ``items`` (default :meth:`explained_items`), in one batched call."""
+        from dxcore.explain import get_explainer
+
+        chosen = self.explained_items(result) if items is None else items
+        if not chosen:
+            return {}
+        explanations = get_explainer(self.modality, method)(self, result, chosen)
+        return dict(zip(chosen, explanations, strict=True))

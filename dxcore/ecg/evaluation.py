@@ -1,0 +1,125 @@
+"""The ``ecg-beats`` test measurement on MIT-BIH DS2 (22 records, never used for a
+choice): at the reference beat positions and end to end with detected beats, and the beat
+detector's own figures; 95% CIs by bootstrapping records."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dxcore.datasets import mitdb
+from dxcore.ecg.beats import MODEL_CLASSES as CLASSES
+
+
+def reference_predictions(model, data: str | None = None) -> mitdb.BeatSet:
+    """DS2 reference beats of the four classes, with the model's classes in ``predicted``."""
+    beats = mitdb.load_beats(mitdb.DS2, data)
+    beats = beats.subset(np.flatnonzero(np.isin(beats.labels, CLASSES)))
+    probabilities = model.probabilities(model.network_input(beats.inputs))
+    beats.inputs = {**beats.inputs, "predicted": model.rule.decide(probabilities)}
+    return beats
+
+
+def end_to_end(model, data: str | None = None) -> dict[str, np.ndarray]:
+    """DS2 with XQRS-detected beats, as an upload without annotations is analysed.
+
+    Returns per-beat ``labels``/``predicted``/``records`` for the classification (reference
+    N, S, V, F beats; ``-`` marks a missed beat or a false detection) and per-record
+    detection counts against every reference beat (Q included) within 150 ms.
+    """
+    from dxcore.ecg.beats import match_beats, reference_beats
+
+    labels, predicted, records, detection = [], [], [], []
+    for name in mitdb.DS2:
+        record = mitdb.read_record(name, data)
+        reference, reference_labels = reference_beats(record.annotations.symbol,
+                                                      record.annotations.sample)
+        analysis = model.predict(record, lead=mitdb.LEAD, use_reference=False).detail
+        matched_reference, matched_detected = match_beats(reference, analysis.samples,
+                                                          record.fs)
+        detection.append((len(matched_reference), len(reference), len(analysis.samples)))
+        called = np.full(len(reference), "-", dtype="<U1")
+        called[matched_reference] = analysis.labels[matched_detected]
+        scored = np.isin(reference_labels, CLASSES)
+        false = np.setdiff1d(np.arange(len(analysis.samples)), matched_detected)
+        labels += [reference_labels[scored], np.full(len(false), "-")]
+        predicted += [called[scored], analysis.labels[false]]
+        records += [np.full(scored.sum() + len(false), name)]
+    return {"labels": np.concatenate(labels), "predicted": np.concatenate(predicted),
+            "records": np.concatenate(records), "detection": np.array(detection),
+            "detection_records": np.array(mitdb.DS2)}
+
+
+def detection_report(counts: np.ndarray, resamples: int, seed: int = 0) -> dict:
+    """Gross sensitivity and positive predictivity with CIs by bootstrapping records."""
+    from dxcore.metrics import bootstrap_intervals
+
+    def metric(index: np.ndarray) -> dict[str, float]:
+        matched, reference, detected = counts[index].sum(axis=0)
+        return {"sensitivity": matched / reference, "positive_predictivity": matched / detected}
+
+    point = metric(np.arange(len(counts)))
+    intervals = bootstrap_intervals(metric, len(counts), resamples, seed)
+    matched, reference, detected = counts.sum(axis=0)
+    return {**{k: {"value": float(v), "ci95": intervals[k]} for k, v in point.items()},
+            "n": {"value": int(reference), "matched": int(matched), "detected": int(detected),
+                  "missed": int(reference - matched), "false": int(detected - matched)},
+            "window_ms": 150, "detector": "wfdb XQRS on MLII at 360 Hz",
+            "reference": "all beat annotations (N, S, V, F, Q classes)"}
+
+
+def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
+    """DS2: per-class sensitivity, PPV, F1, accuracy, macro F1 and the confusion matrix with
+    95% CIs from bootstrapping records, at the reference beat positions and end to end with
+    detected beats; and the detector's sensitivity and positive predictivity."""
+    from dxcore.metrics import report_multiclass
+
+    beats = reference_predictions(model, data)
+    metrics = report_multiclass(beats.labels, beats.inputs["predicted"], list(CLASSES),
+                                groups=beats.records, resamples=resamples)
+    metrics["beat_positions"] = {"value": "reference annotations of the 22 DS2 records"}
+    e2e = end_to_end(model, data)
+    metrics["end_to_end"] = report_multiclass(
+        e2e["labels"], e2e["predicted"], [*CLASSES, "-"], groups=e2e["records"],
+        resamples=resamples, scored=list(CLASSES))
+    metrics["end_to_end"]["beat_positions"] = {
+        "value": "XQRS detections matched to reference beats within 150 ms; '-' row: false "
+                 "detections, '-' column: missed reference beats (counted as errors)"}
+    metrics["detection"] = detection_report(e2e["detection"], resamples)
+    return metrics
+
+
+def _class_rows(metrics: dict) -> list[str]:
+    def cell(name: str) -> str:
+        metric = metrics[name]
+        ci = metric.get("ci95")
+        return f"{metric['value']:.3f} ({ci[0]:.3f}-{ci[1]:.3f})" if ci else \
+            f"{metric['value']:.3f}"
+
+    rows = [f"{'class':6}{'sensitivity':>24}{'PPV':>24}{'F1':>24}"]
+    rows += [f"{c:6}{cell(f'{c}_sensitivity'):>24}{cell(f'{c}_ppv'):>24}{cell(f'{c}_f1'):>24}"
+             for c in CLASSES]
+    rows.append(f"accuracy {cell('accuracy')}   macro F1 {cell('macro_f1')}")
+    matrix = metrics["confusion_matrix"]
+    names = matrix["classes"]
+    rows.append("confusion matrix (rows: reference, columns: predicted)")
+    rows.append(" " * 6 + "".join(f"{n:>8}" for n in names))
+    rows += [f"{n:6}" + "".join(f"{v:>8}" for v in row)
+             for n, row in zip(names, matrix["value"], strict=True)]
+    return rows
+
+
+def table(metrics: dict) -> str:
+    """The DS2 results as plain text (``python -m dxcore evaluate ecg-beats``)."""
+    detection = metrics["detection"]
+    lines = ["ecg-beats on MIT-BIH DS2 (22 records), 95% CIs by bootstrapping records",
+             "", "At the reference beat positions:", *_class_rows(metrics), "",
+             "End to end (XQRS-detected beats; '-' = missed beat / false detection):",
+             *_class_rows(metrics["end_to_end"]), "",
+             "Beat detection (XQRS, 150 ms window, all reference beats):"]
+    for name in ("sensitivity", "positive_predictivity"):
+        low, high = detection[name]["ci95"]
+        lines.append(f"  {name:22} {detection[name]['value']:.4f} ({low:.4f}-{high:.4f})")
+    n = detection["n"]
+    lines.append(f"  reference {n['value']}, detected {n['detected']}, missed {n['missed']}, "
+                 f"false {n['false']}")
+    return "\n".join(lines)

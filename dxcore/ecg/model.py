@@ -1,0 +1,213 @@
+"""ECG records behind the one contract: one item per beat, the record's summary as the
+detail, and per beat the saliency over time.
+
+Steps: read (WFDB or CSV; :mod:`dxcore.ecg.reader`), pick the lead (MLII by default),
+resample to 360 Hz, take the beat positions from the record's reference annotations or
+detect them (XQRS), build each beat's inputs (:mod:`dxcore.ecg.preprocessing`), classify
+all beats in one batched pass, summarise. Beat positions are reported at the input's own
+sampling rate.
+
+Example (needs the shipped model and the MIT-BIH data):
+    >>> from dxcore import get_model                                   # doctest: +SKIP
+    >>> model = get_model("ecg-beats")                                  # doctest: +SKIP
+    >>> result = model.predict("mitdb/208")                             # doctest: +SKIP
+    >>> result.detail.summary["beats_per_class"]                        # doctest: +SKIP
+    {'N': 1586, 'S': 4, 'V': 990, 'F': 375}
+    >>> model.explain(result, "gradcam", item=10).detail.saliency.shape  # doctest: +SKIP
+    (128,)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dxcore.contract import DxModel, Prepared, Result, is_upload
+from dxcore.ecg import beats as beat_positions
+from dxcore.ecg import preprocessing
+from dxcore.ecg.reader import load_record, load_uploads
+from dxcore.ecg.record import MODEL_FS, EcgRecord, resample, to_rate
+from dxcore.ecg.summary import summarise
+from dxcore.errors import DxError
+from dxcore.explain import Explanation
+
+REFERENCE = "reference annotations"
+DETECTED = "detected (XQRS)"
+
+
+@dataclass
+class RecordAnalysis:
+    """Every beat of one record: position, class and calibrated probabilities."""
+
+    record: EcgRecord
+    lead: str
+    samples: np.ndarray            # at the record's own rate
+    labels: np.ndarray             # predicted class per beat
+    probabilities: np.ndarray      # (beats, classes)
+    class_names: list[str]
+    summary: dict[str, Any]
+    reference_labels: np.ndarray | None = None  # AAMI class of each reference beat
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fs(self) -> float:
+        return self.record.fs
+
+    @property
+    def times(self) -> np.ndarray:
+        """Beat times in seconds from the start of the record."""
+        return self.samples / self.fs
+
+    def beats_json(self, explanations: dict[int, Explanation] | None = None,
+                   decimals: int = 4) -> list[dict[str, Any]]:
+        beats = [{"sample": int(s), "prediction": str(label),
+                  "probabilities": {n: round(float(p), decimals)
+                                    for n, p in zip(self.class_names, row, strict=True)}}
+                 for s, label, row in zip(self.samples, self.labels, self.probabilities,
+                                          strict=True)]
+        for item, explanation in (explanations or {}).items():
+            beats[item]["explanation"] = explanation.as_json()
+        return beats
+
+    def as_json(self, result: Result, explanations: dict[int, Explanation]) -> list[dict]:
+        line: dict[str, Any] = {"model": result.model_id, "fs": self.fs,
+                                "beats": self.beats_json(explanations), "summary": self.summary}
+        if self.notes:
+            line["notes"] = self.notes
+        return [line]
+
+    def text(self, result: Result) -> list[str]:
+        summary = self.summary
+        counts = ", ".join(f"{k} {v}" for k, v in summary["beats_per_class"].items())
+        return [f"{summary['beats']} beats ({counts}); mean heart rate "
+                f"{summary['mean_heart_rate_bpm']} bpm; ectopic burden "
+                f"{summary['ectopic_burden_percent']}%; longest V run "
+                f"{summary['longest_v_run']}"]
+
+
+@dataclass
+class BeatSaliency:
+    """One beat's model input and its saliency, both over ``times_s`` (seconds from the R
+    peak); ``start_s`` places the window on the record."""
+
+    times_s: np.ndarray
+    waveform: np.ndarray
+    saliency: np.ndarray
+    predicted: str
+    explained_class: str
+    method: str
+    start_s: float
+
+    @property
+    def peak_s(self) -> float:
+        """Where the saliency peaks, in seconds from the R peak."""
+        return round(float(self.times_s[int(np.argmax(self.saliency))]), 4)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"peak_s": self.peak_s}
+
+    def text(self) -> list[str]:
+        return [f"beat at {self.start_s - self.times_s[0]:.2f} s ({self.predicted}): "
+                f"{self.method} peaks {self.peak_s * 1000:+.0f} ms from the R peak"]
+
+
+def beat_positions_of(record: EcgRecord, signal: np.ndarray,
+                      use_reference: bool) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Beat samples at 360 Hz, their reference classes if any, and where they came from."""
+    annotations = record.annotations
+    if use_reference and annotations is not None:
+        samples, labels = beat_positions.reference_beats(annotations.symbol, annotations.sample)
+        inside = (samples >= 0) & (samples < len(record.signals))
+        if inside.sum() >= 2:
+            return to_rate(samples[inside], record.fs, MODEL_FS), labels[inside], REFERENCE
+    return beat_positions.detect_beats(signal, MODEL_FS), None, DETECTED
+
+
+def agreement(reference: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
+    """How far the predictions agree with the reference classes, over beats of the model's
+    classes (reference Q beats are left out)."""
+    scored = np.isin(reference, classes)
+    agreed = (reference == predicted) & scored
+    return {
+        "beats": int(scored.sum()),
+        "agreement_percent": round(100.0 * agreed.sum() / max(scored.sum(), 1), 2),
+        "per_class": {name: {"reference": int((reference == name).sum()),
+                             "agreed": int((agreed & (reference == name)).sum())}
+                      for name in classes},
+    }
+
+
+class EcgModel(DxModel):
+    """Beat classifiers: every beat of a record goes through the network in one pass; each
+    beat's class follows the card's decision rule (the highest calibrated log-probability
+    plus a per-class offset; a class without one is never returned)."""
+
+    modality = "ecg"
+    batch_size = 8192
+
+    def read(self, source: Any, fs: float | None = None, **options: Any) -> EcgRecord:
+        """A record: an :class:`EcgRecord`, a path (CSV, ``.hea`` or a WFDB record name),
+        or uploaded files ``{name: bytes}`` (one CSV, or a record's .hea/.dat(/.atr));
+        ``fs`` is a CSV's sampling rate when it has no usable time column."""
+        if isinstance(source, EcgRecord):
+            return source
+        if is_upload(source):
+            return load_uploads(source, fallback_fs=fs)
+        if isinstance(source, str | Path):
+            return load_record(source, fs=fs)
+        raise DxError("This model reads ECG records (WFDB or CSV).")
+
+    @staticmethod
+    def network_input(inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The network's two inputs in its order, from
+        :func:`dxcore.ecg.preprocessing.model_inputs`."""
+        return [np.asarray(inputs["beat"], np.float32), np.asarray(inputs["context"], np.float32)]
+
+    def preprocess(self, decoded: EcgRecord, lead: str | None = None,
+                   use_reference: bool = True, **options: Any) -> Prepared:
+        """The lead at 360 Hz, the beat positions (reference or detected) and each beat's
+        inputs; ``use_reference=False`` ignores the record's annotations."""
+        lead_name, signal, notes = decoded.lead(lead)
+        signal = resample(signal, decoded.fs, MODEL_FS)
+        samples, reference_labels, source = beat_positions_of(decoded, signal, use_reference)
+        samples = np.clip(samples, 0, len(signal) - 1)
+        if len(samples) < 2:
+            raise DxError("No heartbeats could be found in this signal. Check that it is an "
+                          "ECG lead and that the sampling rate is right.")
+        x = self.network_input(preprocessing.model_inputs(signal, samples))
+        own_samples = np.clip(to_rate(samples, MODEL_FS, decoded.fs), 0,
+                              len(decoded.signals) - 1)
+        return Prepared(x, decoded, {"lead": lead_name, "samples": own_samples,
+                                     "reference_labels": reference_labels, "source": source},
+                        notes=[*decoded.notes, *notes])
+
+    def describe(self, prepared: Prepared, result: Result) -> RecordAnalysis:
+        record, context = prepared.decoded, prepared.context
+        names = self.card.class_names
+        summary = summarise(context["samples"] / record.fs, result.decisions,
+                            record.duration_s, names)
+        summary.update({"lead": context["lead"], "beat_positions": context["source"]})
+        reference = context["reference_labels"]
+        if reference is not None:
+            summary["reference_agreement"] = agreement(reference, result.decisions, names)
+        return RecordAnalysis(record=record, lead=context["lead"], samples=context["samples"],
+                              labels=result.decisions, probabilities=result.probabilities,
+                              class_names=names, summary=summary,
+                              reference_labels=reference, notes=result.notes)
+
+    def describe_explanation(self, result: Result, explanation: Explanation) -> BeatSaliency:
+        analysis: RecordAnalysis = result.detail
+        times = preprocessing.window_times()
+        item = explanation.item
+        return BeatSaliency(times_s=times, waveform=result.model_input[0][item, :, 0],
+                            saliency=explanation.values,
+                            predicted=str(result.decisions[item]),
+                            explained_class=explanation.class_name, method=explanation.method,
+                            start_s=float(analysis.times[item] + times[0]))
+
+    def explained_items(self, result: Result) -> list[int]:
+        """The command line explains the beats not called N: the ones a reader checks."""
+        return np.flatnonzero(result.decisions != "N").tolist()

@@ -1,0 +1,82 @@
+"""Image models behind the one contract: a grayscale image in, one item out.
+
+Example (needs the shipped weights):
+    >>> from dxcore import get_model                                  # doctest: +SKIP
+    >>> model = get_model("cxr-pneumonia")                            # doctest: +SKIP
+    >>> result = model.predict("chest.dcm")                           # doctest: +SKIP
+    >>> result.detail.image.facts, model.explain(result, "gradcam++").values.shape  # doctest: +SKIP
+    ({'Format': 'DICOM', ...}, (128, 128))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dxcore.contract import (
+    DxModel,
+    Prepared,
+    Result,
+    is_upload,
+    read_path,
+    single_upload,
+)
+from dxcore.errors import DxError
+from dxcore.explain import Explanation
+from dxcore.images.explainers import ImageMap, resize_map
+from dxcore.images.preprocessing import prepare_for_model
+from dxcore.images.reader import LoadedImage, load_image
+
+
+@dataclass
+class ImageDetail:
+    """The decoded image (pixels at its own resolution, facts, reader notes)."""
+
+    image: LoadedImage
+
+    def as_json(self, result: Result, explanations: dict[int, Explanation]) -> list[dict]:
+        line: dict[str, Any] = {"model": result.model_id,
+                                "probabilities": result.probabilities_of(0),
+                                "prediction": str(result.decisions[0])}
+        if self.image.notes:
+            line["notes"] = self.image.notes
+        if 0 in explanations:
+            line["explanation"] = explanations[0].as_json()
+        return [line]
+
+    def text(self, result: Result) -> list[str]:
+        probabilities = ", ".join(f"{k} {v:.3f}" for k, v in result.probabilities_of(0).items())
+        return [f"{result.decisions[0]} ({probabilities})"]
+
+
+class ImageModel(DxModel):
+    """Grayscale image models: decoded as :func:`~dxcore.images.reader.load_image`, resized
+    and normalised as in training, one item per image."""
+
+    modality = "image"
+    batch_size = 64
+
+    def read(self, source: Any, **options: Any) -> LoadedImage:
+        if isinstance(source, LoadedImage):
+            return source
+        if is_upload(source):
+            source = single_upload(source, "image")[1]
+        elif isinstance(source, str | Path):
+            source = read_path(source)
+        if not isinstance(source, bytes):
+            raise DxError("This model reads images (PNG, JPEG or DICOM).")
+        return load_image(source)
+
+    def preprocess(self, decoded: LoadedImage, **options: Any) -> Prepared:
+        spec = self.card.input_spec
+        x = prepare_for_model(decoded.pixels, int(spec["side"]),
+                              spec.get("normalization", "unit"))[None, ..., None]
+        return Prepared(x, decoded, notes=list(decoded.notes))
+
+    def describe(self, prepared: Prepared, result: Result) -> ImageDetail:
+        return ImageDetail(prepared.decoded)
+
+    def describe_explanation(self, result: Result, explanation: Explanation) -> ImageMap:
+        image = result.detail.image
+        return ImageMap(image.pixels, resize_map(explanation.values, image.size))

@@ -1,0 +1,30 @@
+"""Image preprocessing: what the network sees of a decoded image, as in training.
+
+Example:
+    >>> import numpy as np
+    >>> prepare_for_model(np.random.rand(300, 200).astype(np.float32), 128).shape
+    (128, 128)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def resize_for_model(pixels: np.ndarray, side: int) -> np.ndarray:
+    """Squash to ``side`` x ``side`` as the training images were (aspect ratio not kept)."""
+    image = Image.fromarray(pixels.astype(np.float32), mode="F")
+    return np.asarray(image.resize((side, side), Image.BILINEAR), dtype=np.float32)
+
+
+def standardize(pixels: np.ndarray) -> np.ndarray:
+    """Per-image z-score: removes the exposure and contrast differences between machines."""
+    return (pixels - pixels.mean()) / max(float(pixels.std()), 1e-6)
+
+
+def prepare_for_model(pixels: np.ndarray, side: int, normalization: str = "unit") -> np.ndarray:
+    """What a network sees: resized as in training, then ``"unit"`` (kept in [0, 1]) or
+    ``"zscore"`` (:func:`standardize`), as the model card's ``input.normalization`` says."""
+    resized = resize_for_model(pixels, side)
+    return standardize(resized) if normalization == "zscore" else resized

@@ -1,0 +1,1 @@
+"""One recipe per shipped record model: its dataset, schema, split and settings."""
