@@ -7,10 +7,10 @@ import logging
 
 import pandas as pd
 import streamlit as st
+from dxcore.models import DxModel, Prediction
 
 from dxcore import DxError, get_model
 from dxcore.cards import ModelCard
-from dxcore.models import DxModel, Prediction
 
 logger = logging.getLogger("dxui")
 

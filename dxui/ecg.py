@@ -17,6 +17,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+from dxcore.ecg.features import window_times
 
 from dxcore import list_cards
 from dxcore.cards import ModelCard
@@ -28,7 +29,6 @@ from dxcore.ecg import (
     beat_saliency,
     load_uploads,
 )
-from dxcore.ecg.features import window_times
 from dxcore.ecg.record import DEFAULT_LEAD
 from dxcore.explain import SIGNAL_EXPLAINERS
 from dxui.common import load_model

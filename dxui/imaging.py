@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from dxcore.models import Prediction
+from dxcore.predict import explain_prediction
 
 from dxcore import DxError, LoadedImage, load_image
 from dxcore.explain import DEFAULT_METHOD, EXPLAINERS, overlay
-from dxcore.models import Prediction
-from dxcore.predict import explain_prediction
 from dxui.common import load_model
 
 # Results stay in Streamlit's in-memory cache (never on disk) for a few minutes, so that

@@ -1,7 +1,7 @@
 """Record-grouped cross-validation of the ecg-beats recipe on MIT-BIH DS1 (no DS2 record is
 read): the figures every choice of the recipe was made on.
 
-Runs the recipe's own folds and fits (:func:`dxcore.recipes.ecg_beats.cross_validate`),
+Runs the recipe's own folds and fits (:func:`dxcore.ecg.training.cross_validate`),
 pools the out-of-fold logits of the 22 DS1 records, fits the temperature and the decision
 decision offsets on them, and prints per-class sensitivity and PPV:
 

@@ -1,34 +1,89 @@
-"""Shared fixtures.
+"""Root fixtures: the shipped models and the datasets, each skipping with the reason when
+absent (CI always has both).
 
 Datasets are read in place from ``dxcore.datasets.data_dir()`` (``$DX_DATA_DIR`` or
-``../shared/data``); nothing from them is ever copied into the repository. Tests that need a
-dataset skip, saying where it was looked for, when it is absent.
+``../shared/data``); nothing from them is ever copied into the repository. Two factories
+serve every test: ``shipped_model(id)`` and ``dataset(folder)``; the named fixtures below
+are the models and files most tests share.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from dxcore.contract import DxModel
 from dxcore.datasets import data_dir as resolve_data_dir
 
-# --- Datasets ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def shipped_model() -> Callable[[str], DxModel]:
+    """``shipped_model("ecg-beats")``: the shipped model, loaded once per session (the
+    registry caches it); skips when it is not in ``saved_models/``."""
+    from dxcore.errors import DxError
+    from dxcore.registry import get_model
+
+    def load(model_id: str) -> DxModel:
+        try:
+            return get_model(model_id).load()
+        except DxError as error:
+            pytest.skip(f"the shipped model {model_id} is not available ({error}); run "
+                        f"python -m dxcore train {model_id}")
+    return load
 
 
 @pytest.fixture(scope="session")
-def data_dir() -> Path:
-    """The datasets folder; skips the test when the chest X-ray dataset is not in it."""
-    folder = resolve_data_dir()
-    if not (folder / "chest_xray").is_dir():
-        pytest.skip(f"chest_xray dataset not found at {folder / 'chest_xray'}; set DX_DATA_DIR")
-    return folder
+def dataset() -> Callable[[str], Path]:
+    """``dataset("mitdb")``: the dataset folder; skips when it is absent."""
+    def find(name: str) -> Path:
+        folder = resolve_data_dir() / name
+        if not folder.is_dir() or not any(folder.iterdir()):
+            pytest.skip(f"{name} dataset not found at {folder}; set DX_DATA_DIR")
+        return folder
+    return find
+
+
+# --- The models and data most tests share -------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def test_xray_path(data_dir: Path) -> Path:
+def cxr_model(shipped_model):
+    return shipped_model("cxr-pneumonia")
+
+
+@pytest.fixture(scope="session")
+def ecg_model(shipped_model):
+    return shipped_model("ecg-beats")
+
+
+@pytest.fixture(scope="session")
+def heart_model(shipped_model):
+    return shipped_model("heart-disease")
+
+
+@pytest.fixture(scope="session")
+def golub_model(shipped_model):
+    return shipped_model("leukemia-golub")
+
+
+@pytest.fixture(scope="session")
+def data_dir(dataset) -> Path:
+    """The datasets folder, when it holds the chest X-ray dataset."""
+    return dataset("chest_xray").parent
+
+
+@pytest.fixture(scope="session")
+def mitdb_root(dataset) -> Path:
+    return dataset("mitdb")
+
+
+@pytest.fixture(scope="session")
+def test_xray_path(dataset) -> Path:
     """One real chest X-ray from the official test split (224x224 RGB JPEG, gray content)."""
-    folder = data_dir / "chest_xray" / "test" / "NORMAL"
+    folder = dataset("chest_xray") / "test" / "NORMAL"
     path = next(iter(sorted(folder.glob("*.jpeg"))), None)
     if path is None:
         pytest.skip(f"no test images found in {folder}; set DX_DATA_DIR")
@@ -41,28 +96,22 @@ def test_xray_bytes(test_xray_path: Path) -> bytes:
     return test_xray_path.read_bytes()
 
 
-# --- Shipped models ---------------------------------------------------------------------
-
-
 @pytest.fixture(scope="session")
-def cxr_model():
-    """The shipped ``cxr-pneumonia`` model, loaded once (skips when it is not registered)."""
-    from dxcore.registry import get_model, list_cards
-
-    if "cxr-pneumonia" not in {card.id for card in list_cards()}:
-        pytest.skip("saved_models/cxr-pneumonia is not there: run python -m dxcore train "
-                    "cxr-pneumonia")
-    return get_model("cxr-pneumonia").load()
-
-
-@pytest.fixture(scope="session")
-def test_batch(cxr_model, data_dir: Path):
+def test_batch(cxr_model, data_dir: Path) -> np.ndarray:
     """Eight test-set images (four of each class) prepared as the model reads them."""
-    import numpy as np
-
     from dxcore.datasets import chest_xray
 
     test = chest_xray.official_split("test", data_dir)
     chosen = [test.paths[i] for i in (0, 60, 120, 180, 300, 400, 500, 600)]
-    side = int(cxr_model.card["input"]["side"])
-    return np.asarray(chest_xray.load_pixels(chosen, side))
+    spec = cxr_model.card.input_spec
+    return np.asarray(chest_xray.load_pixels(chosen, int(spec["side"]),
+                                             normalization=spec.get("normalization", "unit")))
+
+
+@pytest.fixture(scope="session")
+def heart_test_split(heart_model, dataset):
+    """The heart-disease test split (tables of text cells, labels)."""
+    from dxcore.records.recipes import heart_disease
+
+    dataset("heart_disease")
+    return heart_disease.split()[2:]

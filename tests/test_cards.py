@@ -12,11 +12,11 @@ import keras
 import numpy as np
 import pytest
 
-from dxcore.architectures import chest_xray_cnn
 from dxcore.cards import CARD_FILE, REQUIRED_FIELDS, ModelCard, read_card, write_card
 from dxcore.errors import DxError
 from dxcore.images import LoadedImage
-from dxcore.registry import get_card, get_model, list_cards
+from dxcore.images.network import chest_xray_cnn
+from dxcore.registry import clear_cache, get_card, get_model, list_cards
 
 SIDE = 32
 WEIGHTS = "model.keras"
@@ -54,9 +54,9 @@ def saved_model(tmp_path_factory) -> tuple[keras.Model, Path]:
 
 @pytest.fixture(autouse=True)
 def fresh_registry_cache():
-    get_model.cache_clear()
+    clear_cache()
     yield
-    get_model.cache_clear()
+    clear_cache()
 
 
 @pytest.fixture
@@ -111,27 +111,28 @@ def test_get_model_loads_the_checked_weights_once(tmp_path, install, load_calls)
     install()
     model = get_model("tiny-cxr", tmp_path)
     assert load_calls == []  # weights load lazily, on first use
-    network = model.keras_model
+    network = model.network
     assert isinstance(network, keras.Model) and network.output_shape == (None, 2)
-    assert model.keras_model is network and get_model("tiny-cxr", tmp_path) is model
+    assert model.network is network and get_model("tiny-cxr", tmp_path) is model
     assert len(load_calls) == 1
 
 
 def test_registry_model_predicts_an_image(tmp_path, install):
     install()
     ramp = np.linspace(0, 1, 80 * 60, dtype=np.float32).reshape(80, 60)
-    prediction = get_model("tiny-cxr", tmp_path).predict(LoadedImage(ramp, "PNG"))
-    assert prediction.model_input.shape == (1, SIDE, SIDE, 1)
-    assert set(prediction.probabilities) == {"NORMAL", "PNEUMONIA"}
-    assert sum(prediction.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
-    assert prediction.prediction in prediction.probabilities
+    result = get_model("tiny-cxr", tmp_path).predict(LoadedImage(ramp, "PNG"))
+    assert result.model_input.shape == (1, SIDE, SIDE, 1)
+    probabilities = result.probabilities_of(0)
+    assert set(probabilities) == {"NORMAL", "PNEUMONIA"}
+    assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert result.decisions[0] in probabilities
 
 
 def test_logits_are_the_same_in_memory_and_after_save_and_reload(tmp_path, install, saved_model):
     install()
     x = np.random.default_rng(0).random((4, SIDE, SIDE, 1), dtype=np.float32)
     in_memory = np.asarray(saved_model[0](x, training=False))
-    reloaded = np.asarray(get_model("tiny-cxr", tmp_path).keras_model(x, training=False))
+    reloaded = np.asarray(get_model("tiny-cxr", tmp_path).network(x, training=False))
     np.testing.assert_allclose(reloaded, in_memory, rtol=1e-5, atol=1e-6)
     assert np.ptp(in_memory[:, 1] - in_memory[:, 0]) > 0  # the check is not vacuous
 
@@ -155,7 +156,7 @@ def test_altered_weights_are_refused_and_not_loaded(tmp_path, install, load_call
     tamper(card.weights_path)
     model = get_model("tiny-cxr", tmp_path)
     with pytest.raises(DxError, match="checksum mismatch"):
-        _ = model.keras_model
+        _ = model.network
     with pytest.raises(DxError, match="checksum"):
         model.load()
     assert load_calls == [] and model._keras is None

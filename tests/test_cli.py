@@ -1,35 +1,66 @@
-"""``python -m dxcore``: the JSON contract, error objects and exit codes."""
+"""``python -m dxcore``: the same JSON contract, error objects and exit codes for every
+model kind (images, ECG records, tables of cases)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy.signal import resample_poly
 
-from dxcore.cli import main
+from dxcore.ecg import load_record
+from tests.helpers import run_cli, run_entry_point
 
-ROOT = Path(__file__).resolve().parents[1]
+IMAGE_KEYS = {"input", "model", "probabilities", "prediction"}
+ECG_KEYS = {"input", "model", "fs", "beats", "summary"}
+CASE_KEYS = {"input", "row", "model", "probabilities", "prediction", "atypicality"}
+HEADER = "age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal,comment\n"
+ROWS = ["63,1,1,145,233,1,2,150,0,2.3,3,0,6,first visit\n",
+        "430,1,4,20,286,0,2,108,1,1.5,2,3,3,typo\n",
+        "41,0,2,,,0,2,172,0,1.4,1,?,3,gaps\n"]
 
 
-def run_cli(capsys, *argv: str) -> tuple[int, list[dict], str]:
-    status = main(list(argv))
-    captured = capsys.readouterr()
-    lines = [json.loads(line) for line in captured.out.splitlines() if line.strip()]
-    return status, lines, captured.err
+@pytest.fixture
+def cases_csv(tmp_path) -> Path:
+    path = tmp_path / "cases.csv"
+    path.write_text(HEADER + "".join(ROWS))
+    return path
 
 
-def test_models_json_lists_the_shipped_model(capsys, cxr_model):
+@pytest.fixture(scope="module")
+def csv_250(mitdb_root, tmp_path_factory) -> Path:
+    """The first minute of record 100 resampled to 250 Hz, as a CSV without time column."""
+    record = load_record(mitdb_root / "100")
+    signals = resample_poly(record.signals[:360 * 60].astype(float), 25, 36, axis=0)
+    path = tmp_path_factory.mktemp("csv") / "minute.csv"
+    np.savetxt(path, signals, delimiter=",", header="MLII,V5", comments="", fmt="%.4f")
+    return path
+
+
+# --- models -------------------------------------------------------------------------
+
+
+def test_models_json_lists_every_shipped_model_with_its_headline(capsys, cxr_model, ecg_model):
     status, lines, _ = run_cli(capsys, "models", "--json")
     assert status == 0
     listed = {line["id"]: line for line in lines}
     assert set(listed["cxr-pneumonia"]["test_metrics"]) >= {"auc", "accuracy"}
+    assert listed["ecg-beats"]["modality"] == "ecg"
+    assert {"S_sensitivity", "V_ppv", "accuracy"} <= set(listed["ecg-beats"]["test_metrics"])
 
 
-def test_predict_json_one_object_per_input_and_errors_do_not_stop_the_rest(
+def test_unknown_model_is_one_clear_line_and_exit_one(capsys):
+    status, lines, err = run_cli(capsys, "predict", "no-such-model", "x.png", "--json")
+    assert status == 1 and lines == []
+    assert "no model called 'no-such-model'" in err and "Traceback" not in err
+
+
+# --- images -------------------------------------------------------------------------
+
+
+def test_predict_json_one_object_per_image_and_errors_do_not_stop_the_rest(
         capsys, cxr_model, test_xray_path, tmp_path):
     not_an_image = tmp_path / "notes.png"
     not_an_image.write_text("this is not an image")
@@ -40,7 +71,7 @@ def test_predict_json_one_object_per_input_and_errors_do_not_stop_the_rest(
     assert [line["input"] for line in lines] == [str(test_xray_path), str(not_an_image),
                                                 str(missing), str(test_xray_path)]
     good, bad, gone, again = lines
-    assert set(good) == {"input", "model", "probabilities", "prediction"}
+    assert set(good) == IMAGE_KEYS
     assert good["model"] == "cxr-pneumonia"
     assert set(good["probabilities"]) == {"NORMAL", "PNEUMONIA"}
     assert sum(good["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
@@ -55,8 +86,7 @@ def test_predict_exit_zero_when_every_input_succeeds(capsys, cxr_model, test_xra
     assert status == 0 and len(lines) == 1 and "error" not in lines[0]
 
 
-def test_predict_with_explanation_writes_the_overlay(capsys, cxr_model, test_xray_path,
-                                                     tmp_path):
+def test_image_explanation_writes_the_overlay(capsys, cxr_model, test_xray_path, tmp_path):
     status, (line,), _ = run_cli(capsys, "predict", "cxr-pneumonia", str(test_xray_path),
                                  "--explain", "gradcam++", "--out", str(tmp_path), "--json")
     assert status == 0
@@ -65,21 +95,168 @@ def test_predict_with_explanation_writes_the_overlay(capsys, cxr_model, test_xra
     assert 0 <= line["explanation"]["peak_xy"][0] < 224
 
 
-def test_unknown_model_is_one_clear_line_and_exit_one(capsys):
-    status, lines, err = run_cli(capsys, "predict", "no-such-model", "x.png", "--json")
+def test_an_unknown_explanation_method_fails_once_naming_the_choices(capsys, cxr_model,
+                                                                    test_xray_path):
+    status, lines, err = run_cli(capsys, "predict", "cxr-pneumonia", str(test_xray_path),
+                                 "--explain", "ig", "--json")
     assert status == 1 and lines == []
-    assert "no model called 'no-such-model'" in err and "Traceback" not in err
+    assert "gradcam++, scorecam, smoothgrad" in err
 
 
-def test_the_real_entry_point_prints_no_traceback(cxr_model, tmp_path):
-    """One real ``python -m dxcore`` process: clean stdout (JSON only), no traceback."""
+# --- ECG records --------------------------------------------------------------------
+
+
+def test_wfdb_name_and_hea_path_give_the_same_result(capsys, ecg_model, mitdb_root):
+    status, (by_name, by_header), _ = run_cli(
+        capsys, "predict", "ecg-beats", str(mitdb_root / "100"), str(mitdb_root / "100.hea"),
+        "--json")
+    assert status == 0
+    assert set(by_name) == ECG_KEYS and by_name["model"] == "ecg-beats" and by_name["fs"] == 360
+    assert by_name["beats"] == by_header["beats"]
+    beat = by_name["beats"][0]
+    assert set(beat) == {"sample", "prediction", "probabilities"}
+    assert set(beat["probabilities"]) == {"N", "S", "V", "F"}
+    assert sum(beat["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    summary = by_name["summary"]
+    assert summary["beats"] == len(by_name["beats"]) == 2273  # the reference beats of 100
+    assert summary["beat_positions"] == "reference annotations"
+    assert summary["duration_s"] == pytest.approx(1805.56, abs=0.01)
+    assert 60 < summary["mean_heart_rate_bpm"] < 90
+    assert summary["reference_agreement"]["agreement_percent"] > 95
+    assert set(summary) >= {"beats_per_class", "ectopic_burden_percent", "longest_v_run",
+                            "episodes", "lead"}
+
+
+def test_csv_with_fs_reports_samples_at_its_own_rate(capsys, ecg_model, csv_250):
+    status, (line,), _ = run_cli(capsys, "predict", "ecg-beats", str(csv_250), "--fs", "250",
+                                 "--json")
+    assert status == 0 and set(line) >= ECG_KEYS and line["fs"] == 250
+    samples = [b["sample"] for b in line["beats"]]
+    assert max(samples) < 250 * 60 and samples == sorted(samples)
+    assert line["summary"]["beat_positions"] == "detected (XQRS)"
+    assert 70 <= len(samples) <= 80  # record 100 beats about 75 times a minute
+    assert any("millivolts" in note for note in line["notes"])
+
+
+def test_ecg_errors_are_objects_and_do_not_stop_the_rest(capsys, ecg_model, mitdb_root,
+                                                         csv_250, tmp_path):
+    header_only = tmp_path / "100.hea"
+    header_only.write_bytes((mitdb_root / "100.hea").read_bytes())
+    status, lines, _ = run_cli(capsys, "predict", "ecg-beats", str(csv_250),
+                               str(header_only), str(tmp_path / "missing"),
+                               str(mitdb_root / "100"), "--json")
+    assert status == 1
+    no_rate, no_dat, missing, good = lines
+    assert set(no_rate) == {"input", "error"} and "sampling rate" in no_rate["error"]
+    assert set(no_dat) == {"input", "error"} and "needs the signal file 100.dat" in \
+        no_dat["error"]
+    assert set(missing) == {"input", "error"} and "cannot be opened" in missing["error"]
+    assert set(good) >= ECG_KEYS
+
+
+def test_lead_option(capsys, ecg_model, mitdb_root):
+    status, (v5,), _ = run_cli(capsys, "predict", "ecg-beats", str(mitdb_root / "100"),
+                               "--lead", "V5", "--json")
+    assert status == 0 and v5["summary"]["lead"] == "V5"
+    status, (unknown,), _ = run_cli(capsys, "predict", "ecg-beats", str(mitdb_root / "100"),
+                                    "--lead", "V9", "--json")
+    assert status == 1 and "no lead called 'V9'. Its leads are: MLII, V5" in unknown["error"]
+
+
+def test_ecg_explanation_of_the_beats_not_called_n(capsys, ecg_model, mitdb_root):
+    status, (line,), _ = run_cli(capsys, "predict", "ecg-beats", str(mitdb_root / "100"),
+                                 "--explain", "gradcam", "--json")
+    assert status == 0
+    explained = [beat for beat in line["beats"] if "explanation" in beat]
+    assert explained and all(beat["prediction"] != "N" for beat in explained)
+    assert len(explained) == sum(beat["prediction"] != "N" for beat in line["beats"])
+    peaks = [beat["explanation"]["peak_s"] for beat in explained]
+    assert all(-0.25 <= peak <= 0.47 for peak in peaks)  # within the beat's window
+
+
+# --- tables of cases ----------------------------------------------------------------
+
+
+def test_one_object_per_row_and_an_error_object_for_the_bad_row(capsys, heart_model,
+                                                                  cases_csv):
+    status, lines, err = run_cli(capsys, "predict", "heart-disease", str(cases_csv), "--json")
+    assert status == 1  # a row failed
+    assert [line["row"] for line in lines] == [1, 2, 3]
+    good, bad, gaps = lines
+    assert set(good) == CASE_KEYS and good["input"] == str(cases_csv)
+    assert good["model"] == "heart-disease"
+    assert set(good["probabilities"]) == {"no heart disease", "heart disease"}
+    assert good["prediction"] in good["probabilities"]
+    assert isinstance(good["atypicality"], float) and 0 <= good["atypicality"] <= 100
+    assert set(bad) == {"input", "row", "error"}
+    assert bad["error"].startswith("Row 2, Age (years): 430 is outside the plausible range")
+    assert "Resting blood pressure (mm Hg): 20" in bad["error"]
+    assert set(gaps) == CASE_KEYS | {"notes"} and "trestbps, chol, ca" in gaps["notes"][0]
+    assert "Ignored 1 column this model does not use: comment." in err  # stdout stays JSON
+
+
+def test_json_input_works_the_same_way(capsys, heart_model, tmp_path):
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([{"age": 63, "sex": 1, "cp": 4, "oldpeak": 2.3},
+                                {"age": "sixty", "sex": 1}]))
+    status, (good, bad), _ = run_cli(capsys, "predict", "heart-disease", str(path), "--json")
+    assert status == 1
+    assert set(good) >= CASE_KEYS and good["row"] == 1
+    assert bad == {"input": str(path), "row": 2,
+                   "error": "Row 2, Age (years) must be a number; got 'sixty'."}
+
+
+def test_exit_zero_when_every_row_succeeds(capsys, heart_model, tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text(HEADER + ROWS[0])
+    status, lines, _ = run_cli(capsys, "predict", "heart-disease", str(path), "--json")
+    assert status == 0 and len(lines) == 1 and "error" not in lines[0]
+
+
+def test_unreadable_file_is_one_error_object_and_the_next_file_still_runs(
+        capsys, heart_model, tmp_path, cases_csv):
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{")
+    status, lines, _ = run_cli(capsys, "predict", "heart-disease", str(broken),
+                               str(cases_csv), "--json")
+    assert status == 1
+    assert set(lines[0]) == {"input", "error"} and "not valid JSON" in lines[0]["error"]
+    assert [line["row"] for line in lines[1:]] == [1, 2, 3]
+
+
+def test_case_explanation_sentences(capsys, heart_model, cases_csv):
+    _, lines, _ = run_cli(capsys, "predict", "heart-disease", str(cases_csv), "--explain",
+                          "ig", "--json")
+    explanation = lines[0]["explanation"]
+    assert len(explanation["sentences"]) == 5
+    assert all("the probability of heart disease" in s for s in explanation["sentences"])
+    assert "explanation" not in lines[1]  # the refused row has nothing to explain
+
+
+def test_text_mode_prints_one_line_per_result(capsys, heart_model, cases_csv):
+    from dxcore.cli import main
+
+    assert main(["predict", "heart-disease", str(cases_csv)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 and all(line.startswith(f"{cases_csv}: ") for line in out)
+    assert "atypicality" in out[0] and "Row 2, Age (years)" in out[1]
+
+
+# --- the real entry point -----------------------------------------------------------
+
+
+def test_the_real_entry_point_prints_no_traceback(cxr_model, ecg_model, heart_model,
+                                                  mitdb_root, cases_csv, tmp_path):
+    """Real ``python -m dxcore`` processes: clean stdout (JSON only), no traceback."""
     broken = tmp_path / "broken.jpeg"
     broken.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 50)  # a JPEG cut off after its header
-    result = subprocess.run(
-        [sys.executable, "-m", "dxcore", "predict", "cxr-pneumonia", str(broken), "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert result.returncode == 1
-    assert json.loads(result.stdout) == {"input": str(broken), "error": json.loads(
-        result.stdout)["error"]}
-    assert "Traceback" not in result.stdout + result.stderr
+    header_only = tmp_path / "100.hea"
+    header_only.write_bytes((mitdb_root / "100.hea").read_bytes())
+    for model_id, path, check in [
+            ("cxr-pneumonia", broken, lambda lines: set(lines[0]) == {"input", "error"}),
+            ("ecg-beats", header_only, lambda lines: "100.dat" in lines[0]["error"]),
+            ("heart-disease", cases_csv, lambda lines: [x["row"] for x in lines] == [1, 2, 3])]:
+        result = run_entry_point("predict", model_id, str(path), "--json")
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        assert result.returncode == 1 and check(lines), model_id
+        assert "Traceback" not in result.stdout + result.stderr

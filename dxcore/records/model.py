@@ -7,7 +7,7 @@ the class logits and each encoded column's reconstruction ``deviation`` (the aty
 Example (needs the shipped weights):
     >>> from dxcore import get_model                                  # doctest: +SKIP
     >>> model = get_model("heart-disease")                            # doctest: +SKIP
-    >>> result = model.predict({"cases.csv": b"age,sex,...\n63,1,...\n"})  # doctest: +SKIP
+    >>> result = model.predict("cases.csv")                            # doctest: +SKIP
     >>> result.detail.results[0].prediction                           # doctest: +SKIP
     'heart disease'
 """

@@ -6,7 +6,7 @@ notice. Numeric fields are checked in one vectorised pass over all columns, whic
 7,129-probe gene profile fast.
 
 Example:
-    >>> from dxcore.records.readers import read_cases
+    >>> from dxcore.records.reader import read_cases
     >>> from dxcore.records.schema import Schema
     >>> schema = Schema.from_json({"fields": [{"name": "age", "label": "Age", "unit": "years",
     ...     "type": "numeric", "range": [0, 120], "missing_allowed": True}]})

@@ -166,6 +166,7 @@ def test_example_picker_hidden_without_dataset(open_page, monkeypatch, tmp_path)
 def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, test_xray_bytes,
                                                                   monkeypatch):
     from dxcore.models import DxModel
+
     from dxui.common import UNEXPECTED_ERROR
 
     def broken(self, raw):

@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-from dxcore.cards import ModelCard
 from dxcore.models import Prediction
+
+from dxcore.cards import ModelCard
 from dxui.common import card_metrics_table, decision_sentence, models_table, targets_text
 
 METRICS = {

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from dxcore.errors import DxError
-from dxcore.recipes.heart_disease import SCHEMA as HEART
-from dxcore.records.readers import read_cases
+from dxcore.records.reader import read_cases
+from dxcore.records.recipes.heart_disease import SCHEMA as HEART
 from dxcore.records.schema import Schema
 from dxcore.records.validation import canonical_code, validate
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dxcore.ecg import load_record, load_uploads, read_csv, read_wfdb, read_wfdb_files
+from dxcore.ecg import load_record, load_uploads
+from dxcore.ecg.csv_io import read_csv
 from dxcore.ecg.record import resample
+from dxcore.ecg.wfdb_io import read_wfdb, read_wfdb_files
 from dxcore.errors import DxError
-from tests.ecg.conftest import record_files, synthetic_ecg, wfdb_bytes
+from tests.helpers import record_files, synthetic_ecg, wfdb_bytes
 
 
 def csv_bytes(signals: np.ndarray, fs: float | None, leads=("MLII", "V5")) -> bytes:
@@ -49,7 +51,7 @@ def test_path_forms_and_uploads_give_the_same_record(mitdb_root):
 
 def test_mlii_is_the_default_lead_wherever_it_is(mitdb_root):
     record = load_record(mitdb_root / "114")  # MLII is channel 1 in record 114
-    name, signal = record.lead()
+    name, signal, _ = record.lead()
     assert name == "MLII"
     np.testing.assert_allclose(signal, record.signals[:, 1], atol=1e-6)
     assert record.lead("v5")[0] == "V5"  # any named lead, case-insensitive
@@ -59,8 +61,11 @@ def test_upload_without_annotations_and_a_record_without_mlii_notes_it():
     files = wfdb_bytes(synthetic_ecg(), leads=("V1", "V2"))
     record = read_wfdb_files(files)
     assert record.annotations is None
-    name, _ = record.lead()
-    assert name == "V1" and any("no MLII lead" in note for note in record.notes)
+    notes_before = list(record.notes)
+    name, _, notes = record.lead()
+    assert name == "V1" and any("no MLII lead" in note for note in notes)
+    assert record.notes == notes_before  # choosing a lead leaves the record as it was
+    assert record.lead()[2] == notes  # and a second analysis gets the same notes, once
 
 
 def test_format_212_upload_round_trip(mitdb_root):
@@ -136,8 +141,8 @@ def test_a_few_missing_samples_are_bridged_with_a_note():
     signals = synthetic_ecg()
     signals[100:110, 0] = np.nan
     record = read_wfdb_files(wfdb_bytes(signals))
-    _, lead = record.lead()
-    assert np.isfinite(lead).all() and any("bridged" in note for note in record.notes)
+    _, lead, notes = record.lead()
+    assert np.isfinite(lead).all() and any("bridged" in note for note in notes)
 
 
 def test_sampling_rate_below_100_hz():

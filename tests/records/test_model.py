@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dxcore.records import match_model, predict_cases, read_cases
+from dxcore.records import match_model, read_cases
 from dxcore.registry import list_cards
 
 HEADER = "age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n"
@@ -15,7 +15,7 @@ TYPICAL = "57,1,4,130,240,0,0,150,0,0.8,2,0,3\n"
 
 def test_every_row_gets_a_result_and_bad_rows_do_not_stop_the_rest(heart_model):
     data = (HEADER + TYPICAL + "430,1,4,20,240,0,0,150,0,0.8,2,0,3\n" + TYPICAL).encode()
-    batch = predict_cases(heart_model, read_cases(data, name="cases.csv"))
+    batch = heart_model.predict(read_cases(data, name="cases.csv")).detail
     first, bad, last = batch.results
     assert [r.row for r in batch.results] == [1, 2, 3] and batch.failed == 1
     assert "Age (years): 430" in bad.error and "(mm Hg): 20" in bad.error
@@ -31,18 +31,18 @@ def test_every_row_gets_a_result_and_bad_rows_do_not_stop_the_rest(heart_model):
 
 def test_imputed_fields_are_listed(heart_model):
     data = (HEADER.replace(",ca,thal", "") + "57,1,4,130,,0,0,150,0,0.8,2\n").encode()
-    batch = predict_cases(heart_model, read_cases(data, name="cases.csv"))
+    batch = heart_model.predict(read_cases(data, name="cases.csv")).detail
     assert batch.notes == ["Not in the file, so imputed for every case: ca, thal."]
     assert batch.results[0].imputed == ["chol", "ca", "thal"]
-    assert batch.results[0].as_json()["notes"] == [
+    assert batch.results[0].as_json("heart-disease")["notes"] == [
         "Missing, imputed from the training cohort: chol, ca, thal."]
 
 
 def test_a_case_unlike_the_cohort_is_more_atypical(heart_model):
     """Every value plausible, the combination unlike the Cleveland cohort's."""
     odd = "25,0,1,230,600,1,1,70,1,6.0,3,3,6\n"
-    batch = predict_cases(heart_model, read_cases((HEADER + TYPICAL + odd).encode(),
-                                                  name="c.csv"))
+    batch = heart_model.predict(read_cases((HEADER + TYPICAL + odd).encode(),
+                                           name="c.csv")).detail
     typical, unusual = batch.results
     assert unusual.atypicality > 99 and unusual.atypical
     assert typical.atypicality < unusual.atypicality and not typical.atypical
@@ -52,7 +52,7 @@ def test_test_split_atypicality_is_spread_like_a_percentile(heart_model, heart_t
     """Out-of-fold reference errors: new cases from the same cohort fall across the whole
     scale, not all near 100."""
     table, _ = heart_test_split
-    scores = np.array([r.atypicality for r in predict_cases(heart_model, table).results])
+    scores = np.array([r.atypicality for r in heart_model.predict(table).detail.results])
     assert 25 < np.median(scores) < 75
 
 

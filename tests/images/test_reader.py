@@ -18,7 +18,7 @@ from PIL import Image, ImageFile
 from pydicom import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-import dxcore.images
+import dxcore.images.reader
 from dxcore.errors import DxError
 from dxcore.images import load_image
 
@@ -362,10 +362,10 @@ def test_blank_dicom_is_refused():
 def test_file_over_the_byte_limit_is_refused_before_decoding(
     monkeypatch, decode_calls, test_xray_path, test_xray_bytes
 ):
-    monkeypatch.setattr(dxcore.images, "MAX_BYTES", len(test_xray_bytes) - 1)
+    monkeypatch.setattr(dxcore.images.reader, "MAX_BYTES", len(test_xray_bytes) - 1)
     for source in (test_xray_bytes, test_xray_path):
         with pytest.raises(DxError, match="not accepted"):
             load_image(source)
     assert decode_calls == []
-    monkeypatch.setattr(dxcore.images, "MAX_BYTES", len(test_xray_bytes))
+    monkeypatch.setattr(dxcore.images.reader, "MAX_BYTES", len(test_xray_bytes))
     assert load_image(test_xray_bytes).size == (224, 224)  # exactly at the limit is fine

@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dxcore.records.encoding import column_fields, encode, fit_imputer
+from dxcore.records.preprocessing import column_fields, encode, fit_imputer
 from dxcore.records.schema import Schema
 from dxcore.records.training import dataset_values
-from tests.records.conftest import dataset, shipped
 
 SCHEMA = Schema.from_json({"fields": [
     {"name": "chol", "label": "Cholesterol", "type": "numeric", "missing_allowed": True},
@@ -69,12 +68,13 @@ def test_cross_validation_fits_each_imputer_on_its_training_fold_only(monkeypatc
 
 
 @pytest.mark.parametrize("model_id", ["heart-disease", "ckd"])
-def test_the_shipped_imputer_was_fitted_on_the_training_split_only(model_id):
-    model = shipped(model_id)
-    dataset(model_id)
-    recipe = import_module(f"dxcore.recipes.{model_id.replace('-', '_')}")
+def test_the_shipped_imputer_was_fitted_on_the_training_split_only(shipped_model, dataset,
+                                                                    model_id):
+    model = shipped_model(model_id)
+    dataset(model_id.replace("-", "_"))
+    recipe = import_module(f"dxcore.records.recipes.{model_id.replace('-', '_')}")
     train_table, _, test_table, _ = recipe.split()
-    stored = model.card["input"]["imputation"]["values"]
+    stored = model.card.imputation
     train_values, _ = dataset_values(train_table, recipe.SCHEMA)
     assert stored == pytest.approx(fit_imputer(train_values, recipe.SCHEMA))
     everything, _ = dataset_values(pd.concat([train_table, test_table]), recipe.SCHEMA)

@@ -1,33 +1,33 @@
-"""Fixtures of the ECG tests: the MIT-BIH folder, the shipped ecg-beats model, and small
-WFDB records built in memory (format 16) for the reader tests that need no dataset."""
+"""Helpers shared by the tests: the CLI's JSON lines, small records built in memory."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from dxcore.datasets import data_dir
-
-
-@pytest.fixture(scope="session")
-def mitdb_root() -> Path:
-    root = data_dir() / "mitdb"
-    if not (root / "100.hea").is_file():
-        pytest.skip(f"MIT-BIH Arrhythmia data not found at {root} (set DX_DATA_DIR)")
-    return root
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def ecg_model():
-    from dxcore.errors import DxError
-    from dxcore.registry import get_model
+def run_cli(capsys, *argv: str) -> tuple[int, list[dict], str]:
+    """``python -m dxcore ARGV`` in this process: exit status, stdout's JSON lines, stderr."""
+    from dxcore.cli import main
 
-    try:
-        return get_model("ecg-beats").load()
-    except DxError as error:
-        pytest.skip(f"the shipped ecg-beats model is not available: {error}")
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines() if line.strip()]
+    return status, lines, captured.err
+
+
+def run_entry_point(*argv: str) -> subprocess.CompletedProcess:
+    """A real ``python -m dxcore ARGV`` process, from the repository root."""
+    return subprocess.run([sys.executable, "-m", "dxcore", *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def record_files(root: Path, name: str, extensions=(".hea", ".dat", ".atr")) -> dict[str, bytes]:

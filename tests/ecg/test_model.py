@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from dxcore.ecg import analyse_record, load_record
+from dxcore.ecg import load_record
 from dxcore.ecg.beats import detect_beats, match_beats
 from dxcore.ecg.record import EcgRecord, resample
 
@@ -36,8 +36,8 @@ def test_detected_positions_agree_in_time(excerpts):
 
 def test_classes_agree_after_resampling(ecg_model, excerpts):
     original, lower = excerpts
-    first = analyse_record(ecg_model, original)
-    second = analyse_record(ecg_model, lower)
+    first = ecg_model.predict(original).detail
+    second = ecg_model.predict(lower).detail
     assert second.fs == 250 and second.samples.max() < 250 * 300
     # Positions compared in milliseconds (the two analyses count samples at different rates).
     matched, other = match_beats(np.round(first.times * 1000), np.round(second.times * 1000),

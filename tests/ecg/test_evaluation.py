@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from dxcore.recipes import ecg_beats
+from dxcore.ecg import evaluation
+from dxcore.ecg import training as ecg_beats
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def ds2(ecg_model, mitdb_root) -> dict:
-    return ecg_beats.evaluate(ecg_model, resamples=200)
+    return evaluation.evaluate(ecg_model, resamples=200)
 
 
 def value(metrics: dict, name: str) -> float:

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from dxcore.architectures import chest_xray_cnn
 from dxcore.errors import DxError
-from dxcore.explain import EXPLAINERS, get_explainer, overlay, resize_map
+from dxcore.explain import explainers_for, get_explainer
+from dxcore.images.explainers import overlay, resize_map
+from dxcore.images.network import chest_xray_cnn
 
-METHODS = sorted(EXPLAINERS)
+METHODS = explainers_for("image")
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +28,30 @@ def small_model(tmp_path_factory) -> dict[str, keras.Model]:
 
 @pytest.mark.parametrize("where", ["in memory", "reloaded"])
 @pytest.mark.parametrize("method", METHODS)
-def test_map_shape_and_range(small_model, method, where):
+def test_map_shape_and_range(cxr_model, small_model, method, where):
     x = np.random.default_rng(0).random((1, 64, 64, 1), dtype=np.float32)
-    saliency = get_explainer(method)(small_model[where], x, class_index=1)
-    assert saliency.shape == (64, 64)
-    assert saliency.dtype == np.float32
-    assert saliency.min() >= 0.0 and saliency.max() <= 1.0
+    maps = get_explainer("image", method).attribute(cxr_model, small_model[where], x,
+                                                    np.array([1]))
+    assert maps.shape == (1, 64, 64)
+    assert maps.dtype == np.float32
+    assert maps.min() >= 0.0 and maps.max() <= 1.0
 
 
 def test_unknown_method_is_a_clear_error():
-    with pytest.raises(DxError, match="Choose one of"):
-        get_explainer("lime")
+    with pytest.raises(DxError, match="Choose one of: gradcam\\+\\+, scorecam, smoothgrad"):
+        get_explainer("image", "lime")
+
+
+def test_explanation_of_a_prediction_is_at_input_and_upload_resolution(cxr_model,
+                                                                      test_xray_bytes):
+    result = cxr_model.predict(test_xray_bytes)
+    explanation = cxr_model.explain(result, "gradcam++")
+    side = cxr_model.card.input_spec["side"]
+    assert explanation.values.shape == (side, side)
+    assert explanation.class_name == result.decisions[0]
+    image_map = explanation.detail
+    assert image_map.saliency.shape == result.detail.image.pixels.shape
+    assert explanation.as_json() == {"method": "gradcam++", "peak_xy": list(image_map.peak_xy)}
 
 
 def test_overlay_is_rgb_at_the_image_resolution():
@@ -62,14 +76,14 @@ def test_zero_opacity_shows_the_image_unchanged():
 def test_map_depends_on_learned_weights(cxr_model, test_batch, method):
     """Adebayo's cascading test at its most severe step: every weight re-initialised. A map
     that barely changes would be explaining the image, not the model."""
-    trained = cxr_model.keras_model
+    trained = cxr_model.network
     keras.utils.set_random_seed(0)
     randomised = keras.models.clone_model(trained)  # same architecture, fresh weights
-    explainer = get_explainer(method)
+    explainer = get_explainer("image", method)
     correlations = []
     for x in test_batch:
-        class_index = int(np.argmax(np.asarray(trained(x[None], training=False))[0]))
-        learned = explainer(trained, x[None], class_index)
-        random = explainer(randomised, x[None], class_index)
+        class_index = np.argmax(np.asarray(trained(x[None], training=False)), axis=1)
+        learned = explainer.attribute(cxr_model, trained, x[None], class_index)[0]
+        random = explainer.attribute(cxr_model, randomised, x[None], class_index)[0]
         correlations.append(spearmanr(learned.ravel(), random.ravel()).statistic)
     assert np.nanmean(correlations) < 0.5, correlations

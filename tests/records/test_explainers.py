@@ -9,36 +9,43 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from dxcore.errors import DxError
-from dxcore.records import explain_case, predict_cases, read_cases
-from dxcore.records.autoencoder import classifier, standardization
-from dxcore.records.explain import field_attributions
+from dxcore.explain import get_explainer
+from dxcore.records import read_cases
+from dxcore.records.network import classifier, standardization
 
 CASE = ("age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n"
         "63,1,4,145,233,1,2,150,1,2.3,2,2,7\n")
 
 
+def explanations(model, table):
+    """Each predicted row's explanation (its ``CaseExplanation``), in row order."""
+    result = model.predict(table)
+    return [model.explain(result, "ig", item=case.item).detail
+            for case in result.detail.results]
+
+
 @pytest.fixture(scope="module")
-def heart_case(heart_model):
-    return predict_cases(heart_model, read_cases(CASE.encode(), name="c.csv")).results[0]
+def heart_result(heart_model):
+    return heart_model.predict(read_cases(CASE.encode(), name="c.csv"))
 
 
-def test_one_signed_attribution_per_field_adding_up_to_the_log_odds(heart_model, heart_case):
-    explanation = explain_case(heart_model, heart_case)
+def test_one_signed_attribution_per_field_adding_up_to_the_log_odds(heart_model,
+                                                                    heart_result):
+    explanation = heart_model.explain(heart_result, "ig").detail
     assert sorted(f.name for f in explanation.fields) == sorted(heart_model.schema.names)
     sizes = [abs(f.attribution) for f in explanation.fields]
     assert sizes == sorted(sizes, reverse=True)
     assert {np.sign(f.attribution) for f in explanation.fields} >= {-1.0, 1.0}
     # completeness: the attributions add up to log-odds(case) - log-odds(cohort mean case)
-    mean, _ = standardization(heart_model.keras_model)
-    logits = np.asarray(classifier(heart_model.keras_model)(
-        np.stack([heart_case.model_input, mean]).astype(np.float32)))
+    mean, _ = standardization(heart_model.network)
+    logits = np.asarray(classifier(heart_model.network)(
+        np.stack([heart_result.input_of(0)[0], mean]).astype(np.float32)))
     margin = logits[:, 1] - logits[:, 0]
     assert explanation.attribution_total == pytest.approx(margin[0] - margin[1], abs=1e-3)
 
 
-def test_sentences_in_clinical_words_and_units(heart_model, heart_case):
-    explanation = explain_case(heart_model, heart_case)
+def test_sentences_in_clinical_words_and_units(heart_model, heart_result):
+    explanation = heart_model.explain(heart_result, "ig").detail
     by_name = {f.name: f for f in explanation.fields}
     sentence = by_name["oldpeak"].sentence("heart disease")
     assert sentence.startswith("ST depression 2.3 mm ")
@@ -50,8 +57,7 @@ def test_sentences_in_clinical_words_and_units(heart_model, heart_case):
 def test_reconstruction_deviation_flags_the_unusual_value(heart_model):
     table = read_cases((CASE + CASE.splitlines()[1].replace(",233,", ",690,") + "\n").encode(),
                        name="c.csv")
-    usual, unusual = (explain_case(heart_model, r)
-                      for r in predict_cases(heart_model, table).results)
+    usual, unusual = explanations(heart_model, table)
     assert unusual.most_unusual(1)[0].name == "chol"
     chol = next(f for f in unusual.fields if f.name == "chol")
     assert chol.deviation > 3  # training SDs above what the cohort's pattern predicts
@@ -63,8 +69,8 @@ def test_gene_profile_top_20_probes(golub_model):
     probes = golub_model.schema.names
     row = ",".join(f"{v:.0f}" for v in rng.uniform(100, 3000, len(probes)))
     table = read_cases((",".join(probes) + "\n" + row + "\n").encode(), name="p.csv")
-    explanation = explain_case(golub_model, predict_cases(golub_model, table).results[0])
-    top = explanation.top(golub_model.card["input"]["top_fields"])
+    (explanation,) = explanations(golub_model, table)
+    top = explanation.top(golub_model.card.input_spec["top_fields"])
     assert len(top) == 20 and all(name in probes for name in (f.name for f in top))
     assert abs(top[0].attribution) >= abs(top[-1].attribution) > 0
     assert top[0].sentence("AML").startswith(f"{top[0].name} expression ")
@@ -79,14 +85,16 @@ def test_attributions_depend_on_the_learned_weights(request, model_fixture):
     those very weights would not be a re-initialisation."""
     model = request.getfixturevalue(model_fixture)
     keras.utils.set_random_seed(12345)
-    randomised = classifier(keras.models.clone_model(model.keras_model))
+    randomised = keras.models.clone_model(model.network)
     rng = np.random.default_rng(1)
-    mean, variance = standardization(model.keras_model)
+    mean, variance = standardization(model.network)
+    explainer = get_explainer("record", "ig")
+    positive = np.array([model.card.class_names.index(model.card.positive_class)])
     correlations = []
     for _ in range(8):  # cases drawn around the training cohort
-        x = (mean + rng.normal(size=mean.shape) * np.sqrt(variance)).astype(np.float32)
-        learned = field_attributions(model, x)
-        random = field_attributions(model, x, randomised)
+        x = (mean + rng.normal(size=mean.shape) * np.sqrt(variance)).astype(np.float32)[None]
+        learned = explainer.attribute(model, model.network, x, positive)[0]
+        random = explainer.attribute(model, randomised, x, positive)[0]
         correlations.append(spearmanr(learned, random).statistic)
     assert np.nanmean(correlations) < 0.5, correlations
 
@@ -94,6 +102,19 @@ def test_attributions_depend_on_the_learned_weights(request, model_fixture):
 def test_a_row_that_failed_validation_has_no_explanation(heart_model):
     table = read_cases((CASE + CASE.splitlines()[1].replace("63,", "430,", 1) + "\n").encode(),
                        name="c.csv")
-    failed = predict_cases(heart_model, table).results[1]
-    with pytest.raises(DxError, match="Row 2 was not predicted"):
-        explain_case(heart_model, failed)
+    result = heart_model.predict(table)
+    good, failed = result.detail.results
+    assert (good.item, failed.item) == (0, None) and len(result) == 1
+    assert list(heart_model.explain_all(result, "ig")) == [0]
+
+
+def test_attributions_are_of_the_positive_class_whatever_the_decision(heart_model):
+    """A case called 'no heart disease' is still explained by what raised or lowered the
+    probability of heart disease, as the sentences say."""
+    healthy = "41,0,2,130,204,0,2,172,0,1.4,1,0,3\n"
+    result = heart_model.predict(read_cases((CASE.splitlines()[0] + "\n" + healthy).encode(),
+                                            name="c.csv"))
+    assert result.decisions[0] == "no heart disease"
+    explanation = heart_model.explain(result, "ig")
+    assert explanation.class_name == "heart disease"
+    assert explanation.detail.attribution_total < 0  # below the cohort mean case's odds

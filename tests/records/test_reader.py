@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dxcore.errors import DxError
-from dxcore.records.readers import read_cases
+from dxcore.records.reader import read_cases
 
 
 def test_csv_bytes_keep_every_cell_as_typed():
