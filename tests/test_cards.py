@@ -159,7 +159,7 @@ def test_altered_weights_are_refused_and_not_loaded(tmp_path, install, load_call
         _ = model.network
     with pytest.raises(DxError, match="checksum"):
         model.load()
-    assert load_calls == [] and model._keras is None
+    assert load_calls == [] and model._network is None
 
 
 def test_missing_weights_are_refused(tmp_path, install, load_calls):
