@@ -2,4 +2,5 @@ import sys
 
 from dxcore.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # also imported, not run, when pytest collects the doctests
+    sys.exit(main())

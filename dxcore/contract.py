@@ -9,11 +9,12 @@ A modality subclasses :class:`DxModel` and overrides :meth:`DxModel.read`,
 an image's facts, a record's beats and summary, a table's rows); everything else, the
 explanations (:meth:`DxModel.explain`, through :mod:`dxcore.explain`) included, is shared.
 
-Example (needs the shipped weights):
-    >>> from dxcore import get_model                                   # doctest: +SKIP
-    >>> result = get_model("cxr-pneumonia").predict("chest.png")       # doctest: +SKIP
-    >>> result.decisions[0], result.as_json()[0]["probabilities"]      # doctest: +SKIP
-    ('PNEUMONIA', {'NORMAL': 0.08, 'PNEUMONIA': 0.92})
+Example (needs the shipped weights)::
+
+    from dxcore import get_model
+    result = get_model("cxr-pneumonia").predict("chest.png")
+    result.decisions[0], result.as_json()[0]["probabilities"]
+    # -> ('PNEUMONIA', {'NORMAL': 0.08, 'PNEUMONIA': 0.92})
 """
 
 from __future__ import annotations

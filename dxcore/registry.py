@@ -5,10 +5,11 @@ Every ``saved_models/*/card.json`` is one model; its ``modality`` names the
 (:func:`register_modality`, from its package's ``__init__``) with its model class and the
 recipes that train its models; this module never imports one.
 
-Example:
-    >>> from dxcore.registry import list_cards
-    >>> [card.id for card in list_cards()]        # doctest: +SKIP
-    ['ckd', 'cxr-pneumonia', 'ecg-beats', 'heart-disease', 'leukemia-golub']
+Example::
+
+    from dxcore.registry import list_cards
+    [card.id for card in list_cards()]
+    # -> ['ckd', 'cxr-pneumonia', 'ecg-beats', 'heart-disease', 'leukemia-golub']
 """
 
 from __future__ import annotations

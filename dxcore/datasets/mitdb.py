@@ -5,10 +5,11 @@ The inter-patient split of de Chazal P et al. (IEEE TBME 51(7):1196-1206, 2004):
 DS1, test on DS2, the four paced records (102, 104, 107, 217) in neither. Lead MLII is
 channel 0 except in 114 (channel 1); 102 and 104 have none (and are excluded).
 
-Example (needs the dataset):
-    >>> beats = load_beats(["100"])                                  # doctest: +SKIP
-    >>> beats.inputs["beat"].shape, (beats.labels == "N").sum()      # doctest: +SKIP
-    ((2273, 128, 1), 2239)
+Example (needs the dataset)::
+
+    beats = load_beats(["100"])
+    beats.inputs["beat"].shape, (beats.labels == "N").sum()
+    # -> ((2273, 128, 1), 2239)
 """
 
 from __future__ import annotations

@@ -7,14 +7,15 @@ detect them (XQRS), build each beat's inputs (:mod:`dxcore.ecg.preprocessing`), 
 all beats in one batched pass, summarise. Beat positions are reported at the input's own
 sampling rate.
 
-Example (needs the shipped model and the MIT-BIH data):
-    >>> from dxcore import get_model                                   # doctest: +SKIP
-    >>> model = get_model("ecg-beats")                                  # doctest: +SKIP
-    >>> result = model.predict("mitdb/208")                             # doctest: +SKIP
-    >>> result.detail.summary["beats_per_class"]                        # doctest: +SKIP
-    {'N': 1586, 'S': 4, 'V': 990, 'F': 375}
-    >>> model.explain(result, "gradcam", item=10).detail.saliency.shape  # doctest: +SKIP
-    (128,)
+Example (needs the shipped model and the MIT-BIH data)::
+
+    from dxcore import get_model
+    model = get_model("ecg-beats")
+    result = model.predict("mitdb/208")
+    result.detail.summary["beats_per_class"]
+    # -> {'N': 1586, 'S': 4, 'V': 990, 'F': 375}
+    model.explain(result, "gradcam", item=10).detail.saliency.shape
+    # -> (128,)
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Image models behind the one contract: a grayscale image in, one item out.
 
-Example (needs the shipped weights):
-    >>> from dxcore import get_model                                  # doctest: +SKIP
-    >>> model = get_model("cxr-pneumonia")                            # doctest: +SKIP
-    >>> result = model.predict("chest.dcm")                           # doctest: +SKIP
-    >>> result.detail.image.facts, model.explain(result, "gradcam++").values.shape  # doctest: +SKIP
-    ({'Format': 'DICOM', ...}, (128, 128))
+Example (needs the shipped weights)::
+
+    from dxcore import get_model
+    model = get_model("cxr-pneumonia")
+    result = model.predict("chest.dcm")
+    result.detail.image.facts, model.explain(result, "gradcam++").values.shape
+    # -> ({'Format': 'DICOM', ...}, (128, 128))
 """
 
 from __future__ import annotations

@@ -4,12 +4,13 @@ Invalid rows get their validation message and no prediction; the valid rows go t
 network together in one batch. Record models are supervised autoencoders whose outputs are
 the class logits and each encoded column's reconstruction ``deviation`` (the atypicality).
 
-Example (needs the shipped weights):
-    >>> from dxcore import get_model                                  # doctest: +SKIP
-    >>> model = get_model("heart-disease")                            # doctest: +SKIP
-    >>> result = model.predict("cases.csv")                            # doctest: +SKIP
-    >>> result.detail.results[0].prediction                           # doctest: +SKIP
-    'heart disease'
+Example (needs the shipped weights)::
+
+    from dxcore import get_model
+    model = get_model("heart-disease")
+    result = model.predict("cases.csv")
+    result.detail.results[0].prediction
+    # -> 'heart disease'
 """
 
 from __future__ import annotations

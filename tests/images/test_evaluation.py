@@ -8,6 +8,8 @@ import pytest
 
 from dxcore.evaluation import evaluate
 
+pytestmark = pytest.mark.slow  # the 624 test images
+
 
 @pytest.fixture(scope="module")
 def test_metrics(cxr_model, data_dir):

@@ -72,7 +72,8 @@ def test_zero_opacity_shows_the_image_unchanged():
     assert np.allclose(blended[..., 0] / 255.0, pixels, atol=1 / 255)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", [
+    pytest.param(m, marks=pytest.mark.slow) if m == "smoothgrad" else m for m in METHODS])
 def test_map_depends_on_learned_weights(cxr_model, test_batch, method):
     """Adebayo's cascading test at its most severe step: every weight re-initialised. A map
     that barely changes would be explaining the image, not the model."""
