@@ -18,6 +18,9 @@ Example:
 
 from __future__ import annotations
 
+from functools import cache
+from types import FunctionType
+
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
@@ -47,10 +50,9 @@ def reference_beats(symbols: np.ndarray, samples: np.ndarray) -> tuple[np.ndarra
 
 
 def detect_beats(signal: np.ndarray, fs: float) -> np.ndarray:
-    """R-peak sample indices found by wfdb's XQRS detector on one lead."""
-    from wfdb import processing
-
-    detector = processing.XQRS(sig=np.asarray(signal, dtype=np.float64), fs=fs)
+    """R-peak sample indices found by wfdb's XQRS detector on one lead (with the
+    vectorised peak helper, :func:`fast_xqrs`)."""
+    detector = fast_xqrs()(sig=np.asarray(signal, dtype=np.float64), fs=fs)
     detector.detect(verbose=False)
     return np.unique(np.asarray(detector.qrs_inds, dtype=np.int64))
 
@@ -91,12 +93,20 @@ def find_local_peaks(sig: np.ndarray, radius: int) -> np.ndarray:
     return np.array(peaks)
 
 
-def _use_vectorised_peaks() -> None:
-    """Point XQRS at :func:`find_local_peaks`, only if wfdb still uses its own helper."""
-    from wfdb.processing import peaks, qrs
+@cache
+def fast_xqrs() -> type:
+    """wfdb's ``XQRS``, with the two methods that look for local peaks reading
+    :func:`find_local_peaks` instead of wfdb's own (the same output, about 4 s less per
+    30-minute record). wfdb itself is left untouched: the methods are wfdb's code objects
+    given a namespace of their own."""
+    from wfdb.processing import qrs
 
-    if qrs.find_local_peaks is peaks.find_local_peaks:
-        qrs.find_local_peaks = find_local_peaks
+    def with_fast_peaks(method: FunctionType) -> FunctionType:
+        namespace = {**method.__globals__, "find_local_peaks": find_local_peaks}
+        return FunctionType(method.__code__, namespace, method.__name__, method.__defaults__,
+                            method.__closure__)
 
-
-_use_vectorised_peaks()
+    methods = {name: with_fast_peaks(getattr(qrs.XQRS, name))
+               for name in ("_mwi", "_learn_init_params")
+               if "find_local_peaks" in getattr(qrs.XQRS, name).__code__.co_names}
+    return type("FastXQRS", (qrs.XQRS,), methods)

@@ -34,9 +34,18 @@ def test_vectorised_peaks_equal_wfdb_peaks(mitdb_root, radius):
                                       peaks.find_local_peaks(sig, radius))
 
 
-def test_xqrs_uses_the_vectorised_helper():
-    from wfdb.processing import qrs
-    assert qrs.find_local_peaks is beats.find_local_peaks
+def test_xqrs_uses_the_vectorised_helper_and_leaves_wfdb_untouched(mitdb_root):
+    from wfdb.processing import XQRS, peaks, qrs
+
+    assert qrs.find_local_peaks is peaks.find_local_peaks  # no patch of wfdb
+    fast = beats.fast_xqrs()
+    for name in ("_mwi", "_learn_init_params"):
+        assert getattr(fast, name).__globals__["find_local_peaks"] is beats.find_local_peaks
+    _, signal, _ = load_record(mitdb_root / "119").lead()
+    minute = signal[:360 * 60]
+    plain = XQRS(sig=minute, fs=360)
+    plain.detect(verbose=False)
+    assert beats.detect_beats(minute, 360).tolist() == np.unique(plain.qrs_inds).tolist()
 
 
 def test_matching_uses_a_150_ms_window_and_pairs_each_beat_once():
