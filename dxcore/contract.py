@@ -264,6 +264,34 @@ class DxModel:
         prepared = self.preprocess(self.read(source, **options), **options)
         return self.postprocess(prepared, self.forward(prepared.x))
 
+    def predict_many(self, sources: list[Source], **options: Any) -> list[Result | DxError]:
+        """:meth:`predict` for many inputs with one batched forward pass over all of them
+        (the path for worklists and folders); an input that cannot be read gets its
+        :class:`DxError` in its place and the others still run."""
+        prepared: list[Prepared | DxError] = []
+        for source in sources:
+            try:
+                prepared.append(self.preprocess(self.read(source, **options), **options))
+            except DxError as error:
+                prepared.append(error)
+        ready = [p for p in prepared if isinstance(p, Prepared)]
+        if not ready:
+            return prepared  # type: ignore[return-value]
+        joined = ([np.concatenate([p.x[k] for p in ready]) for k in range(len(ready[0].x))]
+                  if isinstance(ready[0].x, list) else np.concatenate([p.x for p in ready]))
+        outputs = self.forward(joined)
+        starts = np.cumsum([0] + [batch_size_of(p.x) for p in ready])
+        order = iter(range(len(ready)))
+        results: list[Result | DxError] = []
+        for p in prepared:
+            if isinstance(p, DxError):
+                results.append(p)
+                continue
+            k = next(order)
+            rows = slice(starts[k], starts[k + 1])
+            results.append(self.postprocess(p, {name: v[rows] for name, v in outputs.items()}))
+        return results
+
     def explain(self, result: Result, method: str, item: int = 0,
                 class_name: str | None = None) -> Explanation:
         """Why item ``item`` got its decision (or ``class_name``), by ``method`` among the
