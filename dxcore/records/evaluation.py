@@ -16,9 +16,9 @@ def evaluate_split(model, table: pd.DataFrame, labels: np.ndarray, resamples: in
     number of wrongly classified cases. Implausible cells count as missing, as in training."""
     values = validate(table, model.schema).values
     fill = model.card.imputation
-    probability = model.probabilities(encode(values, model.schema, fill))[:, 1]
-    threshold = model.card.threshold
-    report = report_binary(labels, probability, threshold, resamples)
-    report["misclassified"] = {"value": int(((probability >= threshold) != labels).sum()),
-                        "of": int(len(labels))}
+    probabilities = model.probabilities(encode(values, model.schema, fill))
+    report = report_binary(labels, probabilities[:, 1], model.card.threshold, resamples)
+    decided = model.rule.decide(probabilities)
+    truth = np.asarray(model.card.class_names)[labels]
+    report["misclassified"] = {"value": int((decided != truth).sum()), "of": int(len(labels))}
     return report
