@@ -57,14 +57,11 @@ def batched_outputs(network: keras.Model, x: Batch, batch_size: int) -> dict[str
     Every forward pass of the project (prediction, training, evaluation) goes through here.
     """
     parts: list[dict[str, np.ndarray]] = []
-    for start in range(0, batch_size_of(x), batch_size):
+    # At least one call, so that an empty batch gives empty outputs of the right width.
+    for start in range(0, max(batch_size_of(x), 1), batch_size):
         out = network(take(x, slice(start, start + batch_size)), training=False)
         parts.append({k: np.asarray(v) for k, v in out.items()} if isinstance(out, dict)
                      else {"logits": np.asarray(out)})
-    if not parts:  # nothing to run: empty outputs of the right width
-        width = network.output_shape
-        shapes = width if isinstance(width, dict) else {"logits": width}
-        return {k: np.zeros((0, *s[1:]), np.float32) for k, s in shapes.items()}
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
