@@ -61,9 +61,11 @@ def batched_outputs(network: keras.Model, x: Batch, batch_size: int) -> dict[str
         parts.append({k: np.asarray(v) for k, v in out.items()} if isinstance(out, dict)
                      else {"logits": np.asarray(out)})
     if not parts:  # nothing to run: empty outputs of the right width
-        width = network.output_shape
-        shapes = width if isinstance(width, dict) else {"logits": width}
-        return {k: np.zeros((0, *s[1:]), np.float32) for k, s in shapes.items()}
+        # (``network.output``, not ``output_shape``: a dict-output network's output_shape
+        # is a list without the names)
+        output = network.output
+        tensors = output if isinstance(output, dict) else {"logits": output}
+        return {k: np.zeros((0, *t.shape[1:]), np.float32) for k, t in tensors.items()}
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
