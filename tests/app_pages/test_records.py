@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dxcore.records import Field
+from dxcore.records import Field, RecordModel
 from dxui import records
 from dxui.common import NOTICE, UNEXPECTED_ERROR
 from dxui.navigation import TASK_PAGES
@@ -245,7 +245,7 @@ def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("internal detail that must not reach the browser")
 
-    monkeypatch.setattr(records, "predict_cases", broken)
+    monkeypatch.setattr(RecordModel, "predict", broken)
     # Findings no other test uploads, so that no cached result answers for them.
     upload(page, "odd.csv", csv_bytes("71,1,1,135,199,0,1,128,0,1.1,2,1,3"))
 
