@@ -31,7 +31,7 @@ MODEL_MISSING = (
     "`python -m dxcore train ecg-beats`."
 )
 CALIBRATED_ON = ("out-of-fold predictions of a record-grouped cross-validation on the "
-                 "training records (MIT-BIH DS1)")
+                 "MIT-BIH DS1 training records")
 CLASS_MEANINGS = {
     "N": "normal or bundle-branch block",
     "S": "supraventricular ectopic",

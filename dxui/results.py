@@ -53,19 +53,19 @@ def _read_options(model_id: str, options: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in options.items() if name in keywords}
 
 
-@st.cache_data(max_entries=16, ttl=CACHE_SECONDS, show_spinner="Reading the upload…")
+@st.cache_data(max_entries=8, ttl=CACHE_SECONDS, show_spinner="Reading the upload…")
 def _read(model_id: str, key: str, options: dict[str, Any], _files: dict[str, bytes]) -> Any:
     return get_model(model_id).read(_files, **options)  # reading needs no weights
 
 
-@st.cache_data(max_entries=16, ttl=CACHE_SECONDS, show_spinner="Running the model…")
+@st.cache_data(max_entries=8, ttl=CACHE_SECONDS, show_spinner="Running the model…")
 def _analyse(model_id: str, key: str, options: dict[str, Any],
              _files: dict[str, bytes]) -> Result:
     decoded = _read(model_id, key, _read_options(model_id, options), _files)
     return load_model(model_id).predict(decoded, **options)
 
 
-@st.cache_data(max_entries=32, ttl=CACHE_SECONDS, show_spinner="Computing the explanation…")
+@st.cache_data(max_entries=16, ttl=CACHE_SECONDS, show_spinner="Computing the explanation…")
 def _explain(model_id: str, key: str, options: dict[str, Any], method: str, item: int,
              class_name: str | None, _files: dict[str, bytes]) -> Explanation:
     result = _analyse(model_id, key, options, _files)
