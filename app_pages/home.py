@@ -4,9 +4,9 @@ import streamlit as st
 
 from dxcore import list_cards
 from dxui.common import models_table, research_notice, show_error
-from dxui.navigation import TASK_PAGES
+from dxui.navigation import HOME, TASK_PAGES
 
-st.title("Dx dashboard")
+st.title(HOME.heading)
 st.markdown(
     "An open-source dashboard that shows how AI models read medical data. Each model is "
     "shipped with a **model card**: the public data it was trained on, its performance on a "

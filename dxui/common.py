@@ -1,5 +1,6 @@
 """UI pieces every page uses: the research notice, errors shown without tracebacks, the
-cached model loader and model-card tables."""
+cached model loader, the page's model (with its target warning) and the model-card tables
+and section."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import logging
 
 import pandas as pd
 import streamlit as st
-from dxcore.models import DxModel, Prediction
 
-from dxcore import DxError, get_model
+from dxcore import DxError, get_card, get_model, list_cards
 from dxcore.cards import ModelCard
+from dxcore.contract import DxModel
 
 logger = logging.getLogger("dxui")
 
@@ -83,33 +84,29 @@ def load_model(model_id: str) -> DxModel:
     return get_model(model_id).load()
 
 
-def threshold_sentence(noun: str, predicted: str, probabilities: dict[str, float],
-                       positive: str, threshold: float) -> str:
-    """A prediction in one plain sentence, e.g. "The model reads this image as
-    **PNEUMONIA**: P(PNEUMONIA) = 0.87, at or above the decision threshold 0.43."
-    (more decimals where two would show the probability equal to the threshold)."""
-    probability = probabilities[positive]
-    digits = next((d for d in (2, 3) if f"{probability:.{d}f}" != f"{threshold:.{d}f}"), 4)
-    comparison = "at or above" if probability >= threshold else "below"
-    return (f"The model reads this {noun} as **{predicted}**: "
-            f"P({positive}) = {probability:.{digits}f}, {comparison} the decision "
-            f"threshold {threshold:.{digits}f}.")
+def installed_card(model_id: str) -> ModelCard | None:
+    """The model's card, or ``None`` when the registry has no such model."""
+    return next((card for card in list_cards() if card.id == model_id), None)
 
 
-def decision_sentence(prediction: Prediction) -> str:
-    """An image's prediction in one plain sentence (:func:`threshold_sentence`)."""
-    return threshold_sentence("image", prediction.prediction, prediction.probabilities,
-                              prediction.positive_class, prediction.threshold)
-
-
-def probability_bars(probabilities: dict[str, float], positive: str, threshold: float,
-                     calibrated_on: str) -> None:
-    """One bar per class, then the decision rule and where calibration was fitted."""
-    for name, probability in probabilities.items():
-        st.progress(probability, text=f"P({name}) = {probability:.2f}")
-    st.caption(f"Decision rule: **{positive} if P({positive}) ≥ {threshold:.2f}**. "
-               f"Probabilities are calibrated on {calibrated_on} (temperature scaling); the "
-               "threshold was chosen there.")
+def page_model(model_id: str, missing: str | None = None) -> ModelCard:
+    """The card of the model a page runs, its weights loaded, and the warning about any
+    target it misses. When it cannot be used the page says why and stops: ``missing`` (an
+    ``st.info``) when the model is not installed, if given, else the error."""
+    try:
+        card = installed_card(model_id)
+        if card is None and missing is None:
+            card = get_card(model_id)  # raises the error that names the shipped models
+        if card is not None:
+            load_model(model_id)
+    except Exception as error:
+        show_error(error)
+        st.stop()
+    if card is None:
+        st.info(missing, icon=":material/info:")
+        st.stop()
+    target_warning(card)
+    return card
 
 
 def metric_label(name: str) -> str:

@@ -1,7 +1,7 @@
-"""ECG page helpers: the uploaded record read and analysed in memory (cached by content
-hash), the summary, beat and agreement tables, and the charts (Altair, which Streamlit
-ships with): beat classes over the whole record, the ECG strip one page at a time, and one
-beat's waveform with its saliency band.
+"""ECG page views: the upload and its options, the record summary, beat and agreement
+tables, and the charts (Altair, which Streamlit ships with): beat classes over the whole
+record, the ECG strip one page at a time, and one beat's waveform with its saliency band.
+The record goes through :mod:`dxui.results` like every upload.
 
 Plots stay light on long records: the strip shows one page (a minute) at a time, at most
 :data:`STRIP_POINTS` samples of it, and the whole-record chart has one point per beat.
@@ -9,39 +9,29 @@ Plots stay light on long records: the strip shows one page (a minute) at a time,
 
 from __future__ import annotations
 
-import hashlib
 import math
-from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
-from dxcore.ecg.features import window_times
 
-from dxcore import list_cards
-from dxcore.cards import ModelCard
-from dxcore.ecg import (
-    BeatSaliency,
-    EcgRecord,
-    RecordAnalysis,
-    analyse_record,
-    beat_saliency,
-    load_uploads,
-)
+from dxcore.contract import Result
+from dxcore.ecg import BeatSaliency, EcgRecord, RecordAnalysis
+from dxcore.ecg.preprocessing import window_times
 from dxcore.ecg.record import DEFAULT_LEAD
-from dxcore.explain import SIGNAL_EXPLAINERS
-from dxui.common import load_model
+from dxui import results
+from dxui.common import show_error
 
-# As on the image pages: results stay in Streamlit's in-memory cache (never on disk) for a
-# few minutes, so that changing the beat, the method or the strip page recomputes nothing.
-CACHE_SECONDS = 600
 UPLOAD_TYPES = ["hea", "dat", "atr", "csv"]
 MODEL_MISSING = (
     "The ECG beat model (`ecg-beats`) is not installed on this dashboard yet, so ECG "
     "records cannot be analysed here. Whoever runs the dashboard can add it with "
     "`python -m dxcore train ecg-beats`."
 )
+CALIBRATED_ON = ("out-of-fold predictions of a record-grouped cross-validation on the "
+                 "MIT-BIH DS1 training records")
 CLASS_MEANINGS = {
     "N": "normal or bundle-branch block",
     "S": "supraventricular ectopic",
@@ -51,7 +41,6 @@ CLASS_MEANINGS = {
 }
 CLASS_COLOURS = {"N": "#7f7f7f", "S": "#1f77b4", "V": "#d62728", "F": "#ff7f0e",
                  "Q": "#9467bd"}
-DEFAULT_SALIENCY = "gradcam"
 STRIP_SECONDS = 60.0
 STRIP_POINTS = 24_000  # a minute at 360 Hz is drawn in full; faster rates as an envelope
 CONTEXT_SECONDS = 4.0  # either side of the selected beat
@@ -60,68 +49,12 @@ BEAT_HEIGHT = 280
 BAND_SPAN = 0.3  # the saliency band's height under the waveform, as a share of its range
 
 
-@dataclass(frozen=True)
-class Upload:
-    """The uploaded files of one record, the CSV sampling rate typed on the page (kept for
-    a CSV only, so that it never re-keys a WFDB record) and their content hash."""
-
-    files: dict[str, bytes]
-    fs: float | None
-    key: str
-
-    @classmethod
-    def of(cls, files: dict[str, bytes], fs: float | None) -> Upload:
-        digest = hashlib.sha256()
-        for name in sorted(files):  # names too: WFDB files are paired by name
-            digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
-        is_csv = any(name.lower().endswith(".csv") for name in files)
-        return cls(files, float(fs) if is_csv and fs else None, digest.hexdigest())
-
-    @property
-    def tag(self) -> str:
-        """A short id for the widget keys of this record (they reset on a new upload)."""
-        return self.key[:12]
-
-
-def installed_card(model_id: str) -> ModelCard | None:
-    """The model's card, or ``None`` when the registry has no such model."""
-    return next((card for card in list_cards() if card.id == model_id), None)
-
-
-@st.cache_data(max_entries=4, ttl=CACHE_SECONDS, show_spinner="Reading the record…")
-def _read(key: str, fs: float | None, _files: dict[str, bytes]) -> EcgRecord:
-    # The rate typed on the page stands in for a CSV's time column only when that column
-    # is missing or unusable (both errors ask for the rate).
-    return load_uploads(_files, fallback_fs=fs)
-
-
-@st.cache_data(max_entries=4, ttl=CACHE_SECONDS, show_spinner="Classifying every beat…")
-def _analyse(model_id: str, key: str, fs: float | None, lead: str,
-             _files: dict[str, bytes]) -> RecordAnalysis:
-    return analyse_record(load_model(model_id), _read(key, fs, _files), lead=lead)
-
-
-@st.cache_data(max_entries=32, ttl=CACHE_SECONDS, show_spinner="Computing the saliency…")
-def _saliency(model_id: str, key: str, fs: float | None, lead: str, index: int, method: str,
-              _files: dict[str, bytes]) -> BeatSaliency:
-    analysis = _analyse(model_id, key, fs, lead, _files)
-    return beat_saliency(load_model(model_id), analysis, index, method)
-
-
-def read_record(upload: Upload) -> EcgRecord:
-    """The record in the uploaded files; raises :class:`DxError` on bad input."""
-    return _read(upload.key, upload.fs, upload.files)
-
-
-def analyse(model_id: str, upload: Upload, lead: str) -> RecordAnalysis:
-    """Every beat of the record's ``lead`` classified, and the record summary."""
-    return _analyse(model_id, upload.key, upload.fs, lead, upload.files)
-
-
-def saliency(model_id: str, upload: Upload, lead: str, index: int,
-             method: str) -> BeatSaliency:
-    """Beat ``index``'s saliency over time for its predicted class."""
-    return _saliency(model_id, upload.key, upload.fs, lead, index, method, upload.files)
+def read_options(files: dict[str, bytes], rate: float | None) -> dict[str, Any]:
+    """The reader's options: the sampling rate typed on the page, kept for a CSV only (so
+    that it never re-keys a WFDB record). It stands in for a CSV's time column only when
+    that column is missing or unusable."""
+    is_csv = any(name.lower().endswith(".csv") for name in files)
+    return {"fs": float(rate) if is_csv and rate else None}
 
 
 def default_lead_index(record: EcgRecord) -> int:
@@ -139,13 +72,131 @@ def lead_signal(analysis: RecordAnalysis) -> tuple[np.ndarray, str]:
     return record.lead(analysis.lead)[1], unit
 
 
-def method_options() -> list[str]:
-    """Signal explainer ids, the default first."""
-    return [DEFAULT_SALIENCY, *(name for name in SIGNAL_EXPLAINERS if name != DEFAULT_SALIENCY)]
+# --- Views -------------------------------------------------------------------------------
 
 
-def method_label(method: str) -> str:
-    return SIGNAL_EXPLAINERS[method].label
+def rule_caption(result: Result) -> str:
+    """Why a beat's class can have a probability under 0.5, from the card's rule."""
+    return (f"Pick a row to see that beat. A beat's class is {results.rule_text(result.rule)}. "
+            "So a beat's class can have a probability under 0.5.")
+
+
+def summary_section(analysis: RecordAnalysis) -> None:
+    """The headline figures, beats per class and episodes, then the notes."""
+    summary = analysis.summary
+    st.subheader("Record summary")
+    with st.container(border=True):
+        for column, (label, value, detail) in zip(
+                st.columns(5), summary_metrics(summary), strict=True):
+            column.metric(label, value, help=detail)
+        classes_column, episodes_column = st.columns([2, 3], gap="large")
+        with classes_column:
+            st.markdown("**Beats per class**")
+            st.table(class_table(summary), hide_index=True, border="horizontal")
+        with episodes_column:
+            st.markdown("**Episodes worth a look**")
+            episodes = episodes_table(summary)
+            if episodes.empty:
+                st.markdown("None: no ventricular or supraventricular run (3 or more beats), "
+                            "no pause over 2 s, no sustained rate above 120 or below 40 bpm.")
+            else:
+                st.dataframe(episodes, hide_index=True, height=min(300, 38 + 35 * len(episodes)))
+                if summary["episodes_total"] > len(episodes):
+                    st.caption(f"The first {len(episodes)} of {summary['episodes_total']}.")
+        st.caption(f"Lead {analysis.lead} · {analysis.fs:g} Hz · beat positions: "
+                   f"{summary['beat_positions']}.")
+    if analysis.lead.strip().lower() != DEFAULT_LEAD.lower():
+        st.info(f"The model was trained on lead {DEFAULT_LEAD}; its classes on lead "
+                f"{analysis.lead} are less reliable.", icon=":material/info:")
+    for note in analysis.notes:
+        st.info(note, icon=":material/info:")
+
+
+def reference_section(analysis: RecordAnalysis) -> None:
+    """The agreement with the record's reference annotations (when it has them)."""
+    if analysis.reference_labels is None:
+        return
+    st.subheader("Reference annotations")
+    agreement = analysis.summary["reference_agreement"]
+    metric_column, table_column = st.columns([1, 3], gap="large")
+    metric_column.metric(
+        "Agreement with the reference", f"{agreement['agreement_percent']:.1f} %",
+        help="Share of the reference beats of the model's classes whose predicted class "
+             "is the reference class.")
+    metric_column.caption(f"Over {agreement['beats']:,} reference beats; beats the "
+                          "reference calls Q (unclassifiable) are left out.")
+    table_column.table(agreement_table(analysis), border="horizontal")
+
+
+def record_section(analysis: RecordAnalysis, tag: str) -> None:
+    """The heart rate beat by beat over the whole record, and the strip a minute a page."""
+    duration = analysis.record.duration_s
+    st.subheader("The whole record")
+    st.markdown("**Heart rate beat by beat, coloured by class**")
+    st.altair_chart(overview_chart(analysis), width="stretch")
+    pages = strip_pages(duration)
+    start = pages[0]
+    if len(pages) > 1:
+        start = st.select_slider(
+            "Strip", pages, key=f"ecg_strip_{tag}",
+            format_func=lambda s: page_label(s, duration),
+            help="Which minute of the record the strip shows.")
+    st.altair_chart(strip_chart(analysis, start, STRIP_SECONDS), width="stretch")
+    st.caption("Drag to scroll, use the mouse wheel or pinch to zoom, double-click to reset. "
+               "Each beat is marked with its predicted class.")
+
+
+def beats_section(model_id: str, files: dict[str, bytes], options: dict[str, Any],
+                  result: Result, tag: str) -> None:
+    """The beats not classed N (or all), one to pick: its waveform with the saliency band,
+    its probabilities under the card's rule, and the strip around it."""
+    analysis: RecordAnalysis = result.detail
+    state = st.session_state
+    st.subheader("Beats")
+    include_normal = st.toggle("Include N beats", key=f"ecg_all_{tag}")
+    table = beats_table(analysis, include_normal)
+    if table.empty:
+        st.success("The model classed every beat N.", icon=":material/check_circle:")
+        return
+    tag = f"{tag}_{analysis.lead}_{include_normal}"
+    beat_key, table_key = f"ecg_beat_{tag}", f"ecg_table_{tag}"
+
+    def pick_from_table() -> None:
+        rows = state[table_key].selection.rows
+        if rows:
+            state[beat_key] = int(table.index[rows[0]])
+
+    table_column, beat_column = st.columns([2, 3], gap="large")
+    with table_column:
+        st.dataframe(table, hide_index=True, height=420, key=table_key,
+                     on_select=pick_from_table, selection_mode="single-row",
+                     column_config={"Probability": st.column_config.NumberColumn(
+                         format="%.2f", help="Calibrated probability of the class shown")})
+        st.caption(rule_caption(result))
+    with beat_column:
+        index = st.selectbox("Beat", list(table.index), key=beat_key,
+                             format_func=lambda i: beat_option(table, i))
+        method = st.radio("Explanation method", results.explanation_methods(model_id),
+                          horizontal=True, key="ecg_method",
+                          format_func=lambda m: results.method_label(model_id, m))
+        try:
+            band: BeatSaliency = results.explain(model_id, files, options, method,
+                                                 item=index).detail
+        except Exception as error:
+            show_error(error)
+        else:
+            st.altair_chart(beat_chart(analysis, band, index), width="stretch")
+            st.caption(f"{results.method_label(model_id, method)} for class "
+                       f"{band.explained_class}: the band under the waveform shows which "
+                       "part of the beat most raised that class's score (darker: more "
+                       "influence). The model reads a band-passed copy of the lead scaled to "
+                       "the record's median beat.")
+            results.probability_bars(result, index, CALIBRATED_ON)
+    st.markdown("**Around this beat**")
+    st.altair_chart(
+        strip_chart(analysis, analysis.times[index] - CONTEXT_SECONDS, 2 * CONTEXT_SECONDS,
+                    highlight=beat_window(analysis, index)),
+        width="stretch")
 
 
 # --- Text and tables ----------------------------------------------------------------------

@@ -1,68 +1,102 @@
-"""Image pages: analysis of an upload (cached in memory by content hash), the saliency
-overlay, the image's acquisition facts, and example cases from a public test split."""
+"""Image pages: the input (an upload, or an example case of a public test split; the latest
+choice wins), the saliency overlay and the image's acquisition facts."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
-from dxcore.models import Prediction
-from dxcore.predict import explain_prediction
 
-from dxcore import DxError, LoadedImage, load_image
-from dxcore.explain import DEFAULT_METHOD, EXPLAINERS, overlay
-from dxui.common import load_model
+from dxcore import DxError, LoadedImage
+from dxcore.contract import Result
+from dxcore.images.explainers import overlay
+from dxui import results
+from dxui.common import show_error
 
-# Results stay in Streamlit's in-memory cache (never on disk) for a few minutes, so that
-# moving the opacity slider or switching methods back does not recompute them.
-CACHE_SECONDS = 600
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "dcm"]
 EXAMPLES_PER_CLASS = 6
 
 
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def image_input(prefix: str) -> tuple[dict[str, bytes], str] | None:
+    """The image to analyse as an upload ``{name: bytes}`` and where it came from
+    (``"Uploaded image"`` or the example's label), or None (the page says what to do). The
+    latest choice wins: an upload clears the example picker, and picking an example clears
+    the upload (a file uploader is emptied by giving it a new key). ``prefix`` keys the
+    widgets."""
+    state = st.session_state
+    round_key, example_key = f"{prefix}_upload_round", f"{prefix}_example"
+    state.setdefault(round_key, 0)
+
+    def use_upload() -> None:
+        state[example_key] = None
+
+    def use_example() -> None:
+        state[round_key] += 1
+
+    upload_column, example_column = st.columns([3, 2], gap="large")
+    with upload_column:
+        uploaded = st.file_uploader(
+            "Upload a frontal chest X-ray", type=UPLOAD_TYPES,
+            key=f"{prefix}_upload_{state[round_key]}", on_change=use_upload,
+            help="PNG, JPEG or DICOM. The file is analysed in memory and never stored.")
+    examples = chest_xray_examples()
+    example = None
+    if examples:
+        with example_column:
+            example = st.selectbox(
+                "Or choose an example case", list(examples), index=None, key=example_key,
+                on_change=use_example, placeholder="A case from the public test set",
+                help="Images from the dataset's official test split, never used in training.")
+    if uploaded is not None:
+        return {uploaded.name: uploaded.getvalue()}, "Uploaded image"
+    if example is not None:
+        path = Path(examples[example])
+        return {path.name: path.read_bytes()}, example
+    st.info("Upload an image, or choose an example case, to see the model's reading.",
+            icon=":material/upload_file:")
+    return None
 
 
-@st.cache_data(max_entries=8, ttl=CACHE_SECONDS, show_spinner="Analysing the image…")
-def _analyse(model_id: str, key: str, _data: bytes) -> tuple[LoadedImage, Prediction]:
-    image = load_image(_data)
-    return image, load_model(model_id).predict(image)
-
-
-@st.cache_data(max_entries=16, ttl=CACHE_SECONDS, show_spinner="Computing the saliency map…")
-def _saliency(model_id: str, key: str, method: str, _data: bytes) -> np.ndarray:
-    _, prediction = _analyse(model_id, key, _data)
-    return explain_prediction(load_model(model_id), prediction, method)
-
-
-def analyse(model_id: str, data: bytes) -> tuple[LoadedImage, Prediction]:
-    """The decoded image and the model's prediction; raises :class:`DxError` on bad input."""
-    return _analyse(model_id, digest(data), data)
-
-
-def saliency_overlay(model_id: str, data: bytes, method: str, opacity: float) -> np.ndarray:
-    """The image with the predicted class's saliency map on top, RGB uint8, at the image's
-    own resolution."""
-    key = digest(data)
-    image, _ = _analyse(model_id, key, data)
-    return overlay(image.pixels, _saliency(model_id, key, method, data), opacity)
+def saliency_section(model_id: str, files: dict[str, bytes], source: str,
+                     result: Result) -> None:
+    """The image beside its saliency overlay (method and opacity chosen beside them), and
+    the image's facts."""
+    image: LoadedImage = result.detail.image
+    predicted = str(result.decisions[0])
+    st.subheader("Where the model looked")
+    image_column, overlay_column, control_column = st.columns([5, 5, 3], gap="medium")
+    with control_column:
+        method = st.radio("Explanation method", results.explanation_methods(model_id),
+                          format_func=lambda m: results.method_label(model_id, m))
+        opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05)
+        st.caption(
+            "The map shows which regions most raised the model's score for its "
+            "prediction. It is not a lesion outline and can highlight non-anatomical "
+            "features such as markers or borders.")
+        st.markdown("**Image details**")
+        st.markdown(facts_markdown(image))
+        for note in image.notes:
+            st.info(note, icon=":material/info:")
+    width, height = image.size
+    image_column.image(display_pixels(image), width="stretch",
+                       caption=f"{source} · {width} x {height} px")
+    try:
+        explanation = results.explain(model_id, files, {}, method)
+    except Exception as error:
+        with overlay_column:
+            show_error(error)
+    else:
+        # The map at the network's resolution, brought to the image's own by the overlay.
+        overlay_column.image(overlay(image.pixels, explanation.values, opacity),
+                             width="stretch",
+                             caption=f"{results.method_label(model_id, method)} map for "
+                                     f"{predicted} (red: most influence)")
 
 
 def display_pixels(image: LoadedImage) -> np.ndarray:
     """The grayscale image as uint8 for ``st.image``."""
     return np.round(image.pixels * 255).astype(np.uint8)
-
-
-def method_options() -> list[str]:
-    """Explainer ids, the default first."""
-    return [DEFAULT_METHOD, *(name for name in EXPLAINERS if name != DEFAULT_METHOD)]
-
-
-def method_label(method: str) -> str:
-    return EXPLAINERS[method].label
 
 
 def facts_markdown(image: LoadedImage) -> str:
@@ -81,7 +115,7 @@ def chest_xray_examples() -> dict[str, str]:
     return _chest_xray_examples(str(data_dir()))
 
 
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+@st.cache_data(ttl=results.CACHE_SECONDS, show_spinner=False)
 def _chest_xray_examples(folder: str) -> dict[str, str]:
     from dxcore.datasets import chest_xray
 
@@ -102,7 +136,3 @@ def _chest_xray_examples(folder: str) -> dict[str, str]:
         reference = chest_xray.CLASS_NAMES[test.labels[index]]
         cases[f"Test case {number} (reference: {reference})"] = str(test.paths[index])
     return cases
-
-
-def read_example(path: str) -> bytes:
-    return Path(path).read_bytes()

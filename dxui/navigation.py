@@ -14,41 +14,44 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One page: its script (relative to ``app.py``), its title and what it is for."""
+    """One page: its script (relative to ``app.py``), its title (in the navigation), its
+    heading (the page's ``st.title``) and what it is for."""
 
     path: str
     title: str
     icon: str
+    heading: str
     summary: str = ""
     model_id: str | None = None  # the one model the page runs, if it runs one
     default: bool = False
 
 
-HOME = PageSpec("app_pages/home.py", "Home", ":material/home:", default=True)
+HOME = PageSpec("app_pages/home.py", "Home", ":material/home:", "Dx dashboard", default=True)
 
-TASK_PAGES: tuple[PageSpec, ...] = (
-    PageSpec(
-        "app_pages/chest_xray.py", "Chest X-ray", ":material/radiology:",
-        summary="Pneumonia vs normal on a frontal paediatric chest X-ray (PNG, JPEG or "
-                "DICOM), with the calibrated probability and a saliency map.",
-        model_id="cxr-pneumonia",
-    ),
-    PageSpec(
-        "app_pages/ecg.py", "ECG", ":material/monitor_heart:",
-        summary="Every heartbeat of an ECG record (WFDB or CSV) classed N, S, V or F, with "
-                "a record summary (heart rate, ectopic burden, runs) and, for any beat, the "
-                "part of the waveform that drove its class.",
-        model_id="ecg-beats",
-    ),
-    # Several models (heart-disease, ckd, any other of modality "record"): the page lists
-    # them from the registry, so no single model_id.
-    PageSpec(
-        "app_pages/records.py", "Case records", ":material/clinical_notes:",
-        summary="Heart disease or chronic kidney disease from a case record (CSV, JSON or a "
-                "form), one case or many, with which findings pushed the prediction and "
-                "how unlike the training cohort the case is.",
-    ),
+CHEST_XRAY = PageSpec(
+    "app_pages/chest_xray.py", "Chest X-ray", ":material/radiology:",
+    "Chest X-ray: pneumonia",
+    summary="Pneumonia vs normal on a frontal paediatric chest X-ray (PNG, JPEG or "
+            "DICOM), with the calibrated probability and a saliency map.",
+    model_id="cxr-pneumonia",
 )
+ECG = PageSpec(
+    "app_pages/ecg.py", "ECG", ":material/monitor_heart:", "ECG: heartbeat classes",
+    summary="Every heartbeat of an ECG record (WFDB or CSV) classed N, S, V or F, with "
+            "a record summary (heart rate, ectopic burden, runs) and, for any beat, the "
+            "part of the waveform that drove its class.",
+    model_id="ecg-beats",
+)
+# Several models (heart-disease, ckd, any other of modality "record"): the page lists them
+# from the registry, so no single model_id.
+RECORDS = PageSpec(
+    "app_pages/records.py", "Case records", ":material/clinical_notes:", "Case records",
+    summary="Heart disease or chronic kidney disease from a case record (CSV, JSON or a "
+            "form), one case or many, with which findings pushed the prediction and "
+            "how unlike the training cohort the case is.",
+)
+
+TASK_PAGES: tuple[PageSpec, ...] = (CHEST_XRAY, ECG, RECORDS)
 
 PAGES: tuple[PageSpec, ...] = (HOME, *TASK_PAGES)
 

@@ -1,15 +1,14 @@
-"""Case-record page helpers: the record models in the registry, uploaded tables (or form
-answers) read and predicted in memory (cached by content hash), the model matched from a
-table's columns, the form generated from a model's schema, and the results as tables and
-an Altair chart of per-field attributions.
+"""Case-record page views: the record models in the registry, the input (an uploaded table,
+or the form generated from a model's schema, whose answers become a one-case JSON upload),
+the model matched from a table's columns, and the results as tables, the single-case view
+and an Altair chart of per-field attributions. Tables go through :mod:`dxui.results` like
+every upload.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
@@ -18,6 +17,7 @@ import streamlit as st
 
 from dxcore import DxError, list_cards
 from dxcore.cards import ModelCard
+from dxcore.contract import Result
 from dxcore.records import (
     CaseBatch,
     CaseExplanation,
@@ -25,20 +25,17 @@ from dxcore.records import (
     Field,
     FieldExplanation,
     Schema,
-    explain_case,
     match_model,
-    predict_cases,
-    read_cases,
 )
 from dxcore.records.atypicality import ATYPICAL_FROM
-from dxui.common import load_model, threshold_sentence
+from dxui import results
+from dxui.common import load_model, show_error
 
-# As on the other pages: results stay in Streamlit's in-memory cache (never on disk) for a
-# few minutes, so that picking another case in the table recomputes nothing.
-CACHE_SECONDS = 600
 UPLOAD_TYPES = ["csv", "json"]
 UPLOAD, FORM = "Upload a CSV or JSON file", "Fill in a form"
 MATCH = "match"  # the model picker's "match it from the file's columns" option
+FORM_FILE = "form.json"
+CALIBRATED_ON = "cross-validation of the training data"
 FORM_FIELDS_MAX = 60  # wider schemas (gene profiles) are uploaded, not typed in
 TOP_PROBES = 20
 ERRORS_SHOWN = 20  # rows listed by message; the table's Error column has every one
@@ -49,68 +46,175 @@ NO_MODELS = (
 )
 
 
-@dataclass(frozen=True)
-class Cases:
-    """The bytes of an uploaded table (or of the form's answers as JSON), its file name and
-    its content hash."""
-
-    data: bytes
-    name: str
-    key: str
-
-    @classmethod
-    def of(cls, data: bytes, name: str) -> Cases:
-        return cls(data, name, hashlib.sha256(name.encode() + b"\0" + data).hexdigest())
-
-    @classmethod
-    def from_answers(cls, answers: dict[str, Any]) -> Cases:
-        """The form's answers (None where left empty) as one JSON case, so that they go
-        through the same reading and checks as an upload."""
-        return cls.of(json.dumps(answers).encode(), "form.json")
-
-
 def record_cards() -> dict[str, ModelCard]:
     """The registry's record models (modality ``record``) by id."""
     return {card.id: card for card in list_cards() if card["modality"] == "record"}
 
 
-@st.cache_data(max_entries=32, ttl=CACHE_SECONDS, show_spinner=False)
-def _read(key: str, name: str, _data: bytes) -> pd.DataFrame:
-    return read_cases(_data, name=name)
+def answers_upload(answers: dict[str, Any]) -> dict[str, bytes]:
+    """The form's answers (None where left empty) as an upload of one JSON case, so that
+    they go through the same path, reading and checks as a file."""
+    return {FORM_FILE: json.dumps(answers).encode()}
 
 
-@st.cache_data(max_entries=32, ttl=CACHE_SECONDS, show_spinner="Running the model…")
-def _predict(model_id: str, key: str, name: str, _data: bytes) -> CaseBatch:
-    return predict_cases(load_model(model_id), _read(key, name, _data))
-
-
-@st.cache_data(max_entries=64, ttl=CACHE_SECONDS, show_spinner="Explaining the case…")
-def _explain(model_id: str, key: str, name: str, row: int, _data: bytes) -> CaseExplanation:
-    batch = _predict(model_id, key, name, _data)
-    return explain_case(load_model(model_id), batch.results[row - 1])
-
-
-def matched_model(cases: Cases, cards: dict[str, ModelCard]) -> str:
+def matched_model(files: dict[str, bytes], cards: dict[str, ModelCard]) -> str:
     """The id of the record model whose fields the table's columns cover best; raises
     :class:`DxError` when none covers at least half of its fields."""
-    columns = list(_read(cases.key, cases.name, cases.data).columns)
+    # Every record model reads a table the same way: read it as the first one does.
+    columns = list(results.read(next(iter(cards)), files).columns)
     model_id = match_model(columns, list(cards.values()))
     if model_id is None:
-        raise DxError(f"The columns of {cases.name} match no case-record model on this "
+        [name] = files
+        raise DxError(f"The columns of {name} match no case-record model on this "
                       f"dashboard ({', '.join(cards)}). Choose the model above, or check the "
                       "file's header row.")
     return model_id
 
 
-def predict(model_id: str, cases: Cases) -> CaseBatch:
-    """Every case of the table checked and predicted; raises :class:`DxError` when the
-    file itself cannot be read."""
-    return _predict(model_id, cases.key, cases.name, cases.data)
+# --- Views -------------------------------------------------------------------------------
 
 
-def explain(model_id: str, cases: Cases, row: int) -> CaseExplanation:
-    """Per-field attributions and deviations of case ``row`` (1 = the first case)."""
-    return _explain(model_id, cases.key, cases.name, row, cases.data)
+def upload_input(cards: dict[str, ModelCard]) -> tuple[str | None, dict[str, bytes] | None]:
+    """The model (chosen, or matched from the file's columns) and the uploaded table."""
+    choice_column, upload_column = st.columns([2, 3], gap="large")
+    with choice_column:
+        choice = st.selectbox(
+            "Model", [MATCH, *cards], key="records_model_upload",
+            format_func=lambda option: model_label(cards, option),
+            help="By default the page picks the model whose fields the file's columns cover.")
+    with upload_column:
+        uploaded = st.file_uploader(
+            "Upload cases", type=UPLOAD_TYPES, key="records_upload",
+            help="CSV with a header row and one case per row, or JSON (one object or a list "
+                 "of objects), columns named as in the model card. The file is analysed in "
+                 "memory and never stored.")
+    model_id = None if choice == MATCH else choice
+    if uploaded is None:
+        st.info("Upload a CSV or JSON file of cases to see the model's reading of each.",
+                icon=":material/upload_file:")
+        return model_id, None
+    files = {uploaded.name: uploaded.getvalue()}
+    if model_id is None:
+        try:
+            model_id = matched_model(files, cards)
+        except Exception as error:
+            show_error(error)
+            return None, None
+        st.info(f"Matched by the file's columns: **{cards[model_id]['name']}** "
+                f"(`{model_id}`).", icon=":material/join:")
+    return model_id, files
+
+
+def form_input(cards: dict[str, ModelCard]) -> tuple[str, dict[str, bytes] | None]:
+    """The model chosen and, once the form is submitted, its answers as an upload (the
+    last submitted answers stay on show until the form is submitted again)."""
+    model_id = st.selectbox("Model", list(cards), key="records_model_form",
+                            format_func=lambda option: model_label(cards, option))
+    try:
+        schema = load_model(model_id).schema
+    except Exception as error:
+        show_error(error)
+        st.stop()
+    if not form_fits(schema):
+        st.info(f"This model reads {len(schema):,} values per case (a gene-expression "
+                "profile): upload them as a CSV or JSON file instead.", icon=":material/info:")
+        return model_id, None
+    submitted_key = f"records_form_cases_{model_id}"
+    with st.form(f"records_form_{model_id}"):
+        columns = st.columns(3, gap="medium")
+        answers = {}
+        for i, field in enumerate(schema.fields):
+            with columns[i % len(columns)]:
+                answers[field.name] = field_input(field, key=f"records_{model_id}_{field.name}")
+        if st.form_submit_button("Predict", type="primary"):
+            st.session_state[submitted_key] = answers_upload(answers)
+    files = st.session_state.get(submitted_key)
+    if files is None:
+        st.info("Fill in what is known and press Predict. Fields left empty are imputed "
+                "from the training cohort.", icon=":material/edit_note:")
+    return model_id, files
+
+
+def cases_section(card: ModelCard, files: dict[str, bytes], result: Result) -> None:
+    """One case: its view; several: the table of all, the download, the rows that could
+    not be predicted, and the view of the case picked."""
+    batch: CaseBatch = result.detail
+    for note in batch.notes:
+        st.info(note, icon=":material/info:")
+    predicted = {case.row: case for case in batch.results if case.error is None}
+    if len(batch.results) == 1:
+        [single] = batch.results
+        if single.error:
+            st.error(single.error, icon=":material/error:")
+        else:
+            case_view(card, files, result, single, "Result")
+        return
+    key = results.upload_key(files)
+    st.subheader("All cases")
+    st.caption(f"{len(predicted)} of {len(batch.results)} cases predicted. Click a column "
+               "header to sort; atypicality is a percentile of the training cohort "
+               f"(from {ATYPICAL_FROM:.0f}: unlike the cohort).")
+    positive = card.positive_class
+    st.dataframe(results_table(card, batch), hide_index=True, key=f"records_table_{key}",
+                 column_config={
+                     f"P({positive})": st.column_config.NumberColumn(
+                         format="%.3f", help="Calibrated probability"),
+                     "Atypicality": st.column_config.NumberColumn(format="%.1f")})
+    st.download_button("Download the results (CSV)", results_csv(batch),
+                       file_name=f"{card.id}-results.csv", mime="text/csv",
+                       icon=":material/download:")
+    problems = errors_markdown(batch)
+    if problems:
+        st.error(problems, icon=":material/error:")
+    if predicted:
+        row = st.selectbox("Case to look at", list(predicted),
+                           key=f"records_case_{card.id}_{key}",
+                           format_func=lambda r: case_option(card, predicted[r]))
+        case_view(card, files, result, predicted[row], f"Case: row {row}")
+
+
+def case_view(card: ModelCard, files: dict[str, bytes], result: Result, case: CaseResult,
+              title: str) -> None:
+    """One predicted case: prediction, atypicality, field attributions and deviations."""
+    schema = load_model(card.id).schema
+    st.subheader(title)
+
+    def atypicality() -> None:
+        st.metric("Atypicality (percentile)", f"{case.atypicality:.1f}",
+                  help="Where the autoencoder's reconstruction error of this case falls "
+                       "among the training cohort's (out-of-fold) errors.")
+        st.markdown(atypicality_sentence(case))
+
+    results.verdict(result, case.item, "case", CALIBRATED_ON, beside=atypicality)
+    note = imputed_note(schema, case)
+    if note:
+        st.info(note, icon=":material/info:")
+    try:
+        explanation: CaseExplanation = results.explain(
+            card.id, files, {}, results.explanation_methods(card.id)[0], case.item).detail
+    except Exception as error:
+        show_error(error)
+        return
+    fields = top_fields(schema, explanation)
+    probes = len(fields) < len(schema)
+    st.markdown(f"**The {len(fields)} probes that moved the prediction most**" if probes
+                else "**Which fields pushed the prediction which way**")
+    chart_column, text_column = st.columns([4, 3], gap="large")
+    with chart_column:
+        st.altair_chart(attribution_chart(fields, explanation.positive_class), width="stretch")
+        st.caption(f"Red bars raised the probability of {explanation.positive_class}, blue "
+                   "bars lowered it. Integrated gradients of the log-odds from the training "
+                   "cohort's mean case: the bars add up to how far this case's log-odds are "
+                   "from the mean case's. They show what moved the model, not what causes "
+                   "disease.")
+    with text_column:
+        sentences = explanation.sentences()
+        if sentences:
+            st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
+        st.markdown("**Most unusual values**")
+        st.table(unusual_table(explanation), hide_index=True, border="horizontal")
+        st.caption("How far each value is from what the autoencoder, trained on the cohort's "
+                   "patterns, expects for this case, in training standard deviations.")
 
 
 # --- The form -----------------------------------------------------------------------------
@@ -158,13 +262,6 @@ def model_label(cards: dict[str, ModelCard], choice: str) -> str:
     if choice == MATCH:
         return "Match it from the file's columns"
     return f"{cards[choice]['name']} ({choice})"
-
-
-def decision_sentence(card: ModelCard, case: CaseResult) -> str:
-    """E.g. "The model reads this case as **heart disease**: P(heart disease) = 0.81, at
-    or above the decision threshold 0.45." (:func:`dxui.common.threshold_sentence`)."""
-    return threshold_sentence("case", case.prediction, case.probabilities,
-                              card.positive_class, card.threshold)
 
 
 def atypicality_sentence(case: CaseResult) -> str:

@@ -1,9 +1,9 @@
 """Fixtures for the page tests: the app under ``streamlit.testing.v1.AppTest``.
 
 The pages run models from the registry (``saved_models/``, or ``$DX_MODELS_DIR`` when set):
-the chest X-ray page ``cxr-pneumonia``, the ECG page ``ecg-beats`` (while it is not in
-``saved_models/``, point ``$DX_MODELS_DIR`` at a folder that holds both), the case-record
-page ``heart-disease`` and ``ckd``. Tests skip when the model they need is not registered.
+the chest X-ray page ``cxr-pneumonia``, the ECG page ``ecg-beats``, the case-record page
+``heart-disease``, ``ckd`` and ``leukemia-golub``. Tests skip when the model they need is
+not installed.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-
-from tests.ecg.conftest import mitdb_root  # noqa: F401  (the ECG page tests use it too)
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 # The first run imports TensorFlow and loads the model: far slower than AppTest's 3 s default.
@@ -29,52 +27,31 @@ def open_app(page: str | None = None) -> AppTest:
     return app
 
 
+# The cards of the models the pages run (each skips, through the root ``shipped_model``
+# fixture, when its model is not installed).
 @pytest.fixture(scope="session")
-def cxr_card():
-    """The ``cxr-pneumonia`` model card; skips when no such model is registered."""
-    from dxcore.registry import list_cards, models_dir
-
-    cards = {card.id: card for card in list_cards()}
-    if "cxr-pneumonia" not in cards:
-        pytest.skip(f"no cxr-pneumonia model card in {models_dir()}: run "
-                    "python -m dxcore train cxr-pneumonia")
-    return cards["cxr-pneumonia"]
+def cxr_card(cxr_model):
+    return cxr_model.card
 
 
 @pytest.fixture(scope="session")
-def ecg_card():
-    """The ``ecg-beats`` model card; skips when no such model is registered."""
-    from dxcore.registry import list_cards, models_dir
-
-    cards = {card.id: card for card in list_cards()}
-    if "ecg-beats" not in cards:
-        pytest.skip(f"no ecg-beats model card in {models_dir()}: set DX_MODELS_DIR to a "
-                    "folder holding one (python -m dxcore train ecg-beats --out "
-                    "DIR/ecg-beats)")
-    return cards["ecg-beats"]
-
-
-def registered_card(model_id: str):
-    """The card of ``model_id`` in the registry; skips when no such model is registered."""
-    from dxcore.registry import list_cards, models_dir
-
-    cards = {card.id: card for card in list_cards()}
-    if model_id not in cards:
-        pytest.skip(f"no {model_id} model card in {models_dir()}: run "
-                    f"python -m dxcore train {model_id}")
-    return cards[model_id]
+def ecg_card(ecg_model):
+    return ecg_model.card
 
 
 @pytest.fixture(scope="session")
-def heart_card():
-    """The ``heart-disease`` model card; skips when no such model is registered."""
-    return registered_card("heart-disease")
+def heart_card(heart_model):
+    return heart_model.card
 
 
 @pytest.fixture(scope="session")
-def ckd_card():
-    """The ``ckd`` model card; skips when no such model is registered."""
-    return registered_card("ckd")
+def ckd_card(shipped_model):
+    return shipped_model("ckd").card
+
+
+@pytest.fixture(scope="session")
+def golub_card(golub_model):
+    return golub_model.card
 
 
 @pytest.fixture

@@ -165,11 +165,10 @@ def test_example_picker_hidden_without_dataset(open_page, monkeypatch, tmp_path)
 
 def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, test_xray_bytes,
                                                                   monkeypatch):
-    from dxcore.models import DxModel
-
+    from dxcore.contract import DxModel
     from dxui.common import UNEXPECTED_ERROR
 
-    def broken(self, raw):
+    def broken(self, source, **options):
         raise RuntimeError("internal detail that must not reach the browser")
 
     monkeypatch.setattr(DxModel, "predict", broken)

@@ -12,12 +12,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dxcore.cards import ModelCard
+from dxcore.ecg import EcgModel
 from dxui import ecg
 from dxui.common import NOTICE, PPV_MEANS, UNEXPECTED_ERROR, card_metrics_table
 from dxui.navigation import page_for_model
 from tests.app_pages.conftest import assert_targets_warned, open_app
 from tests.app_pages.test_chest_xray import rendered_text
-from tests.ecg.conftest import record_files, synthetic_ecg, wfdb_bytes
+from tests.helpers import record_files, synthetic_ecg, wfdb_bytes
 
 PAGE = "app_pages/ecg.py"
 # tf-keras-vis calls the functional model with a list; Keras warns, harmlessly.
@@ -124,6 +125,7 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     assert axis_titles(around) == {"Time (s)", "MLII (mV)"}
     table = page.dataframe[-1].value
     assert set(table["Class"]) <= {"S", "V", "F"} and "V" in set(table["Class"])
+    assert "F" not in set(table["Class"])  # the card's rule never returns F
 
     [pager] = page.get("select_slider")
     assert (pager.options[0], pager.options[-1]) == ("0:00–1:00", "30:00–30:06")
@@ -131,6 +133,23 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     pager.set_value(300.0).run()
     assert not page.exception
     assert strip_domain(charts(page)[1]) == [300.0, 360.0]
+
+
+def test_the_page_states_the_cards_decision_rule(page, record_233, ecg_card):
+    from dxcore.contract import DecisionRule
+    from dxui.results import rule_text
+
+    upload(page, record_233)
+
+    assert not page.exception
+    rule = rule_text(DecisionRule.from_card(ecg_card))
+    if not any(ecg_card.log_offsets.values()):  # the shipped card: no offsets
+        assert rule == ("**the most probable of N, S and V** (plain argmax); F is never "
+                        "returned")
+    captions = [caption.value for caption in page.caption]
+    assert any(caption.startswith("Pick a row") and rule in caption for caption in captions)
+    assert any(caption.startswith(f"Decision rule: {rule}.") for caption in captions)
+    assert "chosen on validation" not in rendered_text(page)
 
 
 def test_reference_annotations_are_shown_with_the_agreement(page, record_233):
@@ -228,7 +247,7 @@ def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("internal detail that must not reach the browser")
 
-    monkeypatch.setattr(ecg, "analyse_record", broken)
+    monkeypatch.setattr(EcgModel, "predict", broken)
     # A record no other test uploads, so that no cached analysis answers for it.
     upload(page, wfdb_bytes(synthetic_ecg(seconds=15.0, rate_bpm=66), name="odd"))
 

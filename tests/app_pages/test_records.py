@@ -11,11 +11,11 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dxcore.records import Field
+from dxcore.records import Field, RecordModel
 from dxui import records
 from dxui.common import NOTICE, UNEXPECTED_ERROR
 from dxui.navigation import TASK_PAGES
-from tests.app_pages.conftest import assert_targets_warned, open_app, registered_card
+from tests.app_pages.conftest import assert_targets_warned, open_app
 from tests.app_pages.test_chest_xray import rendered_text
 
 PAGE = "app_pages/records.py"
@@ -245,7 +245,7 @@ def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("internal detail that must not reach the browser")
 
-    monkeypatch.setattr(records, "predict_cases", broken)
+    monkeypatch.setattr(RecordModel, "predict", broken)
     # Findings no other test uploads, so that no cached result answers for them.
     upload(page, "odd.csv", csv_bytes("71,1,1,135,199,0,1,128,0,1.1,2,1,3"))
 
@@ -288,15 +288,12 @@ def test_a_flood_of_bad_rows_is_summarised():
     assert len(lines) == 22
 
 
-def test_gene_profiles_are_matched_and_the_missed_targets_named(page):
+def test_gene_profiles_are_matched_and_the_missed_targets_named(page, golub_card, dataset):
     from dxcore.datasets import golub
-    from dxcore.errors import DxError
 
-    card = registered_card("leukemia-golub")
-    try:
-        table, _ = golub.official_split("test")
-    except DxError as error:
-        pytest.skip(str(error))
+    card = golub_card
+    dataset("golub")
+    table, _ = golub.official_split("test")
     upload(page, "profiles.csv", table.head(2).to_csv(index=False).encode())
 
     assert not page.exception

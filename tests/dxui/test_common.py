@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
-from dxcore.models import Prediction
+import numpy as np
 
 from dxcore.cards import ModelCard
-from dxui.common import card_metrics_table, decision_sentence, models_table, targets_text
+from dxcore.contract import DecisionRule, Result
+from dxui.common import card_metrics_table, models_table, targets_text
+from dxui.results import decision_sentence, rule_text, upload_key
 
 METRICS = {
     "auc": {"value": 0.9621, "ci95": [0.9483, 0.9751]},
@@ -24,20 +26,52 @@ def card(test_metrics: dict, targets: dict | None = None) -> ModelCard:
     return ModelCard(fields, Path("."))
 
 
-def prediction(p: float, threshold: float) -> Prediction:
-    label = "PNEUMONIA" if p >= threshold else "NORMAL"
-    return Prediction({"NORMAL": 1 - p, "PNEUMONIA": p}, label, threshold, "PNEUMONIA", None)
+def result(probabilities: list[list[float]], rule: DecisionRule) -> Result:
+    """A result as the contract's postprocess makes one (decisions by ``rule``)."""
+    p = np.array(probabilities)
+    return Result("m", rule, p, rule.decide(p), {}, p, detail=None)
+
+
+def prediction(p: float, threshold: float) -> Result:
+    return result([[1 - p, p]], DecisionRule(["NORMAL", "PNEUMONIA"], "PNEUMONIA", threshold))
+
+
+ECG_RULE = DecisionRule(["N", "S", "V", "F"], log_offsets={"N": 0.0, "S": 0.0, "V": 0.0})
 
 
 def test_decision_sentence_states_the_rule():
-    assert decision_sentence(prediction(0.87, 0.43)) == (
+    assert decision_sentence(prediction(0.87, 0.43), 0, "image") == (
         "The model reads this image as **PNEUMONIA**: P(PNEUMONIA) = 0.87, at or above the "
         "decision threshold 0.43.")
 
 
 def test_decision_sentence_never_shows_a_tie_that_decided_either_way():
-    sentence = decision_sentence(prediction(0.4299, 0.4301))
+    sentence = decision_sentence(prediction(0.4299, 0.4301), 0, "image")
     assert "**NORMAL**" in sentence and "0.4299, below the decision threshold 0.4301" in sentence
+
+
+def test_decision_sentence_of_an_argmax_rule_names_its_classes():
+    beats = result([[0.2, 0.1, 0.3, 0.4]], ECG_RULE)  # F is the most probable, never returned
+    assert decision_sentence(beats, 0, "beat") == (
+        "The model reads this beat as **V**: P(V) = 0.30, the most probable of N, S and V.")
+
+
+def test_rule_text_says_what_the_card_applies():
+    assert rule_text(prediction(0.5, 0.27).rule) == "**PNEUMONIA if P(PNEUMONIA) ≥ 0.27**"
+    assert rule_text(ECG_RULE) == (
+        "**the most probable of N, S and V** (plain argmax); F is never returned")
+    shifted = DecisionRule(["N", "S", "V", "F"], log_offsets={"N": 0.0, "S": 0.5, "V": -0.25})
+    assert rule_text(shifted) == (
+        "**the most probable of N, S and V** after adding each class's log-probability offset "
+        "(N +0.00, S +0.50, V -0.25); F is never returned")
+
+
+def test_upload_key_covers_names_and_bytes():
+    key = upload_key({"a.hea": b"1", "a.dat": b"2"})
+    assert key == upload_key({"a.dat": b"2", "a.hea": b"1"})  # not the order of the files
+    assert key != upload_key({"a.hea": b"1", "a.dat": b"3"})
+    assert key != upload_key({"b.hea": b"1", "a.dat": b"2"})
+    assert len(key) == 64
 
 
 def test_card_metrics_table_rows():

@@ -96,7 +96,9 @@ def test_upload_on_ecg_page(shipped_ecg_card, browser, mitdb_test_record, app_ur
 
         page.get_by_text("Record summary").wait_for(timeout=WAIT_MS)
         charts = page.get_by_test_id("stVegaLiteChart")
-        charts.nth(1).wait_for(timeout=WAIT_MS)  # the heart-rate overview and the strip
+        # The heart-rate overview, the strip, then the first beat with its saliency and the
+        # strip around it: the last chart of the page, so the screenshot has the whole page.
+        charts.nth(3).wait_for(timeout=WAIT_MS)
         wait_for_idle(page)
         assert page.get_by_test_id("stMetricValue").count() >= 5
         shows_no_error_then_screenshot(page, ECG_SCREENSHOT)

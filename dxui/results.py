@@ -1,0 +1,180 @@
+"""The one upload -> result path of every page, and the one way a result is shown.
+
+The path: an upload is ``{file name: bytes}`` (a form's answers are serialised to one such
+file first); :func:`read`, :func:`analyse` and :func:`explain` run it through the model's
+contract (``read`` -> ``predict`` -> ``explain``) and keep each step in Streamlit's
+in-memory ``st.cache_data`` store, keyed by the SHA-256 of the names and bytes
+(:func:`upload_key`) and the options, for a few minutes, so that a rerun (another beat,
+method or case, the opacity slider) recomputes nothing. Nothing is written to disk: the
+bytes themselves are never hashed by Streamlit nor persisted (``persist`` stays off).
+
+The renderer: :func:`verdict` (the prediction, :func:`decision_sentence` and
+:func:`probability_bars` under the card's decision rule, :func:`rule_text`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from dxcore.contract import DecisionRule, Result
+from dxcore.explain import Explanation, explainers_for, get_explainer
+from dxcore.registry import get_model
+from dxui.common import load_model
+
+CACHE_SECONDS = 600
+
+
+# --- The cached path ----------------------------------------------------------------------
+
+
+def upload_key(files: dict[str, bytes]) -> str:
+    """The SHA-256 of an upload: every file's name (WFDB files are paired by name) and
+    bytes, in name order.
+
+    >>> upload_key({"a.csv": b"x"}) == upload_key({"a.csv": b"x"}) != upload_key({"b.csv": b"x"})
+    True
+    """
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+def _read_options(model_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options the model's ``read`` names (an ECG CSV's ``fs``); the others (the
+    ``lead``) are for ``preprocess`` and must not re-key the decoded upload."""
+    named = inspect.signature(get_model(model_id).read).parameters.values()
+    keywords = {p.name for p in named if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {name: value for name, value in options.items() if name in keywords}
+
+
+@st.cache_data(max_entries=8, ttl=CACHE_SECONDS, show_spinner="Reading the upload…")
+def _read(model_id: str, key: str, options: dict[str, Any], _files: dict[str, bytes]) -> Any:
+    return get_model(model_id).read(_files, **options)  # reading needs no weights
+
+
+@st.cache_data(max_entries=8, ttl=CACHE_SECONDS, show_spinner="Running the model…")
+def _analyse(model_id: str, key: str, options: dict[str, Any],
+             _files: dict[str, bytes]) -> Result:
+    decoded = _read(model_id, key, _read_options(model_id, options), _files)
+    return load_model(model_id).predict(decoded, **options)
+
+
+@st.cache_data(max_entries=16, ttl=CACHE_SECONDS, show_spinner="Computing the explanation…")
+def _explain(model_id: str, key: str, options: dict[str, Any], method: str, item: int,
+             class_name: str | None, _files: dict[str, bytes]) -> Explanation:
+    result = _analyse(model_id, key, options, _files)
+    return load_model(model_id).explain(result, method, item=item, class_name=class_name)
+
+
+def read(model_id: str, files: dict[str, bytes], **options: Any) -> Any:
+    """The upload decoded as ``model_id`` reads it (an ECG record, a table of cases); raises
+    :class:`~dxcore.errors.DxError` on bad input."""
+    options = _read_options(model_id, options)
+    return _read(model_id, upload_key(files), options, files)
+
+
+def analyse(model_id: str, files: dict[str, bytes], **options: Any) -> Result:
+    """``model_id``'s result for the upload (``options``: the modality's, e.g. an ECG's
+    ``fs`` and ``lead``); raises :class:`~dxcore.errors.DxError` on bad input."""
+    return _analyse(model_id, upload_key(files), options, files)
+
+
+def explain(model_id: str, files: dict[str, bytes], options: dict[str, Any], method: str,
+            item: int = 0, class_name: str | None = None) -> Explanation:
+    """Why item ``item`` of :func:`analyse`'s result (same upload and options) got its
+    decision (or ``class_name``), by ``method``."""
+    return _explain(model_id, upload_key(files), dict(options), method, item, class_name,
+                    files)
+
+
+def explanation_methods(model_id: str) -> list[str]:
+    """The model's explanation methods, its modality's default first."""
+    return explainers_for(get_model(model_id).modality)
+
+
+def method_label(model_id: str, method: str) -> str:
+    """E.g. ``"gradcam++"`` -> ``"Grad-CAM++"``."""
+    return get_explainer(get_model(model_id).modality, method).label
+
+
+# --- The renderer -------------------------------------------------------------------------
+
+
+def _listed(names: list[str]) -> str:
+    """``['N', 'S', 'V']`` -> ``'N, S and V'``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def rule_text(rule: DecisionRule) -> str:
+    """The card's decision rule in words, as it is applied (Markdown).
+
+    >>> rule_text(DecisionRule(["NORMAL", "PNEUMONIA"], "PNEUMONIA", 0.27))
+    '**PNEUMONIA if P(PNEUMONIA) ≥ 0.27**'
+    >>> rule_text(DecisionRule(["N", "S", "V", "F"], log_offsets={"N": 0, "S": 0, "V": 0}))
+    '**the most probable of N, S and V** (plain argmax); F is never returned'
+    """
+    if rule.log_offsets is None:
+        return f"**{rule.positive_class} if P({rule.positive_class}) ≥ {rule.threshold:.2f}**"
+    chosen = [name for name in rule.class_names if name in rule.log_offsets]
+    never = [name for name in rule.class_names if name not in rule.log_offsets]
+    text = f"**the most probable of {_listed(chosen)}**"
+    if any(rule.log_offsets[name] for name in chosen):
+        offsets = ", ".join(f"{name} {rule.log_offsets[name]:+.2f}" for name in chosen)
+        text += f" after adding each class's log-probability offset ({offsets})"
+    else:
+        text += " (plain argmax)"
+    if never:
+        text += f"; {_listed(never)} {'is' if len(never) == 1 else 'are'} never returned"
+    return text
+
+
+def decision_sentence(result: Result, item: int, noun: str) -> str:
+    """Item ``item``'s decision in one plain sentence under the result's rule, e.g. "The
+    model reads this image as **PNEUMONIA**: P(PNEUMONIA) = 0.87, at or above the decision
+    threshold 0.43." (more decimals where two would show the probability equal to the
+    threshold)."""
+    rule, decided = result.rule, str(result.decisions[item])
+    opening = f"The model reads this {noun} as **{decided}**"
+    if rule.log_offsets is not None:
+        probability = float(result.probabilities[item, rule.class_names.index(decided)])
+        chosen = [name for name in rule.class_names if name in rule.log_offsets]
+        return (f"{opening}: P({decided}) = {probability:.2f}, the most probable of "
+                f"{_listed(chosen)}"
+                + (" after the per-class offsets." if any(rule.log_offsets.values()) else "."))
+    positive, threshold = rule.positive_class, rule.threshold
+    probability = float(result.probabilities[item, rule.class_names.index(positive)])
+    digits = next((d for d in (2, 3) if f"{probability:.{d}f}" != f"{threshold:.{d}f}"), 4)
+    comparison = "at or above" if probability >= threshold else "below"
+    return (f"{opening}: P({positive}) = {probability:.{digits}f}, {comparison} the decision "
+            f"threshold {threshold:.{digits}f}.")
+
+
+def probability_bars(result: Result, item: int, calibrated_on: str) -> None:
+    """One bar per class, then the decision rule and where calibration was fitted."""
+    for name, probability in zip(result.class_names, result.probabilities[item], strict=True):
+        st.progress(float(probability), text=f"P({name}) = {probability:.2f}")
+    chosen_there = "; the threshold was chosen there" if result.rule.log_offsets is None else ""
+    st.caption(f"Decision rule: {rule_text(result.rule)}. Probabilities are calibrated on "
+               f"{calibrated_on} (temperature scaling){chosen_there}.")
+
+
+def verdict(result: Result, item: int, noun: str, calibrated_on: str,
+            beside: Callable[[], None] | None = None) -> None:
+    """Item ``item``'s prediction with its sentence, and its probability bars, in one
+    bordered box; ``beside`` draws a third column (a case's atypicality)."""
+    with st.container(border=True):
+        columns = st.columns([1, 2] if beside is None else 3, gap="large")
+        with columns[0]:
+            st.metric("Model prediction", str(result.decisions[item]))
+            st.markdown(decision_sentence(result, item, noun))
+        with columns[1]:
+            probability_bars(result, item, calibrated_on)
+        if beside is not None:
+            with columns[2]:
+                beside()
