@@ -165,6 +165,19 @@ def validate_card(fields: Any, where: Path | str = "") -> None:
         raise DxError(f"{label} is not valid: field '{field}': {what}.")
 
 
+@cache
+def _fields_file_content(path: Path, sha256: str, what: str) -> list[dict[str, Any]]:
+    """A field-list file's entries, validated; once per content (``sha256``)."""
+    try:
+        content = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise DxError(f"{what} cannot be read: {error}") from error
+    problem = _schema_problem(content, "fields_file")
+    if problem is not None:
+        raise DxError(f"{what} is not valid: field '{problem[0]}': {problem[1]}.")
+    return content["fields"]
+
+
 # --- targets -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TargetCheck:
@@ -247,14 +260,7 @@ class ModelCard:
         if sha256_of(path) != sha256:
             raise DxError(f"{what} does not match its model card (checksum mismatch). It may "
                           "be damaged or replaced; the model was not used.")
-        try:
-            content = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise DxError(f"{what} cannot be read: {error}") from error
-        problem = _schema_problem(content, "fields_file")
-        if problem is not None:
-            raise DxError(f"{what} is not valid: field '{problem[0]}': {problem[1]}.")
-        return content["fields"]
+        return copy.deepcopy(_fields_file_content(path, sha256, what))
 
     @property
     def threshold(self) -> float | None:
@@ -446,7 +452,9 @@ def write_card(fields: dict[str, Any], folder: Path) -> ModelCard:
     fields["weights_sha256"] = sha256_of(folder / fields["weights_file"])
     spec = (fields.get("runtime") or {}).get("input") or {}
     if "fields_file" in spec:
-        spec["fields_sha256"] = sha256_of(folder / spec["fields_file"])
+        path = folder / spec["fields_file"]
+        spec["fields_sha256"] = sha256_of(path)
+        _fields_file_content(path, spec["fields_sha256"], f"The field list {path}")
     validate_card(fields, folder / CARD_FILE)
     order = list(card_schema()["properties"])  # the schema's order: every card alike
     fields = dict(sorted(fields.items(), key=lambda item: order.index(item[0])))

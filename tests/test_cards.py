@@ -487,6 +487,14 @@ def test_a_changed_field_list_is_refused(tmp_path):
         _ = card.input_spec
 
 
+def test_an_invalid_field_list_is_refused_naming_the_field(tmp_path):
+    fields = record_card(tmp_path)
+    (tmp_path / FIELDS_FILE).write_text(json.dumps({"fields": [{"names": ["p0"], "label": "x"}]}))
+    with pytest.raises(DxError, match=r"field list .* is not valid: field 'fields\[0\].type'"):
+        write_card(fields, tmp_path)
+    assert not (tmp_path / CARD_FILE).exists()
+
+
 def test_a_missing_field_list_is_refused_when_the_card_is_read(tmp_path):
     write_card(record_card(tmp_path), tmp_path)
     (tmp_path / FIELDS_FILE).unlink()

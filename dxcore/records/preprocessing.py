@@ -2,7 +2,7 @@
 
 - Imputation: scikit-learn ``SimpleImputer`` (median for numeric fields, most frequent
   category for categorical ones) fitted on the training split only. Only its statistics are
-  stored, in the card (``input.imputation``), so nothing is unpickled at load time;
+  stored, in the card (``runtime.imputation``), so nothing is unpickled at load time;
   applying them is a plain ``fillna``, which is what ``SimpleImputer.transform`` does.
 - Encoding: numeric fields first (after their ``transform``), then each categorical field
   one-hot in the schema's category order. Standardisation happens inside the network (its
