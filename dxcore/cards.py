@@ -1,10 +1,27 @@
 """Model cards: the machine-readable facts shipped beside every model's weights.
 
-After Mitchell M et al., "Model Cards for Model Reporting", FAT* 2019. A card is the JSON
-file ``saved_models/<id>/card.json``; its ``weights_sha256`` pins the weights file it
-describes, so a swapped or damaged weights file is refused instead of silently used.
+After Mitchell M et al., "Model Cards for Model Reporting", FAT* 2019, with the layout of
+MONAI bundle metadata and Hugging Face model cards. A card is the JSON file
+``saved_models/<id>/card.json`` in the versioned format ``schema_version`` 2.0, described by
+the JSON Schema ``dxcore/card_schema.json`` and validated whenever a card is read or
+written. Its parts:
 
-A card may also state ``targets``: the test-split figures its model was built to reach,
+- documentation for people: ``name``, ``task``, ``intended_use``, ``limitations``,
+  ``methods`` (how the input is read and the parameters were chosen, in words), the
+  ``training_data`` (``dataset_id``, ``licence`` and ``references`` as fields), the
+  ``software`` the model was trained with, ``validation_metrics``, ``test_metrics`` and
+  ``targets``;
+- ``runtime``: every parameter inference reads (decision rule, calibration temperature,
+  input side or record fields, imputation, atypicality quantiles, explainer layer). Code
+  reads them only through :class:`ModelCard`'s accessors;
+- ``interface``: the network's inputs and outputs (name, dtype, shape, value range,
+  channels), checked against the loaded network by :func:`verify_interface`;
+- ``weights_sha256``, which pins the weights file, so that a swapped or damaged weights
+  file is refused instead of silently used. A long record field list lives in its own file
+  beside the card (``runtime.input.fields_file``, pinned by its SHA-256 too), a per-epoch
+  training log in ``training.log_file``.
+
+A card may state ``targets``: the test-split figures its model was built to reach,
 e.g. ``{"accuracy": {"at_least": 0.88}}``. :meth:`ModelCard.target_checks` compares them
 with the card's test metrics, so that a model below a target says so wherever it is shown.
 
@@ -20,20 +37,33 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dxcore.errors import DxError
 
+if TYPE_CHECKING:
+    import keras
+
+SCHEMA_VERSION = "2.0"
 CARD_FILE = "card.json"
+FIELDS_FILE = "fields.json"
+TRAINING_LOG_FILE = "training_log.json"
+SCHEMA_FILE = Path(__file__).with_name("card_schema.json")
+# Documentation and runtime sections every card has (the schema's top-level "required").
 REQUIRED_FIELDS = (
-    "id", "name", "modality", "task", "class_names", "input", "decision_threshold",
-    "calibration_temperature", "training_data", "test_metrics", "intended_use",
-    "limitations", "date", "weights_file", "weights_sha256",
+    "schema_version", "id", "name", "modality", "task", "class_names", "licence",
+    "intended_use", "limitations", "date", "software", "training_data", "interface", "runtime",
+    "test_metrics", "weights_file", "weights_sha256",
 )
+# Record models with more fields than this keep them in FIELDS_FILE, not in the card.
+INLINE_FIELDS_MAX = 100
 
 
 def sha256_of(path: Path) -> str:
@@ -44,6 +74,111 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# --- the schema --------------------------------------------------------------------------
+@cache
+def card_schema() -> dict[str, Any]:
+    """The JSON Schema of the card format (``dxcore/card_schema.json``)."""
+    return json.loads(SCHEMA_FILE.read_text())
+
+
+@cache
+def _validator(definition: str | None = None):
+    from jsonschema import Draft202012Validator
+
+    schema = card_schema()
+    if definition is not None:  # one of the schema's $defs, its references resolved within
+        schema = {"$schema": schema["$schema"], "$defs": schema["$defs"],
+                  "$ref": f"#/$defs/{definition}"}
+    return Draft202012Validator(schema)
+
+
+def _field_name(path: Iterable[Any]) -> str:
+    """``runtime.decision.threshold``, ``interface.inputs[0].shape``."""
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name
+
+
+def _schema_problem(fields: Any, definition: str | None = None) -> tuple[str, str] | None:
+    """The most relevant violation of the schema as (field, what is wrong), else None."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator(definition).iter_errors(fields))
+    if error is None:
+        return None
+    path = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        if missing:
+            return _field_name([*path, missing[0]]), "missing"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - allowed)
+        if extra:
+            return _field_name([*path, extra[0]]), "not a field of this card format"
+    return _field_name(path) or "(the card)", error.message
+
+
+def _semantic_problem(fields: dict[str, Any], folder: Path) -> tuple[str, str] | None:
+    """What the schema cannot say: cross-references between fields and to files."""
+    classes = fields["class_names"]
+    runtime = fields["runtime"]
+    decision = runtime["decision"]
+    if "positive_class" in decision and decision["positive_class"] not in classes:
+        return "runtime.decision.positive_class", f"{decision['positive_class']!r} is not " \
+            "one of class_names"
+    unknown = sorted(set(decision.get("log_offsets") or {}) - set(classes))
+    if unknown:
+        return "runtime.decision.log_offsets", f"{unknown[0]!r} is not one of class_names"
+    quantiles = runtime.get("atypicality_quantiles")
+    if quantiles is not None and any(b < a for a, b in zip(quantiles, quantiles[1:], strict=False)):
+        return "runtime.atypicality_quantiles", "not in non-decreasing order"
+    outputs = {o["name"]: o for o in fields["interface"]["outputs"]}
+    logits = outputs.get("logits")
+    if logits is None:
+        return "interface.outputs", "no output named 'logits'"
+    if logits["shape"][-1] != len(classes):
+        return "interface.outputs", f"'logits' has {logits['shape'][-1]} classes, " \
+            f"class_names {len(classes)}"
+    fields_file = (runtime.get("input") or {}).get("fields_file")
+    if fields_file is not None and not (folder / fields_file).is_file():
+        return "runtime.input.fields_file", f"{fields_file} is not beside the card"
+    return None
+
+
+def validate_card(fields: Any, where: Path | str = "") -> None:
+    """Raise one :class:`DxError` naming the first field of ``fields`` that breaks the card
+    format (the JSON Schema, then the cross-references the schema cannot express)."""
+    label = f"The model card {where}".rstrip()
+    if not isinstance(fields, dict):
+        raise DxError(f"{label} is not a JSON object.")
+    version = fields.get("schema_version")
+    if version != SCHEMA_VERSION:
+        found = "has no schema_version (a card older than format 2.0)" if version is None \
+            else f"has schema_version {version!r}"
+        raise DxError(f"{label} {found}; this version of dxcore reads format "
+                      f"{SCHEMA_VERSION}. Retrain the model or update the card.")
+    problem = _schema_problem(fields) or _semantic_problem(fields, Path(where).parent)
+    if problem is not None:
+        field, what = problem
+        raise DxError(f"{label} is not valid: field '{field}': {what}.")
+
+
+@cache
+def _fields_file_content(path: Path, sha256: str, what: str) -> list[dict[str, Any]]:
+    """A field-list file's entries, validated; once per content (``sha256``)."""
+    try:
+        content = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise DxError(f"{what} cannot be read: {error}") from error
+    problem = _schema_problem(content, "fields_file")
+    if problem is not None:
+        raise DxError(f"{what} is not valid: field '{problem[0]}': {problem[1]}.")
+    return content["fields"]
+
+
+# --- targets -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TargetCheck:
     """One target of a card against the measured test metric."""
@@ -67,9 +202,11 @@ class TargetCheck:
                 f"(target {self.direction.replace('_', ' ')} {self.bound:g})")
 
 
+# --- the card ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelCard:
-    """A parsed card; ``folder`` is where the card and its weights live."""
+    """A parsed card; ``folder`` is where the card and its weights live. Documentation
+    fields are read as ``card["task"]``; runtime parameters only through the accessors."""
 
     fields: dict[str, Any]
     folder: Path
@@ -89,47 +226,83 @@ class ModelCard:
         return list(self.fields["class_names"])
 
     @property
+    def runtime(self) -> dict[str, Any]:
+        """The card's runtime section (prefer the accessors below)."""
+        return self.fields.get("runtime") or {}
+
+    @property
+    def _decision(self) -> dict[str, Any]:
+        return self.runtime.get("decision") or {}
+
+    @property
     def positive_class(self) -> str:
-        """The class the decision threshold is about (the card's ``positive_class``, else
-        the last class)."""
-        return self.fields.get("positive_class", self.class_names[-1])
+        """The class the decision threshold is about (``runtime.decision.positive_class``,
+        else the last class)."""
+        return self._decision.get("positive_class") or self.class_names[-1]
 
     # --- runtime parameters: what inference reads (code reads them only through these) ---
-    @property
+    @cached_property
     def input_spec(self) -> dict[str, Any]:
-        """The input's description: image side and normalisation, record fields, ..."""
-        return self.fields["input"]
+        """What preprocessing reads: an image's ``side`` and ``normalization``; a record
+        model's ``fields`` (read from the card's field-list file when it has one, checked
+        against its SHA-256) and ``top_fields``."""
+        spec = copy.deepcopy(self.runtime.get("input") or {})
+        name = spec.get("fields_file")
+        if name is not None:
+            spec["fields"] = self._read_fields_file(name, spec.get("fields_sha256"))
+        return spec
+
+    def _read_fields_file(self, name: str, sha256: str | None) -> list[dict[str, Any]]:
+        path = self.folder / name
+        what = f"The field list of model '{self.id}' ({path})"
+        if not path.is_file():
+            raise DxError(f"{what} is missing; the model cannot read its input.")
+        if sha256_of(path) != sha256:
+            raise DxError(f"{what} does not match its model card (checksum mismatch). It may "
+                          "be damaged or replaced; the model was not used.")
+        return copy.deepcopy(_fields_file_content(path, sha256, what))
 
     @property
     def threshold(self) -> float | None:
         """The positive class's decision threshold (None for a log-offset rule)."""
-        value = self.fields.get("decision_threshold")
+        value = self._decision.get("threshold")
         return None if value is None else float(value)
 
     @property
     def temperature(self) -> float:
         """The calibration temperature the logits are divided by."""
-        return float(self.fields["calibration_temperature"])
+        return float(self.runtime["calibration_temperature"])
 
     @property
     def log_offsets(self) -> dict[str, float] | None:
         """Per-class log-offsets of an argmax decision rule, if the card has one."""
-        return (self.fields.get("decision_rule") or {}).get("log_offsets")
+        return self._decision.get("log_offsets")
 
     @property
     def imputation(self) -> dict[str, float | str]:
         """Each record field's fill value (training-split statistics)."""
-        return self.fields["input"]["imputation"]["values"]
+        return self.runtime["imputation"]
 
     @property
     def atypicality_quantiles(self) -> list[float]:
         """The training cohort's out-of-fold reconstruction-error quantiles."""
-        return self.fields["atypicality"]["reference_quantiles"]
+        return self.runtime["atypicality_quantiles"]
+
+    @property
+    def explainer_layer(self) -> str:
+        """The layer saliency methods read (default ``last_conv``)."""
+        return self.runtime.get("explainer_layer", "last_conv")
+
+    @property
+    def interface(self) -> dict[str, Any]:
+        """The network's inputs and outputs as the card states them."""
+        return self.fields["interface"]
 
     @property
     def weights_path(self) -> Path:
         return self.folder / self.fields["weights_file"]
 
+    # --- documentation -----------------------------------------------------------------
     def headline(self) -> dict[str, str]:
         """Test metrics as short strings, e.g. ``{"auc": "0.962 (0.948-0.975)"}``; only
         those named in the card's optional ``headline_metrics``, when it has that list."""
@@ -169,20 +342,137 @@ class ModelCard:
             )
 
 
+# --- the interface -----------------------------------------------------------------------
+def _network_io(network: keras.Model) -> tuple[list[tuple[str, str, list]],
+                                               list[tuple[str, str, list]]]:
+    """(name, dtype, shape) of each input, in order, and of each output, by the names the
+    project uses (``network.output_names``: dict keys, or the last layer's name)."""
+    def described(tensor) -> tuple[str, list]:
+        return str(tensor.dtype), [None if d is None else int(d) for d in tensor.shape]
+
+    inputs = [(tensor.name, *described(tensor)) for tensor in network.inputs]
+    names = list(network.output_names)
+    outputs = [(name, *described(tensor))
+               for name, tensor in zip(names, network.outputs, strict=True)]
+    return inputs, outputs
+
+
+def interface_of(network: keras.Model, inputs: dict[str, dict] | None = None,
+                 outputs: dict[str, dict] | None = None) -> dict[str, Any]:
+    """A card's ``interface`` read off ``network``; ``inputs`` adds each named input's
+    ``range``, ``channels`` and ``description`` (both null unless given), ``outputs`` each
+    output's ``description``. The ``logits`` output comes first."""
+    found_inputs, found_outputs = _network_io(network)
+    inputs, outputs = inputs or {}, outputs or {}
+    found_outputs.sort(key=lambda item: item[0] != "logits")
+    return {
+        "inputs": [{"name": name, "dtype": dtype, "shape": shape,
+                    "range": None, "channels": None, **inputs.get(name, {})}
+                   for name, dtype, shape in found_inputs],
+        "outputs": [{"name": name, "dtype": dtype, "shape": shape, **outputs.get(name, {})}
+                    for name, dtype, shape in found_outputs],
+    }
+
+
+def verify_interface(card: ModelCard, network: keras.Model) -> None:
+    """Raise one :class:`DxError` listing every difference between the card's
+    ``interface`` and ``network``: the inputs' names, dtypes and shapes in order (and that
+    named channels match the last axis), the outputs' by name (after MONAI's
+    ``verify_net_in_out``)."""
+    stated = card.interface
+    inputs, outputs = _network_io(network)
+    problems = []
+    if len(inputs) != len(stated["inputs"]):
+        problems.append(f"the network has {len(inputs)} inputs, the card "
+                        f"{len(stated['inputs'])}")
+    for k, (spec, (name, dtype, shape)) in enumerate(zip(stated["inputs"], inputs,
+                                                          strict=False)):
+        where = f"input {k} '{spec['name']}'"
+        for key, actual in (("name", name), ("dtype", dtype), ("shape", shape)):
+            if spec[key] != actual:
+                problems.append(f"{where}: {key} {actual!r} in the network, {spec[key]!r} in "
+                                "the card")
+        channels = spec.get("channels")
+        if channels is not None and len(channels) != shape[-1]:
+            problems.append(f"{where}: {len(channels)} channels named for a last axis of "
+                            f"{shape[-1]}")
+    by_name = {name: (dtype, shape) for name, dtype, shape in outputs}
+    stated_outputs = {spec["name"]: spec for spec in stated["outputs"]}
+    for name in sorted(set(by_name) ^ set(stated_outputs)):
+        side = "the network" if name in by_name else "the card"
+        problems.append(f"output '{name}' only in {side}")
+    for name in sorted(set(by_name) & set(stated_outputs)):
+        for key, actual in zip(("dtype", "shape"), by_name[name], strict=True):
+            if stated_outputs[name][key] != actual:
+                problems.append(f"output '{name}': {key} {actual!r} in the network, "
+                                f"{stated_outputs[name][key]!r} in the card")
+    if problems:
+        raise DxError(f"The network of model '{card.id}' does not match its card's "
+                      f"interface: {'; '.join(problems)}.")
+
+
+# --- reading and writing -----------------------------------------------------------------
 def read_card(path: Path) -> ModelCard:
+    """The card at ``path``, validated; one :class:`DxError` naming the field otherwise."""
     try:
         fields = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise DxError(f"The model card {path} cannot be read: {error}") from error
-    missing = [name for name in REQUIRED_FIELDS if name not in fields]
-    if missing:
-        raise DxError(f"The model card {path} lacks: {', '.join(missing)}.")
+    validate_card(fields, path)
     return ModelCard(fields, path.parent)
 
 
+def training_software() -> dict[str, str]:
+    """The versions of Python, TensorFlow, Keras and NumPy running now (for a new card)."""
+    import platform
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__,
+            "source": "recorded by the training run"}
+
+
+def write_json(folder: Path, name: str, content: Any) -> str:
+    """Write a file that a card names (a field list, a training log) beside it; returns
+    ``name``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(json.dumps(content, indent=1) + "\n")
+    return name
+
+
 def write_card(fields: dict[str, Any], folder: Path) -> ModelCard:
-    """Stamp the weights checksum into ``fields`` and write the card beside the weights."""
-    fields = dict(fields)
+    """Stamp the format version and the SHA-256 of the weights (and of a field-list file)
+    into ``fields``, validate, and write the card beside the weights. ``fields`` itself is
+    left alone."""
+    fields = copy.deepcopy(fields)
+    fields["schema_version"] = SCHEMA_VERSION
     fields["weights_sha256"] = sha256_of(folder / fields["weights_file"])
+    spec = (fields.get("runtime") or {}).get("input") or {}
+    if "fields_file" in spec:
+        path = folder / spec["fields_file"]
+        spec["fields_sha256"] = sha256_of(path)
+        _fields_file_content(path, spec["fields_sha256"], f"The field list {path}")
+    validate_card(fields, folder / CARD_FILE)
+    order = list(card_schema()["properties"])  # the schema's order: every card alike
+    fields = dict(sorted(fields.items(), key=lambda item: order.index(item[0])))
     (folder / CARD_FILE).write_text(json.dumps(fields, indent=2) + "\n")
     return read_card(folder / CARD_FILE)
+
+
+def save_weights_file(network: keras.Model, path: Path) -> None:
+    """Save ``network`` as a card's weights file: architecture and weights, without the
+    optimizer state a compiled network carries (inference loads with ``compile=False`` and
+    never reads it; for AdamW it is two more copies of every weight). The network is saved,
+    reloaded uncompiled and saved again, so new and re-saved shipped files come out alike."""
+    import tempfile
+
+    import keras
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        full = Path(scratch) / "compiled.keras"
+        network.save(full)
+        keras.saving.load_model(full, compile=False, safe_mode=True).save(path)

@@ -36,7 +36,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from dxcore.cards import write_card
+    from dxcore.cards import training_software, write_card
     from dxcore.evaluation import evaluate, store_test_metrics
     from dxcore.registry import models_dir, recipe_for
 
@@ -44,7 +44,10 @@ def _train(args: argparse.Namespace) -> int:
     options = {} if args.epochs is None else {"epochs": args.epochs}  # else the recipe's
     recipe = recipe_for(args.model_id)
     fields = recipe.train(out_dir, data=args.data, seed=args.seed, **options)
-    card = write_card({**fields, "targets": recipe.TARGETS}, out_dir)
+    # The model's own licence: none stated (the repository has none); the card's format
+    # version and checksums are stamped by write_card.
+    card = write_card({"licence": None, **fields, "software": training_software(),
+                       "targets": recipe.TARGETS}, out_dir)
     print(f"Trained {card.id} in {fields['training']['seconds']} s; weights in {out_dir}.")
     if not args.out:
         card = store_test_metrics(card, evaluate(card.id, args.data))

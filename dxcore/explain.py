@@ -119,7 +119,7 @@ class MapExplainer(Explainer):
             import tensorflow as tf
             return tf.gather(output, indices, axis=1, batch_dims=1)
 
-        layer = model.card.get("explainer_layer", "last_conv")
+        layer = model.card.explainer_layer
         raw = self.compute(network, x, score, layer)
         raw = np.asarray(raw[0] if isinstance(raw, list) else raw, np.float32)
         maps = np.zeros_like(raw)

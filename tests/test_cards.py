@@ -1,45 +1,52 @@
-"""Model cards and the registry: the checksum stamp, discovery, lazy checked loading, and the
-clear refusals for damaged, swapped or missing weights, unknown ids and incomplete cards."""
+"""Model cards (format 2.0) and the registry: the JSON Schema and the clear refusal of a card
+that breaks it, the runtime accessors, the interface check, field-list files, the checksum
+stamp, discovery, lazy checked loading, the refusals for damaged, swapped or missing weights
+and unknown ids; and every shipped card against the schema."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
+import h5py
+import jsonschema
 import keras
 import numpy as np
 import pytest
 
-from dxcore.cards import CARD_FILE, REQUIRED_FIELDS, ModelCard, read_card, write_card
+from dxcore.cards import (
+    CARD_FILE,
+    FIELDS_FILE,
+    REQUIRED_FIELDS,
+    SCHEMA_FILE,
+    SCHEMA_VERSION,
+    ModelCard,
+    interface_of,
+    read_card,
+    save_weights_file,
+    training_software,
+    validate_card,
+    verify_interface,
+    write_card,
+    write_json,
+)
+from dxcore.cli import main as cli_main
 from dxcore.errors import DxError
 from dxcore.images import LoadedImage
 from dxcore.images.network import chest_xray_cnn
+from dxcore.images.training import card_interface as image_interface
+from dxcore.records.network import record_autoencoder
+from dxcore.records.schema import Schema
 from dxcore.registry import clear_cache, get_card, get_model, list_cards
 
 SIDE = 32
 WEIGHTS = "model.keras"
-
-
-def card_fields(model_id: str) -> dict:
-    """Every required field except the checksum, which ``write_card`` stamps."""
-    return {
-        "id": model_id,
-        "name": f"Tiny test model {model_id}",
-        "modality": "image",
-        "task": "NORMAL vs PNEUMONIA (test fixture, untrained)",
-        "class_names": ["NORMAL", "PNEUMONIA"],
-        "input": {"side": SIDE, "channels": 1},
-        "decision_threshold": 0.5,
-        "calibration_temperature": 1.0,
-        "training_data": "none",
-        "test_metrics": {"auc": {"value": 0.5, "ci95": [0.4, 0.6]}},
-        "intended_use": "unit tests only",
-        "limitations": "random weights",
-        "date": "2025-01-01",
-        "weights_file": WEIGHTS,
-    }
+SHIPPED = Path(__file__).resolve().parents[1] / "saved_models"
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +57,35 @@ def saved_model(tmp_path_factory) -> tuple[keras.Model, Path]:
     path = tmp_path_factory.mktemp("weights") / WEIGHTS
     model.save(path)
     return model, path
+
+
+def card_fields(model_id: str, network: keras.Model) -> dict:
+    """A complete image card except the version and checksum, which ``write_card`` stamps."""
+    return {
+        "id": model_id,
+        "name": f"Tiny test model {model_id}",
+        "modality": "image",
+        "task": "NORMAL vs PNEUMONIA (test fixture, untrained)",
+        "class_names": ["NORMAL", "PNEUMONIA"],
+        "licence": None,
+        "intended_use": "unit tests only",
+        "limitations": ["random weights"],
+        "date": "2025-01-01",
+        "software": {**training_software(), "source": "test fixture"},
+        "training_data": {"dataset": "none", "dataset_id": "test:none", "licence": None,
+                          "references": ["none"], "split": "none"},
+        "interface": image_interface(network),
+        "runtime": {"input": {"side": SIDE, "normalization": "unit"},
+                    "decision": {"positive_class": "PNEUMONIA", "threshold": 0.5},
+                    "calibration_temperature": 1.0, "explainer_layer": "last_conv"},
+        "test_metrics": {"auc": {"value": 0.5, "ci95": [0.4, 0.6]}},
+        "weights_file": WEIGHTS,
+    }
+
+
+@pytest.fixture
+def fields(saved_model) -> dict:
+    return card_fields("tiny-cxr", saved_model[0])
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +103,7 @@ def install(tmp_path, saved_model):
         folder = tmp_path / model_id
         folder.mkdir()
         shutil.copy(saved_model[1], folder / WEIGHTS)
-        return write_card(card_fields(model_id), folder)
+        return write_card(card_fields(model_id, saved_model[0]), folder)
 
     return _install
 
@@ -86,17 +122,54 @@ def load_calls(monkeypatch) -> list:
     return calls
 
 
-def test_write_card_stamps_the_weights_checksum(tmp_path, saved_model):
+def write_raw(folder: Path, fields: dict) -> Path:
+    """Write ``fields`` as a card without any stamping or checking."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CARD_FILE).write_text(json.dumps(fields))
+    return folder / CARD_FILE
+
+
+def stamped(fields: dict) -> dict:
+    return {**copy.deepcopy(fields), "schema_version": SCHEMA_VERSION, "weights_sha256": "0" * 64}
+
+
+# --- writing, reading, the registry ------------------------------------------------------
+
+
+def test_write_card_stamps_the_version_and_the_weights_checksum(tmp_path, saved_model, fields):
     shutil.copy(saved_model[1], tmp_path / WEIGHTS)
-    fields = card_fields("tiny-cxr")
     card = write_card(fields, tmp_path)
     expected = hashlib.sha256((tmp_path / WEIGHTS).read_bytes()).hexdigest()
-    assert card["weights_sha256"] == expected
-    assert json.loads((tmp_path / CARD_FILE).read_text())["weights_sha256"] == expected
-    assert "weights_sha256" not in fields  # the caller's dict is left alone
+    assert card["weights_sha256"] == expected and card["schema_version"] == "2.0"
+    written = json.loads((tmp_path / CARD_FILE).read_text())
+    assert written["weights_sha256"] == expected
+    assert list(written)[:3] == ["schema_version", "id", "name"]  # the schema's order
+    assert "weights_sha256" not in fields and "schema_version" not in fields  # left alone
     assert read_card(tmp_path / CARD_FILE).fields == card.fields
     assert card.folder == tmp_path and card.weights_path == tmp_path / WEIGHTS
     assert card.headline() == {"auc": "0.500 (0.400-0.600)"}
+
+
+def test_write_card_refuses_an_invalid_card_and_writes_nothing(tmp_path, saved_model, fields):
+    shutil.copy(saved_model[1], tmp_path / WEIGHTS)
+    fields["runtime"]["calibration_temperature"] = -1.0
+    with pytest.raises(DxError, match="runtime.calibration_temperature"):
+        write_card(fields, tmp_path)
+    assert not (tmp_path / CARD_FILE).exists()
+
+
+def test_runtime_accessors_read_the_typed_section(install):
+    card = install()
+    assert card.input_spec == {"side": SIDE, "normalization": "unit"}
+    assert card.threshold == 0.5 and isinstance(card.threshold, float)
+    assert card.temperature == 1.0 and card.log_offsets is None
+    assert card.positive_class == "PNEUMONIA" and card.class_names == ["NORMAL", "PNEUMONIA"]
+    assert card.explainer_layer == "last_conv"
+    offsets = ModelCard({"class_names": ["N", "S", "V", "F"], "runtime": {
+        "decision": {"log_offsets": {"N": 0.0, "S": 1.0}}, "calibration_temperature": 2}},
+        Path("."))
+    assert offsets.log_offsets == {"N": 0.0, "S": 1.0} and offsets.threshold is None
+    assert offsets.temperature == 2.0 and offsets.positive_class == "F"
 
 
 def test_list_cards_finds_every_card(tmp_path, install):
@@ -182,14 +255,116 @@ def test_unknown_model_id_with_no_models_at_all(tmp_path):
         get_card("nope", tmp_path)
 
 
-@pytest.mark.parametrize("missing", REQUIRED_FIELDS)
-def test_card_missing_a_required_field_is_refused(tmp_path, missing):
-    fields = {**card_fields("tiny-cxr"), "weights_sha256": "0" * 64}
-    del fields[missing]
-    (tmp_path / "tiny-cxr").mkdir()
-    (tmp_path / "tiny-cxr" / CARD_FILE).write_text(json.dumps(fields))
-    with pytest.raises(DxError, match=f"lacks: {missing}"):
+# --- validation: one clear error naming the field ----------------------------------------
+
+
+def test_the_card_schema_is_a_valid_json_schema():
+    schema = json.loads(SCHEMA_FILE.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION
+    assert tuple(schema["required"]) == REQUIRED_FIELDS
+
+
+@pytest.mark.parametrize("missing", [name for name in REQUIRED_FIELDS if name != "schema_version"])
+def test_card_missing_a_required_field_is_refused(tmp_path, fields, missing):
+    card = stamped(fields)
+    del card[missing]
+    path = write_raw(tmp_path / "tiny-cxr", card)
+    with pytest.raises(DxError, match=f"not valid: field '{missing}': missing"):
         list_cards(tmp_path)
+    with pytest.raises(DxError, match=missing):
+        read_card(path)
+
+
+def break_threshold_type(card):
+    card["runtime"]["decision"]["threshold"] = "0.5"
+
+
+def break_threshold_range(card):
+    card["runtime"]["decision"]["threshold"] = 1.5
+
+
+def misspell_a_runtime_field(card):
+    card["runtime"]["temprature"] = card["runtime"].pop("calibration_temperature")
+
+
+def add_an_unknown_runtime_field(card):
+    card["runtime"]["offsets"] = {"NORMAL": 0.0}
+
+
+def add_an_unknown_field(card):
+    card["decision_threshold"] = 0.5  # a format-1 field
+
+
+def drop_the_image_side(card):
+    del card["runtime"]["input"]["side"]
+
+
+def unknown_positive_class(card):
+    card["runtime"]["decision"]["positive_class"] = "pneumonia"
+
+
+def offsets_of_an_unknown_class(card):
+    card["runtime"]["decision"] = {"log_offsets": {"NORMAL": 0.0, "Q": 1.0}}
+
+
+def free_batch_axis_as_zero(card):
+    card["interface"]["inputs"][0]["shape"][0] = 0
+
+
+def logits_wider_than_the_classes(card):
+    card["interface"]["outputs"][0]["shape"] = [None, 3]
+
+
+def bad_dataset_id(card):
+    card["training_data"]["dataset_id"] = "Kermany 2018"
+
+
+def bad_checksum(card):
+    card["weights_sha256"] = "not a checksum"
+
+
+def software_without_keras(card):
+    del card["software"]["keras"]
+
+
+@pytest.mark.parametrize("breaks, field", [
+    (break_threshold_type, "runtime.decision.threshold"),
+    (break_threshold_range, "runtime.decision.threshold"),
+    (misspell_a_runtime_field, "runtime.calibration_temperature"),
+    (add_an_unknown_runtime_field, "runtime.offsets"),
+    (add_an_unknown_field, "decision_threshold"),
+    (drop_the_image_side, "runtime.input.side"),
+    (unknown_positive_class, "runtime.decision.positive_class"),
+    (offsets_of_an_unknown_class, "runtime.decision.log_offsets"),
+    (free_batch_axis_as_zero, "interface.inputs[0].shape[0]"),
+    (logits_wider_than_the_classes, "interface.outputs"),
+    (bad_dataset_id, "training_data.dataset_id"),
+    (bad_checksum, "weights_sha256"),
+    (software_without_keras, "software.keras"),
+], ids=lambda value: value.__name__ if callable(value) else None)
+def test_invalid_card_gets_one_error_naming_the_field(tmp_path, fields, breaks, field):
+    card = stamped(fields)
+    breaks(card)
+    path = write_raw(tmp_path / "tiny-cxr", card)
+    with pytest.raises(DxError) as refused:
+        read_card(path)
+    message = str(refused.value)
+    assert message.startswith(f"The model card {path} is not valid: field '{field}'")
+    assert "\n" not in message and "Traceback" not in message
+
+
+@pytest.mark.parametrize("version, said", [
+    (None, r"has no schema_version \(a card older than format 2.0\)"),
+    ("1.0", "has schema_version '1.0'"), ("3.0", "has schema_version '3.0'")])
+def test_card_of_another_format_version_is_refused(tmp_path, fields, version, said):
+    card = stamped(fields)
+    if version is None:
+        del card["schema_version"]
+    else:
+        card["schema_version"] = version
+    with pytest.raises(DxError, match=f"{said}; this version of dxcore reads format 2.0"):
+        read_card(write_raw(tmp_path / "tiny-cxr", card))
 
 
 def test_card_that_is_not_json_is_refused(tmp_path):
@@ -199,16 +374,229 @@ def test_card_that_is_not_json_is_refused(tmp_path):
         get_card("broken", tmp_path)
 
 
-def test_targets_are_checked_against_the_test_metrics():
-    card = ModelCard({
-        "test_metrics": {"auc": {"value": 0.95}, "V_ppv": {"value": 0.49},
-                         "misclassified": {"value": 2, "of": 34}},
-        "targets": {"auc": {"at_least": 0.95}, "V_ppv": {"at_least": 0.85},
-                    "misclassified": {"at_most": 2}, "accuracy": {"at_least": 0.9}}},
-        Path("."))
-    checks = {check.metric: check for check in card.target_checks()}
-    assert [name for name, check in checks.items() if check.met] == ["auc", "misclassified"]
-    assert [check.metric for check in card.unmet_targets()] == ["V_ppv", "accuracy"]
-    assert checks["accuracy"].value is None  # a target never measured is not met
-    assert checks["accuracy"].describe() == "accuracy not measured (target at least 0.9)"
-    assert ModelCard({"test_metrics": {}}, Path(".")).target_checks() == []
+def test_the_cli_says_which_field_is_wrong_without_a_traceback(tmp_path, fields, monkeypatch,
+                                                               capsys):
+    card = stamped(fields)
+    break_threshold_range(card)
+    write_raw(tmp_path / "tiny-cxr", card)
+    monkeypatch.setenv("DX_MODELS_DIR", str(tmp_path))
+    assert cli_main(["models"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("Error: The model card ") and "Traceback" not in captured.err
+    assert "field 'runtime.decision.threshold': 1.5 is greater than the maximum of 1" in \
+        captured.err and captured.err.count("\n") == 1
+
+
+# --- the interface -----------------------------------------------------------------------
+
+
+def test_interface_is_read_off_the_network(saved_model):
+    interface = image_interface(saved_model[0])
+    assert interface["inputs"] == [{
+        "name": "image", "dtype": "float32", "shape": [None, SIDE, SIDE, 1],
+        "range": [0.0, 1.0], "channels": ["grey"],
+        "description": interface["inputs"][0]["description"]}]
+    assert [(o["name"], o["dtype"], o["shape"]) for o in interface["outputs"]] == [
+        ("logits", "float32", [None, 2])]
+
+
+def test_verify_interface_accepts_the_network_it_describes(install, saved_model):
+    verify_interface(install(), saved_model[0])
+
+
+def test_verify_interface_names_every_difference(install):
+    card = install()
+    keras.utils.set_random_seed(5)
+    with pytest.raises(DxError) as refused:
+        verify_interface(card, chest_xray_cnn(SIDE * 2, classes=3))
+    message = str(refused.value)
+    assert message.startswith("The network of model 'tiny-cxr' does not match its card's "
+                              "interface: ")
+    assert "input 0 'image': shape [None, 64, 64, 1] in the network, [None, 32, 32, 1]" in message
+    assert "output 'logits': shape [None, 3] in the network, [None, 2] in the card" in message
+
+
+def test_verify_interface_checks_names_channels_and_dict_outputs():
+    network = record_autoencoder(np.zeros(3), np.ones(3), hidden=4, code=2)
+    interface = interface_of(network, {"record": {"channels": ["a", "b", "c"]}})
+    assert [o["name"] for o in interface["outputs"]] == ["logits", "deviation"]
+    card = ModelCard({"id": "tiny-record", "interface": interface}, Path("."))
+    verify_interface(card, network)
+
+    renamed = copy.deepcopy(interface)
+    renamed["inputs"][0]["name"] = "case"
+    renamed["inputs"][0]["channels"] = ["a", "b"]
+    renamed["outputs"] = [o for o in renamed["outputs"] if o["name"] == "logits"]
+    renamed["outputs"].append({"name": "reconstruction", "dtype": "float32", "shape": [None, 3]})
+    with pytest.raises(DxError) as refused:
+        verify_interface(ModelCard({"id": "tiny-record", "interface": renamed}, Path(".")),
+                         network)
+    message = str(refused.value)
+    for part in ("input 0 'case': name 'record' in the network, 'case' in the card",
+                 "2 channels named for a last axis of 3", "output 'deviation' only in the "
+                 "network", "output 'reconstruction' only in the card"):
+        assert part in message
+
+
+# --- record cards: a field list in a file of its own -------------------------------------
+
+
+def record_card(folder: Path, probes: int = 3) -> dict:
+    """A record card whose fields (a block of ``probes`` numeric fields) live in FIELDS_FILE."""
+    names = [f"p{k}" for k in range(probes)]
+    entries = [{"names": names, "label": "{name} expression", "type": "numeric"}]
+    network = record_autoencoder(np.zeros(probes), np.ones(probes), hidden=4, code=2)
+    save_weights_file(network, folder / WEIGHTS)
+    return {
+        "id": "tiny-profile", "name": "Tiny profile", "modality": "record", "task": "A vs B",
+        "class_names": ["A", "B"], "licence": None, "intended_use": "tests",
+        "limitations": [], "date": "2025-01-01",
+        "software": {**training_software(), "source": "test fixture"},
+        "training_data": {"dataset": "none", "dataset_id": "test:none", "licence": None,
+                          "references": ["none"], "split": "none"},
+        "interface": interface_of(network),
+        "runtime": {
+            "input": {"fields_file": write_json(folder, FIELDS_FILE, {"fields": entries}),
+                      "top_fields": 2},
+            "decision": {"positive_class": "B", "threshold": 0.4},
+            "calibration_temperature": 1.0, "imputation": {},
+            "atypicality_quantiles": [0.1, 0.2, 0.3]},
+        "test_metrics": {}, "weights_file": WEIGHTS,
+    }
+
+
+def test_a_field_list_file_is_read_transparently_and_checked(tmp_path):
+    card = write_card(record_card(tmp_path), tmp_path)
+    stored = card["runtime"]["input"]
+    assert stored["fields_sha256"] == hashlib.sha256(
+        (tmp_path / FIELDS_FILE).read_bytes()).hexdigest()
+    assert "fields" not in stored  # the card itself stays lean
+    assert Schema.from_json(card.input_spec).names == ["p0", "p1", "p2"]
+    assert card.input_spec["top_fields"] == 2 and card.atypicality_quantiles == [0.1, 0.2, 0.3]
+    assert card.imputation == {} and card.threshold == 0.4 and card.positive_class == "B"
+
+
+def test_a_changed_field_list_is_refused(tmp_path):
+    write_card(record_card(tmp_path), tmp_path)
+    content = json.loads((tmp_path / FIELDS_FILE).read_text())
+    content["fields"][0]["names"].reverse()  # the same probes in another order
+    (tmp_path / FIELDS_FILE).write_text(json.dumps(content))
+    card = read_card(tmp_path / CARD_FILE)
+    with pytest.raises(DxError, match="field list of model 'tiny-profile'.*checksum mismatch"):
+        _ = card.input_spec
+
+
+def test_an_invalid_field_list_is_refused_naming_the_field(tmp_path):
+    fields = record_card(tmp_path)
+    (tmp_path / FIELDS_FILE).write_text(json.dumps({"fields": [{"names": ["p0"], "label": "x"}]}))
+    with pytest.raises(DxError, match=r"field list .* is not valid: field 'fields\[0\].type'"):
+        write_card(fields, tmp_path)
+    assert not (tmp_path / CARD_FILE).exists()
+
+
+def test_a_missing_field_list_is_refused_when_the_card_is_read(tmp_path):
+    write_card(record_card(tmp_path), tmp_path)
+    (tmp_path / FIELDS_FILE).unlink()
+    with pytest.raises(DxError, match="field 'runtime.input.fields_file': fields.json is not "
+                                      "beside the card"):
+        read_card(tmp_path / CARD_FILE)
+
+
+def test_record_cards_need_imputation_and_quantiles(tmp_path):
+    fields = stamped(record_card(tmp_path))
+    fields["runtime"]["input"]["fields_sha256"] = "0" * 64
+    validate_card(fields, tmp_path / CARD_FILE)
+    for key in ("imputation", "atypicality_quantiles"):
+        broken = copy.deepcopy(fields)
+        del broken["runtime"][key]
+        with pytest.raises(DxError, match=f"field 'runtime.{key}': missing"):
+            validate_card(broken, tmp_path / CARD_FILE)
+    fields["runtime"]["atypicality_quantiles"] = [0.3, 0.2]
+    with pytest.raises(DxError, match="'runtime.atypicality_quantiles': not in non-decreasing"):
+        validate_card(fields, tmp_path / CARD_FILE)
+
+
+# --- weights without optimizer state -----------------------------------------------------
+
+
+def stored_groups(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as archive, \
+            h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as store:
+        return sorted(store.keys())
+
+
+def test_save_weights_file_drops_the_optimizer_state_and_keeps_the_weights(tmp_path):
+    keras.utils.set_random_seed(6)
+    network = chest_xray_cnn(SIDE)
+    network.compile(optimizer=keras.optimizers.AdamW(1e-3),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(1).random((8, SIDE, SIDE, 1), dtype=np.float32)
+    network.fit(x, np.arange(8) % 2, epochs=1, verbose=0)
+    network.save(tmp_path / "compiled.keras")
+    save_weights_file(network, tmp_path / WEIGHTS)
+
+    assert "optimizer" in stored_groups(tmp_path / "compiled.keras")
+    assert "optimizer" not in stored_groups(tmp_path / WEIGHTS)
+    assert (tmp_path / WEIGHTS).stat().st_size < 0.5 * (tmp_path / "compiled.keras").stat().st_size
+    reloaded = keras.saving.load_model(tmp_path / WEIGHTS, compile=False, safe_mode=True)
+    assert np.array_equal(np.asarray(reloaded(x, training=False)),
+                          np.asarray(network(x, training=False)))
+
+
+def test_training_software_records_the_running_versions():
+    import tensorflow as tf
+
+    software = training_software()
+    assert software["tensorflow"] == tf.__version__ and software["keras"] == keras.__version__
+    assert software["numpy"] == np.__version__ and software["python"].count(".") == 2
+
+
+# --- the shipped cards -------------------------------------------------------------------
+
+SHIPPED_CARDS = sorted(SHIPPED.glob(f"*/{CARD_FILE}"))
+
+
+def longest_list(item) -> int:
+    if isinstance(item, list):
+        return max([len(item), *map(longest_list, item)])
+    if isinstance(item, dict):
+        return max([0, *map(longest_list, item.values())])
+    return 0
+
+
+def test_every_model_is_shipped_with_a_card():
+    assert {path.parent.name for path in SHIPPED_CARDS} == {
+        "ckd", "cxr-pneumonia", "ecg-beats", "heart-disease", "leukemia-golub"}
+
+
+@pytest.mark.parametrize("path", SHIPPED_CARDS, ids=lambda path: path.parent.name)
+def test_shipped_card_is_valid_and_lean(path):
+    fields = json.loads(path.read_text())
+    jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text())).validate(fields)
+    card = read_card(path)  # the schema and the cross-references
+    assert card.id == path.parent.name and card["schema_version"] == SCHEMA_VERSION
+    card.verify_weights()
+    assert "optimizer" not in stored_groups(card.weights_path)
+    # Lean: no long lists (per-epoch logs, probe lists) in the card itself.
+    assert len(path.read_bytes()) < 32_000 and longest_list(fields) <= 101
+    log = fields.get("training", {}).get("log_file")
+    if log is not None:
+        assert json.loads((path.parent / log).read_text())["model"] == card.id
+    software = card["software"]
+    assert "requirements.txt" in software["source"]  # trained before cards recorded versions
+    requirements = (SHIPPED.parent / "requirements.txt").read_text()
+    for library in ("tensorflow", "keras", "numpy"):
+        assert f"{library}=={software[library]}" in requirements
+    if card["modality"] == "record":
+        schema = Schema.from_json(card.input_spec)
+        width = card.interface["inputs"][0]["shape"][-1]
+        assert width == len(schema.numeric) + sum(len(f.categories) for f in schema.categorical)
+
+
+def test_the_golub_probes_are_in_their_own_file():
+    card = read_card(SHIPPED / "leukemia-golub" / CARD_FILE)
+    assert "fields" not in card["runtime"]["input"]
+    schema = Schema.from_json(card.input_spec)
+    assert len(schema) == 7129 and schema.names[0] == "AFFX-BioB-5_at"
+    assert card.input_spec["top_fields"] == 20

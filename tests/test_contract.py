@@ -25,9 +25,8 @@ def test_threshold_rule_returns_the_positive_class_at_or_above_its_threshold():
 
 
 def test_offset_rule_adds_offsets_and_never_returns_a_class_without_one():
-    card = ModelCard({"class_names": ["N", "S", "V", "F"],
-                      "decision_rule": {"log_offsets": {"N": 0.0, "S": 1.0, "V": 0.0}}},
-                     Path("."))
+    card = ModelCard({"class_names": ["N", "S", "V", "F"], "runtime": {
+        "decision": {"log_offsets": {"N": 0.0, "S": 1.0, "V": 0.0}}}}, Path("."))
     probabilities = np.array([[0.5, 0.3, 0.1, 0.1],    # S: log 0.3 + 1 > log 0.5
                               [0.1, 0.1, 0.1, 0.7],    # F is never returned
                               [0.2, 0.02, 0.7, 0.08]])
@@ -35,8 +34,8 @@ def test_offset_rule_adds_offsets_and_never_returns_a_class_without_one():
 
 
 def test_a_card_without_offsets_gets_the_threshold_rule():
-    card = ModelCard({"class_names": ["no", "yes"], "positive_class": "yes",
-                      "decision_threshold": 0.6}, Path("."))
+    card = ModelCard({"class_names": ["no", "yes"], "runtime": {
+        "decision": {"positive_class": "yes", "threshold": 0.6}}}, Path("."))
     rule = DecisionRule.from_card(card)
     assert (rule.positive_class, rule.threshold, rule.log_offsets) == ("yes", 0.6, None)
 

@@ -42,6 +42,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.model_selection import StratifiedGroupKFold
 
 from dxcore import calibration
+from dxcore.cards import TRAINING_LOG_FILE, interface_of, save_weights_file, write_json
 from dxcore.contract import DecisionRule, batched_outputs
 from dxcore.datasets import mitdb
 from dxcore.ecg import preprocessing as features
@@ -67,6 +68,30 @@ VALIDATION_FOLDS = 4      # each quarter of the DS1 records held out once
 DECISION_CLASSES = ("N", "S", "V")
 CLASS_WEIGHT_POWER = 0.5  # square root of the balanced weights: rare classes count more,
 #                           without the balanced weights' 100-fold push toward F
+TRAINING_DATA = {
+    "dataset": "MIT-BIH Arrhythmia Database v1.0.0",
+    "dataset_id": "doi:10.13026/C2F305",
+    "licence": "ODC-By-1.0",
+    "references": [
+        "Moody GB, Mark RG, IEEE Eng Med Biol 20(3):45-50 (2001)",
+        "Goldberger AL et al., Circulation 101(23):e215-e220 (2000) (PhysioNet)",
+        "de Chazal P et al., IEEE TBME 51(7):1196-1206 (2004) (the inter-patient DS1/DS2 "
+        "split)",
+    ],
+    "data_folder": "mitdb",
+}
+
+
+def card_interface(network: keras.Model) -> dict:
+    """The card's ``interface``: the beat window and its context features (unbounded)."""
+    return interface_of(network, {
+        "beat": {"channels": list(features.CHANNELS),
+                 "description": f"{features.WINDOW} steps at 180 Hz around the R peak, in "
+                                "units of the record's median QRS amplitude"},
+        "context": {"channels": list(features.CONTEXT_FEATURES),
+                    "description": "RR-interval ratios and shape correlations of the beat"},
+    }, {"logits": {"description": "class scores in class_names order; the probabilities are "
+                                  "softmax(logits / runtime.calibration_temperature)"}})
 
 
 def ds1_folds(data: str | None = None,
@@ -194,8 +219,11 @@ def train(out_dir: Path, data: str | None = None, epochs: int = EPOCHS, seed: in
     final_epochs = int(np.ceil(np.median([f["best_epoch"] for f in fold_choices])))
     model, _, _ = fit_network(beats, None, epochs, seed + VALIDATION_FOLDS,
                               stop_after=final_epochs)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save(out_dir / "model.keras")
+    save_weights_file(model, out_dir / "model.keras")
+    log_file = write_json(out_dir, TRAINING_LOG_FILE, {
+        "model": MODEL_ID, "what": "the record-grouped cross-validation on DS1 that chose the "
+        "epochs and the temperature: each fold's validation records, best epoch and "
+        "class-weighted validation loss per epoch", "cross_validation": fold_choices})
     seconds = round(time.time() - started)
 
     def counts(beats: mitdb.BeatSet) -> dict[str, int]:
@@ -208,48 +236,50 @@ def train(out_dir: Path, data: str | None = None, epochs: int = EPOCHS, seed: in
         "task": "Each heartbeat of an ECG lead as N (normal or bundle-branch block), S "
                 "(supraventricular ectopic), V (ventricular ectopic) or F (fusion)",
         "class_names": list(CLASSES),
-        "input": {
-            "kind": "ecg",
-            "formats": ["WFDB (.hea + .dat, optionally .atr)", "CSV (header row, one column "
-                        "per lead, time column in seconds or a given sampling rate)"],
-            "lead": "MLII by default (any named lead can be chosen; the model was trained on "
-                    "MLII only)",
-            "sampling_rate_hz": 360,
-            "min_sampling_rate_hz": 100,
-            "min_duration_s": 10,
-            "beat_positions": "reference annotations (.atr) when given, else XQRS (wfdb)",
-            "preprocessing": "resampled to 360 Hz (polyphase); band-pass 0.5-40 Hz; window "
-                             "-250 to +461 ms around each beat at 180 Hz (128 steps) divided "
-                             "by the record's median QRS amplitude, with its difference from "
-                             "the record's median beat as a second channel; context features "
-                             f"normalised per record: {', '.join(features.CONTEXT_FEATURES)}",
-        },
         "architecture": f"Conv1D front-end (3 layers, last 'last_conv') + bidirectional GRU "
                         f"over the beat, joined with a dense branch for the RR and shape "
                         f"context; "
                         f"{model.count_params():,} parameters (functional Keras)",
-        "explainer_layer": "last_conv",
-        "explainers": ["gradcam", "saliency"],
-        "decision_threshold": None,
-        "decision_rule": {
-            "method": "argmax over N, S and V (no per-class offsets: offsets fitted on "
-                      "out-of-fold DS1 logits scored below argmax on held-out DS1 records). "
-                      "F is a training class that is never returned (no offset): in the DS1 "
-                      "cross-validation it was found at PPV 0.23 and cost more N beats than "
-                      "it found F beats",
-            "log_offsets": DECISION_RULE.log_offsets,
+        "methods": {
+            "input": {
+                "kind": "ecg",
+                "formats": ["WFDB (.hea + .dat, optionally .atr)", "CSV (header row, one "
+                            "column per lead, time column in seconds or a given sampling "
+                            "rate)"],
+                "lead": "MLII by default (any named lead can be chosen; the model was trained "
+                        "on MLII only)",
+                "sampling_rate_hz": 360,
+                "min_sampling_rate_hz": 100,
+                "min_duration_s": 10,
+                "beat_positions": "reference annotations (.atr) when given, else XQRS (wfdb)",
+                "preprocessing": "resampled to 360 Hz (polyphase); band-pass 0.5-40 Hz; window "
+                                 "-250 to +461 ms around each beat at 180 Hz (128 steps) "
+                                 "divided by the record's median QRS amplitude, with its "
+                                 "difference from the record's median beat as a second "
+                                 "channel; context features normalised per record: "
+                                 f"{', '.join(features.CONTEXT_FEATURES)}",
+            },
+            "decision_rule": "argmax over N, S and V (no per-class offsets: offsets fitted on "
+                             "out-of-fold DS1 logits scored below argmax on held-out DS1 "
+                             "records). F is a training class that is never returned (no "
+                             "offset): in the DS1 cross-validation it was found at PPV 0.23 "
+                             "and cost more N beats than it found F beats",
+            "explainers": ["gradcam", "saliency"],
         },
-        "calibration_temperature": temperature,
+        "interface": card_interface(model),
+        "runtime": {
+            "decision": {"log_offsets": DECISION_RULE.log_offsets},
+            "calibration_temperature": temperature,
+            "explainer_layer": "last_conv",
+        },
         "training_data": {
-            "dataset": "MIT-BIH Arrhythmia Database v1.0.0 (Moody GB, Mark RG, IEEE EMB Mag "
-                       "20(3):45-50, 2001; PhysioNet, doi:10.13026/C2F305), ODC-By 1.0",
+            **TRAINING_DATA,
             "split": "inter-patient (de Chazal et al., IEEE TBME 51(7), 2004): DS1 records "
                      "for training and every choice, DS2 for the test only; paced records "
                      "102, 104, 107, 217 excluded. Choices by record-grouped "
                      f"{VALIDATION_FOLDS}-fold cross-validation on DS1 (StratifiedGroupKFold, "
                      f"seed {seed}); the shipped network is fitted on all DS1 records",
             "training_beats": counts(beats),
-            "cross_validation": fold_choices,
             "test_records": list(mitdb.DS2),
             "class_Q": "excluded from training and metrics (8 DS1 / 7 DS2 beats)",
         },
@@ -265,6 +295,8 @@ def train(out_dir: Path, data: str | None = None, epochs: int = EPOCHS, seed: in
             "seconds_includes": f"{VALIDATION_FOLDS} cross-validation fits and the final fit",
             "hardware": f"{os.cpu_count()} CPU cores, no GPU",
             "command": f"python -m dxcore train {MODEL_ID} --epochs {epochs} --seed {seed}",
+            "fold_best_epochs": [fold["best_epoch"] for fold in fold_choices],
+            "log_file": log_file,
         },
         "validation_metrics": {
             "what": "DS1 out-of-fold predictions (each record scored by the fold model that "

@@ -25,6 +25,6 @@ def standardize(pixels: np.ndarray) -> np.ndarray:
 
 def prepare_for_model(pixels: np.ndarray, side: int, normalization: str = "unit") -> np.ndarray:
     """What a network sees: resized as in training, then ``"unit"`` (kept in [0, 1]) or
-    ``"zscore"`` (:func:`standardize`), as the model card's ``input.normalization`` says."""
+    ``"zscore"`` (:func:`standardize`), as the card's ``runtime.input.normalization`` says."""
     resized = resize_for_model(pixels, side)
     return standardize(resized) if normalization == "zscore" else resized

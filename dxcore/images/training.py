@@ -21,6 +21,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from tqdm import tqdm
 
 from dxcore import calibration
+from dxcore.cards import interface_of, save_weights_file
 from dxcore.contract import batched_outputs
 from dxcore.datasets import chest_xray
 from dxcore.images.evaluation import evaluate  # noqa: F401  (the recipe's test measurement)
@@ -32,6 +33,27 @@ MODEL_ID = "cxr-pneumonia"
 TARGETS = {"auc": {"at_least": 0.96}, "accuracy": {"at_least": 0.88}}
 SIDE = 128
 BATCH_SIZE = 32
+TRAINING_DATA = {
+    "dataset": "Paediatric chest X-rays (Kermany et al. 2018)",
+    "dataset_id": "doi:10.17632/rscbjbr9sj.2",
+    "licence": "CC-BY-4.0",
+    "references": [
+        "Kermany D, Zhang K, Goldbaum M. Labeled Optical Coherence Tomography (OCT) and Chest "
+        "X-Ray Images for Classification. Mendeley Data v2 (2018), doi:10.17632/rscbjbr9sj.2",
+        "Kermany DS et al., Cell 172(5):1122-1131 (2018)",
+    ],
+    "data_folder": "chest_xray",
+}
+
+
+def card_interface(network: keras.Model) -> dict:
+    """The card's ``interface``: one grey channel in [0, 1] (``"unit"`` normalisation)."""
+    return interface_of(
+        network,
+        {"image": {"range": [0.0, 1.0], "channels": ["grey"],
+                   "description": "the image resized to side x side, intensities in [0, 1]"}},
+        {"logits": {"description": "class scores in class_names order; the probabilities are "
+                                   "softmax(logits / runtime.calibration_temperature)"}})
 
 
 def _augmenter(seed: int) -> keras.Sequential:
@@ -77,8 +99,7 @@ def train(out_dir: Path, data: str | None = None, epochs: int = 18, seed: int = 
     temperature = calibration.fit_temperature(val_logits, validation.labels)
     val_probability = calibration.calibrated_probabilities(val_logits, temperature)[:, 1]
     threshold = calibration.youden_threshold(validation.labels, val_probability)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save(out_dir / "model.keras")
+    save_weights_file(model, out_dir / "model.keras")
 
     from dxcore.metrics import report_binary
 
@@ -88,25 +109,25 @@ def train(out_dir: Path, data: str | None = None, epochs: int = 18, seed: int = 
         "modality": "image",
         "task": "Pneumonia (bacterial or viral) vs normal on a frontal paediatric chest X-ray",
         "class_names": list(chest_xray.CLASS_NAMES),
-        "positive_class": "PNEUMONIA",
-        "input": {
+        "architecture": f"VGG-style CNN, 5 stages, {model.count_params():,} parameters, "
+                        "trained from scratch (functional Keras)",
+        "methods": {"input": {
             "kind": "image",
             "formats": ["PNG", "JPEG", "DICOM"],
-            "side": SIDE,
-            "channels": 1,
             "preprocessing": "grayscale; intensities scaled to [0, 1] (8-bit: /255; DICOM "
                              "and 16-bit: modality LUT, VOI LUT or window, then min-max); "
                              f"resized to {SIDE}x{SIDE} bilinear without keeping the aspect "
                              "ratio, as the training images were",
+        }},
+        "interface": card_interface(model),
+        "runtime": {
+            "input": {"side": SIDE, "normalization": "unit"},
+            "decision": {"positive_class": "PNEUMONIA", "threshold": threshold},
+            "calibration_temperature": temperature,
+            "explainer_layer": "last_conv",
         },
-        "architecture": f"VGG-style CNN, 5 stages, {model.count_params():,} parameters, "
-                        "trained from scratch (functional Keras)",
-        "explainer_layer": "last_conv",
-        "decision_threshold": threshold,
-        "calibration_temperature": temperature,
         "training_data": {
-            "dataset": "Kermany DS et al., Cell 172(5):1122-1131 (2018), Mendeley Data "
-                       "doi:10.17632/rscbjbr9sj.2, CC BY 4.0",
+            **TRAINING_DATA,
             "split": "official train folder, split by patient (StratifiedGroupKFold, 1/8 "
                      f"held out, seed {seed}): {len(fit.paths)} images of "
                      f"{len(np.unique(fit.patients))} patients for fitting, "

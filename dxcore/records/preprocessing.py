@@ -2,7 +2,7 @@
 
 - Imputation: scikit-learn ``SimpleImputer`` (median for numeric fields, most frequent
   category for categorical ones) fitted on the training split only. Only its statistics are
-  stored, in the card (``input.imputation``), so nothing is unpickled at load time;
+  stored, in the card (``runtime.imputation``), so nothing is unpickled at load time;
   applying them is a plain ``fillna``, which is what ``SimpleImputer.transform`` does.
 - Encoding: numeric fields first (after their ``transform``), then each categorical field
   one-hot in the schema's category order. Standardisation happens inside the network (its
@@ -22,6 +22,8 @@ Example:
     array([[50.,  1.,  0.]], dtype=float32)
     >>> column_fields(schema).tolist()   # columns age, sex=0, sex=1 -> fields age, sex, sex
     [0, 1, 1]
+    >>> input_columns(schema)
+    ['age', 'sex=0', 'sex=1']
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def _transformed(values: np.ndarray, schema: Schema) -> np.ndarray:
 
 
 def encode(values: pd.DataFrame, schema: Schema, fill: dict[str, float | str]) -> np.ndarray:
-    """The network's input, (cases, :func:`input_columns`), float32."""
+    """The network's input, (cases, ``len(input_columns(schema))``), float32."""
     filled = impute(values, fill)
     numeric = _transformed(filled[[f.name for f in schema.numeric]].to_numpy(float), schema)
     parts = [numeric]
@@ -86,3 +88,9 @@ def column_fields(schema: Schema) -> np.ndarray:
     index = {f.name: i for i, f in enumerate(schema.fields)}
     return np.array([index[f.name] for f in schema.numeric] +
                     [index[f.name] for f in schema.categorical for _ in f.categories])
+
+
+def input_columns(schema: Schema) -> list[str]:
+    """The names of the encoded columns: numeric fields, then ``field=category`` one-hot."""
+    return [f.name for f in schema.numeric] + [f"{f.name}={code}" for f in schema.categorical
+                                               for code in f.categories]

@@ -1,9 +1,10 @@
 """The input schema of a record model, read from its card: one :class:`Field` per column.
 
-A card's ``input.fields`` lists clinical fields one by one. Gene profiles have thousands of
-columns of one kind, so an entry may instead hold ``names`` (a block of fields sharing
-everything but the name, and a ``label`` where ``{name}`` stands for each name);
-:meth:`Schema.from_json` expands it.
+A card's ``runtime.input.fields`` lists clinical fields one by one. Gene profiles have
+thousands of columns of one kind, so an entry may instead hold ``names`` (a block of fields
+sharing everything but the name, and a ``label`` where ``{name}`` stands for each name);
+:meth:`Schema.from_json` expands it. Such long lists live in a file beside the card
+(``runtime.input.fields_file``), which :attr:`dxcore.cards.ModelCard.input_spec` reads.
 
 Example:
     >>> schema = Schema.from_json({"fields": [
@@ -108,7 +109,7 @@ class Schema:
 
     @classmethod
     def from_json(cls, spec: dict[str, Any]) -> Schema:
-        """From a card's ``input`` (a list of field entries, some maybe blocks)."""
+        """From a card's ``input_spec`` (its ``fields``: field entries, some maybe blocks)."""
         fields = []
         for entry in spec["fields"]:
             entry = dict(entry)

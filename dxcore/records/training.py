@@ -21,11 +21,12 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from dxcore import calibration
+from dxcore.cards import FIELDS_FILE, INLINE_FIELDS_MAX, interface_of, save_weights_file, write_json
 from dxcore.contract import batched_outputs
 from dxcore.metrics import report_binary
 from dxcore.records.atypicality import reconstruction_error, reference_quantiles
 from dxcore.records.network import DEVIATION, LOGITS, record_autoencoder
-from dxcore.records.preprocessing import encode, fit_imputer
+from dxcore.records.preprocessing import encode, fit_imputer, input_columns
 from dxcore.records.schema import Schema
 from dxcore.records.validation import MISSING_TOKENS, validate
 
@@ -140,35 +141,67 @@ def train_and_save(table: pd.DataFrame, y: np.ndarray, schema: Schema, settings:
     ``out_dir/model.keras``; returns the trained model and the count of cleaned values."""
     values, cleaned = dataset_values(table, schema)
     trained = train_record_model(values, y, schema, settings, seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    trained.model.save(out_dir / "model.keras")
+    save_weights_file(trained.model, out_dir / "model.keras")
     return trained, cleaned
 
+
+def card_interface(network: keras.Model, schema: Schema) -> dict:
+    """The card's ``interface``: the encoded record (its columns named when the fields are
+    listed in the card itself) and both outputs."""
+    inline = len(schema) <= INLINE_FIELDS_MAX
+    return interface_of(network, {
+        "record": {"channels": input_columns(schema) if inline else None,
+                   "description": "the fields after imputation and transform, numeric first, "
+                                  "then each categorical field one-hot"
+                                  + ("" if inline else "; the columns are the fields of "
+                                     "runtime.input.fields_file, in order")}},
+        {LOGITS: {"description": "class scores in class_names order; the probabilities are "
+                                 "softmax(logits / runtime.calibration_temperature)"},
+         DEVIATION: {"description": "each column's standardised value less its "
+                                    "reconstruction; its mean square is the atypicality "
+                                    "score's reconstruction error"}})
+
+
 def card_fields(trained: Trained, settings: Settings, seed: int, model_id: str,
-                input_spec: dict, cleaned: int) -> dict:
-    """The card fields every record model shares; the recipe adds the rest."""
+                input_spec: dict, cleaned: int, positive_class: str, out_dir: Path) -> dict:
+    """The card fields every record model shares; the recipe adds the rest. ``input_spec``
+    holds the ``fields`` (written to a file beside the card when there are more than
+    ``INLINE_FIELDS_MAX``), the optional ``top_fields`` and, for documentation, the input's
+    ``kind`` and ``formats``."""
+    schema = Schema.from_json(input_spec)
+    runtime_input = {key: input_spec[key] for key in ("fields", "top_fields")
+                     if key in input_spec}
+    if len(schema) > INLINE_FIELDS_MAX:
+        runtime_input["fields_file"] = write_json(out_dir, FIELDS_FILE,
+                                                  {"fields": runtime_input.pop("fields")})
     return {
         "modality": "record",
-        "input": {**input_spec, "imputation": {
-            "method": "scikit-learn SimpleImputer fitted on the training split only: median "
-                      "(numeric), most frequent (categorical)",
-            "values": trained.fill}},
         "architecture": f"supervised autoencoder (functional Keras), "
                         f"{trained.model.count_params():,} parameters: encoder "
                         f"{settings.hidden}-{settings.code}, decoder {settings.hidden}, "
                         "classifier head on the code",
-        "decision_threshold": trained.threshold,
-        "calibration_temperature": trained.temperature,
-        "calibration": f"temperature scaling (Guo et al. 2017) and Youden threshold, both on "
-                       f"out-of-fold predictions of {settings.folds}-fold stratified "
-                       "cross-validation of the training split",
-        "atypicality": {
-            "score": "percentile of the case's reconstruction error (mean squared deviation, "
-                     "training SDs) among the training cohort's out-of-fold errors",
-            "reference_quantiles": trained.reference,
+        "methods": {
+            "input": {key: value for key, value in input_spec.items()
+                      if key not in ("fields", "top_fields")},
+            "imputation": "scikit-learn SimpleImputer fitted on the training split only: "
+                          "median (numeric), most frequent (categorical)",
+            "calibration": f"temperature scaling (Guo et al. 2017) and Youden threshold, both "
+                           f"on out-of-fold predictions of {settings.folds}-fold stratified "
+                           "cross-validation of the training split",
+            "atypicality": "percentile of the case's reconstruction error (mean squared "
+                           "deviation, training SDs) among the training cohort's out-of-fold "
+                           "errors",
+            "explanation": "integrated gradients of the log-odds from the training cohort's "
+                           "mean case (Sundararajan et al. 2017), summed per field",
         },
-        "explanation": "integrated gradients of the log-odds from the training cohort's mean "
-                       "case (Sundararajan et al. 2017), summed per field",
+        "interface": card_interface(trained.model, schema),
+        "runtime": {
+            "input": runtime_input,
+            "decision": {"positive_class": positive_class, "threshold": trained.threshold},
+            "calibration_temperature": trained.temperature,
+            "imputation": trained.fill,
+            "atypicality_quantiles": trained.reference,
+        },
         "training": {**asdict(settings), "seed": seed, "seconds": trained.seconds,
                      "implausible_training_values_set_missing": cleaned,
                      "command": f"python -m dxcore train {model_id} --seed {seed}"},
@@ -176,4 +209,3 @@ def card_fields(trained: Trained, settings: Settings, seed: int, model_id: str,
         "test_metrics": {},
         "weights_file": "model.keras",
     }
-

@@ -24,6 +24,14 @@ SETTINGS = training.Settings(hidden=16, code=4, input_dropout=0.2, head_dropout=
 NORMAL = {"normal": "normal", "abnormal": "abnormal"}
 PRESENT = {"present": "present", "notpresent": "not present"}
 YES_NO = {"yes": "yes", "no": "no"}
+TRAINING_DATA = {
+    "dataset": "UCI Chronic Kidney Disease",
+    "dataset_id": "uci:336",
+    "licence": "CC-BY-4.0",
+    "references": ["Rubini L, Soundarapandian P, Eswaran P. Chronic Kidney Disease. UCI "
+                   "Machine Learning Repository (2015)"],
+    "data_folder": "ckd",
+}
 
 
 def _numeric(name: str, label: str, unit: str, low: float, high: float) -> dict:
@@ -83,14 +91,12 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
         "task": "Chronic kidney disease vs none, from 24 blood, urine and history findings "
                 "(missing values imputed)",
         "class_names": list(ckd.CLASS_NAMES),
-        "positive_class": "ckd",
         "positive_label": "chronic kidney disease",
         **training.card_fields(trained, settings, seed, MODEL_ID, {
             "kind": "clinical", "formats": ["CSV", "JSON"], "fields": SCHEMA.as_json()},
-            cleaned),
+            cleaned, positive_class="ckd", out_dir=out_dir),
         "training_data": {
-            "dataset": "UCI Chronic Kidney Disease (Rubini L, Soundarapandian P, Eswaran P, "
-                       "2015, CC BY 4.0)",
+            **TRAINING_DATA,
             "split": "the dataset has no official split: stratified "
                      f"{training.TEST_SIZE:.0%} test split of the 400 patients (scikit-learn "
                      f"train_test_split, random_state={training.SPLIT_SEED}): {len(y)} train "

@@ -23,6 +23,15 @@ TARGETS = {"auc": {"at_least": 0.88}}
 SETTINGS = training.Settings(hidden=16, code=4, input_dropout=0.3, head_dropout=0.3, l2=1e-2,
                              epochs=100)
 NO_YES = {"0": "no", "1": "yes"}
+TRAINING_DATA = {
+    "dataset": "UCI Heart Disease, Cleveland",
+    "dataset_id": "uci:45",
+    "licence": "CC-BY-4.0",
+    "references": ["Janosi A, Steinbrunn W, Pfisterer M, Detrano R. Heart Disease. UCI "
+                   "Machine Learning Repository (1988)",
+                   "Detrano R et al., Am J Cardiol 64:304-310 (1989)"],
+    "data_folder": "heart_disease",
+}
 # Meanings and units: UCI "heart-disease.names"; ranges are physiologically plausible
 # bounds (wider than the cohort's), which catch typing errors such as an age of 430.
 SCHEMA = Schema(tuple(Field(missing_allowed=True, **spec) for spec in (
@@ -74,13 +83,11 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
         "task": "Angiographic heart disease (> 50% narrowing of a major vessel, UCI num > 0) "
                 "vs none, from 13 clinical and exercise-test findings",
         "class_names": list(heart_disease.CLASS_NAMES),
-        "positive_class": "heart disease",
         **training.card_fields(trained, settings, seed, MODEL_ID, {
             "kind": "clinical", "formats": ["CSV", "JSON"], "fields": SCHEMA.as_json()},
-            cleaned),
+            cleaned, positive_class="heart disease", out_dir=out_dir),
         "training_data": {
-            "dataset": "UCI Heart Disease, Cleveland (Janosi, Steinbrunn, Pfisterer, Detrano "
-                       "1988, CC BY 4.0; Detrano R et al., Am J Cardiol 64:304-310, 1989)",
+            **TRAINING_DATA,
             "split": f"stratified {training.TEST_SIZE:.0%} test split of the 303 patients "
                      f"(scikit-learn train_test_split, random_state={training.SPLIT_SEED}): "
                      f"{len(y)} train ({int(y.sum())} with disease), {len(y_test)} test "

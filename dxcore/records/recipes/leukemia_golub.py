@@ -25,6 +25,14 @@ TARGETS = {"auc": {"at_least": 0.95}, "misclassified": {"at_most": 2}}
 SETTINGS = training.Settings(hidden=32, code=8, input_dropout=0.3, head_dropout=0.3, l2=1e-3,
                              epochs=100, batch_size=8)
 TOP_PROBES = 20
+TRAINING_DATA = {
+    "dataset": "Golub leukaemia expression profiles, ALL vs AML (Broad Institute release)",
+    "dataset_id": "doi:10.1126/science.286.5439.531",
+    "licence": None,
+    "licence_note": "not stated (public research release)",
+    "references": ["Golub TR et al., Science 286:531-537 (1999)"],
+    "data_folder": "golub",
+}
 PROBES = {"label": "{name} expression", "type": "numeric", "range": [-100000, 200000],
           "missing_allowed": False, "transform": "log10", "clip": [100, 16000],
           "description": "Affymetrix Hu6800 probe intensity, MAS 4 average difference (no "
@@ -32,7 +40,8 @@ PROBES = {"label": "{name} expression", "type": "numeric", "range": [-100000, 20
 
 
 def input_spec(probes: list[str]) -> dict:
-    """The card's input: one block of numeric fields named by probe ID."""
+    """The card's input: one block of numeric fields named by probe ID (the card keeps them
+    in a file of their own, :data:`dxcore.cards.FIELDS_FILE`)."""
     return {"kind": "gene_profile", "formats": ["CSV", "JSON"], "top_fields": TOP_PROBES,
             "fields": [{"names": probes, **PROBES}]}
 
@@ -52,10 +61,10 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
         "task": "Acute myeloid (AML) vs acute lymphoblastic (ALL) leukaemia from 7,129 "
                 "probe intensities (Affymetrix Hu6800)",
         "class_names": list(golub.CLASS_NAMES),
-        "positive_class": "AML",
-        **training.card_fields(trained, settings, seed, MODEL_ID, spec, cleaned),
+        **training.card_fields(trained, settings, seed, MODEL_ID, spec, cleaned,
+                               positive_class="AML", out_dir=out_dir),
         "training_data": {
-            "dataset": "Golub TR et al., Science 286:531-537 (1999); Broad Institute release",
+            **TRAINING_DATA,
             "split": f"official: {len(y)} training patients ({int((y == 0).sum())} ALL / "
                      f"{int(y.sum())} AML), 34 independent test patients (20 / 14); "
                      f"{settings.folds}-fold stratified CV on the training patients chose "
