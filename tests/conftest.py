@@ -46,6 +46,19 @@ def dataset() -> Callable[[str], Path]:
     return find
 
 
+@pytest.fixture(scope="session")
+def toy_models_dir(dataset, tmp_path_factory) -> Path:
+    """A models folder holding only the toy plug-in model of ``tests/toy_modality.py``,
+    trained on UCR ECG200 in a few seconds (point ``DX_MODELS_DIR`` at it for the CLI);
+    skips when ecg200 is absent."""
+    from tests import toy_modality
+
+    data = dataset("ecg200").parent
+    folder = tmp_path_factory.mktemp("toy-models")
+    toy_modality.build(folder, data)
+    return folder
+
+
 # --- The models and data most tests share -------------------------------------------
 
 
