@@ -19,8 +19,7 @@ Checks, for every model:
 A modality enters through its :class:`Kit` in ``KITS``: sample inputs from the real
 datasets, bad inputs of its own, the JSON keys of its lines and its explanation shape.
 A registered modality without a kit fails ``test_every_registered_modality_has_a_kit``.
-Contract breaches found by these checks are ``xfail(strict=True)`` with the reason, so
-that a fix shows up as an unexpected pass.
+A contract breach a check finds is mended in the contract, not marked here.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from dxcore.cards import ModelCard
+from dxcore.cards import ModelCard, verify_interface
 from dxcore.contract import DxModel, Result, Source, batched_outputs
 from dxcore.ecg import EcgRecord, load_record
 from dxcore.ecg.record import Annotations
@@ -46,8 +45,6 @@ from dxcore.errors import DxError
 from dxcore.explain import default_method, explainers_for
 from dxcore.images import LoadedImage
 from dxcore.records import read_cases
-from dxcore.records.preprocessing import column_fields
-from dxcore.records.schema import Schema
 from dxcore.registry import get_model, list_cards, modalities, models_dir, recipe_for
 from tests import toy_modality as toy
 from tests.helpers import run_cli, synthetic_ecg, wfdb_bytes
@@ -62,11 +59,9 @@ MODEL_IDS = list(MODALITY_OF)
 
 @dataclass(frozen=True)
 class BadInput:
-    """An input the model must refuse with a DxError; ``make(folder)`` builds it.
-    ``breach`` describes a known contract breach (the check is then a strict xfail)."""
+    """An input the model must refuse with a DxError; ``make(folder)`` builds it."""
 
     make: Callable[[Path], Source]
-    breach: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,9 +130,7 @@ IMAGE_KIT = Kit(
         "an image of 16x16 pixels": BadInput(lambda folder: png(
             np.random.default_rng(0).integers(0, 255, (16, 16), dtype=np.uint8))),
         "a decoded image with missing pixels": BadInput(
-            lambda folder: LoadedImage(np.full((64, 64), np.nan, np.float32), "PNG"),
-            breach="ImageModel.read passes a decoded LoadedImage through unchecked: NaN "
-                   "pixels give NaN probabilities (and JSON with NaN) instead of a DxError"),
+            lambda folder: LoadedImage(np.full((64, 64), np.nan, np.float32), "PNG")),
     },
 )
 
@@ -184,13 +177,9 @@ ECG_KIT = Kit(
         "a header without its signal file": BadInput(
             lambda folder: {"r.hea": b"r 1 360 3600\nr.dat 16 200 11 0 0 0 0 MLII\n"}),
         "a decoded record of a quarter second": BadInput(
-            lambda folder: EcgRecord(synthetic_ecg(0.25), 360, ["MLII", "V5"], "short"),
-            breach="EcgModel.read returns a decoded EcgRecord without check_record: a "
-                   "0.25 s record reaches the band-pass filter, which raises ValueError"),
+            lambda folder: EcgRecord(synthetic_ecg(0.25), 360, ["MLII", "V5"], "short")),
         "a decoded record without leads": BadInput(
-            lambda folder: EcgRecord(np.zeros((3600, 0)), 360, [], "empty"),
-            breach="EcgModel.read returns a decoded EcgRecord without check_record: no leads "
-                   "raises IndexError in EcgRecord.lead"),
+            lambda folder: EcgRecord(np.zeros((3600, 0)), 360, [], "empty")),
     },
 )
 
@@ -300,11 +289,7 @@ def bad_inputs_of(modality: str) -> dict[str, BadInput]:
     return {**COMMON_BAD_INPUTS, **KITS[modality].bad_inputs, **foreign}
 
 
-def breach_marks(bad: BadInput) -> list[pytest.MarkDecorator]:
-    return [pytest.mark.xfail(strict=True, reason=bad.breach)] if bad.breach else []
-
-
-BAD_INPUT_CASES = [pytest.param(model_id, bad, id=f"{model_id}-{name}", marks=breach_marks(bad))
+BAD_INPUT_CASES = [pytest.param(model_id, bad, id=f"{model_id}-{name}")
                    for model_id in MODEL_IDS
                    for name, bad in bad_inputs_of(MODALITY_OF[model_id]).items()]
 METHOD_CASES = [pytest.param(model_id, method, id=f"{model_id}-{method}",
@@ -400,7 +385,7 @@ def test_cli_gives_each_file_its_line_and_each_bad_file_an_error_object(
     subject = subjects(model_id)
     monkeypatch.setenv("DX_MODELS_DIR", str(subject.folder))
     bad_files = [str(source) for bad in bad_inputs_of(subject.model.modality).values()
-                 if not bad.breach and isinstance(source := bad.make(tmp_path), Path)]
+                 if isinstance(source := bad.make(tmp_path), Path)]
     good = str(subject.samples[0])
     status, lines, err = run_cli(capsys, "predict", model_id, good, *bad_files, "--json")
     assert status == 1 and "Traceback" not in err and "Unexpected error" not in err
@@ -412,10 +397,6 @@ def test_cli_gives_each_file_its_line_and_each_bad_file_an_error_object(
 
 
 @pytest.mark.parametrize("model_id", RECORD_MODELS)
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "batched_outputs' empty-batch branch reads network.output_shape as a dict, but a "
-    "multi-output network gives a list: a table without a valid row raises TypeError "
-    "instead of answering each row with its error (the CLI exits 2 and stops)"))
 def test_a_table_without_a_valid_row_answers_each_row_with_its_error(model_id, subjects):
     rows = split_rows(subjects(model_id).model, 2).astype(object)
     rows.iloc[:, :] = "not a value"
@@ -510,11 +491,7 @@ def test_explanations_only_add_an_object_to_their_items(model_id, subjects):
     assert without_explanations(lines) == result.as_json()
 
 
-@pytest.mark.parametrize("model_id", [
-    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=(
-        "CaseExplanation.as_json sets its own 'method' (a description), which overrides "
-        "Explanation.as_json's registered method name ('ig')"))) if MODALITY_OF[m] == "record"
-    else m for m in MODEL_IDS])
+@pytest.mark.parametrize("model_id", MODEL_IDS)
 def test_an_explanations_json_names_its_registered_method(model_id, subjects):
     subject = subjects(model_id)
     method = default_method(subject.model.modality)
@@ -559,36 +536,15 @@ def test_saved_and_reloaded_network_gives_the_same_outputs(model_id, subjects, t
 
 
 def check_interface(card: ModelCard, network: keras.Model) -> None:
-    """The card's input and output specification against ``network`` (names, dtypes,
-    shapes with a null batch axis), as MONAI's ``verify_net_in_out`` does for a bundle.
-
-    From the structured ``interface`` when the card has one; otherwise from what cards
-    say today (an image's side and channels, a record schema's encoded columns). To be
-    replaced by ``dxcore.cards.verify_interface`` once that lands."""
+    """The card's interface against ``network`` (names, dtypes, shapes with a null batch
+    axis, named channels: :func:`dxcore.cards.verify_interface`, after MONAI's
+    ``verify_net_in_out``), the logits against the class names and the explainers' layer."""
+    verify_interface(card, network)
     outputs = {name: tuple(t.shape) for name, t in
                zip(network.output_names, network.outputs, strict=True)}
     assert outputs["logits"][1:] == (len(card.class_names),), "logits vs class_names"
-    if card.get("explainer_layer"):
-        network.get_layer(card["explainer_layer"])  # raises ValueError when absent
-    declared = card.get("interface")
-    if declared is not None:
-        assert [(s["name"], s["dtype"], tuple(s["shape"])) for s in declared["inputs"]] == \
-            [(t.name, str(t.dtype), tuple(t.shape)) for t in network.inputs]
-        for spec, tensor in zip(declared["inputs"], network.inputs, strict=True):
-            channels = spec.get("channels")
-            if channels is not None:
-                count = channels if isinstance(channels, int) else len(channels)
-                assert tensor.shape[-1] == count, f"channels of {spec['name']}"
-        assert {s["name"]: tuple(s["shape"]) for s in declared["outputs"]} == outputs
-        return
-    spec = card.input_spec
-    if "side" in spec:
-        side, channels = int(spec["side"]), int(spec.get("channels", 1))
-        assert [tuple(t.shape) for t in network.inputs] == [(None, side, side, channels)]
-    if "fields" in spec:
-        columns = len(column_fields(Schema.from_json(spec)))
-        assert [tuple(t.shape) for t in network.inputs] == [(None, columns)]
-        assert outputs["deviation"] == (None, columns)
+    if "explainer_layer" in card.runtime:  # the layer saliency maps read, when they read one
+        network.get_layer(card.explainer_layer)  # raises ValueError when absent
 
 
 @pytest.mark.parametrize("model_id", MODEL_IDS)
@@ -596,7 +552,7 @@ def test_the_cards_interface_matches_the_network_and_the_prepared_inputs(model_i
     subject = subjects(model_id)
     network = subject.model.network
     check_interface(subject.model.card, network)
-    declared = subject.model.card.get("interface")
+    declared = subject.model.card.interface
     for result in subject.results:
         parts = result.model_input if isinstance(result.model_input, list) else \
             [result.model_input]

@@ -56,7 +56,7 @@ def test_predict_json_gives_one_object_per_beat_under_the_cards_rule(capsys, toy
         assert set(line) == BEAT_KEYS and line["input"] == str(beats_file)
         assert list(line["probabilities"]) == toy.CLASS_NAMES
         assert sum(line["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
-    threshold = _card(toy_cli)["decision_threshold"]
+    threshold = get_card(toy.MODEL_ID, toy_cli).threshold
     called = [line["prediction"] == toy.POSITIVE for line in lines]
     assert called == [line["probabilities"][toy.POSITIVE] >= threshold for line in lines]
 

@@ -31,7 +31,13 @@ from keras import layers
 from sklearn.model_selection import train_test_split
 
 from dxcore import calibration
-from dxcore.cards import ModelCard, write_card
+from dxcore.cards import (
+    ModelCard,
+    interface_of,
+    save_weights_file,
+    training_software,
+    write_card,
+)
 from dxcore.contract import (
     DxModel,
     Prepared,
@@ -159,15 +165,11 @@ def toy_beat_cnn(samples: int = SAMPLES, classes: int = 2) -> keras.Model:
 
 
 def interface(network: keras.Model) -> dict[str, list[dict[str, Any]]]:
-    """The card's structured ``interface``: each input and output, batch axis null."""
-    def spec(tensor: Any, **extra: Any) -> dict[str, Any]:
-        return {"name": tensor.name, "dtype": str(tensor.dtype),
-                "shape": list(tensor.shape), **extra}
-
-    # A z-normalised series of n samples lies within +-(n - 1) / sqrt(n).
+    """The card's structured ``interface``, with the input's value range: a z-normalised
+    series of n samples lies within +-(n - 1) / sqrt(n)."""
     bound = float((SAMPLES - 1) / np.sqrt(SAMPLES))
-    return {"inputs": [spec(network.inputs[0], range=[-bound, bound], channels=1)],
-            "outputs": [{**spec(network.outputs[0]), "name": network.output_names[0]}]}
+    return interface_of(network, inputs={
+        network.inputs[0].name: {"range": [-bound, bound], "channels": ["beat"]}})
 
 
 # --- model --------------------------------------------------------------------------
@@ -307,25 +309,27 @@ def train(out_dir: Path, data: str | Path | None = None, epochs: int = EPOCHS,
     threshold = calibration.youden_threshold(
         held_y, calibration.calibrated_probabilities(held_logits, temperature)[:, 1])
     out_dir.mkdir(parents=True, exist_ok=True)
-    network.save(out_dir / "model.keras")
+    save_weights_file(network, out_dir / "model.keras")
     return {
         "id": MODEL_ID,
         "name": "Toy: myocardial infarction from one beat (UCR ECG200)",
         "modality": MODALITY,
         "task": "One heartbeat (96 samples) as normal or myocardial infarction",
         "class_names": CLASS_NAMES,
-        "positive_class": POSITIVE,
-        "input": {"kind": "beat", "samples": SAMPLES,
-                  "formats": [f"text: one beat of {SAMPLES} samples per line"],
-                  "preprocessing": "each beat z-normalised"},
+        "licence": None,
+        "methods": {"input": f"text: one beat of {SAMPLES} samples per line, each beat "
+                             "z-normalised"},
+        "software": training_software(),
         "interface": interface(network),
+        "runtime": {"input": {"samples": SAMPLES},
+                    "decision": {"positive_class": POSITIVE, "threshold": threshold},
+                    "calibration_temperature": temperature, "explainer_layer": LAST_CONV},
         "architecture": f"two Conv1D layers (last 'last_conv'), linear head; "
                         f"{network.count_params():,} parameters (functional Keras)",
-        "explainer_layer": LAST_CONV,
-        "decision_threshold": threshold,
-        "calibration_temperature": temperature,
         "training_data": {
-            "dataset": "UCR ECG200 (Olszewski RT, CMU 2001; Dau HA et al., UCR archive 2019)",
+            "dataset": "UCR ECG200", "dataset_id": "ucr:ECG200", "licence": None,
+            "references": ["Olszewski RT, PhD thesis, CMU (2001)",
+                           "Dau HA et al., The UCR Time Series Archive (2019)"],
             "split": f"ECG200_TRAIN: {len(fit_y)} beats fitted, {len(held_y)} held out "
                      "(stratified) for temperature and Youden threshold; ECG200_TEST for the "
                      "test only",

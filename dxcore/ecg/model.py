@@ -30,7 +30,7 @@ from dxcore.contract import DxModel, Prepared, Result, is_upload
 from dxcore.ecg import beats as beat_positions
 from dxcore.ecg import preprocessing
 from dxcore.ecg.reader import load_record, load_uploads
-from dxcore.ecg.record import MODEL_FS, EcgRecord, resample, to_rate
+from dxcore.ecg.record import MODEL_FS, EcgRecord, check_record, resample, to_rate
 from dxcore.ecg.summary import summarise
 from dxcore.errors import DxError
 from dxcore.explain import Explanation
@@ -154,7 +154,7 @@ class EcgModel(DxModel):
         or uploaded files ``{name: bytes}`` (one CSV, or a record's .hea/.dat(/.atr));
         ``fs`` is a CSV's sampling rate when it has no usable time column."""
         if isinstance(source, EcgRecord):
-            return source
+            return check_record(source)  # decoded elsewhere: the readers' checks all the same
         if is_upload(source):
             return load_uploads(source, fallback_fs=fs)
         if isinstance(source, str | Path):

@@ -27,7 +27,7 @@ from dxcore.errors import DxError
 from dxcore.explain import Explanation
 from dxcore.images.explainers import ImageMap, resize_map
 from dxcore.images.preprocessing import prepare_for_model
-from dxcore.images.reader import LoadedImage, load_image
+from dxcore.images.reader import LoadedImage, check_image, load_image
 
 
 @dataclass
@@ -60,7 +60,7 @@ class ImageModel(DxModel):
 
     def read(self, source: Any, **options: Any) -> LoadedImage:
         if isinstance(source, LoadedImage):
-            return source
+            return check_image(source)  # decoded elsewhere: the reader's checks all the same
         if is_upload(source):
             source = single_upload(source, "image")[1]
         elif isinstance(source, str | Path):

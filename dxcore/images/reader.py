@@ -68,13 +68,26 @@ def load_image(source: bytes | str | Path) -> LoadedImage:
             "are not accepted."
         )
     reader = _read_dicom if _looks_like_dicom(data) else _read_bitmap
-    image = reader(data)
-    height, width = image.pixels.shape
+    return check_image(reader(data))
+
+
+def check_image(image: LoadedImage) -> LoadedImage:
+    """Refuse what no model can read, however the image was decoded: not one grayscale
+    plane, too small or too large, missing or infinite pixels, or blank."""
+    pixels = np.asarray(image.pixels)
+    if pixels.ndim != 2:
+        raise DxError("The image is not one grayscale plane of pixels.")
+    height, width = pixels.shape
     if min(height, width) < MIN_SIDE:
         raise DxError(
             f"The image is only {width}x{height} pixels; at least {MIN_SIDE} pixels "
             "on each side are needed."
         )
+    _check_pixel_count(width, height)
+    if not np.isfinite(pixels).all():
+        raise DxError("Some pixels of the image are missing or infinite, so it cannot be "
+                      "read reliably.")
+    _refuse_blank(pixels)
     return image
 
 

@@ -94,7 +94,7 @@ class CaseExplanation:
         return [f.sentence(self.positive_class) for f in self.top(k) if f.attribution != 0]
 
     def as_json(self) -> dict:
-        return {"method": "integrated gradients (log-odds, per field)",
+        return {"description": "integrated gradients (log-odds, per field)",
                 "sentences": self.sentences(5),
                 "top_fields": {f.name: round(f.attribution, 4)
                                for f in self.top(self.top_fields)}}
