@@ -95,7 +95,7 @@ def test_upload_shows_prediction_probabilities_and_overlay(page, test_xray_bytes
     assert verdict.value in cxr_card.class_names
     bars = [bar.text for bar in page.get("progress")]
     assert [text.split(" = ")[0] for text in bars] == [f"P({n})" for n in cxr_card.class_names]
-    threshold = f"{float(cxr_card['decision_threshold']):.2f}"
+    threshold = f"{cxr_card.threshold:.2f}"
     assert f"PNEUMONIA if P(PNEUMONIA) ≥ {threshold}" in rendered_text(page)
     original, shaded = page.image
     assert original.captions == ["Uploaded image · 224 x 224 px"]

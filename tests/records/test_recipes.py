@@ -68,7 +68,8 @@ def test_card_describes_data_split_calibration_and_use(shipped_model, model_id):
     for name in ("auc", "accuracy", "sensitivity", "specificity"):
         low, high = card["test_metrics"][name]["ci95"]
         assert low <= card["test_metrics"][name]["value"] <= high
-    assert "test" in card["training_data"]["split"] and "cross-validation" in card["calibration"]
+    assert "test" in card["training_data"]["split"]
+    assert "cross-validation" in card["methods"]["calibration"]
     assert 0 < card.threshold < 1 and card.temperature > 0
     quantiles = card.atypicality_quantiles
     assert len(quantiles) == 101 and np.all(np.diff(quantiles) >= 0)
