@@ -198,4 +198,7 @@ def model_card_section(card: ModelCard) -> None:
             st.markdown("\n".join(f"- {item}" for item in limitations))
         training = card.get("training_data") or {}
         if isinstance(training, dict) and training.get("dataset"):
-            st.caption(f"Training data: {training['dataset']}")
+            licence = training.get("licence") or "licence not stated"
+            sources = "; ".join(training.get("references") or [])
+            st.caption(f"Training data: {training['dataset']} ({licence})"
+                       + (f". {sources}" if sources else ""))
