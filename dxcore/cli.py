@@ -50,7 +50,8 @@ def _train(args: argparse.Namespace) -> int:
                        "targets": recipe.TARGETS}, out_dir)
     print(f"Trained {card.id} in {fields['training']['seconds']} s; weights in {out_dir}.")
     if not args.out:
-        card = store_test_metrics(card, evaluate(card.id, args.data))
+        card = store_test_metrics(card, evaluate(card.id, args.data),
+                                  "python -m dxcore train: the new model's measurement")
         print("Test metrics:", json.dumps(card.headline(), indent=2))
     return 0
 
@@ -61,7 +62,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     metrics = evaluate(args.model_id, args.data)
     if args.store:
-        store_test_metrics(get_card(args.model_id), metrics)
+        store_test_metrics(get_card(args.model_id), metrics, "python -m dxcore evaluate --store")
     recipe = recipe_for(args.model_id)
     if args.json:
         print(json.dumps({"model": args.model_id, "test_metrics": metrics}))

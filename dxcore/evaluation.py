@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from dxcore.cards import CARD_FILE, ModelCard, write_card
 from dxcore.registry import get_model, recipe_for
@@ -13,7 +14,13 @@ def evaluate(model_id: str, data: str | None = None, resamples: int = 2000) -> d
     return recipe_for(model_id).evaluate(get_model(model_id), data, resamples)
 
 
-def store_test_metrics(card: ModelCard, metrics: dict) -> ModelCard:
+def store_test_metrics(card: ModelCard, metrics: dict, purpose: str) -> ModelCard:
+    """Write ``metrics`` into the card and count the measurement in its
+    ``test_evaluations`` (the date, the recipe's training command and why it was made)."""
     fields = json.loads((card.folder / CARD_FILE).read_text())
     fields["test_metrics"] = metrics
+    recipe = (fields.get("training") or {}).get("command", "not recorded")
+    fields["test_evaluations"] = [*fields.get("test_evaluations", []), {
+        "date": date.today().isoformat(), "recipe": recipe, "purpose": purpose,
+        "shipped": True}]
     return write_card(fields, card.folder)

@@ -600,3 +600,24 @@ def test_the_golub_probes_are_in_their_own_file():
     schema = Schema.from_json(card.input_spec)
     assert len(schema) == 7129 and schema.names[0] == "AFFX-BioB-5_at"
     assert card.input_spec["top_fields"] == 20
+
+
+def test_every_shipped_card_counts_its_test_evaluations():
+    """Each measurement of a test split is on the card (date, recipe, why), one of them
+    the shipped model's."""
+    for card in list_cards():
+        history = card.get("test_evaluations")
+        assert history, card.id
+        assert all(entry["date"] and entry["recipe"] and entry["purpose"] for entry in history)
+        assert any(entry.get("shipped") for entry in history), card.id
+
+
+def test_storing_test_metrics_counts_the_measurement(tmp_path, install):
+    from dxcore.evaluation import store_test_metrics
+
+    card = install()
+    before = len(card.get("test_evaluations", []))
+    stored = store_test_metrics(card, {"auc": {"value": 0.7, "ci95": [0.6, 0.8]}}, "a test")
+    assert stored["test_metrics"]["auc"]["value"] == 0.7
+    assert len(stored["test_evaluations"]) == before + 1
+    assert stored["test_evaluations"][-1]["purpose"] == "a test"

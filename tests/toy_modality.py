@@ -360,7 +360,8 @@ def build(models_folder: Path, data: str | Path | None = None,
     out_dir = models_folder / MODEL_ID
     card = write_card({**train(out_dir, data), "targets": TARGETS}, out_dir)
     # model_for, not get_model: the registry would cache the card before its test metrics
-    return store_test_metrics(card, evaluate(model_for(card), data, resamples))
+    return store_test_metrics(card, evaluate(model_for(card), data, resamples),
+                              "the toy recipe's measurement on ECG200_TEST")
 
 
 register_modality(Modality(MODALITY, BeatModel, {MODEL_ID: __name__}, label="Toy beats"))
