@@ -15,14 +15,15 @@ card = page_model(PAGE.model_id)
 chosen = imaging.image_input("cxr")
 if chosen is not None:
     files, source = chosen
+    upload = results.Upload(files)
     try:
-        result = results.analyse(PAGE.model_id, files)
+        result = results.analyse(PAGE.model_id, upload)
     except Exception as error:
         show_error(error)
     else:
         st.subheader("Result")
         results.verdict(result, 0, "image", calibrated_on="validation data")
-        imaging.saliency_section(PAGE.model_id, files, source, result)
+        imaging.saliency_section(PAGE.model_id, upload, source, result)
 
 st.divider()
 model_card_section(card)

@@ -32,14 +32,14 @@ if not uploaded:
     st.info("Upload the .hea and .dat files of a WFDB record, or a CSV file, to see every "
             "beat's class.", icon=":material/upload_file:")
 else:
-    files = {file.name: file.getvalue() for file in uploaded}
-    options, tag = ecg.read_options(files, rate), results.upload_key(files)[:12]
+    upload = results.Upload({file.name: file.getvalue() for file in uploaded})
+    read_options, tag = ecg.read_options(upload.files, rate), upload.key[:12]
     try:
-        record = results.read(PAGE.model_id, files, **options)
-        options["lead"] = st.selectbox(
+        record = results.read(PAGE.model_id, upload, **read_options)
+        lead = st.selectbox(
             "Lead", record.lead_names, index=ecg.default_lead_index(record),
             key=f"ecg_lead_{tag}", help="The model was trained on lead MLII.")
-        result = results.analyse(PAGE.model_id, files, **options)
+        result = results.analyse(PAGE.model_id, upload, read_options, lead=lead)
     except Exception as error:
         show_error(error)
 
@@ -47,7 +47,7 @@ if result is not None:
     ecg.summary_section(result.detail)
     ecg.reference_section(result.detail)
     ecg.record_section(result.detail, tag)
-    ecg.beats_section(PAGE.model_id, files, options, result, tag)
+    ecg.beats_section(PAGE.model_id, upload, read_options, {"lead": lead}, result, tag)
 
 st.divider()
 model_card_section(card)

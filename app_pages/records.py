@@ -31,19 +31,19 @@ if not cards:
 
 mode = st.radio("Input", [records.UPLOAD, records.FORM], horizontal=True, key="records_mode")
 if mode == records.UPLOAD:
-    model_id, files = records.upload_input(cards)
+    model_id, upload = records.upload_input(cards)
 else:
-    model_id, files = records.form_input(cards)
+    model_id, upload = records.form_input(cards)
 
 result = None
-if files is not None and model_id is not None:
+if upload is not None and model_id is not None:
     try:
-        result = results.analyse(model_id, files)
+        result = results.analyse(model_id, upload)
     except Exception as error:
         show_error(error)
 if result is not None:
     target_warning(cards[model_id])
-    records.cases_section(cards[model_id], files, result)
+    records.cases_section(cards[model_id], upload, result)
 
 st.divider()
 if model_id is None:

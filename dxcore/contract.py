@@ -175,10 +175,13 @@ def single_upload(files: dict[str, bytes], what: str) -> tuple[str, bytes]:
 
 
 def read_path(path: str | Path) -> bytes:
+    """A file's bytes, or one clear :class:`DxError` when it cannot be opened (every
+    reader's path input comes through here)."""
     try:
         return Path(path).read_bytes()
     except OSError:
-        raise DxError("The file cannot be opened (missing, or not readable).") from None
+        raise DxError(f"The file {path} cannot be opened (missing, or not readable).") \
+            from None
 
 
 class DxModel:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
+from dxcore.contract import take
 from dxcore.errors import DxError
 
 if TYPE_CHECKING:
@@ -44,11 +45,6 @@ class Explanation:
     class_name: str
     values: np.ndarray
     detail: Any = None
-
-    @property
-    def flat(self) -> bool:
-        """True when the map carries almost no signal (every value the same)."""
-        return float(np.ptp(self.values)) < 1e-6
 
     def as_json(self) -> dict[str, Any]:
         detail = getattr(self.detail, "as_json", None)
@@ -84,7 +80,7 @@ class Explainer:
                 raise DxError(f"There is no item {item} to explain; the result has "
                               f"{len(result)}.")
         classes = [class_name or self.default_class(model, result, i) for i in items]
-        x = _rows(result.model_input, items)
+        x = take(result.model_input, np.asarray(items))
         values = self.attribute(model, network or model.network, x,
                                 np.array([names.index(c) for c in classes]))
         method = _registered_name(model.modality, self)
@@ -131,11 +127,6 @@ class MapExplainer(Explainer):
 
     def compute(self, network: keras.Model, x: Batch, score, layer: str) -> np.ndarray:
         raise NotImplementedError
-
-
-def _rows(x: Batch, items: list[int]) -> Batch:
-    index = np.asarray(items)
-    return [part[index] for part in x] if isinstance(x, list) else x[index]
 
 
 _EXPLAINERS: dict[str, dict[str, Explainer]] = {}

@@ -146,8 +146,8 @@ def record_section(analysis: RecordAnalysis, tag: str) -> None:
                "Each beat is marked with its predicted class.")
 
 
-def beats_section(model_id: str, files: dict[str, bytes], options: dict[str, Any],
-                  result: Result, tag: str) -> None:
+def beats_section(model_id: str, upload: results.Upload, read_options: dict[str, Any],
+                  options: dict[str, Any], result: Result, tag: str) -> None:
     """The beats not classed N (or all), one to pick: its waveform with the saliency band,
     its probabilities under the card's rule, and the strip around it."""
     analysis: RecordAnalysis = result.detail
@@ -180,8 +180,9 @@ def beats_section(model_id: str, files: dict[str, bytes], options: dict[str, Any
                           horizontal=True, key="ecg_method",
                           format_func=lambda m: results.method_label(model_id, m))
         try:
-            band: BeatSaliency = results.explain(model_id, files, options, method,
-                                                 item=index).detail
+            band: BeatSaliency = results.explain(
+                model_id, upload, method, item=index, read_options=read_options,
+                options=options).detail
         except Exception as error:
             show_error(error)
         else:

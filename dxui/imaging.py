@@ -58,7 +58,7 @@ def image_input(prefix: str) -> tuple[dict[str, bytes], str] | None:
     return None
 
 
-def saliency_section(model_id: str, files: dict[str, bytes], source: str,
+def saliency_section(model_id: str, upload: results.Upload, source: str,
                      result: Result) -> None:
     """The image beside its saliency overlay (method and opacity chosen beside them), and
     the image's facts."""
@@ -82,13 +82,12 @@ def saliency_section(model_id: str, files: dict[str, bytes], source: str,
     image_column.image(display_pixels(image), width="stretch",
                        caption=f"{source} · {width} x {height} px")
     try:
-        explanation = results.explain(model_id, files, {}, method)
+        explanation = results.explain(model_id, upload, method)
     except Exception as error:
         with overlay_column:
             show_error(error)
     else:
-        # The map at the network's resolution, brought to the image's own by the overlay.
-        overlay_column.image(overlay(image.pixels, explanation.values, opacity),
+        overlay_column.image(overlay(image.pixels, explanation.detail.saliency, opacity),
                              width="stretch",
                              caption=f"{results.method_label(model_id, method)} map for "
                                      f"{predicted} (red: most influence)")

@@ -57,14 +57,14 @@ def answers_upload(answers: dict[str, Any]) -> dict[str, bytes]:
     return {FORM_FILE: json.dumps(answers).encode()}
 
 
-def matched_model(files: dict[str, bytes], cards: dict[str, ModelCard]) -> str:
+def matched_model(upload: results.Upload, cards: dict[str, ModelCard]) -> str:
     """The id of the record model whose fields the table's columns cover best; raises
     :class:`DxError` when none covers at least half of its fields."""
-    # Every record model reads a table the same way: read it as the first one does.
-    columns = list(results.read(next(iter(cards)), files).columns)
+    # Every record model reads a table the same way (and the read is cached by modality).
+    columns = list(results.read(next(iter(cards)), upload).columns)
     model_id = match_model(columns, list(cards.values()))
     if model_id is None:
-        [name] = files
+        [name] = upload.files
         raise DxError(f"The columns of {name} match no case-record model on this "
                       f"dashboard ({', '.join(cards)}). Choose the model above, or check the "
                       "file's header row.")
@@ -74,7 +74,7 @@ def matched_model(files: dict[str, bytes], cards: dict[str, ModelCard]) -> str:
 # --- Views -------------------------------------------------------------------------------
 
 
-def upload_input(cards: dict[str, ModelCard]) -> tuple[str | None, dict[str, bytes] | None]:
+def upload_input(cards: dict[str, ModelCard]) -> tuple[str | None, results.Upload | None]:
     """The model (chosen, or matched from the file's columns) and the uploaded table."""
     choice_column, upload_column = st.columns([2, 3], gap="large")
     with choice_column:
@@ -93,19 +93,19 @@ def upload_input(cards: dict[str, ModelCard]) -> tuple[str | None, dict[str, byt
         st.info("Upload a CSV or JSON file of cases to see the model's reading of each.",
                 icon=":material/upload_file:")
         return model_id, None
-    files = {uploaded.name: uploaded.getvalue()}
+    upload = results.Upload({uploaded.name: uploaded.getvalue()})
     if model_id is None:
         try:
-            model_id = matched_model(files, cards)
+            model_id = matched_model(upload, cards)
         except Exception as error:
             show_error(error)
             return None, None
         st.info(f"Matched by the file's columns: **{cards[model_id]['name']}** "
                 f"(`{model_id}`).", icon=":material/join:")
-    return model_id, files
+    return model_id, upload
 
 
-def form_input(cards: dict[str, ModelCard]) -> tuple[str, dict[str, bytes] | None]:
+def form_input(cards: dict[str, ModelCard]) -> tuple[str, results.Upload | None]:
     """The model chosen and, once the form is submitted, its answers as an upload (the
     last submitted answers stay on show until the form is submitted again)."""
     model_id = st.selectbox("Model", list(cards), key="records_model_form",
@@ -132,10 +132,11 @@ def form_input(cards: dict[str, ModelCard]) -> tuple[str, dict[str, bytes] | Non
     if files is None:
         st.info("Fill in what is known and press Predict. Fields left empty are imputed "
                 "from the training cohort.", icon=":material/edit_note:")
-    return model_id, files
+        return model_id, None
+    return model_id, results.Upload(files)
 
 
-def cases_section(card: ModelCard, files: dict[str, bytes], result: Result) -> None:
+def cases_section(card: ModelCard, upload: results.Upload, result: Result) -> None:
     """One case: its view; several: the table of all, the download, the rows that could
     not be predicted, and the view of the case picked."""
     batch: CaseBatch = result.detail
@@ -147,9 +148,9 @@ def cases_section(card: ModelCard, files: dict[str, bytes], result: Result) -> N
         if single.error:
             st.error(single.error, icon=":material/error:")
         else:
-            case_view(card, files, result, single, "Result")
+            case_view(card, upload, result, single, "Result")
         return
-    key = results.upload_key(files)
+    key = upload.key
     st.subheader("All cases")
     st.caption(f"{len(predicted)} of {len(batch.results)} cases predicted. Click a column "
                "header to sort; atypicality is a percentile of the training cohort "
@@ -170,10 +171,10 @@ def cases_section(card: ModelCard, files: dict[str, bytes], result: Result) -> N
         row = st.selectbox("Case to look at", list(predicted),
                            key=f"records_case_{card.id}_{key}",
                            format_func=lambda r: case_option(card, predicted[r]))
-        case_view(card, files, result, predicted[row], f"Case: row {row}")
+        case_view(card, upload, result, predicted[row], f"Case: row {row}")
 
 
-def case_view(card: ModelCard, files: dict[str, bytes], result: Result, case: CaseResult,
+def case_view(card: ModelCard, upload: results.Upload, result: Result, case: CaseResult,
               title: str) -> None:
     """One predicted case: prediction, atypicality, field attributions and deviations."""
     schema = load_model(card.id).schema
@@ -191,7 +192,7 @@ def case_view(card: ModelCard, files: dict[str, bytes], result: Result, case: Ca
         st.info(note, icon=":material/info:")
     try:
         explanation: CaseExplanation = results.explain(
-            card.id, files, {}, results.explanation_methods(card.id)[0], case.item).detail
+            card.id, upload, results.default_method(card.id), case.item).detail
     except Exception as error:
         show_error(error)
         return

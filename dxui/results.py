@@ -15,8 +15,9 @@ The renderer: :func:`verdict` (the prediction, :func:`decision_sentence` and
 from __future__ import annotations
 
 import hashlib
-import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import streamlit as st
@@ -45,52 +46,70 @@ def upload_key(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _read_options(model_id: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The options the model's ``read`` names (an ECG CSV's ``fs``); the others (the
-    ``lead``) are for ``preprocess`` and must not re-key the decoded upload."""
-    named = inspect.signature(get_model(model_id).read).parameters.values()
-    keywords = {p.name for p in named if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    return {name: value for name, value in options.items() if name in keywords}
+@dataclass
+class Upload:
+    """An upload, ``{file name: bytes}``, and its :func:`upload_key`, hashed once per rerun
+    however many steps of the path it goes through."""
+
+    files: dict[str, bytes]
+
+    @cached_property
+    def key(self) -> str:
+        return upload_key(self.files)
 
 
 @st.cache_data(max_entries=8, ttl=CACHE_SECONDS, show_spinner="Reading the upload…")
-def _read(model_id: str, key: str, options: dict[str, Any], _files: dict[str, bytes]) -> Any:
-    return get_model(model_id).read(_files, **options)  # reading needs no weights
+def _read(modality: str, key: str, read_options: dict[str, Any], _model_id: str,
+          _files: dict[str, bytes]) -> Any:
+    # Keyed by modality, not model: every model of a modality reads an upload the same way
+    # (a table matched to its model by its columns is read once).
+    return get_model(_model_id).read(_files, **read_options)  # reading needs no weights
 
 
 @st.cache_data(max_entries=8, ttl=CACHE_SECONDS, show_spinner="Running the model…")
-def _analyse(model_id: str, key: str, options: dict[str, Any],
+def _analyse(model_id: str, key: str, read_options: dict[str, Any], options: dict[str, Any],
              _files: dict[str, bytes]) -> Result:
-    decoded = _read(model_id, key, _read_options(model_id, options), _files)
+    modality = get_model(model_id).modality
+    decoded = _read(modality, key, read_options, model_id, _files)
     return load_model(model_id).predict(decoded, **options)
 
 
 @st.cache_data(max_entries=16, ttl=CACHE_SECONDS, show_spinner="Computing the explanation…")
-def _explain(model_id: str, key: str, options: dict[str, Any], method: str, item: int,
-             class_name: str | None, _files: dict[str, bytes]) -> Explanation:
-    result = _analyse(model_id, key, options, _files)
+def _explain(model_id: str, key: str, read_options: dict[str, Any], options: dict[str, Any],
+             method: str, item: int, class_name: str | None,
+             _files: dict[str, bytes]) -> Explanation:
+    result = _analyse(model_id, key, read_options, options, _files)
     return load_model(model_id).explain(result, method, item=item, class_name=class_name)
 
 
-def read(model_id: str, files: dict[str, bytes], **options: Any) -> Any:
-    """The upload decoded as ``model_id`` reads it (an ECG record, a table of cases); raises
+def read(model_id: str, upload: Upload, **read_options: Any) -> Any:
+    """The upload decoded as ``model_id`` reads it (an ECG record, a table of cases);
+    ``read_options`` are the reader's (an ECG CSV's ``fs``). Raises
     :class:`~dxcore.errors.DxError` on bad input."""
-    options = _read_options(model_id, options)
-    return _read(model_id, upload_key(files), options, files)
+    return _read(get_model(model_id).modality, upload.key, read_options, model_id,
+                 upload.files)
 
 
-def analyse(model_id: str, files: dict[str, bytes], **options: Any) -> Result:
-    """``model_id``'s result for the upload (``options``: the modality's, e.g. an ECG's
-    ``fs`` and ``lead``); raises :class:`~dxcore.errors.DxError` on bad input."""
-    return _analyse(model_id, upload_key(files), options, files)
+def analyse(model_id: str, upload: Upload, read_options: dict[str, Any] | None = None,
+            **options: Any) -> Result:
+    """``model_id``'s result for the upload: read with ``read_options`` (as :func:`read`),
+    predicted with ``options`` (an ECG's ``lead``); raises
+    :class:`~dxcore.errors.DxError` on bad input."""
+    return _analyse(model_id, upload.key, read_options or {}, options, upload.files)
 
 
-def explain(model_id: str, files: dict[str, bytes], options: dict[str, Any], method: str,
-            item: int = 0, class_name: str | None = None) -> Explanation:
+def explain(model_id: str, upload: Upload, method: str, item: int = 0,
+            class_name: str | None = None, read_options: dict[str, Any] | None = None,
+            options: dict[str, Any] | None = None) -> Explanation:
     """Why item ``item`` of :func:`analyse`'s result (same upload and options) got its
     decision (or ``class_name``), by ``method``."""
-    return _explain(model_id, upload_key(files), dict(options), method, item, class_name,
-                    files)
+    return _explain(model_id, upload.key, read_options or {}, options or {}, method, item,
+                    class_name, upload.files)
+
+
+def default_method(model_id: str) -> str:
+    """The model's modality's default explanation method."""
+    return explanation_methods(model_id)[0]
 
 
 def explanation_methods(model_id: str) -> list[str]:

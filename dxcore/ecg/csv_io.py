@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dxcore.ecg.record import EcgRecord, check_record, read_file
+from dxcore.contract import read_path
+from dxcore.ecg.record import EcgRecord, check_record
 from dxcore.errors import DxError
 
 MAX_CSV_BYTES = 200 * 1024 * 1024
@@ -43,7 +44,7 @@ def read_csv(source: bytes | str | Path, fs: float | None = None,
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
         path = Path(source)
         name = name or str(path)
-        source = read_file(path)
+        source = read_path(path)
     data = source.encode() if isinstance(source, str) else bytes(source)
     if not data.strip():
         raise DxError("The CSV file is empty.")

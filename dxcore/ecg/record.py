@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -125,10 +124,3 @@ def to_rate(samples: np.ndarray, fs_from: float, fs_to: float) -> np.ndarray:
     """Sample indices at ``fs_from`` mapped to the nearest index at ``fs_to``."""
     return np.round(np.asarray(samples, dtype=np.float64) * fs_to / fs_from).astype(np.int64)
 
-
-def read_file(path: Path) -> bytes:
-    """A record file's bytes, or one clear :class:`DxError` when it cannot be opened."""
-    try:
-        return path.read_bytes()
-    except OSError:
-        raise DxError(f"The file {path} cannot be opened (missing, or not readable).") from None

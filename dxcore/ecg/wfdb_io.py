@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dxcore.ecg.record import Annotations, EcgRecord, check_record, read_file
+from dxcore.contract import read_path
+from dxcore.ecg.record import Annotations, EcgRecord, check_record
 from dxcore.errors import DxError
 
 RECORD_EXTENSIONS = (".hea", ".dat", ".atr")
@@ -42,7 +43,7 @@ def read_wfdb(path: str | Path) -> EcgRecord:
     header_path = folder / f"{stem}.hea"
     files: dict[str, bytes] = {}
     if header_path.is_file():
-        files[header_path.name] = read_file(header_path)
+        files[header_path.name] = read_path(header_path)
         header = _parse_header(header_path.name, files[header_path.name])
         wanted = {name for name in header["file_name"] if name}
     else:
@@ -52,7 +53,7 @@ def read_wfdb(path: str | Path) -> EcgRecord:
                           "(nor .dat) there.")
     for name in sorted(wanted | {f"{stem}.atr"}):
         if (folder / name).is_file():
-            files[name] = read_file(folder / name)
+            files[name] = read_path(folder / name)
     return read_wfdb_files(files, name=str(path))
 
 

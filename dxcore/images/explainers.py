@@ -116,7 +116,9 @@ def overlay(pixels: np.ndarray, saliency: np.ndarray, opacity: float = 0.45) -> 
     """The grayscale image with the map (jet colours) blended on top, as RGB uint8, at the
     image's own resolution."""
     height, width = pixels.shape
-    heat = matplotlib.colormaps["jet"](resize_map(saliency, (width, height)))[..., :3]
+    if saliency.shape != pixels.shape:  # an ImageMap's saliency is at the image's size already
+        saliency = resize_map(saliency, (width, height))
+    heat = matplotlib.colormaps["jet"](saliency)[..., :3]
     gray = np.repeat(pixels[..., None], 3, axis=-1)
     blended = (1 - opacity) * gray + opacity * heat
     return (np.clip(blended, 0, 1) * 255).astype(np.uint8)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from dxcore.contract import read_path
 from dxcore.errors import DxError
 
 MIN_SIDE = 32
@@ -59,7 +60,7 @@ class LoadedImage:
 
 def load_image(source: bytes | str | Path) -> LoadedImage:
     """Decode PNG, JPEG or DICOM bytes (or a file path) into a :class:`LoadedImage`."""
-    data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
+    data = read_path(source) if isinstance(source, str | Path) else bytes(source)
     if not data:
         raise DxError("The file is empty. Please upload the image again.")
     if len(data) > MAX_BYTES:

@@ -133,7 +133,7 @@ class RecordModel(DxModel):
         checked = validate(decoded, self.schema)
         x = encode(checked.valid_values(), self.schema,
                    self.card.imputation)
-        return Prepared(x, decoded, {"validation": checked})
+        return Prepared(x, decoded, {"validation": checked}, notes=list(checked.notes))
 
     def describe(self, prepared: Prepared, result: Result) -> CaseBatch:
         checked = prepared.context["validation"]
@@ -153,7 +153,6 @@ class RecordModel(DxModel):
                 case.prediction = str(result.decisions[item])
                 case.atypicality = float(scores[item])
                 case.imputed = field_names[missing[item]].tolist()
-        result.notes = [*result.notes, *checked.notes]
         return CaseBatch(self.card.id, [cases[row] for row in checked.rows], checked.notes)
 
     def describe_explanation(self, result: Result, explanation: Explanation):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dxcore.contract import read_path
 from dxcore.errors import DxError
 
 
@@ -33,12 +34,7 @@ def read_cases(source: str | Path | bytes, name: str | None = None) -> pd.DataFr
     if isinstance(source, bytes):
         data, name = source, name or "upload"
     else:
-        name = str(source)
-        try:
-            data = Path(source).read_bytes()
-        except OSError:
-            raise DxError(f"The file {name} cannot be opened (missing, or not readable).") \
-                from None
+        name, data = str(source), read_path(source)
     try:
         text = data.decode("utf-8-sig")  # the BOM some spreadsheet exports start with
     except UnicodeDecodeError:
