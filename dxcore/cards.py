@@ -289,6 +289,17 @@ class ModelCard:
         return self.runtime["atypicality_quantiles"]
 
     @property
+    def conformal(self) -> dict[str, Any] | None:
+        """The conformal prediction sets' levels and per-class minimum probabilities
+        (:class:`dxcore.conformal.ConformalSets`), if the card has them."""
+        return self.runtime.get("conformal")
+
+    @property
+    def domain_guard(self) -> dict[str, Any] | None:
+        """The modality's domain-guard parameters, if the card has them."""
+        return self.runtime.get("domain_guard")
+
+    @property
     def explainer_layer(self) -> str:
         """The layer saliency methods read (default ``last_conv``)."""
         return self.runtime.get("explainer_layer", "last_conv")

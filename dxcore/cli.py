@@ -37,7 +37,7 @@ def _models(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from dxcore.cards import training_software, write_card
-    from dxcore.evaluation import evaluate, store_test_metrics
+    from dxcore.evaluation import evaluate, fit_prediction_sets, store_test_metrics
     from dxcore.registry import models_dir, recipe_for
 
     out_dir = Path(args.out) if args.out else models_dir() / args.model_id
@@ -50,9 +50,21 @@ def _train(args: argparse.Namespace) -> int:
                        "targets": recipe.TARGETS}, out_dir)
     print(f"Trained {card.id} in {fields['training']['seconds']} s; weights in {out_dir}.")
     if not args.out:
+        fit_prediction_sets(card.id, args.data)
         card = store_test_metrics(card, evaluate(card.id, args.data),
                                   "python -m dxcore train: the new model's measurement")
         print("Test metrics:", json.dumps(card.headline(), indent=2))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from dxcore.evaluation import fit_prediction_sets
+
+    card = fit_prediction_sets(args.model_id, args.data)
+    levels = card.conformal["min_probability"]
+    for level, floors in levels.items():
+        shown = ", ".join(f"{name} {p:.3f}" for name, p in floors.items())
+        print(f"coverage {level}: a class is in the set from P = {shown}")
     return 0
 
 
@@ -70,10 +82,17 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(recipe.table(metrics))
     else:
         for name, metric in metrics.items():
+            if not isinstance(metric, dict) or "value" not in metric:
+                continue  # a table (prediction sets): see --json
             ci = metric.get("ci95")
             value = metric["value"]
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
             print(f"{name:12} {text}" + (f"  (95% CI {ci[0]:.4f}-{ci[1]:.4f})" if ci else ""))
+    for level, report in metrics.get("prediction_sets", {}).items():
+        coverage, shared = report["coverage"], report["non_singleton_share"]
+        print(f"prediction sets at {level}: coverage {coverage['value']:.3f} (95% CI "
+              f"{coverage['ci95'][0]:.3f}-{coverage['ci95'][1]:.3f}), more than one class "
+              f"in {shared['value']:.1%}")
     return 0
 
 
@@ -98,7 +117,7 @@ def _predict(args: argparse.Namespace) -> int:
             result = model.predict(path, **options)
             explanations = model.explain_all(result, args.explain) if args.explain else {}
         except DxError as error:
-            lines, text, notes = [{"error": str(error)}], [str(error)], []
+            lines, text, notes = [error.as_json()], [str(error)], []
         else:
             if args.out:
                 for explanation in explanations.values():
@@ -133,6 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="write here instead of replacing the shipped model")
     train.set_defaults(run=_train)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="fit a model's prediction sets on its recipe's calibration cases "
+                          "(never the test split) and write them into its card")
+    calibrate.add_argument("model_id")
+    calibrate.add_argument("--data")
+    calibrate.set_defaults(run=_calibrate)
 
     evaluate = commands.add_parser("evaluate", help="measure a model on its official test split")
     evaluate.add_argument("model_id")

@@ -29,6 +29,7 @@ import numpy as np
 
 from dxcore.calibration import calibrated_probabilities
 from dxcore.cards import ModelCard
+from dxcore.conformal import ConformalSets
 from dxcore.errors import DxError
 
 if TYPE_CHECKING:
@@ -139,6 +140,10 @@ class Result:
     model_input: Batch         # what the network read, one row per item
     detail: Detail
     notes: list[str] = field(default_factory=list)
+    # Each item's conformal prediction set (its decision included), at ``coverage``; None
+    # for a model whose card has no conformal calibration.
+    prediction_sets: list[list[str]] | None = None
+    coverage: float | None = None
 
     @property
     def class_names(self) -> list[str]:
@@ -150,6 +155,23 @@ class Result:
     def probabilities_of(self, item: int, decimals: int = 6) -> dict[str, float]:
         return {name: round(float(p), decimals)
                 for name, p in zip(self.class_names, self.probabilities[item], strict=True)}
+
+    def set_of(self, item: int) -> list[str]:
+        """Item ``item``'s prediction set (just its decision without conformal sets)."""
+        if self.prediction_sets is None:
+            return [str(self.decisions[item])]
+        return self.prediction_sets[item]
+
+    def uncertain(self, item: int) -> bool:
+        """Whether item ``item``'s prediction set holds more than its decision."""
+        return len(self.set_of(item)) > 1
+
+    def set_json(self, item: int) -> dict[str, Any]:
+        """``{"prediction_set": [...], "coverage": 0.9}`` for a JSON line (empty without
+        conformal sets)."""
+        if self.prediction_sets is None:
+            return {}
+        return {"prediction_set": self.prediction_sets[item], "coverage": self.coverage}
 
     def input_of(self, item: int) -> Batch:
         """Item ``item``'s network input as a batch of one (what an explainer reads)."""
@@ -198,6 +220,8 @@ class DxModel:
     def __init__(self, card: ModelCard):
         self.card = card
         self.rule = DecisionRule.from_card(card)
+        self.conformal = (None if card.conformal is None else
+                          ConformalSets.from_runtime(card.class_names, card.conformal))
         self._network: keras.Model | None = None
         self._lock = threading.Lock()
 
@@ -230,6 +254,12 @@ class DxModel:
         """The modality's typed child of the result."""
         raise NotImplementedError
 
+    def check_domain(self, prepared: Prepared, outputs: dict[str, np.ndarray]) -> None:
+        """The domain guard, run on every input before any answer is formed: raise
+        :class:`~dxcore.errors.OutOfDomain` when the input as a whole is unlike what the
+        model was trained on. Checks of single items (a table row, a beat) belong in the
+        modality's ``preprocess`` or ``describe``. None by default."""
+
     def describe_explanation(self, result: Result, explanation: Explanation) -> Any:
         """The modality's reading of an explanation (``Explanation.detail``; none here)."""
         return None
@@ -249,12 +279,18 @@ class DxModel:
                                         self.card.temperature)
 
     def postprocess(self, prepared: Prepared, outputs: dict[str, np.ndarray]) -> Result:
-        """Calibrated probabilities and the decision rule, then the modality's detail."""
+        """The domain guard, calibrated probabilities, the decision rule and the prediction
+        sets, then the modality's detail."""
+        self.check_domain(prepared, outputs)
         probabilities = calibrated_probabilities(outputs["logits"],
                                                  self.card.temperature)
-        result = Result(self.card.id, self.rule, probabilities,
-                        self.rule.decide(probabilities), outputs, prepared.x,
-                        detail=None, notes=list(prepared.notes))  # type: ignore[arg-type]
+        decisions = self.rule.decide(probabilities)
+        result = Result(self.card.id, self.rule, probabilities, decisions, outputs,
+                        prepared.x, detail=None,  # type: ignore[arg-type]
+                        notes=list(prepared.notes))
+        if self.conformal is not None:
+            result.prediction_sets = self.conformal.sets(probabilities, decisions)
+            result.coverage = self.conformal.coverage
         result.detail = self.describe(prepared, result)
         return result
 
@@ -289,7 +325,11 @@ class DxModel:
                 continue
             k = next(order)
             rows = slice(starts[k], starts[k + 1])
-            results.append(self.postprocess(p, {name: v[rows] for name, v in outputs.items()}))
+            try:
+                results.append(self.postprocess(p, {name: v[rows]
+                                                    for name, v in outputs.items()}))
+            except DxError as error:  # refused by the domain guard
+                results.append(error)
         return results
 
     def explain(self, result: Result, method: str, item: int = 0,

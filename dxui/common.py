@@ -12,6 +12,7 @@ import streamlit as st
 from dxcore import DxError, get_card, get_model, list_cards
 from dxcore.cards import ModelCard
 from dxcore.contract import DxModel
+from dxcore.errors import OutOfDomain
 
 logger = logging.getLogger("dxui")
 
@@ -70,8 +71,12 @@ def targets_text(card: ModelCard) -> str:
 
 def show_error(error: BaseException) -> None:
     """One ``st.error``: a :class:`DxError`'s own clinician-readable message, or a generic
-    one (the details go to the server log, never to the browser)."""
-    if isinstance(error, DxError):
+    one (the details go to the server log, never to the browser); an
+    :class:`~dxcore.errors.OutOfDomain` refusal is shown as the model declining to answer."""
+    if isinstance(error, OutOfDomain):  # the model declines: a refusal, not a failure
+        st.warning(f"**The model gives no answer for this input.** {error}",
+                   icon=":material/block:")
+    elif isinstance(error, DxError):
         st.error(str(error), icon=":material/error:")
     else:
         logger.error("Unexpected error in a page", exc_info=error)

@@ -13,9 +13,10 @@ from scipy.signal import resample_poly
 from dxcore.ecg import load_record
 from tests.helpers import run_cli, run_entry_point
 
-IMAGE_KEYS = {"input", "model", "probabilities", "prediction"}
+IMAGE_KEYS = {"input", "model", "probabilities", "prediction", "prediction_set", "coverage"}
 ECG_KEYS = {"input", "model", "fs", "beats", "summary"}
-CASE_KEYS = {"input", "row", "model", "probabilities", "prediction", "atypicality"}
+CASE_KEYS = {"input", "row", "model", "probabilities", "prediction", "prediction_set",
+             "coverage", "atypicality"}
 HEADER = "age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal,comment\n"
 ROWS = ["63,1,1,145,233,1,2,150,0,2.3,3,0,6,first visit\n",
         "430,1,4,20,286,0,2,108,1,1.5,2,3,3,typo\n",
@@ -77,8 +78,8 @@ def test_predict_json_one_object_per_image_and_errors_do_not_stop_the_rest(
     assert sum(good["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     assert good["prediction"] in good["probabilities"]
     assert again == good  # deterministic
-    assert set(bad) == {"input", "error"} and "not an image" in bad["error"]
-    assert set(gone) == {"input", "error"} and "cannot be opened" in gone["error"]
+    assert set(bad) == {"input", "error", "code"} and bad["code"] == "invalid_input" and "not an image" in bad["error"]
+    assert set(gone) == {"input", "error", "code"} and "cannot be opened" in gone["error"]
 
 
 def test_predict_exit_zero_when_every_input_succeeds(capsys, cxr_model, test_xray_path):
@@ -147,10 +148,10 @@ def test_ecg_errors_are_objects_and_do_not_stop_the_rest(capsys, ecg_model, mitd
                                str(mitdb_root / "100"), "--json")
     assert status == 1
     no_rate, no_dat, missing, good = lines
-    assert set(no_rate) == {"input", "error"} and "sampling rate" in no_rate["error"]
-    assert set(no_dat) == {"input", "error"} and "needs the signal file 100.dat" in \
+    assert set(no_rate) == {"input", "error", "code"} and "sampling rate" in no_rate["error"]
+    assert set(no_dat) == {"input", "error", "code"} and "needs the signal file 100.dat" in \
         no_dat["error"]
-    assert set(missing) == {"input", "error"} and "cannot be opened" in missing["error"]
+    assert set(missing) == {"input", "error", "code"} and "cannot be opened" in missing["error"]
     assert set(good) >= ECG_KEYS
 
 
@@ -220,7 +221,7 @@ def test_unreadable_file_is_one_error_object_and_the_next_file_still_runs(
     status, lines, _ = run_cli(capsys, "predict", "heart-disease", str(broken),
                                str(cases_csv), "--json")
     assert status == 1
-    assert set(lines[0]) == {"input", "error"} and "not valid JSON" in lines[0]["error"]
+    assert set(lines[0]) == {"input", "error", "code"} and "not valid JSON" in lines[0]["error"]
     assert [line["row"] for line in lines[1:]] == [1, 2, 3]
 
 
@@ -253,7 +254,7 @@ def test_the_real_entry_point_prints_no_traceback(cxr_model, ecg_model, heart_mo
     header_only = tmp_path / "100.hea"
     header_only.write_bytes((mitdb_root / "100.hea").read_bytes())
     for model_id, path, check in [
-            ("cxr-pneumonia", broken, lambda lines: set(lines[0]) == {"input", "error"}),
+            ("cxr-pneumonia", broken, lambda lines: set(lines[0]) == {"input", "error", "code"}),
             ("ecg-beats", header_only, lambda lines: "100.dat" in lines[0]["error"]),
             ("heart-disease", cases_csv, lambda lines: [x["row"] for x in lines] == [1, 2, 3])]:
         result = run_entry_point("predict", model_id, str(path), "--json")

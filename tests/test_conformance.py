@@ -393,7 +393,7 @@ def test_cli_gives_each_file_its_line_and_each_bad_file_an_error_object(
     assert lines[:len(expected)] == [{"input": good, **line} for line in expected]
     errors = lines[len(expected):]
     assert [line["input"] for line in errors] == bad_files
-    assert all(set(line) == {"input", "error"} and line["error"] for line in errors)
+    assert all(set(line) == {"input", "error", "code"} and line["error"] for line in errors)
 
 
 @pytest.mark.parametrize("model_id", RECORD_MODELS)

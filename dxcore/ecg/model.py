@@ -52,6 +52,7 @@ class RecordAnalysis:
     summary: dict[str, Any]
     reference_labels: np.ndarray | None = None  # AAMI class of each reference beat
     notes: list[str] = field(default_factory=list)
+    prediction_sets: list[list[str]] | None = None  # per beat (dxcore.conformal)
 
     @property
     def fs(self) -> float:
@@ -69,6 +70,8 @@ class RecordAnalysis:
                                     for n, p in zip(self.class_names, row, strict=True)}}
                  for s, label, row in zip(self.samples, self.labels, self.probabilities,
                                           strict=True)]
+        for beat, prediction_set in zip(beats, self.prediction_sets or [], strict=False):
+            beat["prediction_set"] = prediction_set
         for item, explanation in (explanations or {}).items():
             beats[item]["explanation"] = explanation.as_json()
         return beats
@@ -191,13 +194,17 @@ class EcgModel(DxModel):
         summary = summarise(context["samples"] / record.fs, result.decisions,
                             record.duration_s, names)
         summary.update({"lead": context["lead"], "beat_positions": context["source"]})
+        if result.prediction_sets is not None:
+            summary["uncertain_beats"] = sum(len(s) > 1 for s in result.prediction_sets)
+            summary["prediction_set_coverage"] = result.coverage
         reference = context["reference_labels"]
         if reference is not None:
             summary["reference_agreement"] = agreement(reference, result.decisions, names)
         return RecordAnalysis(record=record, lead=context["lead"], samples=context["samples"],
                               labels=result.decisions, probabilities=result.probabilities,
                               class_names=names, summary=summary,
-                              reference_labels=reference, notes=result.notes)
+                              reference_labels=reference, notes=result.notes,
+                              prediction_sets=result.prediction_sets)
 
     def describe_explanation(self, result: Result, explanation: Explanation) -> BeatSaliency:
         analysis: RecordAnalysis = result.detail

@@ -39,7 +39,8 @@ class ImageDetail:
     def as_json(self, result: Result, explanations: dict[int, Explanation]) -> list[dict]:
         line: dict[str, Any] = {"model": result.model_id,
                                 "probabilities": result.probabilities_of(0),
-                                "prediction": str(result.decisions[0])}
+                                "prediction": str(result.decisions[0]),
+                                **result.set_json(0)}
         if self.image.notes:
             line["notes"] = self.image.notes
         if 0 in explanations:
@@ -48,7 +49,9 @@ class ImageDetail:
 
     def text(self, result: Result) -> list[str]:
         probabilities = ", ".join(f"{k} {v:.3f}" for k, v in result.probabilities_of(0).items())
-        return [f"{result.decisions[0]} ({probabilities})"]
+        uncertain = (f"; uncertain: {' or '.join(result.set_of(0))}"
+                     if result.uncertain(0) else "")
+        return [f"{result.decisions[0]} ({probabilities}){uncertain}"]
 
 
 class ImageModel(DxModel):

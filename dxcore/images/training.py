@@ -24,7 +24,11 @@ from dxcore import calibration
 from dxcore.cards import interface_of, save_weights_file
 from dxcore.contract import batched_outputs
 from dxcore.datasets import chest_xray
-from dxcore.images.evaluation import evaluate  # noqa: F401  (the recipe's test measurement)
+from dxcore.images.evaluation import (  # noqa: F401  (the recipe's measurements)
+    calibration_predictions,
+    evaluate,
+    test_predictions,
+)
 from dxcore.images.network import chest_xray_cnn
 
 MODEL_ID = "cxr-pneumonia"

@@ -1,22 +1,51 @@
-"""Measuring a shipped record model on its test split (bootstrap 95% CIs over cases)."""
+"""Measuring a shipped record model on its test split (bootstrap 95% CIs over cases), and
+the recipe's calibration cases: the out-of-fold predictions of its cross-validation."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
 
 from dxcore.metrics import report_binary
+from dxcore.predictions import Predictions
+from dxcore.records import training
 from dxcore.records.preprocessing import encode
 from dxcore.records.validation import validate
+
+
+def split_predictions(model, table: pd.DataFrame, labels: np.ndarray,
+                      source: str) -> Predictions:
+    """Logits of every case of ``table``; implausible cells count as missing, as in
+    training. Cases are named by their row in the dataset's file."""
+    values = validate(table, model.schema).values
+    logits = model.forward(encode(values, model.schema, model.card.imputation))["logits"]
+    return Predictions([f"row {i}" for i in table.index], np.asarray(labels), logits, source)
+
+
+def cross_validated_predictions(model, table: pd.DataFrame, labels: np.ndarray
+                                ) -> Predictions:
+    """The out-of-fold logits of the recipe's cross-validation of the training split, rerun
+    with the card's settings and seed: the cases that chose the temperature and threshold
+    (each scored by a fold model that never saw it)."""
+    done = model.card["training"]
+    settings = training.Settings(**{f.name: done[f.name]
+                                    for f in dataclasses.fields(training.Settings)})
+    values, _ = training.dataset_values(table, model.schema)
+    logits, _ = training.cross_validate(values, np.asarray(labels), model.schema, settings,
+                                        int(done["seed"]))
+    return Predictions([f"row {i}" for i in table.index], np.asarray(labels), logits,
+                       f"out-of-fold predictions of the {settings.folds}-fold stratified "
+                       f"cross-validation of the training split ({len(labels)} cases)")
 
 
 def evaluate_split(model, table: pd.DataFrame, labels: np.ndarray, resamples: int = 2000
                    ) -> dict:
     """Test metrics of a shipped record model (bootstrap 95% CIs over cases), with the
-    number of wrongly classified cases. Implausible cells count as missing, as in training."""
-    values = validate(table, model.schema).values
-    fill = model.card.imputation
-    probabilities = model.probabilities(encode(values, model.schema, fill))
+    number of wrongly classified cases."""
+    test = split_predictions(model, table, labels, "test split")
+    probabilities = test.probabilities(model.card.temperature)
     report = report_binary(labels, probabilities[:, 1], model.card.threshold, resamples)
     decided = model.rule.decide(probabilities)
     truth = np.asarray(model.card.class_names)[labels]

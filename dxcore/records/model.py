@@ -47,6 +47,7 @@ class CaseResult:
     prediction: str | None = None
     atypicality: float | None = None
     imputed: list[str] = field(default_factory=list)
+    prediction_set: dict[str, Any] = field(default_factory=dict)  # Result.set_json
 
     @property
     def atypical(self) -> bool:
@@ -57,7 +58,8 @@ class CaseResult:
         if self.error:
             return {"row": self.row, "error": self.error}
         out = {"row": self.row, "model": model_id, "probabilities": self.probabilities,
-               "prediction": self.prediction, "atypicality": self.atypicality}
+               "prediction": self.prediction, **self.prediction_set,
+               "atypicality": self.atypicality}
         if self.imputed:
             out["notes"] = [f"Missing, imputed from the training cohort: "
                             f"{', '.join(self.imputed)}."]
@@ -151,6 +153,7 @@ class RecordModel(DxModel):
                 case.item = item
                 case.probabilities = result.probabilities_of(item)
                 case.prediction = str(result.decisions[item])
+                case.prediction_set = result.set_json(item)
                 case.atypicality = float(scores[item])
                 case.imputed = field_names[missing[item]].tolist()
         return CaseBatch(self.card.id, [cases[row] for row in checked.rows], checked.notes)

@@ -12,8 +12,13 @@ from datetime import date
 from pathlib import Path
 
 from dxcore.datasets import ckd
+from dxcore.predictions import Predictions
 from dxcore.records import training
-from dxcore.records.evaluation import evaluate_split
+from dxcore.records.evaluation import (
+    cross_validated_predictions,
+    evaluate_split,
+    split_predictions,
+)
 from dxcore.records.schema import Field, Schema
 
 MODEL_ID = "ckd"
@@ -125,3 +130,12 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
 def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
     """AUC, accuracy, sensitivity, specificity (bootstrap 95% CIs over patients) and ECE."""
     return evaluate_split(model, *split(data)[2:], resamples)
+
+
+def calibration_predictions(model, data: str | None = None) -> Predictions:
+    """The training split's out-of-fold predictions (what chose temperature and threshold)."""
+    return cross_validated_predictions(model, *split(data)[:2])
+
+
+def test_predictions(model, data: str | None = None) -> Predictions:
+    return split_predictions(model, *split(data)[2:], "test split")

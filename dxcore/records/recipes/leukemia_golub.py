@@ -14,8 +14,13 @@ from datetime import date
 from pathlib import Path
 
 from dxcore.datasets import golub
+from dxcore.predictions import Predictions
 from dxcore.records import training
-from dxcore.records.evaluation import evaluate_split
+from dxcore.records.evaluation import (
+    cross_validated_predictions,
+    evaluate_split,
+    split_predictions,
+)
 from dxcore.records.schema import Schema
 
 MODEL_ID = "leukemia-golub"
@@ -89,3 +94,12 @@ def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
     """AUC, accuracy, sensitivity, specificity (bootstrap 95% CIs over patients), ECE and
     the number of the 34 test patients classified wrongly."""
     return evaluate_split(model, *golub.official_split("test", data), resamples)
+
+
+def calibration_predictions(model, data: str | None = None) -> Predictions:
+    """The training split's out-of-fold predictions (what chose temperature and threshold)."""
+    return cross_validated_predictions(model, *golub.official_split("train", data))
+
+
+def test_predictions(model, data: str | None = None) -> Predictions:
+    return split_predictions(model, *golub.official_split("test", data), "test split")
