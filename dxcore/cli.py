@@ -37,7 +37,12 @@ def _models(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from dxcore.cards import training_software, write_card
-    from dxcore.evaluation import evaluate, fit_prediction_sets, store_test_metrics
+    from dxcore.evaluation import (
+        evaluate,
+        fit_domain_guard,
+        fit_prediction_sets,
+        store_test_metrics,
+    )
     from dxcore.registry import models_dir, recipe_for
 
     out_dir = Path(args.out) if args.out else models_dir() / args.model_id
@@ -50,6 +55,8 @@ def _train(args: argparse.Namespace) -> int:
                        "targets": recipe.TARGETS}, out_dir)
     print(f"Trained {card.id} in {fields['training']['seconds']} s; weights in {out_dir}.")
     if not args.out:
+        if hasattr(recipe, "fit_domain_guard"):
+            fit_domain_guard(card.id, args.data)
         fit_prediction_sets(card.id, args.data)
         card = store_test_metrics(card, evaluate(card.id, args.data),
                                   "python -m dxcore train: the new model's measurement")
@@ -58,8 +65,12 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from dxcore.evaluation import fit_prediction_sets
+    from dxcore.evaluation import fit_domain_guard, fit_prediction_sets
+    from dxcore.registry import recipe_for
 
+    if hasattr(recipe_for(args.model_id), "fit_domain_guard"):
+        guard = fit_domain_guard(args.model_id, args.data).domain_guard
+        print(f"domain guard: {json.dumps(guard)[:300]}")
     card = fit_prediction_sets(args.model_id, args.data)
     levels = card.conformal["min_probability"]
     for level, floors in levels.items():
@@ -154,8 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=_train)
 
     calibrate = commands.add_parser(
-        "calibrate", help="fit a model's prediction sets on its recipe's calibration cases "
-                          "(never the test split) and write them into its card")
+        "calibrate", help="fit a model's domain guard on its training data and its "
+                          "prediction sets on its recipe's calibration cases (never the test "
+                          "split), and write them into its card")
     calibrate.add_argument("model_id")
     calibrate.add_argument("--data")
     calibrate.set_defaults(run=_calibrate)

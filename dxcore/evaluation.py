@@ -44,15 +44,30 @@ def fit_prediction_sets(model_id: str, data: str | None = None) -> ModelCard:
     cases = recipe_for(model_id).calibration_predictions(model, data)
     sets = ConformalSets.fit(cases.probabilities(model.card.temperature), cases.labels,
                              model.card.class_names, list(COVERAGE_LEVELS), DEFAULT_COVERAGE)
-    fields = json.loads((model.card.folder / CARD_FILE).read_text())
-    fields["runtime"]["conformal"] = sets.as_runtime()
-    fields.setdefault("methods", {})["prediction_sets"] = (
-        "split conformal prediction, class-conditional (Mondrian; dxcore.conformal): score "
-        f"1 - p(class) on the {cases.source}; the set shown holds its coverage "
-        f"{DEFAULT_COVERAGE:g} for every class when new cases are like these; the decision "
-        "is always in its set")
-    card = write_card(fields, model.card.folder)
-    clear_cache()  # the loaded model holds the old card
+    return _rewrite_card(model.card, runtime={"conformal": sets.as_runtime()}, methods={
+        "prediction_sets": "split conformal prediction, class-conditional (Mondrian; "
+                           f"dxcore.conformal): score 1 - p(class) on the {cases.source}; "
+                           f"the set shown holds its coverage {DEFAULT_COVERAGE:g} for every "
+                           "class when new cases are like these; the decision is always in "
+                           "its set"})
+
+
+def fit_domain_guard(model_id: str, data: str | None = None) -> ModelCard:
+    """Fit the recipe's domain guard on its training data and write it into the card
+    (``runtime.domain_guard``, described in ``methods.domain_guard``)."""
+    model = get_model(model_id)
+    fitted = recipe_for(model_id).fit_domain_guard(model, data)
+    return _rewrite_card(model.card, runtime={"domain_guard": fitted["runtime"]},
+                         methods={"domain_guard": fitted["method"]})
+
+
+def _rewrite_card(card: ModelCard, runtime: dict, methods: dict) -> ModelCard:
+    """The card with ``runtime`` and ``methods`` entries set, written and reloaded."""
+    fields = json.loads((card.folder / CARD_FILE).read_text())
+    fields["runtime"].update(runtime)
+    fields.setdefault("methods", {}).update(methods)
+    card = write_card(fields, card.folder)
+    clear_cache()  # a loaded model holds the old card
     return card
 
 

@@ -83,6 +83,11 @@ def golub_model(shipped_model):
 
 
 @pytest.fixture(scope="session")
+def ckd_model(shipped_model):
+    return shipped_model("ckd")
+
+
+@pytest.fixture(scope="session")
 def data_dir(dataset) -> Path:
     """The datasets folder, when it holds the chest X-ray dataset."""
     return dataset("chest_xray").parent

@@ -20,7 +20,7 @@ CASE_KEYS = {"input", "row", "model", "probabilities", "prediction", "prediction
 HEADER = "age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal,comment\n"
 ROWS = ["63,1,1,145,233,1,2,150,0,2.3,3,0,6,first visit\n",
         "430,1,4,20,286,0,2,108,1,1.5,2,3,3,typo\n",
-        "41,0,2,,,0,2,172,0,1.4,1,?,3,gaps\n"]
+        "41,0,2,,,?,2,172,0,1.4,1,0,3,gaps\n"]
 
 
 @pytest.fixture
@@ -78,7 +78,8 @@ def test_predict_json_one_object_per_image_and_errors_do_not_stop_the_rest(
     assert sum(good["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     assert good["prediction"] in good["probabilities"]
     assert again == good  # deterministic
-    assert set(bad) == {"input", "error", "code"} and bad["code"] == "invalid_input" and "not an image" in bad["error"]
+    assert set(bad) == {"input", "error", "code"} and bad["code"] == "invalid_input"
+    assert "not an image" in bad["error"]
     assert set(gone) == {"input", "error", "code"} and "cannot be opened" in gone["error"]
 
 
@@ -189,21 +190,21 @@ def test_one_object_per_row_and_an_error_object_for_the_bad_row(capsys, heart_mo
     assert set(good["probabilities"]) == {"no heart disease", "heart disease"}
     assert good["prediction"] in good["probabilities"]
     assert isinstance(good["atypicality"], float) and 0 <= good["atypicality"] <= 100
-    assert set(bad) == {"input", "row", "error"}
+    assert set(bad) == {"input", "row", "error", "code"} and bad["code"] == "invalid_input"
     assert bad["error"].startswith("Row 2, Age (years): 430 is outside the plausible range")
     assert "Resting blood pressure (mm Hg): 20" in bad["error"]
-    assert set(gaps) == CASE_KEYS | {"notes"} and "trestbps, chol, ca" in gaps["notes"][0]
+    assert set(gaps) == CASE_KEYS | {"notes"} and "trestbps, chol, fbs" in gaps["notes"][0]
     assert "Ignored 1 column this model does not use: comment." in err  # stdout stays JSON
 
 
 def test_json_input_works_the_same_way(capsys, heart_model, tmp_path):
     path = tmp_path / "cases.json"
-    path.write_text(json.dumps([{"age": 63, "sex": 1, "cp": 4, "oldpeak": 2.3},
-                                {"age": "sixty", "sex": 1}]))
+    case = dict(zip(HEADER.split(",")[:13], ROWS[0].split(",")[:13], strict=True))
+    path.write_text(json.dumps([{**case, "chol": None}, {**case, "age": "sixty"}]))
     status, (good, bad), _ = run_cli(capsys, "predict", "heart-disease", str(path), "--json")
     assert status == 1
     assert set(good) >= CASE_KEYS and good["row"] == 1
-    assert bad == {"input": str(path), "row": 2,
+    assert bad == {"input": str(path), "row": 2, "code": "invalid_input",
                    "error": "Row 2, Age (years) must be a number; got 'sixty'."}
 
 

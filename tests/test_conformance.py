@@ -403,7 +403,7 @@ def test_a_table_without_a_valid_row_answers_each_row_with_its_error(model_id, s
     rows.iloc[:, :] = "not a value"
     result = subjects(model_id).model.predict(rows)
     assert len(result) == 0
-    assert [set(line) for line in result.as_json()] == [{"row", "error"}] * 2
+    assert [set(line) for line in result.as_json()] == [{"row", "error", "code"}] * 2
 
 
 # --- (b) batches --------------------------------------------------------------------------

@@ -78,8 +78,8 @@ def test_a_malformed_line_is_an_error_object_naming_it(capsys, toy_cli, beats_fi
     status, lines, _ = run_cli(capsys, "predict", toy.MODEL_ID, str(short), str(beats_file),
                                "--json")
     assert status == 1  # one file failed, the other still ran
-    assert lines[0] == {"input": str(short), "code": "invalid_input", "error": "Line 2 has 95 values; a beat has 96 "
-                                                     "samples."}
+    assert lines[0] == {"input": str(short), "code": "invalid_input",
+                        "error": "Line 2 has 95 values; a beat has 96 samples."}
     assert len(lines) == 1 + BEATS_IN_FILE and "error" not in lines[1]
 
 

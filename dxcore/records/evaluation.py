@@ -10,7 +10,7 @@ import pandas as pd
 
 from dxcore.metrics import report_binary
 from dxcore.predictions import Predictions
-from dxcore.records import training
+from dxcore.records import domain, training
 from dxcore.records.preprocessing import encode
 from dxcore.records.validation import validate
 
@@ -51,3 +51,24 @@ def evaluate_split(model, table: pd.DataFrame, labels: np.ndarray, resamples: in
     truth = np.asarray(model.card.class_names)[labels]
     report["misclassified"] = {"value": int((decided != truth).sum()), "of": int(len(labels))}
     return report
+
+
+
+def guard_from_training(model, table: pd.DataFrame) -> dict:
+    """The card's ``runtime.domain_guard`` and its ``methods.domain_guard`` text, fitted on
+    the training split ``table`` (:mod:`dxcore.records.domain`)."""
+    values, _ = training.dataset_values(table, model.schema)
+    guard, measured = domain.fit(model, values)
+    return {"runtime": guard.as_runtime(), "method": (
+        "dxcore.records.domain, fitted on the training split only: a case is answered only "
+        f"with at most {guard.max_imputed} missing fields and none of the essential fields "
+        f"({', '.join(guard.essential) or 'none'}) missing. max_imputed is the largest number "
+        "of randomly imputed fields at which at most "
+        f"{domain.MAX_FLIP_RATE:.0%} of the {len(values)} training cases change their "
+        f"decision (measured: {measured['flip_rate_by_fields_imputed']}); a field is "
+        f"essential when imputing it alone changes at least {domain.ESSENTIAL_FLIP_RATE:.0%} "
+        f"of them (measured: {measured['single_field_flip_rate']}). Cases with atypicality "
+        f"above the cohort's {guard.atypicality_above:.0f}th percentile are refused rather "
+        "than warned about: the reference is out-of-fold, so about 1 in 100 cases like the "
+        "cohort is refused, and a warning beside a confident probability is easily read "
+        "past.")}

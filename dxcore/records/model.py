@@ -27,7 +27,8 @@ from dxcore.contract import DxModel, Prepared, Result, is_upload, single_upload
 from dxcore.errors import DxError
 from dxcore.explain import Explanation
 from dxcore.records.atypicality import ATYPICAL_FROM, atypicality, reconstruction_error
-from dxcore.records.preprocessing import encode
+from dxcore.records.domain import RecordGuard
+from dxcore.records.preprocessing import column_fields, encode
 from dxcore.records.reader import read_cases
 from dxcore.records.schema import Schema
 from dxcore.records.validation import validate
@@ -42,6 +43,7 @@ class CaseResult:
     row: int
     values: dict[str, Any]
     error: str | None = None
+    code: str | None = None  # DxError codes: invalid_input, too_few_fields, out_of_domain
     item: int | None = None
     probabilities: dict[str, float] = field(default_factory=dict)
     prediction: str | None = None
@@ -56,7 +58,7 @@ class CaseResult:
     def as_json(self, model_id: str) -> dict[str, Any]:
         """The CLI's per-row object, less ``input``."""
         if self.error:
-            return {"row": self.row, "error": self.error}
+            return {"row": self.row, "error": self.error, "code": self.code}
         out = {"row": self.row, "model": model_id, "probabilities": self.probabilities,
                "prediction": self.prediction, **self.prediction_set,
                "atypicality": self.atypicality}
@@ -131,17 +133,33 @@ class RecordModel(DxModel):
             return read_cases(source)
         raise DxError("This model reads case records (CSV or JSON).")
 
+    @cached_property
+    def guard(self) -> RecordGuard | None:
+        """The domain guard (:mod:`dxcore.records.domain`), if the card has one."""
+        runtime = self.card.domain_guard
+        return None if runtime is None else RecordGuard.from_runtime(runtime)
+
     def preprocess(self, decoded: pd.DataFrame, **options: Any) -> Prepared:
+        """Validate every row; rows with too few known findings are refused here, before
+        the network, like rows with implausible values."""
         checked = validate(decoded, self.schema)
-        x = encode(checked.valid_values(), self.schema,
-                   self.card.imputation)
-        return Prepared(x, decoded, {"validation": checked}, notes=list(checked.notes))
+        codes = dict.fromkeys(checked.errors, "invalid_input")
+        if self.guard is not None:
+            labels = {f.name: f.title for f in self.schema.fields}
+            for row in checked.valid_rows:
+                refusal = self.guard.refusal(_plain(checked.values.loc[row]), labels, row)
+                if refusal is not None:
+                    checked.errors[row], codes[row] = refusal, "too_few_fields"
+        x = encode(checked.valid_values(), self.schema, self.card.imputation)
+        return Prepared(x, decoded, {"validation": checked, "codes": codes},
+                        notes=list(checked.notes))
 
     def describe(self, prepared: Prepared, result: Result) -> CaseBatch:
         checked = prepared.context["validation"]
         values = checked.values
-        cases = {row: CaseResult(row, _plain(values.loc[row]), error=checked.errors.get(row))
-                 for row in checked.rows}
+        codes = prepared.context["codes"]
+        cases = {row: CaseResult(row, _plain(values.loc[row]), error=checked.errors.get(row),
+                                 code=codes.get(row)) for row in checked.rows}
         valid = checked.valid_rows
         if valid:
             scores = atypicality(reconstruction_error(result.outputs["deviation"]),
@@ -150,6 +168,13 @@ class RecordModel(DxModel):
             field_names = np.asarray(self.schema.names)
             for item, row in enumerate(valid):
                 case = cases[row]
+                deviation = result.outputs["deviation"][item]
+                refusal = (None if self.guard is None else self.guard.atypical_refusal(
+                    float(scores[item]), row, self._most_unusual(deviation)))
+                if refusal is not None:  # unlike the cohort: no answer
+                    case.error, case.code, case.atypicality = refusal, "out_of_domain", \
+                        float(scores[item])
+                    continue
                 case.item = item
                 case.probabilities = result.probabilities_of(item)
                 case.prediction = str(result.decisions[item])
@@ -157,6 +182,12 @@ class RecordModel(DxModel):
                 case.atypicality = float(scores[item])
                 case.imputed = field_names[missing[item]].tolist()
         return CaseBatch(self.card.id, [cases[row] for row in checked.rows], checked.notes)
+
+    def _most_unusual(self, deviation: np.ndarray) -> str:
+        """The field whose encoded columns the autoencoder reconstructs worst."""
+        per_field = np.bincount(column_fields(self.schema), np.square(deviation),
+                                minlength=len(self.schema))
+        return self.schema.fields[int(np.argmax(per_field))].title
 
     def describe_explanation(self, result: Result, explanation: Explanation):
         from dxcore.records.explainers import case_explanation

@@ -128,15 +128,15 @@ def test_results_download_is_the_batch_table():
 
 def test_chosen_model_notes_and_imputed_values(page):
     page.selectbox[0].set_value("heart-disease").run()
-    header = HEADER.rsplit(",", 1)[0] + ",comment"  # no thal column, one unknown column
-    upload(page, "cases.csv", csv_bytes("61,1,4,?,250,0,0,140,1,1.5,2,1,first visit",
-                                        "49,0,3,120,200,0,0,165,0,0.0,1,0,", header=header))
+    header = HEADER.replace(",fbs", "") + ",comment"  # no fbs column, one unknown column
+    upload(page, "cases.csv", csv_bytes("61,1,4,?,250,0,140,1,1.5,2,1,7,first visit",
+                                        "49,0,3,120,200,0,165,0,0.0,1,0,3,", header=header))
 
     assert not page.exception
     assert not page.error, page.error[0].value
     notes = [info.value for info in page.info]
     assert "Ignored 1 column this model does not use: comment." in notes
-    assert "Not in the file, so imputed for every case: thal." in notes
+    assert "Not in the file, so imputed for every case: fbs." in notes
     assert not any(note.startswith("Matched by") for note in notes)
     assert any(note.startswith("Missing, so imputed from the training cohort")
                and "Resting blood pressure" in note for note in notes)  # row 1's "?"
@@ -184,6 +184,18 @@ def test_form_entry_gives_a_prediction(page, heart_card):
                in info.value for info in page.info)
     assert len(charts(page)) == 1
     assert "About the model" in subheaders(page)
+
+
+def test_an_empty_form_gets_the_minimum_fields_message_and_no_prediction(page, ckd_card):
+    page.radio[0].set_value(records.FORM).run()
+    page.selectbox[0].set_value("ckd").run()
+    page.button[0].click().run()
+
+    assert not page.exception
+    assert not page.metric  # no prediction
+    (error,) = page.error
+    assert error.value.startswith("Row 1: too few findings to answer: 24 of 24 fields are "
+                                  "missing")
 
 
 def test_form_follows_the_chosen_models_schema(page, ckd_card):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from dxcore.datasets import golub
 from dxcore.explain import get_explainer
 from dxcore.records import read_cases
 from dxcore.records.network import classifier, standardization
@@ -55,7 +56,8 @@ def test_sentences_in_clinical_words_and_units(heart_model, heart_result):
 
 
 def test_reconstruction_deviation_flags_the_unusual_value(heart_model):
-    table = read_cases((CASE + CASE.splitlines()[1].replace(",233,", ",690,") + "\n").encode(),
+    # 564 mg/dl: the highest cholesterol of the Cleveland cohort, unusual but answered
+    table = read_cases((CASE + CASE.splitlines()[1].replace(",233,", ",564,") + "\n").encode(),
                        name="c.csv")
     usual, unusual = explanations(heart_model, table)
     assert unusual.most_unusual(1)[0].name == "chol"
@@ -64,12 +66,11 @@ def test_reconstruction_deviation_flags_the_unusual_value(heart_model):
     assert chol.deviation > next(f for f in usual.fields if f.name == "chol").deviation
 
 
-def test_gene_profile_top_20_probes(golub_model):
-    rng = np.random.default_rng(0)
+def test_gene_profile_top_20_probes(golub_model, dataset):
+    dataset("golub")  # a real profile: random intensities are refused as atypical
+    table, _ = golub.official_split("test")
+    (explanation,) = explanations(golub_model, table.iloc[:1])
     probes = golub_model.schema.names
-    row = ",".join(f"{v:.0f}" for v in rng.uniform(100, 3000, len(probes)))
-    table = read_cases((",".join(probes) + "\n" + row + "\n").encode(), name="p.csv")
-    (explanation,) = explanations(golub_model, table)
     top = explanation.top(golub_model.card.input_spec["top_fields"])
     assert len(top) == 20 and all(name in probes for name in (f.name for f in top))
     assert abs(top[0].attribution) >= abs(top[-1].attribution) > 0

@@ -18,6 +18,7 @@ from dxcore.records import training
 from dxcore.records.evaluation import (
     cross_validated_predictions,
     evaluate_split,
+    guard_from_training,
     split_predictions,
 )
 from dxcore.records.schema import Field, Schema
@@ -125,3 +126,7 @@ def calibration_predictions(model, data: str | None = None) -> Predictions:
 
 def test_predictions(model, data: str | None = None) -> Predictions:
     return split_predictions(model, *split(data)[2:], "test split")
+
+
+def fit_domain_guard(model, data: str | None = None) -> dict:
+    return guard_from_training(model, split(data)[0])

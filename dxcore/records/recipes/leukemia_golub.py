@@ -19,6 +19,7 @@ from dxcore.records import training
 from dxcore.records.evaluation import (
     cross_validated_predictions,
     evaluate_split,
+    guard_from_training,
     split_predictions,
 )
 from dxcore.records.schema import Schema
@@ -103,3 +104,7 @@ def calibration_predictions(model, data: str | None = None) -> Predictions:
 
 def test_predictions(model, data: str | None = None) -> Predictions:
     return split_predictions(model, *golub.official_split("test", data), "test split")
+
+
+def fit_domain_guard(model, data: str | None = None) -> dict:
+    return guard_from_training(model, golub.official_split("train", data)[0])
