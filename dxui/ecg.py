@@ -303,7 +303,7 @@ def beats_table(analysis: RecordAnalysis, include_normal: bool = False) -> pd.Da
 def beat_option(table: pd.DataFrame, index: int) -> str:
     row = table.loc[index]
     text = (f"Beat {row['Beat']} at {row['Time']}: {row['Class']} "
-            f"(P = {results.probability_text(row['Probability'])})")
+            f"(P {results.probability_is(row['Probability'])})")
     return f"{text}, reference {row['Reference']}" if "Reference" in row else text
 
 

@@ -323,8 +323,8 @@ def errors_markdown(batch: CaseBatch) -> str | None:
 
 def case_option(card: ModelCard, case: CaseResult) -> str:
     positive = card.positive_class
-    return (f"Row {case.row}: {case.prediction} (P({positive}) = "
-            f"{results.probability_text(case.probabilities[positive])}, atypicality "
+    return (f"Row {case.row}: {case.prediction} (P({positive}) "
+            f"{results.probability_is(case.probabilities[positive])}, atypicality "
             f"{case.atypicality:.0f})")
 
 

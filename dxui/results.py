@@ -171,6 +171,16 @@ def probability_text(probability: float, decimals: int = 2) -> str:
     return text
 
 
+def probability_is(probability: float, decimals: int = 2) -> str:
+    """The relation and number after ``P(class)``: ``"= 0.87"``, ``"> 0.99"``, ``"< 0.01"``.
+
+    >>> f"P(PNEUMONIA) {probability_is(0.9991)}", f"P(NORMAL) {probability_is(0.13)}"
+    ('P(PNEUMONIA) > 0.99', 'P(NORMAL) = 0.13')
+    """
+    text = probability_text(probability, decimals)
+    return text if text[0] in "<>" else f"= {text}"
+
+
 def _listed(names: list[str], last: str = "and") -> str:
     """``['N', 'S', 'V']`` -> ``'N, S and V'``."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
@@ -228,25 +238,25 @@ def decision_sentence(result: Result, item: int, noun: str) -> str:
     if rule.log_offsets is not None:
         probability = float(result.probabilities[item, rule.class_names.index(decided)])
         chosen = [name for name in rule.class_names if name in rule.log_offsets]
-        return (f"{opening}: P({decided}) = {probability_text(probability)}, the most probable of "
+        return (f"{opening}: P({decided}) {probability_is(probability)}, the most probable of "
                 f"{_listed(chosen)}"
                 + (" after the per-class offsets." if any(rule.log_offsets.values()) else "."))
     positive, threshold = rule.positive_class, rule.threshold
     probability = float(result.probabilities[item, rule.class_names.index(positive)])
     digits = next((d for d in (2, 3) if f"{probability:.{d}f}" != f"{threshold:.{d}f}"), 4)
     comparison = "at or above" if probability >= threshold else "below"
-    return (f"{opening}: P({positive}) = {probability_text(probability, digits)}, "
+    return (f"{opening}: P({positive}) {probability_is(probability, digits)}, "
             f"{comparison} the decision threshold {threshold:.{digits}f}.")
 
 
 def probability_chart(result: Result, item: int) -> alt.LayerChart:
-    """One horizontal bar per class on a 0-1 axis, labelled ``P(class) = 0.87``, the
-    decided class's darker; for a threshold rule, the decision threshold drawn as a black
-    mark across the positive class's bar."""
+    """One horizontal bar per class on a 0-1 axis, labelled ``P(class) = 0.87`` (or
+    ``> 0.99``), the decided class's darker; for a threshold rule, the decision threshold
+    drawn as a black mark across the positive class's bar."""
     rule = result.rule
     probabilities = [float(p) for p in result.probabilities[item]]
     frame = pd.DataFrame({
-        "Class": [f"P({name}) = {probability_text(p)}"
+        "Class": [f"P({name}) {probability_is(p)}"
                   for name, p in zip(result.class_names, probabilities, strict=True)],
         "Probability": probabilities,
         "Decided": [name == str(result.decisions[item]) for name in result.class_names],

@@ -157,7 +157,7 @@ def test_one_json_case_shows_the_single_case_view(page, heart_card):
     assert page.metric[0].value.removeprefix("uncertain: ") in heart_card.class_names \
         or " or " in page.metric[0].value
     [bars] = probability_bars(page)
-    assert [text.split(" = ")[0] for text in bars] == [f"P({n})" for n in heart_card.class_names]
+    assert [text.rsplit(" ", 2)[0] for text in bars] == [f"P({n})" for n in heart_card.class_names]
     threshold = f"{heart_card.threshold:.2f}"
     assert f"heart disease if P(heart disease) ≥ {threshold}" in rendered_text(page)
     assert list(page.table[0].value.columns) == ["Field", "Value", "Deviation (SD)"]
