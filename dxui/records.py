@@ -351,7 +351,7 @@ def attribution_chart(fields: list[FieldExplanation], positive: str) -> alt.Char
                         scale=alt.Scale(domain=[f"raised P({positive})",
                                                 f"lowered P({positive})"],
                                         range=["#d62728", "#1f77b4"]),
-                        legend=alt.Legend(orient="top", title=None)),
+                        legend=alt.Legend(orient="top", title=None, columns=1)),
         tooltip=["Field", "Attribution", "Effect"],
     ).properties(height=alt.Step(CHART_ROW_PX))
 
