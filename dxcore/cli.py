@@ -37,12 +37,7 @@ def _models(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from dxcore.cards import training_software, write_card
-    from dxcore.evaluation import (
-        evaluate,
-        fit_domain_guard,
-        fit_prediction_sets,
-        store_test_metrics,
-    )
+    from dxcore.evaluation import evaluate_and_store, fit_domain_guard, fit_prediction_sets
     from dxcore.registry import models_dir, recipe_for
 
     out_dir = Path(args.out) if args.out else models_dir() / args.model_id
@@ -58,8 +53,8 @@ def _train(args: argparse.Namespace) -> int:
         if hasattr(recipe, "fit_domain_guard"):
             fit_domain_guard(card.id, args.data)
         fit_prediction_sets(card.id, args.data)
-        card = store_test_metrics(card, evaluate(card.id, args.data),
-                                  "python -m dxcore train: the new model's measurement")
+        card, _ = evaluate_and_store(card.id, "python -m dxcore train: the new model's "
+                                     "measurement", args.data)
         print("Test metrics:", json.dumps(card.headline(), indent=2))
     return 0
 
@@ -80,12 +75,14 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from dxcore.evaluation import evaluate, store_test_metrics
-    from dxcore.registry import get_card, recipe_for
+    from dxcore.evaluation import evaluate, evaluate_and_store
+    from dxcore.registry import recipe_for
 
-    metrics = evaluate(args.model_id, args.data)
     if args.store:
-        store_test_metrics(get_card(args.model_id), metrics, "python -m dxcore evaluate --store")
+        _, metrics = evaluate_and_store(args.model_id, "python -m dxcore evaluate --store",
+                                        args.data)
+    else:
+        metrics = evaluate(args.model_id, args.data)
     recipe = recipe_for(args.model_id)
     if args.json:
         print(json.dumps({"model": args.model_id, "test_metrics": metrics}))
@@ -176,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model_id")
     evaluate.add_argument("--data")
     evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument("--store", action="store_true", help="write the metrics into the card")
+    evaluate.add_argument("--store", action="store_true",
+                          help="write the metrics into the card, and the test report (ROC, "
+                               "reliability, confusion matrix, failures) beside it")
     evaluate.set_defaults(run=_evaluate)
 
     predict = commands.add_parser("predict", help="run a model on files")

@@ -1,29 +1,55 @@
 """Measuring a shipped model on its official test split, fitting its prediction sets on the
-recipe's calibration cases, and storing both in its card."""
+recipe's calibration cases, and storing both in its card (with the test report beside it,
+:mod:`dxcore.reports`)."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 
-from dxcore.cards import CARD_FILE, ModelCard, write_card
+from dxcore.cards import CARD_FILE, ModelCard, sha256_of, write_card, write_json
 from dxcore.conformal import DEFAULT_COVERAGE, ConformalSets, coverage_report
 from dxcore.contract import DxModel
 from dxcore.predictions import Predictions
 from dxcore.registry import clear_cache, get_model, recipe_for
+from dxcore.reports import REPORT_FILE, build_report
 
 COVERAGE_LEVELS = (0.9, 0.95)
 
 
-def evaluate(model_id: str, data: str | None = None, resamples: int = 2000) -> dict:
+def evaluate(model_id: str, data: str | None = None, resamples: int = 2000,
+             cases: Predictions | None = None) -> dict:
     """The model's test metrics with bootstrap 95% CIs, as its recipe defines them, and the
-    test coverage of its prediction sets (``prediction_sets``) when its card has them."""
+    test coverage of its prediction sets (``prediction_sets``) when its card has them;
+    ``cases``: the test split's predictions when the caller has them already."""
     recipe, model = recipe_for(model_id), get_model(model_id)
     metrics = recipe.evaluate(model, data, resamples)
     if model.conformal is not None:
-        metrics["prediction_sets"] = prediction_set_report(
-            model, recipe.test_predictions(model, data), resamples)
+        cases = cases or recipe.test_predictions(model, data)
+        metrics["prediction_sets"] = prediction_set_report(model, cases, resamples)
     return metrics
+
+
+def test_predictions_of(model_id: str, data: str | None = None) -> Predictions | None:
+    """The test split's predictions, or None for a recipe without ``test_predictions``."""
+    recipe = recipe_for(model_id)
+    if not hasattr(recipe, "test_predictions"):
+        return None
+    return recipe.test_predictions(get_model(model_id), data)
+
+
+def evaluate_and_store(model_id: str, purpose: str, data: str | None = None) -> tuple[
+        ModelCard, dict]:
+    """:func:`evaluate`, stored in the card with :func:`store_test_metrics` (one counted
+    measurement), and the test report beside it (:func:`store_test_report`) when the recipe
+    gives its test predictions, which are computed once for both."""
+    cases = test_predictions_of(model_id, data)
+    metrics = evaluate(model_id, data, cases=cases)
+    card = store_test_metrics(get_model(model_id).card, metrics, purpose)
+    if cases is not None:
+        card = store_test_report(card, build_report(cases, card))
+    clear_cache()  # the loaded model holds the old card
+    return card, metrics
 
 
 def prediction_set_report(model: DxModel, cases: Predictions, resamples: int = 2000) -> dict:
@@ -83,3 +109,13 @@ def store_test_metrics(card: ModelCard, metrics: dict, purpose: str) -> ModelCar
         "shipped": True}]
     return write_card(fields, card.folder)
 
+
+
+def store_test_report(card: ModelCard, report: dict) -> ModelCard:
+    """Write ``report`` beside the card (:data:`dxcore.reports.REPORT_FILE`) and pin it in
+    the card's ``test_report`` by its SHA-256 (not a measurement of its own: the report is
+    drawn from the same test predictions as the metrics stored with it)."""
+    name = write_json(card.folder, REPORT_FILE, report)
+    fields = json.loads((card.folder / CARD_FILE).read_text())
+    fields["test_report"] = {"file": name, "sha256": sha256_of(card.folder / name)}
+    return write_card(fields, card.folder)

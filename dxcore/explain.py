@@ -4,9 +4,13 @@ A small base class holds the shared flow (pick the class, attribute, wrap); each
 overrides :meth:`Explainer.attribute`, which gets a batch of items and returns one
 attribution per item with the input's shape (an image's pixels at the network's
 resolution, a beat's samples, a table's fields). Saliency maps (:class:`MapExplainer`) are
-rescaled to [0, 1] per item; signed attributions (integrated gradients) are kept as they
-are. A modality registers its methods with :func:`register_explainer`; a model finds them
-with :func:`get_explainer` and its typed detail (:meth:`DxModel.describe_explanation`).
+rescaled to [0, 1] per item, and each keeps its span before that rescaling
+(:attr:`Explanation.signal`), so that a map with almost no signal (:func:`is_flat`) is
+not shown as if its stretched noise meant something; signed attributions (integrated
+gradients) are kept as they are. Each method carries its reading aids for people:
+``label``, ``reference`` (the paper) and ``how_to_read``. A modality registers its
+methods with :func:`register_explainer`; a model finds them with :func:`get_explainer`
+and its typed detail (:meth:`DxModel.describe_explanation`).
 
 Example:
     >>> class Ones(Explainer):
@@ -33,6 +37,34 @@ from dxcore.errors import DxError
 if TYPE_CHECKING:
     from dxcore.contract import Batch, DxModel, Result
 
+# A saliency map whose values span less than this before the per-item rescaling carries
+# almost no signal. tf-keras-vis already rescales its maps to [0, 1] as
+# (m - min) / (max - min + 1e-7), so a map it returns spans about 1 unless its own span is
+# of the order of 1e-7 or less: numerically nothing (a Grad-CAM++ map of an image unlike
+# anything the network learnt can be zero everywhere after its ReLU). Below FLAT_SPAN, the
+# map's own span was under about 5e-9.
+FLAT_SPAN = 0.05
+
+
+def map_spans(raw: np.ndarray) -> np.ndarray:
+    """Each item's max - min of a stacked batch of maps.
+
+    >>> map_spans(np.array([[0.0, 0.5, 1.0], [0.2, 0.2, 0.2]])).tolist()
+    [1.0, 0.0]
+    """
+    flat = np.asarray(raw, np.float64).reshape(len(raw), -1)
+    return flat.max(axis=1) - flat.min(axis=1)
+
+
+def is_flat(span: float | None) -> bool:
+    """Whether a map of this span (before rescaling) carries almost no signal; False for
+    attributions that are not rescaled maps (``None``).
+
+    >>> is_flat(0.0), is_flat(1e-3), is_flat(0.9), is_flat(None)
+    (True, True, False, False)
+    """
+    return span is not None and span < FLAT_SPAN
+
 
 @dataclass
 class Explanation:
@@ -45,6 +77,13 @@ class Explanation:
     class_name: str
     values: np.ndarray
     detail: Any = None
+    # A map's span before it was rescaled to [0, 1] (None: attributions not rescaled).
+    signal: float | None = None
+
+    @property
+    def flat(self) -> bool:
+        """The map carries almost no signal (:func:`is_flat`)."""
+        return is_flat(self.signal)
 
     def as_json(self) -> dict[str, Any]:
         detail = getattr(self.detail, "as_json", None)
@@ -68,6 +107,7 @@ class Explainer:
 
     label = "base"
     reference = ""  # the paper
+    how_to_read = ""  # what the map or bars show, for a clinician, in two or three sentences
 
     def __call__(self, model: DxModel, result: Result, items: list[int],
                  class_name: str | None = None, network: keras.Model | None = None
@@ -81,12 +121,13 @@ class Explainer:
                               f"{len(result)}.")
         classes = [class_name or self.default_class(model, result, i) for i in items]
         x = take(result.model_input, np.asarray(items))
-        values = self.attribute(model, network or model.network, x,
-                                np.array([names.index(c) for c in classes]))
+        values, signals = self.attribute_with_signal(
+            model, network or model.network, x, np.array([names.index(c) for c in classes]))
         method = _registered_name(model.modality, self)
         explanations = []
         for k, (item, explained) in enumerate(zip(items, classes, strict=True)):
-            explanation = Explanation(method, self.label, item, explained, values[k])
+            explanation = Explanation(method, self.label, item, explained, values[k],
+                                      signal=None if signals is None else float(signals[k]))
             explanation.detail = model.describe_explanation(result, explanation)
             explanations.append(explanation)
         return explanations
@@ -95,6 +136,11 @@ class Explainer:
                   class_indices: np.ndarray) -> np.ndarray:
         """One attribution per item of ``x`` for its class, stacked on the first axis."""
         raise NotImplementedError
+
+    def attribute_with_signal(self, model: DxModel, network: keras.Model, x: Batch,
+                              class_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`attribute` and each item's signal (None here: not a rescaled map)."""
+        return self.attribute(model, network, x, class_indices), None
 
     def default_class(self, model: DxModel, result: Result, item: int) -> str:
         """The class explained when none is asked for: the item's decision."""
@@ -107,6 +153,11 @@ class MapExplainer(Explainer):
     first input."""
 
     def attribute(self, model, network, x, class_indices):
+        return self.attribute_with_signal(model, network, x, class_indices)[0]
+
+    def attribute_with_signal(self, model, network, x, class_indices):
+        """The maps rescaled to [0, 1] per item, and each map's span before (a flat map
+        stays all zeros)."""
         indices = np.asarray(class_indices)
 
         def score(output):  # each item's own class logit
@@ -118,12 +169,12 @@ class MapExplainer(Explainer):
         layer = model.card.explainer_layer
         raw = self.compute(network, x, score, layer)
         raw = np.asarray(raw[0] if isinstance(raw, list) else raw, np.float32)
+        spans = map_spans(raw)
         maps = np.zeros_like(raw)
-        for k in range(len(indices)):
-            span = float(raw[k].max() - raw[k].min())
+        for k, span in enumerate(spans):
             if span > 0:
                 maps[k] = (raw[k] - raw[k].min()) / span
-        return maps
+        return maps, spans
 
     def compute(self, network: keras.Model, x: Batch, score, layer: str) -> np.ndarray:
         raise NotImplementedError

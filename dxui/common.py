@@ -177,33 +177,31 @@ def models_table(cards: list[ModelCard]) -> pd.DataFrame:
 
 
 def model_card_section(card: ModelCard) -> None:
-    """Test metrics, intended use and limitations, as the model card states them."""
+    """A short summary of the model card (intended use, headline test metrics, targets)
+    and a link to the card in full and its test report on the Models page."""
+    from dxui.navigation import MODELS
+
     st.subheader("About the model")
     st.caption(f"{card['name']} · model id `{card.id}` · card dated {card['date']}")
     metrics_column, use_column = st.columns([1, 1], gap="large")
     with metrics_column:
         st.markdown("**Performance on the held-out test set**")
-        table = card_metrics_table(card)
-        if table.empty:
-            st.info("This model has not been measured on its test set yet.")
+        headline = card.headline()
+        if headline:
+            st.markdown("\n".join(f"- {metric_label(name)} {value}"
+                                   for name, value in headline.items()))
+            st.caption("95% bootstrap confidence intervals in brackets.")
         else:
-            st.table(table, hide_index=True, border="horizontal")
+            st.info("This model has not been measured on its test set yet.")
         checks = card.target_checks()
         if checks:
-            st.markdown("**Targets on the test set**")
-            st.markdown("\n".join(
-                f"- {'met' if check.met else 'missed'}: "
-                f"{check.describe(metric_label(check.metric))}" for check in checks))
+            st.markdown(f"**Targets on the test set:** {targets_text(card)}.")
     with use_column:
         st.markdown("**Intended use**")
         st.markdown(card["intended_use"])
         limitations = card["limitations"]
         if limitations:
-            st.markdown("**Limitations**")
-            st.markdown("\n".join(f"- {item}" for item in limitations))
-        training = card.get("training_data") or {}
-        if isinstance(training, dict) and training.get("dataset"):
-            licence = training.get("licence") or "licence not stated"
-            sources = "; ".join(training.get("references") or [])
-            st.caption(f"Training data: {training['dataset']} ({licence})"
-                       + (f". {sources}" if sources else ""))
+            st.caption(f"{len(limitations)} limitations are stated in the card; read them "
+                       "before using its outputs.")
+    st.page_link(MODELS.path, label="The model card in full, with its test report",
+                 icon=":material/arrow_forward:", query_params={"model": card.id})

@@ -168,10 +168,11 @@ def beats_section(model_id: str, upload: results.Upload, read_options: dict[str,
 
     table_column, beat_column = st.columns([2, 3], gap="large")
     with table_column:
-        st.dataframe(table, hide_index=True, height=420, key=table_key,
+        st.dataframe(table.style.format(results.probability_text, subset=["Probability"]),
+                     hide_index=True, height=420, key=table_key,
                      on_select=pick_from_table, selection_mode="single-row",
-                     column_config={"Probability": st.column_config.NumberColumn(
-                         format="%.2f", help="Calibrated probability of the class shown")})
+                     column_config={"Probability": st.column_config.Column(
+                         help="Calibrated probability of the class shown")})
         st.caption(rule_caption(result))
     with beat_column:
         index = st.selectbox("Beat", list(table.index), key=beat_key,
@@ -180,18 +181,22 @@ def beats_section(model_id: str, upload: results.Upload, read_options: dict[str,
                           horizontal=True, key="ecg_method",
                           format_func=lambda m: results.method_label(model_id, m))
         try:
-            band: BeatSaliency = results.explain(
-                model_id, upload, method, item=index, read_options=read_options,
-                options=options).detail
+            explanation = results.explain(model_id, upload, method, item=index,
+                                          read_options=read_options, options=options)
         except Exception as error:
             show_error(error)
         else:
-            st.altair_chart(beat_chart(analysis, band, index), width="stretch")
-            st.caption(f"{results.method_label(model_id, method)} for class "
-                       f"{band.explained_class}: the band under the waveform shows which "
-                       "part of the beat most raised that class's score (darker: more "
-                       "influence). The model reads a band-passed copy of the lead scaled to "
-                       "the record's median beat.")
+            band: BeatSaliency = explanation.detail
+            flat = results.flat_notice(explanation)
+            st.altair_chart(beat_chart(analysis, band, index, with_band=not flat),
+                            width="stretch")
+            if not flat:
+                st.caption(f"{results.method_label(model_id, method)} for class "
+                           f"{band.explained_class}: the band under the waveform shows which "
+                           "part of the beat most raised that class's score (colour bar: "
+                           "low → high influence). The model reads a band-passed copy of the "
+                           "lead scaled to the record's median beat.")
+            results.how_to_read(model_id, method)
             results.probability_bars(result, index, CALIBRATED_ON)
     st.markdown("**Around this beat**")
     st.altair_chart(
@@ -297,7 +302,8 @@ def beats_table(analysis: RecordAnalysis, include_normal: bool = False) -> pd.Da
 
 def beat_option(table: pd.DataFrame, index: int) -> str:
     row = table.loc[index]
-    text = f"Beat {row['Beat']} at {row['Time']}: {row['Class']} (P = {row['Probability']:.2f})"
+    text = (f"Beat {row['Beat']} at {row['Time']}: {row['Class']} "
+            f"(P {results.probability_is(row['Probability'])})")
     return f"{text}, reference {row['Reference']}" if "Reference" in row else text
 
 
@@ -365,7 +371,8 @@ def _beat_frame(analysis: RecordAnalysis, indices: np.ndarray) -> pd.DataFrame:
         "Beat": indices + 1,
         "At": [clock(t) for t in analysis.times[indices]],
         "Class": analysis.labels[indices].astype(str),
-        "Probability": predicted_probability(analysis)[indices].round(3),
+        "Probability": [results.probability_text(p)
+                        for p in predicted_probability(analysis)[indices]],
     })
     if analysis.reference_labels is not None:
         frame["Reference"] = analysis.reference_labels[indices].astype(str)
@@ -436,9 +443,11 @@ def beat_window(analysis: RecordAnalysis, index: int) -> tuple[float, float]:
     return peak + float(times[0]), peak + float(times[-1]) + step
 
 
-def beat_chart(analysis: RecordAnalysis, band: BeatSaliency, index: int) -> alt.LayerChart:
+def beat_chart(analysis: RecordAnalysis, band: BeatSaliency, index: int,
+               with_band: bool = True) -> alt.LayerChart:
     """Beat ``index``'s waveform (the analysed lead in its own units, over the model's
-    window) with the saliency drawn as a coloured band under it."""
+    window) with the saliency drawn as a coloured band under it and its colour bar (the
+    waveform alone without ``with_band``: a flat map)."""
     signal, unit = lead_signal(analysis)
     fs = analysis.fs
     start, stop = beat_window(analysis, index)
@@ -462,6 +471,10 @@ def beat_chart(analysis: RecordAnalysis, band: BeatSaliency, index: int) -> alt.
     strip = alt.Chart(cells).mark_rect().encode(
         x=x, x2="to:Q", y=y, y2="top:Q",
         color=alt.Color("Saliency:Q", scale=alt.Scale(scheme="reds", domain=[0, 1]),
-                        legend=alt.Legend(orient="right", title="Saliency")),
+                        legend=alt.Legend(
+                            orient="right", title=["Influence on", f"P({band.explained_class})"],
+                            values=[0, 1], labelExpr="datum.value == 0 ? 'low' : 'high'",
+                            gradientLength=BEAT_HEIGHT * 0.6)),
         tooltip=[alt.Tooltip("ms:Q", title="ms from R", format=".0f"), "Saliency:Q"])
-    return alt.layer(strip, line).properties(height=BEAT_HEIGHT)
+    layers = [strip, line] if with_band else [line]
+    return alt.layer(*layers).properties(height=BEAT_HEIGHT)

@@ -10,7 +10,8 @@ import streamlit as st
 
 from dxcore import DxError, LoadedImage
 from dxcore.contract import Result
-from dxcore.images.explainers import overlay
+from dxcore.explain import Explanation
+from dxcore.images.explainers import colour_bar, overlay
 from dxui import results
 from dxui.common import show_error
 
@@ -60,8 +61,9 @@ def image_input(prefix: str) -> tuple[dict[str, bytes], str] | None:
 
 def saliency_section(model_id: str, upload: results.Upload, source: str,
                      result: Result) -> None:
-    """The image beside its saliency overlay (method and opacity chosen beside them), and
-    the image's facts."""
+    """The image beside its saliency overlay (method and opacity chosen beside them, with
+    the colour bar and how to read the map), the image's facts and, on request, every
+    method's map side by side."""
     image: LoadedImage = result.detail.image
     predicted = str(result.decisions[0])
     st.subheader("Where the model looked")
@@ -81,16 +83,36 @@ def saliency_section(model_id: str, upload: results.Upload, source: str,
     width, height = image.size
     image_column.image(display_pixels(image), width="stretch",
                        caption=f"{source} · {width} x {height} px")
+    with overlay_column:
+        method_map(model_id, upload, image, method, predicted, opacity)
+    if st.toggle("Compare the explanation methods side by side", key="image_compare"):
+        methods = results.explanation_methods(model_id)
+        for column, other in zip(st.columns(len(methods), gap="medium"), methods,
+                                 strict=True):
+            with column:
+                method_map(model_id, upload, image, other, predicted, opacity)
+
+
+def method_map(model_id: str, upload: results.Upload, image: LoadedImage, method: str,
+               predicted: str, opacity: float) -> Explanation | None:
+    """One method's overlay with its colour bar and how to read it, or the notice that the
+    map carries almost no signal (then the image is shown without colours)."""
+    label = results.method_label(model_id, method)
     try:
         explanation = results.explain(model_id, upload, method)
     except Exception as error:
-        with overlay_column:
-            show_error(error)
+        show_error(error)
+        return None
+    if results.flat_notice(explanation):
+        st.image(display_pixels(image), width="stretch",
+                 caption=f"{label}: no map for {predicted} (almost no signal)")
     else:
-        overlay_column.image(overlay(image.pixels, explanation.detail.saliency, opacity),
-                             width="stretch",
-                             caption=f"{results.method_label(model_id, method)} map for "
-                                     f"{predicted} (red: most influence)")
+        st.image(overlay(image.pixels, explanation.detail.saliency, opacity), width="stretch",
+                 caption=f"{label} map for {predicted}")
+        st.image(colour_bar(), width="stretch",
+                 caption=f"low → high influence on P({predicted})")
+    results.how_to_read(model_id, method)
+    return explanation
 
 
 def display_pixels(image: LoadedImage) -> np.ndarray:

@@ -53,7 +53,16 @@ RECORDS = PageSpec(
 
 TASK_PAGES: tuple[PageSpec, ...] = (CHEST_XRAY, ECG, RECORDS)
 
-PAGES: tuple[PageSpec, ...] = (HOME, *TASK_PAGES)
+# Every shipped model's card in full and its test report; each task page's "About the
+# model" links here (``?model=<id>`` picks the model).
+MODELS = PageSpec(
+    "app_pages/models.py", "Models", ":material/model_training:", "Models: cards and tests",
+    summary="Each shipped model's card in full and how it did on its held-out test set: "
+            "ROC curve, calibration, confusion matrix, prediction sets and the cases it got "
+            "most confidently wrong.",
+)
+
+PAGES: tuple[PageSpec, ...] = (HOME, *TASK_PAGES, MODELS)
 
 
 def page_for_model(model_id: str) -> PageSpec | None:

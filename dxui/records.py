@@ -156,10 +156,13 @@ def cases_section(card: ModelCard, upload: results.Upload, result: Result) -> No
                "header to sort; atypicality is a percentile of the training cohort "
                f"(from {ATYPICAL_FROM:.0f}: unlike the cohort).")
     positive = card.positive_class
-    st.dataframe(results_table(card, batch), hide_index=True, key=f"records_table_{key}",
+    # The probabilities stay numbers (the column sorts by them) and are shown as text.
+    table = results_table(card, batch).style.format(
+        lambda p: "—" if pd.isna(p) else results.probability_text(p, 3),
+        subset=[f"P({positive})"])
+    st.dataframe(table, hide_index=True, key=f"records_table_{key}",
                  column_config={
-                     f"P({positive})": st.column_config.NumberColumn(
-                         format="%.3f", help="Calibrated probability"),
+                     f"P({positive})": st.column_config.Column(help="Calibrated probability"),
                      "Atypicality": st.column_config.NumberColumn(format="%.1f")})
     st.download_button("Download the results (CSV)", results_csv(batch),
                        file_name=f"{card.id}-results.csv", mime="text/csv",
@@ -204,10 +207,9 @@ def case_view(card: ModelCard, upload: results.Upload, result: Result, case: Cas
     with chart_column:
         st.altair_chart(attribution_chart(fields, explanation.positive_class), width="stretch")
         st.caption(f"Red bars raised the probability of {explanation.positive_class}, blue "
-                   "bars lowered it. Integrated gradients of the log-odds from the training "
-                   "cohort's mean case: the bars add up to how far this case's log-odds are "
-                   "from the mean case's. They show what moved the model, not what causes "
-                   "disease.")
+                   "bars lowered it (the legend above the bars). They show what moved the "
+                   "model, not what causes disease.")
+        results.how_to_read(card.id, results.default_method(card.id))
     with text_column:
         sentences = explanation.sentences()
         if sentences:
@@ -321,8 +323,9 @@ def errors_markdown(batch: CaseBatch) -> str | None:
 
 def case_option(card: ModelCard, case: CaseResult) -> str:
     positive = card.positive_class
-    return (f"Row {case.row}: {case.prediction} (P({positive}) = "
-            f"{case.probabilities[positive]:.2f}, atypicality {case.atypicality:.0f})")
+    return (f"Row {case.row}: {case.prediction} (P({positive}) "
+            f"{results.probability_is(case.probabilities[positive])}, atypicality "
+            f"{case.atypicality:.0f})")
 
 
 def top_fields(schema: Schema, explanation: CaseExplanation) -> list[FieldExplanation]:
@@ -348,7 +351,7 @@ def attribution_chart(fields: list[FieldExplanation], positive: str) -> alt.Char
                         scale=alt.Scale(domain=[f"raised P({positive})",
                                                 f"lowered P({positive})"],
                                         range=["#d62728", "#1f77b4"]),
-                        legend=None),  # the page's caption says red raised, blue lowered
+                        legend=alt.Legend(orient="top", title=None, columns=1)),
         tooltip=["Field", "Attribution", "Effect"],
     ).properties(height=alt.Step(CHART_ROW_PX))
 

@@ -8,8 +8,11 @@ in-memory ``st.cache_data`` store, keyed by the SHA-256 of the names and bytes
 method or case, the opacity slider) recomputes nothing. Nothing is written to disk: the
 bytes themselves are never hashed by Streamlit nor persisted (``persist`` stays off).
 
-The renderer: :func:`verdict` (the prediction, :func:`decision_sentence` and
-:func:`probability_bars` under the card's decision rule, :func:`rule_text`).
+The renderer: :func:`verdict` (the prediction, or "uncertain: ..." when the item's
+conformal prediction set holds more than one class, :func:`decision_sentence` and
+:func:`probability_bars` under the card's decision rule, with the threshold drawn on them,
+:func:`rule_text`). Every probability on the pages is written by :func:`probability_text`,
+so that none reads 1.00 or 0.00.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import altair as alt
+import pandas as pd
 import streamlit as st
 
 from dxcore.contract import DecisionRule, Result
@@ -28,6 +33,8 @@ from dxcore.registry import get_model
 from dxui.common import load_model
 
 CACHE_SECONDS = 600
+BAR_ROW_PX = 34
+THRESHOLD_COLOUR = "#222222"
 
 
 # --- The cached path ----------------------------------------------------------------------
@@ -122,12 +129,80 @@ def method_label(model_id: str, method: str) -> str:
     return get_explainer(get_model(model_id).modality, method).label
 
 
+FLAT_MAP = ("**This map carries almost no signal**: its values barely vary over the input, "
+            "so no region stands out for this prediction and the colours show nothing. "
+            "That is itself a warning: the input may be unlike what the model learnt from.")
+
+
+def flat_notice(explanation: Explanation) -> bool:
+    """Say so when the map carries almost no signal (:func:`dxcore.explain.is_flat`);
+    whether it did."""
+    if explanation.flat:
+        st.info(FLAT_MAP, icon=":material/blur_off:")
+    return explanation.flat
+
+
+def how_to_read(model_id: str, method: str) -> None:
+    """The method's "how to read this map" and its paper, folded away."""
+    explainer = get_explainer(get_model(model_id).modality, method)
+    with st.expander(f"How to read the {explainer.label} map"):
+        st.markdown(explainer.how_to_read)
+        st.caption(f"Method: {explainer.reference}.")
+
+
 # --- The renderer -------------------------------------------------------------------------
 
 
-def _listed(names: list[str]) -> str:
+def probability_text(probability: float, decimals: int = 2) -> str:
+    """A probability for the page, never 1.00 nor 0.00: a calibrated model is never
+    certain, and a rounded 1.00 would say it is.
+
+    >>> probability_text(0.8712), probability_text(0.9962), probability_text(0.004)
+    ('0.87', '> 0.99', '< 0.01')
+    >>> probability_text(0.99949, decimals=3), probability_text(0.0)
+    ('> 0.999', '< 0.01')
+    """
+    step = 10.0 ** -decimals
+    text = f"{probability:.{decimals}f}"
+    if float(text) >= 1.0 or probability > 1.0 - step:
+        return f"> {1.0 - step:.{decimals}f}"
+    if float(text) <= 0.0:
+        return f"< {step:.{decimals}f}"
+    return text
+
+
+def probability_is(probability: float, decimals: int = 2) -> str:
+    """The relation and number after ``P(class)``: ``"= 0.87"``, ``"> 0.99"``, ``"< 0.01"``.
+
+    >>> f"P(PNEUMONIA) {probability_is(0.9991)}", f"P(NORMAL) {probability_is(0.13)}"
+    ('P(PNEUMONIA) > 0.99', 'P(NORMAL) = 0.13')
+    """
+    text = probability_text(probability, decimals)
+    return text if text[0] in "<>" else f"= {text}"
+
+
+def _listed(names: list[str], last: str = "and") -> str:
     """``['N', 'S', 'V']`` -> ``'N, S and V'``."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
+
+
+def verdict_label(result: Result, item: int) -> str:
+    """The prediction as the verdict shows it: the decision when the item's prediction set
+    is that one class, else ``"uncertain: NORMAL or PNEUMONIA"``."""
+    if result.uncertain(item):
+        return f"uncertain: {_listed(result.set_of(item), 'or')}"
+    return str(result.decisions[item])
+
+
+def uncertainty_text(result: Result, item: int) -> str | None:
+    """What a prediction set of more than one class means, in words (None otherwise)."""
+    if not result.uncertain(item):
+        return None
+    chosen = result.set_of(item)
+    return (f"**Low confidence.** The {result.coverage:.0%} prediction set holds "
+            f"{_listed(chosen)}: for cases like this one the model cannot rule out "
+            f"{'either' if len(chosen) == 2 else 'any'} of them at that coverage. The rule "
+            f"still picks **{result.decisions[item]}**; read it as uncertain.")
 
 
 def rule_text(rule: DecisionRule) -> str:
@@ -163,23 +238,55 @@ def decision_sentence(result: Result, item: int, noun: str) -> str:
     if rule.log_offsets is not None:
         probability = float(result.probabilities[item, rule.class_names.index(decided)])
         chosen = [name for name in rule.class_names if name in rule.log_offsets]
-        return (f"{opening}: P({decided}) = {probability:.2f}, the most probable of "
+        return (f"{opening}: P({decided}) {probability_is(probability)}, the most probable of "
                 f"{_listed(chosen)}"
                 + (" after the per-class offsets." if any(rule.log_offsets.values()) else "."))
     positive, threshold = rule.positive_class, rule.threshold
     probability = float(result.probabilities[item, rule.class_names.index(positive)])
     digits = next((d for d in (2, 3) if f"{probability:.{d}f}" != f"{threshold:.{d}f}"), 4)
     comparison = "at or above" if probability >= threshold else "below"
-    return (f"{opening}: P({positive}) = {probability:.{digits}f}, {comparison} the decision "
-            f"threshold {threshold:.{digits}f}.")
+    return (f"{opening}: P({positive}) {probability_is(probability, digits)}, "
+            f"{comparison} the decision threshold {threshold:.{digits}f}.")
+
+
+def probability_chart(result: Result, item: int) -> alt.LayerChart:
+    """One horizontal bar per class on a 0-1 axis, labelled ``P(class) = 0.87`` (or
+    ``> 0.99``), the decided class's darker; for a threshold rule, the decision threshold
+    drawn as a black mark across the positive class's bar."""
+    rule = result.rule
+    probabilities = [float(p) for p in result.probabilities[item]]
+    frame = pd.DataFrame({
+        "Class": [f"P({name}) {probability_is(p)}"
+                  for name, p in zip(result.class_names, probabilities, strict=True)],
+        "Probability": probabilities,
+        "Decided": [name == str(result.decisions[item]) for name in result.class_names],
+    })
+    y = alt.Y("Class:N", title=None, sort=None,
+              axis=alt.Axis(labelLimit=260, labelFontSize=13, labelPadding=8))
+    x = alt.X("Probability:Q", title=None, scale=alt.Scale(domain=[0, 1]),
+              axis=alt.Axis(format=".1f", tickCount=5))
+    bars = alt.Chart(frame).mark_bar(height=BAR_ROW_PX * 0.6).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("Class:N", title="Probability")],
+        color=alt.condition("datum.Decided", alt.value("#1f77b4"), alt.value("#a6bddb")))
+    layers = [bars]
+    if rule.log_offsets is None:
+        positive = result.class_names.index(rule.positive_class)
+        marker = pd.DataFrame({"Class": [frame["Class"][positive]],
+                               "Probability": [float(rule.threshold)],
+                               "Decision": [f"threshold {rule.threshold:.2f}"]})
+        layers.append(alt.Chart(marker).mark_tick(
+            color=THRESHOLD_COLOUR, thickness=3, size=BAR_ROW_PX * 0.9).encode(
+            x=x, y=y, tooltip=["Decision:N"]))
+    return alt.layer(*layers).properties(height=alt.Step(BAR_ROW_PX))
 
 
 def probability_bars(result: Result, item: int, calibrated_on: str) -> None:
-    """One bar per class, then the decision rule and where calibration was fitted."""
-    for name, probability in zip(result.class_names, result.probabilities[item], strict=True):
-        st.progress(float(probability), text=f"P({name}) = {probability:.2f}")
+    """The class probabilities as bars with the threshold marked, then the decision rule
+    and where calibration was fitted."""
+    st.altair_chart(probability_chart(result, item), width="stretch")
+    marked = " (the black mark on its bar)" if result.rule.log_offsets is None else ""
     chosen_there = "; the threshold was chosen there" if result.rule.log_offsets is None else ""
-    st.caption(f"Decision rule: {rule_text(result.rule)}. Probabilities are calibrated on "
+    st.caption(f"Decision rule: {rule_text(result.rule)}{marked}. Probabilities are calibrated on "
                f"{calibrated_on} (temperature scaling){chosen_there}.")
 
 
@@ -190,8 +297,14 @@ def verdict(result: Result, item: int, noun: str, calibrated_on: str,
     with st.container(border=True):
         columns = st.columns([1, 2] if beside is None else 3, gap="large")
         with columns[0]:
-            st.metric("Model prediction", str(result.decisions[item]))
+            st.metric("Model prediction", verdict_label(result, item))
             st.markdown(decision_sentence(result, item, noun))
+            uncertain = uncertainty_text(result, item)
+            if uncertain is not None:
+                st.warning(uncertain, icon=":material/help:")
+            elif result.prediction_sets is not None:
+                st.caption(f"{result.coverage:.0%} prediction set: {result.decisions[item]} "
+                           "alone (a confident reading at that coverage).")
         with columns[1]:
             probability_bars(result, item, calibrated_on)
         if beside is not None:

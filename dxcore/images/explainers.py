@@ -30,10 +30,19 @@ from PIL import Image
 
 from dxcore.explain import MapExplainer, register_explainer
 
+# The colours of every image map (matplotlib's), low to high influence.
+COLOUR_MAP = "jet"
+
 
 class GradCamPlusPlus(MapExplainer):
     label = "Grad-CAM++"
-    reference = "Chattopadhyay A et al., WACV 2018"
+    reference = ("Chattopadhyay A, Sarkar A, Howlader P, Balasubramanian VN, \"Grad-CAM++: "
+                 "Improved Visual Explanations for Deep Convolutional Networks\", WACV 2018")
+    how_to_read = (
+        "A coarse map (the last convolutional layer's grid, about 8 x 8 cells, smoothed up "
+        "to the image): warm regions are those whose features most raised the score of the "
+        "class shown. It says where, not what: blobs are wider than any finding, and can "
+        "sit on markers, borders or text.")
 
     def compute(self, network, x, score, layer):
         from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
@@ -42,7 +51,13 @@ class GradCamPlusPlus(MapExplainer):
 
 class FasterScoreCam(MapExplainer):
     label = "Faster Score-CAM"
-    reference = "Wang H et al., CVPR Workshops 2020"
+    reference = ("Wang H, Wang Z, Du M et al., \"Score-CAM: Score-Weighted Visual Explanations "
+                 "for Convolutional Neural Networks\", CVPR Workshops 2020")
+    how_to_read = (
+        "Each of the last layer's most active feature maps masks the image, and the map "
+        "weighs it by how much the masked image alone keeps the class probability: warm "
+        "regions are those that, shown alone, keep the model's reading. Coarse like "
+        "Grad-CAM++, but without gradients, so less noisy where the network saturates.")
 
     def __init__(self, max_channels: int = 16):
         self.max_channels = max_channels
@@ -62,7 +77,13 @@ class FasterScoreCam(MapExplainer):
 
 class SmoothGrad(MapExplainer):
     label = "SmoothGrad"
-    reference = "Smilkov D et al., arXiv:1706.03825 (2017)"
+    reference = ("Smilkov D, Thorat N, Kim B, Viégas F, Wattenberg M, \"SmoothGrad: removing "
+                 "noise by adding noise\", arXiv:1706.03825 (2017)")
+    how_to_read = (
+        "Pixel by pixel: how strongly a small change of each pixel would change the class's "
+        "score, averaged over 20 noisy copies of the image. Fine-grained and speckled: "
+        "look for clusters and edges, not single hot pixels; it shows sensitivity, not "
+        "evidence.")
 
     def __init__(self, samples: int = 20, noise: float = 0.15):
         self.samples, self.noise = samples, noise
@@ -112,13 +133,23 @@ def resize_map(saliency: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(np.asarray(image.resize(size, Image.BILINEAR)), 0.0, 1.0)
 
 
+def colour_bar(width: int = 256, height: int = 12) -> np.ndarray:
+    """The maps' colour scale, low (left) to high (right) influence, as RGB uint8.
+
+    >>> colour_bar(4, 2).shape
+    (2, 4, 3)
+    """
+    ramp = np.tile(np.linspace(0.0, 1.0, width), (height, 1))
+    return (matplotlib.colormaps[COLOUR_MAP](ramp)[..., :3] * 255).astype(np.uint8)
+
+
 def overlay(pixels: np.ndarray, saliency: np.ndarray, opacity: float = 0.45) -> np.ndarray:
     """The grayscale image with the map (jet colours) blended on top, as RGB uint8, at the
     image's own resolution."""
     height, width = pixels.shape
     if saliency.shape != pixels.shape:  # an ImageMap's saliency is at the image's size already
         saliency = resize_map(saliency, (width, height))
-    heat = matplotlib.colormaps["jet"](saliency)[..., :3]
+    heat = matplotlib.colormaps[COLOUR_MAP](saliency)[..., :3]
     gray = np.repeat(pixels[..., None], 3, axis=-1)
     blended = (1 - opacity) * gray + opacity * heat
     return (np.clip(blended, 0, 1) * 255).astype(np.uint8)

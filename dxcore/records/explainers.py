@@ -112,7 +112,14 @@ class IntegratedGradients(Explainer):
     (one-hot columns of a categorical field summed)."""
 
     label = "Integrated gradients"
-    reference = "Sundararajan M, Taly A, Yan Q, ICML 2017"
+    reference = ("Sundararajan M, Taly A, Yan Q, \"Axiomatic Attribution for Deep Networks\", "
+                 "ICML 2017")
+    how_to_read = (
+        "One bar per field, in log-odds of the positive class: red bars pushed this case "
+        "towards it, blue bars away, measured from the training cohort's mean case; the "
+        "bars add up to how far this case's log-odds are from the mean case's. A value "
+        "equal to the cohort's mean gets no bar. They show what moved the model, not what "
+        "causes disease.")
 
     def default_class(self, model, result, item):
         """Always the positive class: the attributions are of its log-odds, so a field

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -70,3 +71,24 @@ def assert_targets_warned(app: AppTest, card) -> None:
     assert len(warnings) == (1 if unmet else 0)
     for check in unmet:
         assert check.describe(metric_label(check.metric)) in warnings[0]
+
+
+def chart_frames(chart) -> list:
+    """The data frames a Vega-Lite chart element carries (sent beside its spec, as Arrow)."""
+    return [pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.proto.datasets]
+
+
+def is_probability_chart(chart) -> bool:
+    """Whether a chart is the shared renderer's probability bars (dxui.results)."""
+    return any("Decided" in frame.columns for frame in chart_frames(chart))
+
+
+def probability_bars(app: AppTest) -> list[list[str]]:
+    """Each probability chart's bar labels (``P(NORMAL) = 0.13``), in page order."""
+    return [list(next(f for f in chart_frames(chart) if "Decided" in f.columns)["Class"])
+            for chart in app.get("vega_lite_chart") if is_probability_chart(chart)]
+
+
+def other_charts(app: AppTest) -> list:
+    """The page's charts other than the probability bars, in page order."""
+    return [chart for chart in app.get("vega_lite_chart") if not is_probability_chart(chart)]

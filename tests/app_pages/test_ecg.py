@@ -16,7 +16,12 @@ from dxcore.ecg import EcgModel
 from dxui import ecg
 from dxui.common import NOTICE, PPV_MEANS, UNEXPECTED_ERROR, card_metrics_table
 from dxui.navigation import page_for_model
-from tests.app_pages.conftest import assert_targets_warned, open_app
+from tests.app_pages.conftest import (
+    assert_targets_warned,
+    open_app,
+    other_charts,
+    probability_bars,
+)
 from tests.app_pages.test_chest_xray import rendered_text
 from tests.helpers import record_files, synthetic_ecg, wfdb_bytes
 
@@ -35,7 +40,7 @@ def upload(app: AppTest, files: dict[str, bytes]) -> AppTest:
 
 def charts(app: AppTest) -> list[dict]:
     """The Vega-Lite specs of the page's charts, in page order."""
-    return [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+    return [json.loads(chart.proto.spec) for chart in other_charts(app)]
 
 
 def axis_titles(spec: dict) -> set[str]:
@@ -187,7 +192,7 @@ def test_choosing_a_beat_method_and_lead(page, record_233):
     assert not page.error
     captions = [caption.value for caption in page.caption]
     assert any(text.startswith("Saliency for class ") for text in captions)
-    assert len(page.get("progress")) == 4
+    assert [len(bars) for bars in probability_bars(page)] == [4]
     assert len(charts(page)) == 4
 
     page.selectbox[0].set_value("V1").run()

@@ -17,3 +17,14 @@ def test_every_page_opens_with_its_heading(page):
     assert not app.exception
     assert [title.value for title in app.title] == [page.heading]
     assert any(NOTICE in warning.value for warning in app.warning)
+
+
+def test_the_models_page_is_one_entry_and_every_task_page_links_to_it(cxr_card):
+    from dxui.navigation import MODELS, TASK_PAGES
+
+    assert [page.path for page in PAGES].count(MODELS.path) == 1
+    assert MODELS not in TASK_PAGES  # the home page's task cards stay tasks
+    app = open_app("app_pages/chest_xray.py")
+    [link] = [link for link in app.page_link if link.proto.page == MODELS.path
+              or "model card in full" in link.value]
+    assert link.value == "The model card in full, with its test report"

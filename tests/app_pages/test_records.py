@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -15,7 +14,13 @@ from dxcore.records import Field, RecordModel
 from dxui import records
 from dxui.common import NOTICE, UNEXPECTED_ERROR
 from dxui.navigation import TASK_PAGES
-from tests.app_pages.conftest import assert_targets_warned, open_app
+from tests.app_pages.conftest import (
+    assert_targets_warned,
+    chart_frames,
+    open_app,
+    other_charts,
+    probability_bars,
+)
 from tests.app_pages.test_chest_xray import rendered_text
 
 PAGE = "app_pages/records.py"
@@ -41,14 +46,13 @@ def upload(app: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppT
 
 
 def charts(app: AppTest) -> list[dict]:
-    """The Vega-Lite specs of the page's charts, in page order."""
-    return [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+    """The Vega-Lite specs of the page's charts but the probability bars, in page order."""
+    return [json.loads(chart.proto.spec) for chart in other_charts(app)]
 
 
 def chart_rows(app: AppTest, index: int = 0) -> pd.DataFrame:
-    """The data of the page's ``index``-th chart (sent beside its spec, as Arrow)."""
-    proto = app.get("vega_lite_chart")[index].proto
-    return pa.ipc.open_stream(proto.datasets[0].data.data).read_pandas()
+    """The data of the page's ``index``-th chart but the probability bars."""
+    return chart_frames(other_charts(app)[index])[0]
 
 
 def subheaders(app: AppTest) -> list[str]:
@@ -150,9 +154,10 @@ def test_one_json_case_shows_the_single_case_view(page, heart_card):
     assert not page.error
     assert not page.dataframe  # no table of cases for one case
     assert "Result" in subheaders(page)
-    assert page.metric[0].value in heart_card.class_names
-    bars = [bar.text for bar in page.get("progress")]
-    assert [text.split(" = ")[0] for text in bars] == [f"P({n})" for n in heart_card.class_names]
+    assert page.metric[0].value.removeprefix("uncertain: ") in heart_card.class_names \
+        or " or " in page.metric[0].value
+    [bars] = probability_bars(page)
+    assert [text.rsplit(" ", 2)[0] for text in bars] == [f"P({n})" for n in heart_card.class_names]
     threshold = f"{heart_card.threshold:.2f}"
     assert f"heart disease if P(heart disease) ≥ {threshold}" in rendered_text(page)
     assert list(page.table[0].value.columns) == ["Field", "Value", "Deviation (SD)"]
@@ -225,7 +230,7 @@ def test_bad_file_shows_one_clear_error_and_no_result(page, ckd_card, name, data
 
     assert not page.exception
     assert [error.value for error in page.error] == expected
-    assert not page.metric and not charts(page)
+    assert not page.metric and not page.get("vega_lite_chart")
 
 
 def test_columns_of_no_chosen_model_are_refused(page):
