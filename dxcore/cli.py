@@ -58,13 +58,43 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from dxcore.evaluation import fit_prediction_sets
+    from dxcore.evaluation import fit_domain_guard, fit_prediction_sets
+    from dxcore.registry import recipe_for
 
     card = fit_prediction_sets(args.model_id, args.data)
     levels = card.conformal["min_probability"]
     for level, floors in levels.items():
         shown = ", ".join(f"{name} {p:.3f}" for name, p in floors.items())
         print(f"coverage {level}: a class is in the set from P = {shown}")
+    if hasattr(recipe_for(args.model_id), "fit_domain_guard"):
+        guard = fit_domain_guard(args.model_id, args.data).domain_guard
+        shown = ", ".join(f"{name} {value:.4g}" for name, value in guard["thresholds"].items())
+        print(f"domain guard: refused above {shown}")
+    return 0
+
+
+def _evaluate_domain(args: argparse.Namespace) -> int:
+    """``evaluate --domain``: the recipe's domain-guard measurement."""
+    from dxcore.evaluation import store_test_metrics
+    from dxcore.registry import get_card, get_model, recipe_for
+
+    recipe = recipe_for(args.model_id)
+    if not hasattr(recipe, "evaluate_domain"):
+        raise DxError(f"The model '{args.model_id}' has no domain guard to measure.")
+    report = recipe.evaluate_domain(get_model(args.model_id), args.data)
+    if args.store:
+        store_test_metrics(get_card(args.model_id), {"domain_guard": report},
+                           "python -m dxcore evaluate --domain --store")
+    if args.json:
+        print(json.dumps({"model": args.model_id, "domain_guard": report}))
+        return 0
+    rows = [("test images accepted", report["test_accepted"])] + [
+        (f"out-of-domain refused: {source}", entry)
+        for source, entry in report["out_of_domain_refused"].items()]
+    for name, entry in rows:
+        low, high = entry["ci95"]
+        print(f"{name:40} {entry['value']:.4f}  (95% CI {low:.4f}-{high:.4f}, "
+              f"n {entry['n']})")
     return 0
 
 
@@ -72,6 +102,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from dxcore.evaluation import evaluate, store_test_metrics
     from dxcore.registry import get_card, recipe_for
 
+    if args.domain:
+        return _evaluate_domain(args)
     metrics = evaluate(args.model_id, args.data)
     if args.store:
         store_test_metrics(get_card(args.model_id), metrics, "python -m dxcore evaluate --store")
@@ -155,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     calibrate = commands.add_parser(
         "calibrate", help="fit a model's prediction sets on its recipe's calibration cases "
-                          "(never the test split) and write them into its card")
+                          "and its domain guard, where it has one, on training data (never "
+                          "the test split), and write them into its card")
     calibrate.add_argument("model_id")
     calibrate.add_argument("--data")
     calibrate.set_defaults(run=_calibrate)
@@ -165,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--store", action="store_true", help="write the metrics into the card")
+    evaluate.add_argument("--domain", action="store_true",
+                          help="measure the domain guard instead: test images accepted, "
+                               "out-of-domain images refused")
     evaluate.set_defaults(run=_evaluate)
 
     predict = commands.add_parser("predict", help="run a model on files")

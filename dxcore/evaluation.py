@@ -56,6 +56,19 @@ def fit_prediction_sets(model_id: str, data: str | None = None) -> ModelCard:
     return card
 
 
+def fit_domain_guard(model_id: str, data: str | None = None) -> ModelCard:
+    """Fit the model's domain guard with its recipe's ``fit_domain_guard`` (training data
+    only) and write it into the card: ``runtime.domain_guard`` and, from the recipe's
+    module, ``methods.domain_guard``."""
+    recipe, model = recipe_for(model_id), get_model(model_id)
+    fields = json.loads((model.card.folder / CARD_FILE).read_text())
+    fields["runtime"]["domain_guard"] = recipe.fit_domain_guard(model, data)
+    fields.setdefault("methods", {})["domain_guard"] = recipe.DOMAIN_GUARD_METHOD
+    card = write_card(fields, model.card.folder)
+    clear_cache()  # the loaded model holds the old card
+    return card
+
+
 def store_test_metrics(card: ModelCard, metrics: dict, purpose: str) -> ModelCard:
     """Write ``metrics`` into the card (beside earlier metrics of other kinds, such as the
     domain guard's) and count the measurement in its ``test_evaluations`` (the date, the
