@@ -50,8 +50,8 @@ def _train(args: argparse.Namespace) -> int:
                        "targets": recipe.TARGETS}, out_dir)
     print(f"Trained {card.id} in {fields['training']['seconds']} s; weights in {out_dir}.")
     if not args.out:
-        if hasattr(recipe, "fit_domain_guard"):
-            fit_domain_guard(card.id, args.data)
+        if hasattr(recipe, "fit_domain_guard") and card.domain_guard is None:
+            fit_domain_guard(card.id, args.data)  # unless the recipe's train fitted it
         fit_prediction_sets(card.id, args.data)
         card, _ = evaluate_and_store(card.id, "python -m dxcore train: the new model's "
                                      "measurement", args.data)
@@ -74,10 +74,37 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_domain(args: argparse.Namespace) -> int:
+    """``evaluate --domain``: the recipe's domain-guard measurement."""
+    from dxcore.evaluation import store_test_metrics
+    from dxcore.registry import get_card, get_model, recipe_for
+
+    recipe = recipe_for(args.model_id)
+    if not hasattr(recipe, "evaluate_domain"):
+        raise DxError(f"The model '{args.model_id}' has no domain guard to measure.")
+    report = recipe.evaluate_domain(get_model(args.model_id), args.data)
+    if args.store:
+        store_test_metrics(get_card(args.model_id), {"domain_guard": report},
+                           "python -m dxcore evaluate --domain --store")
+    if args.json:
+        print(json.dumps({"model": args.model_id, "domain_guard": report}))
+        return 0
+    rows = [("test images accepted", report["test_accepted"])] + [
+        (f"out-of-domain refused: {source}", entry)
+        for source, entry in report["out_of_domain_refused"].items()]
+    for name, entry in rows:
+        low, high = entry["ci95"]
+        print(f"{name:40} {entry['value']:.4f}  (95% CI {low:.4f}-{high:.4f}, "
+              f"n {entry['n']})")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from dxcore.evaluation import evaluate, evaluate_and_store
     from dxcore.registry import recipe_for
 
+    if args.domain:
+        return _evaluate_domain(args)
     if args.store:
         _, metrics = evaluate_and_store(args.model_id, "python -m dxcore evaluate --store",
                                         args.data)
@@ -162,9 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=_train)
 
     calibrate = commands.add_parser(
-        "calibrate", help="fit a model's domain guard on its training data and its "
-                          "prediction sets on its recipe's calibration cases (never the test "
-                          "split), and write them into its card")
+        "calibrate", help="fit a model's prediction sets on its recipe's calibration cases "
+                          "and its domain guard, where it has one, on training data (never "
+                          "the test split), and write them into its card")
     calibrate.add_argument("model_id")
     calibrate.add_argument("--data")
     calibrate.set_defaults(run=_calibrate)
@@ -176,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--store", action="store_true",
                           help="write the metrics into the card, and the test report (ROC, "
                                "reliability, confusion matrix, failures) beside it")
+    evaluate.add_argument("--domain", action="store_true",
+                          help="measure the domain guard instead: test images accepted, "
+                               "out-of-domain images refused")
     evaluate.set_defaults(run=_evaluate)
 
     predict = commands.add_parser("predict", help="run a model on files")

@@ -157,3 +157,20 @@ def report_multiclass(labels: np.ndarray, predicted: np.ndarray, classes: list[s
     report["n"] = {"value": int(len(labels)),
                    **{name: int((labels == name).sum()) for name in classes}}
     return report
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> list[float]:
+    """The Wilson score 95% interval of a proportion (Wilson EB, JASA 22:209-212, 1927;
+    recommended over the normal approximation by Brown, Cai & DasGupta, Stat Sci 2001),
+    which stays inside [0, 1] and is not degenerate at 0% or 100%.
+
+    Example:
+        >>> [round(v, 3) for v in wilson_interval(200, 200)]
+        [0.981, 1.0]
+    """
+    if n == 0:
+        return [0.0, 1.0]
+    share = successes / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [float(max(0.0, centre - half)), float(min(1.0, centre + half))]

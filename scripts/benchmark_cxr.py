@@ -6,7 +6,9 @@ ratios within one run are what compare across runs).
 
 Measured: model load (checksum + Keras safe-mode load); bytes of an uploaded image to
 calibrated prediction; the same plus each saliency method and its overlay at the image's
-own resolution (what the dashboard shows).
+own resolution (what the dashboard shows); and the domain guard's cost: bytes to
+prediction and Grad-CAM++ overlay with the guard over the same without it (the card's
+``runtime.domain_guard`` removed), a ratio that must stay within 1.2.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import keras  # noqa: E402
 from timing import median_ms  # noqa: E402  (scripts/timing.py)
 
 from dxcore import get_card, load_image  # noqa: E402
+from dxcore.cards import ModelCard  # noqa: E402
 from dxcore.datasets import chest_xray  # noqa: E402
 from dxcore.explain import explainers_for, get_explainer  # noqa: E402
 from dxcore.images.explainers import overlay  # noqa: E402
@@ -48,12 +51,16 @@ def main() -> None:
     def predict_bytes():
         return model.predict(data)
 
-    def predict_and_explain(method: str) -> Callable[[], object]:
+    def predict_and_explain(method: str, chosen=model) -> Callable[[], object]:
         def run():
-            result = model.predict(data)
-            image_map = model.explain(result, method).detail
+            result = chosen.predict(data)
+            image_map = chosen.explain(result, method).detail
             return overlay(image_map.pixels, image_map.saliency)
         return run
+
+    unguarded = model_for(ModelCard(
+        {**card.fields, "runtime": {k: v for k, v in card.runtime.items()
+                                    if k != "domain_guard"}}, card.folder)).load()
 
     reference = median_ms(lambda: model.network.predict(x, verbose=0), args.repeats)
     rows = [("model.predict (reference)", reference),
@@ -64,12 +71,18 @@ def main() -> None:
         rows.append((f"bytes -> prediction + {get_explainer(model.modality, method).label} "
                      "overlay",
                      median_ms(predict_and_explain(method), repeats)))
+    guarded_ms, unguarded_ms = (median_ms(predict_and_explain("gradcam++", chosen),
+                                          args.repeats) for chosen in (model, unguarded))
+    rows += [("bytes -> guard + prediction + Grad-CAM++ overlay", guarded_ms),
+             ("bytes -> prediction + Grad-CAM++ overlay, no guard", unguarded_ms)]
     print(f"cxr-pneumonia, image {load_image(data).size[0]}x{load_image(data).size[1]} px, "
           f"Keras {keras.__version__}, {os.cpu_count()} CPUs, median of up to "
           f"{args.repeats} runs\n")
     print("| step | median ms | ratio to model.predict |\n|---|---:|---:|")
     for name, ms in rows:
         print(f"| {name} | {ms:.1f} | {ms / reference:.2f} |")
+    print(f"\ndomain guard: with / without = {guarded_ms / unguarded_ms:.3f} (must stay "
+          "within 1.2)")
 
 
 if __name__ == "__main__":

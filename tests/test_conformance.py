@@ -70,8 +70,9 @@ class Kit:
 
     ``samples``: three good inputs from the real datasets, of different source kinds, the
     first a file (the CLI reads it); ``join``: one input holding all their items, where
-    the modality has multi-item inputs; ``example``: a small file of this modality made
-    without any dataset, given to every other modality as a bad input; ``keys`` and
+    the modality has multi-item inputs; ``example``: a small file of this modality that its
+    models answer (made here, or copied from a dataset into the test's temporary folder),
+    given to every other modality as a bad input; ``keys`` and
     ``optional_keys``: of each JSON object (the CLI adds ``input``); ``explanation_shape``:
     the shape of an explanation's values."""
 
@@ -118,10 +119,21 @@ def image_samples(model: DxModel, find: Finder, folder: Path) -> list[Source]:
     return [normal[0], pneumonia[0].read_bytes(), {normal[1].name: normal[1].read_bytes()}]
 
 
+def test_xray_file(folder: Path) -> Path:
+    """A real chest X-ray of the official test folder, copied into ``folder`` (a temporary
+    folder): an image the model answers, where a made-up one is refused by its domain
+    guard."""
+    from dxcore.datasets import data_dir
+
+    normal = sorted((data_dir() / "chest_xray" / "test" / "NORMAL").glob("*.jpeg"))
+    if not normal:
+        pytest.skip("the chest_xray dataset is not found; set DX_DATA_DIR")
+    return written(folder, "chest.jpeg", normal[0].read_bytes())
+
+
 IMAGE_KIT = Kit(
     samples=image_samples,
-    example=lambda folder: written(folder, "gradient.png", png(
-        np.tile(np.arange(64, dtype=np.uint8) * 4, (64, 1)))),
+    example=test_xray_file,
     keys=frozenset({"model", "probabilities", "prediction", "prediction_set", "coverage"}),
     optional_keys=frozenset({"notes", "explanation"}),
     explanation_shape=first_input_without_channels,
@@ -131,6 +143,8 @@ IMAGE_KIT = Kit(
             np.random.default_rng(0).integers(0, 255, (16, 16), dtype=np.uint8))),
         "a decoded image with missing pixels": BadInput(
             lambda folder: LoadedImage(np.full((64, 64), np.nan, np.float32), "PNG")),
+        "a synthetic gradient, unlike a chest X-ray": BadInput(lambda folder: written(
+            folder, "gradient.png", png(np.tile(np.arange(64, dtype=np.uint8) * 4, (64, 1))))),
     },
 )
 
@@ -394,7 +408,10 @@ def test_cli_gives_each_file_its_line_and_each_bad_file_an_error_object(
     assert lines[:len(expected)] == [{"input": good, **line} for line in expected]
     errors = lines[len(expected):]
     assert [line["input"] for line in errors] == bad_files
-    assert all(set(line) == {"input", "error", "code"} and line["error"] for line in errors)
+    # A domain guard's refusal adds how far out the input lies.
+    assert all(set(line) == {"input", "error", "code"} | (
+        {"domain_score"} if line["code"] == "out_of_domain" else set()) and line["error"]
+        for line in errors)
 
 
 @pytest.mark.parametrize("model_id", RECORD_MODELS)

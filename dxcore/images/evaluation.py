@@ -44,3 +44,45 @@ def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
     test = test_predictions(model, data)
     probability = test.probabilities(model.card.temperature)[:, 1]
     return report_binary(test.labels, probability, model.card.threshold, resamples)
+
+
+def _share(hits: int, n: int) -> dict:
+    from dxcore.metrics import wilson_interval
+
+    return {"value": hits / n if n else float("nan"), "ci95": wilson_interval(hits, n),
+            "n": n}
+
+
+def evaluate_domain(model, data: str | None = None) -> dict:
+    """The domain guard measured, each share with a Wilson 95% CI: the share of the 624
+    official test images it accepts, and the share of the out-of-domain evaluation set
+    (:func:`dxcore.images.ood.out_of_domain_set`) refused, overall and per source. Every
+    input goes through ``predict_many`` as an upload does; an input the reader itself
+    cannot read counts as refused too (``unreadable``)."""
+    from dxcore.errors import DxError, OutOfDomain
+    from dxcore.images.ood import out_of_domain_set
+
+    if model.domain_guard is None:
+        raise DxError(f"The model '{model.card.id}' has no domain guard; run python -m "
+                      f"dxcore calibrate {model.card.id} first.")
+    test = chest_xray.official_split("test", data)
+    answers = model.predict_many([path.read_bytes() for path in test.paths])
+    accepted = sum(not isinstance(answer, DxError) for answer in answers)
+    report = {"test_accepted": _share(accepted, len(answers)),
+              "out_of_domain_refused": {}}
+    samples = out_of_domain_set(data)
+    outcomes = model.predict_many([data_bytes for _, _, data_bytes in samples])
+    by_source: dict[str, list] = {"all": list(zip(samples, outcomes, strict=True))}
+    for sample, outcome in by_source["all"]:
+        by_source.setdefault(sample[0], []).append((sample, outcome))
+    for source, pairs in by_source.items():
+        refused = [isinstance(outcome, DxError) for _, outcome in pairs]
+        entry = _share(sum(refused), len(pairs))
+        entry["unreadable"] = sum(isinstance(outcome, DxError) and
+                                  not isinstance(outcome, OutOfDomain) for _, outcome in pairs)
+        if source != "all":
+            entry["answered"] = [sample[1] for (sample, _), r in zip(pairs, refused,
+                                                                      strict=True) if not r]
+        report["out_of_domain_refused"][source] = entry
+    report["method"] = model.card["methods"].get("domain_guard")
+    return report

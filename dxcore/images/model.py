@@ -12,19 +12,26 @@ Example (needs the shipped weights)::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import keras
+import numpy as np
+
 from dxcore.contract import (
+    Batch,
     DxModel,
     Prepared,
     Result,
+    batched_outputs,
     is_upload,
     read_path,
     single_upload,
 )
 from dxcore.errors import DxError
 from dxcore.explain import Explanation
+from dxcore.images.domain import DomainGuard, feature_network
 from dxcore.images.explainers import ImageMap, resize_map
 from dxcore.images.preprocessing import prepare_for_model
 from dxcore.images.reader import LoadedImage, check_image, load_image
@@ -56,10 +63,32 @@ class ImageDetail:
 
 class ImageModel(DxModel):
     """Grayscale image models: decoded as :func:`~dxcore.images.reader.load_image`, resized
-    and normalised as in training, one item per image."""
+    and normalised as in training, one item per image; refused by the card's domain guard
+    (:mod:`dxcore.images.domain`) when unlike the training images."""
 
     modality = "image"
     batch_size = 64
+
+    @cached_property
+    def domain_guard(self) -> DomainGuard | None:
+        return DomainGuard.from_card(self.card)
+
+    @cached_property
+    def _guarded_network(self) -> keras.Model:
+        """The loaded network with the guard's features as a second output (the
+        explainers keep reading ``self.network``)."""
+        return feature_network(self.network, self.card.domain_guard["feature_layer"])
+
+    def forward(self, x: Batch) -> dict[str, np.ndarray]:
+        """One batched pass: the logits, and the guard's features when the card has one."""
+        if self.domain_guard is None:
+            return super().forward(x)
+        return batched_outputs(self._guarded_network, x, self.batch_size)
+
+    def check_domain(self, prepared: Prepared, outputs: dict[str, np.ndarray]) -> None:
+        if self.domain_guard is not None:
+            self.domain_guard.check(prepared.x, outputs["features"],
+                                    prepared.decoded.colourfulness)
 
     def read(self, source: Any, **options: Any) -> LoadedImage:
         if isinstance(source, LoadedImage):

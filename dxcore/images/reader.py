@@ -45,12 +45,17 @@ DICOM_FACTS = {
 
 @dataclass
 class LoadedImage:
-    """A decoded image: grayscale pixels in [0, 1] plus what the reader noticed."""
+    """A decoded image: grayscale pixels in [0, 1] plus what the reader noticed.
+
+    ``colourfulness`` is measured on the file's own colours before the conversion to
+    grayscale (:func:`colourfulness`; 0 for a grayscale file), so that the domain guard
+    can tell a colour photograph from a radiograph after both became gray."""
 
     pixels: np.ndarray
     format: str
     facts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    colourfulness: float = 0.0
 
     @property
     def size(self) -> tuple[int, int]:
@@ -90,6 +95,26 @@ def check_image(image: LoadedImage) -> LoadedImage:
                       "read reliably.")
     _refuse_blank(pixels)
     return image
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler D, Suesstrunk S, "Measuring colourfulness in natural images", Proc. SPIE
+    5007:87-95 (2003): sqrt(sd_rg^2 + sd_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2) over the
+    opponent channels rg = R - G and yb = (R + G) / 2 - B, on the 0-255 scale (0: gray;
+    about 15: slightly, 33: moderately, over 80: highly colourful)."""
+    red, green, blue = (rgb[..., k].astype(np.float32) for k in range(3))
+    rg, yb = red - green, 0.5 * (red + green) - blue
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def _colourfulness_of(image: Image.Image) -> float:
+    """:func:`colourfulness` of a PIL image, on a copy at most 256 pixels on a side (the
+    measure is a global statistic; a thumbnail keeps its cost negligible)."""
+    if image.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
+        return 0.0
+    thumbnail = image.convert("RGB")
+    thumbnail.thumbnail((256, 256))
+    return colourfulness(np.asarray(thumbnail))
 
 
 def _looks_like_dicom(data: bytes) -> bool:
@@ -149,7 +174,8 @@ def _read_bitmap(data: bytes) -> LoadedImage:
         pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
         _refuse_blank(pixels)
     facts = {"Format": image_format, "Size": f"{image.width} x {image.height} px"}
-    return LoadedImage(pixels=pixels, format=image_format, facts=facts)
+    return LoadedImage(pixels=pixels, format=image_format, facts=facts,
+                       colourfulness=_colourfulness_of(image))
 
 
 def _read_dicom(data: bytes) -> LoadedImage:
@@ -181,7 +207,10 @@ def _read_dicom(data: bytes) -> LoadedImage:
     if frames > 1:
         pixels = pixels[0]
         notes.append(f"This DICOM holds {frames} frames; frame 1 is shown and analysed.")
+    colour = 0.0
     if pixels.ndim == 3:  # colour DICOM (e.g. a secondary capture): average the channels
+        # Measured on the stored values (8-bit for colour DICOM in practice).
+        colour = colourfulness(pixels[..., :3])
         pixels = pixels.mean(axis=-1)
     values = apply_modality_lut(pixels, dataset)
     if "WindowCenter" in dataset or "VOILUTSequence" in dataset:
@@ -195,5 +224,6 @@ def _read_dicom(data: bytes) -> LoadedImage:
             facts[label] = str(dataset.get(keyword))
     if frames > 1:
         facts["Frames"] = str(frames)
-    return LoadedImage(pixels=unit, format="DICOM", facts=facts, notes=notes)
+    return LoadedImage(pixels=unit, format="DICOM", facts=facts, notes=notes,
+                       colourfulness=colour)
 

@@ -24,9 +24,12 @@ from dxcore import calibration
 from dxcore.cards import interface_of, save_weights_file
 from dxcore.contract import batched_outputs
 from dxcore.datasets import chest_xray
+from dxcore.images.domain import METHOD as DOMAIN_GUARD_METHOD
+from dxcore.images.domain import fit_guard
 from dxcore.images.evaluation import (  # noqa: F401  (the recipe's measurements)
     calibration_predictions,
     evaluate,
+    evaluate_domain,
     test_predictions,
 )
 from dxcore.images.network import chest_xray_cnn
@@ -104,6 +107,7 @@ def train(out_dir: Path, data: str | None = None, epochs: int = 18, seed: int = 
     val_probability = calibration.calibrated_probabilities(val_logits, temperature)[:, 1]
     threshold = calibration.youden_threshold(validation.labels, val_probability)
     save_weights_file(model, out_dir / "model.keras")
+    domain_guard = _fit_guard(model, fit, validation, out_dir, seed)
 
     from dxcore.metrics import report_binary
 
@@ -115,20 +119,24 @@ def train(out_dir: Path, data: str | None = None, epochs: int = 18, seed: int = 
         "class_names": list(chest_xray.CLASS_NAMES),
         "architecture": f"VGG-style CNN, 5 stages, {model.count_params():,} parameters, "
                         "trained from scratch (functional Keras)",
-        "methods": {"input": {
-            "kind": "image",
-            "formats": ["PNG", "JPEG", "DICOM"],
-            "preprocessing": "grayscale; intensities scaled to [0, 1] (8-bit: /255; DICOM "
-                             "and 16-bit: modality LUT, VOI LUT or window, then min-max); "
-                             f"resized to {SIDE}x{SIDE} bilinear without keeping the aspect "
-                             "ratio, as the training images were",
-        }},
+        "methods": {
+            "input": {
+                "kind": "image",
+                "formats": ["PNG", "JPEG", "DICOM"],
+                "preprocessing": "grayscale; intensities scaled to [0, 1] (8-bit: /255; "
+                                 "DICOM and 16-bit: modality LUT, VOI LUT or window, then "
+                                 f"min-max); resized to {SIDE}x{SIDE} bilinear without "
+                                 "keeping the aspect ratio, as the training images were",
+            },
+            "domain_guard": DOMAIN_GUARD_METHOD,
+        },
         "interface": card_interface(model),
         "runtime": {
             "input": {"side": SIDE, "normalization": "unit"},
             "decision": {"positive_class": "PNEUMONIA", "threshold": threshold},
             "calibration_temperature": temperature,
             "explainer_layer": "last_conv",
+            "domain_guard": domain_guard,
         },
         "training_data": {
             **TRAINING_DATA,
@@ -164,6 +172,26 @@ def train(out_dir: Path, data: str | None = None, epochs: int = 18, seed: int = 
         "weights_file": "model.keras",
     }
 
+
+def _fit_guard(network: keras.Model, fit: chest_xray.Split, validation: chest_xray.Split,
+               folder: Path, seed: int, side: int = SIDE, normalization: str = "unit") -> dict:
+    return fit_guard(network, fit.paths, fit.labels, validation.paths, side, normalization,
+                     folder, f"validation split of the official train folder "
+                     f"({len(validation.paths)} images, held out by patient, seed {seed})")
+
+
+def fit_domain_guard(model, data: str | None = None) -> dict:
+    """The shipped model's domain guard (:mod:`dxcore.images.domain`), fitted on the same
+    split of the official train folder as the model (its card's seed), never the test
+    folder; writes the parameters file beside the card and returns the card's
+    ``runtime.domain_guard`` and ``methods.domain_guard``."""
+    seed = int(model.card["training"]["seed"])
+    fit, validation = chest_xray.train_validation_split(
+        chest_xray.official_split("train", data), seed=seed)
+    spec = model.card.input_spec
+    return {"runtime": _fit_guard(model.network, fit, validation, model.card.folder, seed,
+                                  int(spec["side"]), spec.get("normalization", "unit")),
+            "method": DOMAIN_GUARD_METHOD}
 
 
 class TqdmEpochs(keras.callbacks.Callback):

@@ -197,3 +197,28 @@ def test_latest_choice_wins_between_upload_and_example(page, test_xray_bytes, da
     assert page.image[0].captions[0].startswith("Uploaded image")
     assert page.selectbox[0].value is None
     assert not page.exception
+
+
+def assert_refused_without_answer(app: AppTest) -> None:
+    assert not app.exception
+    assert not app.error
+    assert any("The model gives no answer for this input." in warning.value
+               and "does not look like a frontal chest X-ray" in warning.value
+               for warning in app.warning)
+    assert not app.metric  # no verdict
+    assert not app.get("progress")  # no probabilities
+    assert "Model prediction" not in rendered_text(app)
+
+
+def test_a_brain_mri_is_refused_with_no_prediction(page, dataset):
+    mri = sorted(dataset("ood_brain_mri").glob("*.jpg"))[0]
+    upload(page, mri.name, mri.read_bytes(), "image/jpeg")
+    assert_refused_without_answer(page)
+
+
+def test_a_noise_image_is_refused_with_no_prediction(page):
+    noise = np.random.default_rng(11).integers(0, 256, (224, 224), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, format="PNG")
+    upload(page, "noise.png", buffer.getvalue(), "image/png")
+    assert_refused_without_answer(page)
