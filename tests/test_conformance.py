@@ -119,7 +119,7 @@ def image_samples(model: DxModel, find: Finder, folder: Path) -> list[Source]:
     return [normal[0], pneumonia[0].read_bytes(), {normal[1].name: normal[1].read_bytes()}]
 
 
-def test_xray_file(folder: Path) -> Path:
+def real_xray_file(folder: Path) -> Path:
     """A real chest X-ray of the official test folder, copied into ``folder`` (a temporary
     folder): an image the model answers, where a made-up one is refused by its domain
     guard."""
@@ -133,7 +133,7 @@ def test_xray_file(folder: Path) -> Path:
 
 IMAGE_KIT = Kit(
     samples=image_samples,
-    example=test_xray_file,
+    example=real_xray_file,
     keys=frozenset({"model", "probabilities", "prediction", "prediction_set", "coverage"}),
     optional_keys=frozenset({"notes", "explanation"}),
     explanation_shape=first_input_without_channels,

@@ -78,4 +78,5 @@ def test_a_table_with_no_valid_row_is_a_result_of_refused_rows(heart_model):
     result = heart_model.predict(pd.DataFrame([{"age": 430, "sex": 1}]))
     assert len(result) == 0 and result.probabilities.shape == (0, 2)
     (line,) = result.as_json()
-    assert set(line) == {"row", "error"} and "430" in line["error"]
+    assert set(line) == {"row", "error", "code"} and line["code"] == "invalid_input"
+    assert "430" in line["error"]
