@@ -59,13 +59,33 @@ def _train(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     from dxcore.evaluation import fit_prediction_sets
+    from dxcore.registry import recipe_for
 
     card = fit_prediction_sets(args.model_id, args.data)
     levels = card.conformal["min_probability"]
     for level, floors in levels.items():
         shown = ", ".join(f"{name} {p:.3f}" for name, p in floors.items())
         print(f"coverage {level}: a class is in the set from P = {shown}")
+    if hasattr(recipe_for(args.model_id), "fit_domain_guard"):
+        _fit_domain_guard(args.model_id, args.data)
     return 0
+
+
+def _fit_domain_guard(model_id: str, data: str | None) -> None:
+    """The recipe's ``fit_domain_guard(model, data) -> (parameters, description)``, fitted
+    on training data only, written into the card's ``runtime.domain_guard`` and
+    ``methods.domain_guard``."""
+    from dxcore.cards import CARD_FILE, write_card
+    from dxcore.registry import clear_cache, get_model, recipe_for
+
+    model = get_model(model_id)
+    parameters, description = recipe_for(model_id).fit_domain_guard(model, data)
+    fields = json.loads((model.card.folder / CARD_FILE).read_text())
+    fields["runtime"]["domain_guard"] = parameters
+    fields.setdefault("methods", {})["domain_guard"] = description
+    write_card(fields, model.card.folder)
+    clear_cache()  # the loaded model holds the old card
+    print(f"domain guard fitted: {description}")
 
 
 def _evaluate(args: argparse.Namespace) -> int:
