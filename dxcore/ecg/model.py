@@ -32,7 +32,7 @@ from dxcore.ecg import preprocessing, quality
 from dxcore.ecg.reader import load_record, load_uploads
 from dxcore.ecg.record import MODEL_FS, EcgRecord, check_record, resample, to_rate
 from dxcore.ecg.summary import UNCLASSIFIABLE, summarise
-from dxcore.errors import DxError
+from dxcore.errors import DxError, OutOfDomain
 from dxcore.explain import Explanation
 
 REFERENCE = "reference annotations"
@@ -185,9 +185,10 @@ class EcgModel(DxModel):
         signal = resample(signal, decoded.fs, MODEL_FS)
         samples, reference_labels, source = beat_positions_of(decoded, signal, use_reference)
         samples = np.clip(samples, 0, len(signal) - 1)
-        if len(samples) < 2:
-            raise DxError("No heartbeats could be found in this signal. Check that it is an "
-                          "ECG lead and that the sampling rate is right.")
+        if len(samples) < 2:  # not an ECG the model can read: no answer (the guard's 2)
+            raise OutOfDomain("No heartbeats could be found in this signal. Check that it is "
+                              "an ECG lead and that the sampling rate is right.",
+                              domain_score=2.0)
         x = self.network_input(preprocessing.model_inputs(signal, samples))
         own_samples = np.clip(to_rate(samples, MODEL_FS, decoded.fs), 0,
                               len(decoded.signals) - 1)

@@ -36,8 +36,11 @@ readable.
 
 What the analysis does with them (:class:`LeadQuality`):
 
-- Domain guard: fewer than half the windows readable -> :class:`~dxcore.errors.OutOfDomain`
-  for the whole input (``domain_score``: the unreadable share over the refusal share, 1 at
+- Domain guard: fewer than half the windows readable, or a record median of kSQI, pSQI or
+  basSQI under half the lowest DS1 record's median (a signal unlike an ECG throughout,
+  such as a random walk, whose single windows can pass the window bounds) ->
+  :class:`~dxcore.errors.OutOfDomain` for the whole input (``domain_score``: the
+  unreadable share over the refusal share, or the bound over the record's median; 1 at
   the threshold).
 - Q beats: beats in an unreadable window get class Q ("unclassifiable") instead of being
   forced to N, S or V.
@@ -80,6 +83,8 @@ FLAT_FRACTION = 0.01          # a block under 1% of the record's typical peak-to
 MATCH_S = 0.150
 MIN_RATE_BPM, MAX_RATE_BPM = 25.0, 250.0
 MIN_READABLE_SHARE = 0.5      # fewer readable windows than this: refused
+RECORD_INDICES = ("kSQI", "pSQI", "basSQI")
+RECORD_MARGIN = 0.5           # a record median under half the lowest DS1 record's: refused
 LOW_QUANTILE, HIGH_QUANTILE = 0.001, 0.999
 SPIKE_BEFORE_S, SPIKE_AFTER_S = 0.150, 0.030
 SPIKE_MEDIAN_SAMPLES = 5
@@ -266,6 +271,7 @@ class Assessment:
     paced: str | None          # the evidence, in words; None when not paced
     readable_share: float
     failing: dict[str, float]
+    record_shortfall: dict[str, float]  # record-median bound / median, for those under it
 
 
 def assess(signal: np.ndarray, leads: list[np.ndarray], samples: np.ndarray,
@@ -286,12 +292,22 @@ def assess(signal: np.ndarray, leads: list[np.ndarray], samples: np.ndarray,
     elif spiked.mean() > guard["paced_share"]:
         paced = f"pacemaker spikes before {spiked.mean():.0%} of the beats"
         reasons[spiked] = "paced beat (pacemaker spike)"
+    medians = {k: float(np.median(quality.features[k])) for k in guard["record_lower"]}
+    shortfall = {k: guard["record_lower"][k] / max(m, 1e-9) for k, m in medians.items()
+                 if m < guard["record_lower"][k]}
     return Assessment(reasons.astype(str), paced, float(readable.mean()),
-                      quality.failing(guard))
+                      quality.failing(guard), shortfall)
 
 
 def refuse_if_not_ecg(assessment: Assessment) -> None:
-    """The domain guard: refuse the whole input when most of it is unreadable as an ECG."""
+    """The domain guard: refuse the whole input when most of it is unreadable as an ECG,
+    or when it is unlike an ECG as a whole."""
+    if assessment.record_shortfall:
+        worst = max(assessment.record_shortfall, key=assessment.record_shortfall.get)
+        raise OutOfDomain("The model gives no beat classes for this signal: it does not look "
+                          "like an ECG lead (its QRS-like peaks are unlike those of every "
+                          "training ECG).",
+                          domain_score=assessment.record_shortfall[worst], failing_index=worst)
     if assessment.readable_share >= MIN_READABLE_SHARE:
         return
     unreadable = 1.0 - assessment.readable_share
@@ -316,6 +332,7 @@ def fit_domain_guard(model, data: str | None = None) -> tuple[dict, str]:
 
     features: dict[str, list[np.ndarray]] = {name: [] for name in FEATURES}
     spikes, own_match, detections, references = [], [], {}, {}
+    record_medians: dict[str, list[float]] = {k: [] for k in RECORD_INDICES}
     for name in mitdb.DS1:
         record = mitdb.read_record(name, data)
         _, signal, _ = record.lead(mitdb.LEAD)
@@ -323,6 +340,8 @@ def fit_domain_guard(model, data: str | None = None) -> tuple[dict, str]:
         quality = lead_quality(signal, bandpass(signal), detected)
         for feature in FEATURES:
             features[feature].append(quality.features[feature])
+        for feature in RECORD_INDICES:
+            record_medians[feature].append(float(np.median(quality.features[feature])))
         spikes.append([spike_ratio(record.signals[:, k], detected)
                        for k in range(record.signals.shape[1])])
         reference, _ = reference_beats(record.annotations.symbol, record.annotations.sample)
@@ -344,6 +363,8 @@ def fit_domain_guard(model, data: str | None = None) -> tuple[dict, str]:
                   for k in LOWER_BOUNDED},
         "upper": {k: round(float(np.quantile(pooled[k], HIGH_QUANTILE)), 6)
                   for k in UPPER_BOUNDED},
+        "record_lower": {k: round(RECORD_MARGIN * min(v), 6)
+                         for k, v in record_medians.items()},
         "heart_rate_bpm": [MIN_RATE_BPM, MAX_RATE_BPM],
         "min_readable_share": MIN_READABLE_SHARE,
         "spike_ratio": round(spike_threshold, 6),
@@ -362,9 +383,11 @@ def fit_domain_guard(model, data: str | None = None) -> tuple[dict, str]:
         f"{guard['fitted_on']['windows']:,} windows of the 22 DS1 records (XQRS beats), and "
         f"a heart rate of {MIN_RATE_BPM:g}-{MAX_RATE_BPM:g} bpm; beats in other windows are "
         f"class Q; fewer than {MIN_READABLE_SHARE:.0%} readable windows: refused as not an "
-        "ECG. Paced rhythm: reference symbols / and f, or pacemaker spikes (residual from a "
-        f"14-ms running median over the {SPIKE_QUANTILE:.1%} DS1 beat quantile) before more "
-        f"than {guard['paced_share']:.1%} of the beats ({PACED_MARGIN:g} x the highest DS1 "
+        "ECG, as is a record whose median kSQI, pSQI or basSQI is under half the lowest DS1 "
+        "record's median. Paced rhythm: reference symbols / and f, or pacemaker spikes "
+        f"(residual from a 14-ms running median over the {SPIKE_QUANTILE:.1%} DS1 beat "
+        f"quantile) before more than {guard['paced_share']:.1%} of the beats "
+        f"({PACED_MARGIN:g} x the highest DS1 "
         "record's share): flagged, paced beats Q. Reference annotations with fewer than "
         f"{guard['min_annotation_match']:.0%} of beats on a detected QRS (midway between DS1 "
         "records' own and other records' annotations): refused")
