@@ -302,13 +302,13 @@ def assess(signal: np.ndarray, leads: list[np.ndarray], samples: np.ndarray,
 def refuse_if_not_ecg(assessment: Assessment) -> None:
     """The domain guard: refuse the whole input when most of it is unreadable as an ECG,
     or when it is unlike an ECG as a whole."""
-    if assessment.record_shortfall:
-        worst = max(assessment.record_shortfall, key=assessment.record_shortfall.get)
-        raise OutOfDomain("The model gives no beat classes for this signal: it does not look "
-                          "like an ECG lead (its QRS-like peaks are unlike those of every "
-                          "training ECG).",
-                          domain_score=assessment.record_shortfall[worst], failing_index=worst)
     if assessment.readable_share >= MIN_READABLE_SHARE:
+        if assessment.record_shortfall:  # window by window passable, as a whole no ECG
+            worst = max(assessment.record_shortfall, key=assessment.record_shortfall.get)
+            raise OutOfDomain("The model gives no beat classes for this signal: it does not look "
+                              "like an ECG lead (its QRS-like peaks are unlike those of every "
+                              "training ECG).",
+                              domain_score=assessment.record_shortfall[worst], failing_index=worst)
         return
     unreadable = 1.0 - assessment.readable_share
     worst = max(assessment.failing, key=assessment.failing.get)
