@@ -1,6 +1,7 @@
 """The ``ecg-beats`` test measurement on MIT-BIH DS2 (22 records, never used for a
 choice): at the reference beat positions and end to end with detected beats, and the beat
-detector's own figures; 95% CIs by bootstrapping records."""
+detector's own figures; 95% CIs by bootstrapping records. ``test_predictions`` gives the
+DS2 reference beats' logits for the coverage of the prediction sets."""
 
 from __future__ import annotations
 
@@ -8,6 +9,18 @@ import numpy as np
 
 from dxcore.datasets import mitdb
 from dxcore.ecg.beats import MODEL_CLASSES as CLASSES
+from dxcore.predictions import Predictions
+
+
+def beat_ids(beats: mitdb.BeatSet) -> list[str]:
+    """A case id per beat: ``"record 100 sample 1234"`` (the sample at 360 Hz)."""
+    return [f"record {r} sample {int(s)}"
+            for r, s in zip(beats.records, beats.samples, strict=True)]
+
+
+def class_indices(labels: np.ndarray) -> np.ndarray:
+    """Each AAMI label's index in the model's classes (N, S, V, F)."""
+    return (np.asarray(labels)[:, None] == np.asarray(CLASSES)).argmax(axis=1)
 
 
 def reference_predictions(model, data: str | None = None) -> mitdb.BeatSet:
@@ -17,6 +30,17 @@ def reference_predictions(model, data: str | None = None) -> mitdb.BeatSet:
     probabilities = model.probabilities(model.network_input(beats.inputs))
     beats.inputs = {**beats.inputs, "predicted": model.rule.decide(probabilities)}
     return beats
+
+
+def test_predictions(model, data: str | None = None) -> Predictions:
+    """DS2 reference beats of the four classes (Q left out, as in the metrics) with the
+    network's logits, for the test coverage of the prediction sets."""
+    beats = mitdb.load_beats(mitdb.DS2, data)
+    beats = beats.subset(np.flatnonzero(np.isin(beats.labels, CLASSES)))
+    logits = model.forward(model.network_input(beats.inputs))["logits"]
+    return Predictions(beat_ids(beats), class_indices(beats.labels), logits,
+                       f"DS2 reference beats ({len(beats.labels):,} beats of N, S, V, F, "
+                       "22 records)")
 
 
 def end_to_end(model, data: str | None = None) -> dict[str, np.ndarray]:

@@ -28,11 +28,11 @@ import numpy as np
 
 from dxcore.contract import DxModel, Prepared, Result, is_upload
 from dxcore.ecg import beats as beat_positions
-from dxcore.ecg import preprocessing
+from dxcore.ecg import preprocessing, quality
 from dxcore.ecg.reader import load_record, load_uploads
 from dxcore.ecg.record import MODEL_FS, EcgRecord, check_record, resample, to_rate
-from dxcore.ecg.summary import summarise
-from dxcore.errors import DxError
+from dxcore.ecg.summary import UNCLASSIFIABLE, summarise
+from dxcore.errors import DxError, OutOfDomain
 from dxcore.explain import Explanation
 
 REFERENCE = "reference annotations"
@@ -53,6 +53,9 @@ class RecordAnalysis:
     reference_labels: np.ndarray | None = None  # AAMI class of each reference beat
     notes: list[str] = field(default_factory=list)
     prediction_sets: list[list[str]] | None = None  # per beat (dxcore.conformal)
+    # Per beat why it is class Q ("noisy segment", "paced beat ..."), "" when classified.
+    unclassifiable_reasons: np.ndarray | None = None
+    paced: str | None = None  # the evidence of a paced rhythm, in words
 
     @property
     def fs(self) -> float:
@@ -70,6 +73,9 @@ class RecordAnalysis:
                                     for n, p in zip(self.class_names, row, strict=True)}}
                  for s, label, row in zip(self.samples, self.labels, self.probabilities,
                                           strict=True)]
+        for beat, reason in zip(beats, self.unclassifiable_reasons, strict=False):
+            if reason:
+                beat["reason"] = reason
         for beat, prediction_set in zip(beats, self.prediction_sets or [], strict=False):
             beat["prediction_set"] = prediction_set
         for item, explanation in (explanations or {}).items():
@@ -86,7 +92,8 @@ class RecordAnalysis:
     def text(self, result: Result) -> list[str]:
         summary = self.summary
         counts = ", ".join(f"{k} {v}" for k, v in summary["beats_per_class"].items())
-        return [f"{summary['beats']} beats ({counts}); mean heart rate "
+        flag = [f"PACED RHYTHM ({self.paced}): {quality.PACED_NOTE}"] if self.paced else []
+        return [*flag, f"{summary['beats']} beats ({counts}); mean heart rate "
                 f"{summary['mean_heart_rate_bpm']} bpm; ectopic burden "
                 f"{summary['ectopic_burden_percent']}%; longest V run "
                 f"{summary['longest_v_run']}"]
@@ -178,22 +185,66 @@ class EcgModel(DxModel):
         signal = resample(signal, decoded.fs, MODEL_FS)
         samples, reference_labels, source = beat_positions_of(decoded, signal, use_reference)
         samples = np.clip(samples, 0, len(signal) - 1)
-        if len(samples) < 2:
-            raise DxError("No heartbeats could be found in this signal. Check that it is an "
-                          "ECG lead and that the sampling rate is right.")
+        if len(samples) < 2:  # not an ECG the model can read: no answer (the guard's 2)
+            raise OutOfDomain("No heartbeats could be found in this signal. Check that it is "
+                              "an ECG lead and that the sampling rate is right.",
+                              domain_score=2.0)
         x = self.network_input(preprocessing.model_inputs(signal, samples))
         own_samples = np.clip(to_rate(samples, MODEL_FS, decoded.fs), 0,
                               len(decoded.signals) - 1)
-        return Prepared(x, decoded, {"lead": lead_name, "samples": own_samples,
-                                     "reference_labels": reference_labels, "source": source},
-                        notes=[*decoded.notes, *notes])
+        context = {"lead": lead_name, "samples": own_samples,
+                   "reference_labels": reference_labels, "source": source}
+        guard = self.card.domain_guard
+        if guard is not None:  # a card without a fitted guard analyses every beat
+            context["quality"] = self.assess(decoded, signal, samples, source, guard)
+        return Prepared(x, decoded, context, notes=[*decoded.notes, *notes])
+
+    @staticmethod
+    def assess(record: EcgRecord, signal: np.ndarray, samples: np.ndarray, source: str,
+               guard: dict) -> quality.Assessment:
+        """The lead's quality (:mod:`dxcore.ecg.quality`): reference annotations that do
+        not fit the signal are refused here; the unreadable and paced beats are marked."""
+        annotated_paced = None
+        if source == REFERENCE:
+            quality.check_annotations(signal, samples, guard)
+            annotations = record.annotations
+            is_beat = beat_positions.aami_labels(annotations.symbol) != ""
+            inside = (annotations.sample >= 0) & (annotations.sample < len(record.signals))
+            annotated_paced = np.isin(annotations.symbol[is_beat & inside],
+                                      quality.PACED_SYMBOLS)
+        leads = [resample(record.signals[:, k], record.fs, MODEL_FS)
+                 for k in range(record.signals.shape[1])]
+        leads = [np.nan_to_num(lead, nan=float(np.nanmedian(lead))) for lead in leads
+                 if np.isfinite(lead).any()]
+        return quality.assess(signal, leads, samples, guard, annotated_paced)
+
+    def check_domain(self, prepared: Prepared, outputs: dict[str, np.ndarray]) -> None:
+        """Refuse a signal that is mostly unreadable as an ECG (:mod:`dxcore.ecg.quality`)."""
+        if "quality" in prepared.context:
+            quality.refuse_if_not_ecg(prepared.context["quality"])
 
     def describe(self, prepared: Prepared, result: Result) -> RecordAnalysis:
+        """The record's analysis. Beats the quality check found unclassifiable (noisy or
+        paced) become class Q here, in ``result.decisions`` and their prediction sets too
+        (``["Q"]``), before anything is counted (see :mod:`dxcore.ecg.quality`)."""
         record, context = prepared.decoded, prepared.context
         names = self.card.class_names
+        assessment: quality.Assessment | None = context.get("quality")
+        reasons, paced = None, None
+        if assessment is not None:
+            reasons, paced = assessment.reasons, assessment.paced
+            unclassifiable = reasons != ""
+            result.decisions = np.where(unclassifiable, UNCLASSIFIABLE, result.decisions)
+            if result.prediction_sets is not None:
+                result.prediction_sets = [[UNCLASSIFIABLE] if q else s for s, q in
+                                          zip(result.prediction_sets, unclassifiable,
+                                              strict=True)]
+            if paced:
+                result.notes.insert(0, f"{quality.PACED_NOTE} (Evidence: {paced}.)")
         summary = summarise(context["samples"] / record.fs, result.decisions,
-                            record.duration_s, names)
-        summary.update({"lead": context["lead"], "beat_positions": context["source"]})
+                            record.duration_s, [*names, UNCLASSIFIABLE])
+        summary.update({"lead": context["lead"], "beat_positions": context["source"],
+                        "paced_rhythm": paced})
         if result.prediction_sets is not None:
             summary["uncertain_beats"] = sum(len(s) > 1 for s in result.prediction_sets)
             summary["prediction_set_coverage"] = result.coverage
@@ -204,7 +255,8 @@ class EcgModel(DxModel):
                               labels=result.decisions, probabilities=result.probabilities,
                               class_names=names, summary=summary,
                               reference_labels=reference, notes=result.notes,
-                              prediction_sets=result.prediction_sets)
+                              prediction_sets=result.prediction_sets,
+                              unclassifiable_reasons=reasons, paced=paced)
 
     def describe_explanation(self, result: Result, explanation: Explanation) -> BeatSaliency:
         analysis: RecordAnalysis = result.detail
@@ -218,4 +270,4 @@ class EcgModel(DxModel):
 
     def explained_items(self, result: Result) -> list[int]:
         """The command line explains the beats not called N: the ones a reader checks."""
-        return np.flatnonzero(result.decisions != "N").tolist()
+        return np.flatnonzero(~np.isin(result.decisions, ["N", UNCLASSIFIABLE])).tolist()

@@ -22,7 +22,7 @@ from fractions import Fraction
 import numpy as np
 from scipy.signal import resample_poly
 
-from dxcore.errors import DxError
+from dxcore.errors import DxError, OutOfDomain
 
 MODEL_FS = 360
 MIN_FS = 100.0
@@ -94,8 +94,9 @@ class EcgRecord:
             notes.append(f"{missing.sum()} missing samples of lead {lead} were bridged "
                          "by linear interpolation.")
         if float(np.ptp(signal)) <= 1e-6 * max(1.0, float(np.abs(signal).max())):
-            raise DxError(f"Lead {lead} is flat (the same value throughout): the electrode "
-                          "may have been disconnected.")
+            # Readable but unlike any ECG: the model gives no answer (the guard's score 2).
+            raise OutOfDomain(f"Lead {lead} is flat (the same value throughout): the "
+                              "electrode may have been disconnected.", domain_score=2.0)
         return signal, notes
 
 def check_record(record: EcgRecord) -> EcgRecord:

@@ -29,6 +29,7 @@ RATE_INTERVALS = 8
 TACHYCARDIA_BPM = 120.0
 BRADYCARDIA_BPM = 40.0
 MAX_EPISODES = 200
+UNCLASSIFIABLE = "Q"
 
 
 def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -69,10 +70,14 @@ def episodes(times: np.ndarray, labels: np.ndarray) -> list[dict]:
 
 def summarise(times: np.ndarray, labels: np.ndarray, duration_s: float,
               classes: list[str]) -> dict:
-    """The summary of a record's beats (``times`` in seconds, ``labels`` their classes)."""
+    """The summary of a record's beats (``times`` in seconds, ``labels`` their classes;
+    class ``Q``, unclassifiable, is counted but in no burden)."""
     times, labels = np.asarray(times, dtype=np.float64), np.asarray(labels)
     n = len(labels)
     counts = {name: int((labels == name).sum()) for name in classes}
+    # Unclassifiable (Q) beats are counted but left out of the burdens: they are neither
+    # normal nor ectopic.
+    classified = n - counts.get(UNCLASSIFIABLE, 0)
     span = float(times[-1] - times[0]) if n > 1 else 0.0
     v_runs = [stop - start for start, stop in runs_of(labels == "V")]
     found = episodes(times, labels)
@@ -81,9 +86,10 @@ def summarise(times: np.ndarray, labels: np.ndarray, duration_s: float,
         "beats": n,
         "mean_heart_rate_bpm": round(60.0 * (n - 1) / span, 1) if span > 0 else None,
         "beats_per_class": counts,
-        "ectopic_burden_percent": round(100.0 * (n - counts.get("N", 0)) / n, 2) if n else 0.0,
-        "burden_percent": {name: round(100.0 * c / n, 2) if n else 0.0
-                           for name, c in counts.items() if name != "N"},
+        "ectopic_burden_percent": (round(100.0 * (classified - counts.get("N", 0))
+                                         / classified, 2) if classified else 0.0),
+        "burden_percent": {name: round(100.0 * c / classified, 2) if classified else 0.0
+                           for name, c in counts.items() if name not in ("N", UNCLASSIFIABLE)},
         "longest_v_run": int(max(v_runs, default=0)),
         "v_couplets": int(sum(length == 2 for length in v_runs)),
         "episodes": found[:MAX_EPISODES],

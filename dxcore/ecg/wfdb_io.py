@@ -72,16 +72,15 @@ def read_wfdb_files(files: dict[str, bytes], name: str | None = None) -> EcgReco
     header = _parse_header(header_name, files[header_name])
     uploaded = {Path(file).name: data for file, data in files.items()}
     signals = _read_signals(header, header_name, uploaded)
-    annotations, notes = None, []
+    annotations = None
     if ".atr" in by_extension:
-        try:
-            annotations = _read_annotations(files[by_extension[".atr"][1]], header["fs"])
-        except DxError as error:
-            notes.append(f"{error} The beats are detected instead.")
+        # Refused rather than skipped: damaged reference annotations say the upload is not
+        # what the user thinks it is.
+        annotations = _read_annotations(files[by_extension[".atr"][1]], header["fs"])
     record = EcgRecord(
         signals=signals, fs=float(header["fs"]), lead_names=_lead_names(header),
         name=name or stem, units=[u or "mV" for u in header["units"]],
-        annotations=annotations, source_format="WFDB", notes=notes)
+        annotations=annotations, source_format="WFDB")
     return check_record(record)
 
 
@@ -213,6 +212,8 @@ def _read_annotations(data: bytes, fs: float) -> Annotations:
             fs=fs, custom_labels=custom_labels)
         annotation.set_label_elements(["symbol"])
     except Exception as error:  # damaged annotation files raise many types in wfdb
-        raise DxError("The annotation file (.atr) cannot be read.") from error
+        raise DxError("The annotation file (.atr) cannot be read: it is not a WFDB "
+                      "annotation file. Upload the record's own .atr, or none (the beats "
+                      "are then detected).") from error
     return Annotations(sample=np.asarray(annotation.sample, dtype=np.int64),
                        symbol=np.asarray(annotation.symbol, dtype=str))

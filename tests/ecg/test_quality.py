@@ -50,13 +50,15 @@ def non_ecg(name: str, ecg: np.ndarray, data_dir) -> tuple[np.ndarray, float]:
         flat = ecg[: len(t)].copy()
         flat[15 * 360:] = flat[15 * 360]
         return flat, 360.0
-    return np.clip(ecg[: len(t)], None, ecg.min() + 0.3 * np.ptp(ecg)), 360.0  # saturated
+    minute = ecg[: len(t)]
+    return np.clip(minute, None, minute.min() + 0.3 * np.ptp(minute)), 360.0  # saturated
 
 
 @pytest.mark.parametrize("name", ["sine", "random walk", "white noise", "cholesterol column",
                                   "flat after 15 s", "saturated"])
-def test_non_ecg_signals_are_refused_with_a_domain_score(name, ecg_model, mitdb_100, data_dir):
-    signal, fs = non_ecg(name, mitdb_100.signals[:, 0].astype(float), data_dir)
+def test_non_ecg_signals_are_refused_with_a_domain_score(name, ecg_model, mitdb_100,
+                                                         mitdb_root):
+    signal, fs = non_ecg(name, mitdb_100.signals[:, 0].astype(float), mitdb_root.parent)
     with pytest.raises(OutOfDomain) as refusal:
         ecg_model.predict(lead(signal, fs))
     assert refusal.value.as_json()["domain_score"] >= 1.0

@@ -165,12 +165,10 @@ def test_unsupported_format_and_multi_segment_headers():
         read_wfdb_files({"rec.hea": b"rec/2 1 360 7200\nseg1 3600\nseg2 3600\n"})
 
 
-def test_damaged_annotations_are_a_note_not_a_failure():
+def test_damaged_annotations_are_refused():
     files = {**wfdb_bytes(synthetic_ecg()), "rec.atr": b"\xff" * 7}
-    record = read_wfdb_files(files)
-    assert record.annotations is None
-    assert record.notes == ["The annotation file (.atr) cannot be read. The beats are "
-                            "detected instead."]
+    with pytest.raises(DxError, match=r"annotation file \(.atr\) cannot be read"):
+        read_wfdb_files(files)
 
 
 def test_missing_record_path(tmp_path):
