@@ -20,6 +20,7 @@ import streamlit as st
 from dxcore.contract import Result
 from dxcore.ecg import BeatSaliency, EcgRecord, RecordAnalysis
 from dxcore.ecg.preprocessing import window_times
+from dxcore.ecg.quality import PACED_NOTE
 from dxcore.ecg.record import DEFAULT_LEAD
 from dxui import results
 from dxui.common import show_error
@@ -85,9 +86,12 @@ def summary_section(analysis: RecordAnalysis) -> None:
     """The headline figures, beats per class and episodes, then the notes."""
     summary = analysis.summary
     st.subheader("Record summary")
+    if analysis.paced:  # first and loud: every class below is in question
+        st.warning(f"**{PACED_NOTE}** Evidence: {analysis.paced}.", icon=":material/warning:")
     with st.container(border=True):
-        for column, (label, value, detail) in zip(
-                st.columns(5), summary_metrics(summary), strict=True):
+        metrics = summary_metrics(summary)
+        for column, (label, value, detail) in zip(st.columns(len(metrics)), metrics,
+                                                  strict=True):
             column.metric(label, value, help=detail)
         classes_column, episodes_column = st.columns([2, 3], gap="large")
         with classes_column:
@@ -109,7 +113,8 @@ def summary_section(analysis: RecordAnalysis) -> None:
         st.info(f"The model was trained on lead {DEFAULT_LEAD}; its classes on lead "
                 f"{analysis.lead} are less reliable.", icon=":material/info:")
     for note in analysis.notes:
-        st.info(note, icon=":material/info:")
+        if not note.startswith(PACED_NOTE):  # shown as the warning above
+            st.info(note, icon=":material/info:")
 
 
 def reference_section(analysis: RecordAnalysis) -> None:
@@ -177,6 +182,11 @@ def beats_section(model_id: str, upload: results.Upload, read_options: dict[str,
     with beat_column:
         index = st.selectbox("Beat", list(table.index), key=beat_key,
                              format_func=lambda i: beat_option(table, i))
+        reasons = analysis.unclassifiable_reasons
+        if reasons is not None and reasons[index]:
+            st.info(f"This beat is unclassifiable (Q: {reasons[index]}): the model gives it "
+                    "no class and no probability.", icon=":material/block:")
+            return
         method = st.radio("Explanation method", results.explanation_methods(model_id),
                           horizontal=True, key="ecg_method",
                           format_func=lambda m: results.method_label(model_id, m))
@@ -249,7 +259,10 @@ def summary_metrics(summary: dict) -> list[tuple[str, str, str]]:
          "Beats not classed N, as a share of all beats."),
         ("Longest V run", f"{run} beats" if run else "none",
          f"Consecutive V beats; 3 or more make a ventricular run. V couplets: {couplets}."),
-    ]
+    ] + ([("Low-confidence beats", f"{summary['uncertain_beats']:,}",
+           f"Beats whose {summary['prediction_set_coverage']:.0%} prediction set holds more "
+           "than one class: the model cannot tell those classes apart for them.")]
+         if "uncertain_beats" in summary else [])
 
 
 def class_table(summary: dict) -> pd.DataFrame:
@@ -279,9 +292,11 @@ def episodes_table(summary: dict) -> pd.DataFrame:
 
 
 def predicted_probability(analysis: RecordAnalysis) -> np.ndarray:
-    """Each beat's calibrated probability of its predicted class."""
-    columns = (analysis.labels[:, None] == np.asarray(analysis.class_names)).argmax(axis=1)
-    return analysis.probabilities[np.arange(len(columns)), columns]
+    """Each beat's calibrated probability of its predicted class (NaN for a Q beat, which
+    the model did not classify)."""
+    matches = analysis.labels[:, None] == np.asarray(analysis.class_names)
+    chosen = analysis.probabilities[np.arange(len(matches)), matches.argmax(axis=1)]
+    return np.where(matches.any(axis=1), chosen, np.nan)
 
 
 def beats_table(analysis: RecordAnalysis, include_normal: bool = False) -> pd.DataFrame:
@@ -293,6 +308,10 @@ def beats_table(analysis: RecordAnalysis, include_normal: bool = False) -> pd.Da
         "Class": analysis.labels.astype(str),
         "Probability": predicted_probability(analysis).round(3),
     })
+    if analysis.prediction_sets is not None:
+        table["Prediction set"] = [" or ".join(s) for s in analysis.prediction_sets]
+    if analysis.unclassifiable_reasons is not None:
+        table["Why Q"] = analysis.unclassifiable_reasons.astype(str)
     keep = table["Class"] != "N"
     if analysis.reference_labels is not None:
         table["Reference"] = analysis.reference_labels.astype(str)
@@ -302,8 +321,11 @@ def beats_table(analysis: RecordAnalysis, include_normal: bool = False) -> pd.Da
 
 def beat_option(table: pd.DataFrame, index: int) -> str:
     row = table.loc[index]
-    text = (f"Beat {row['Beat']} at {row['Time']}: {row['Class']} "
-            f"(P {results.probability_is(row['Probability'])})")
+    if row.get("Why Q"):
+        text = f"Beat {row['Beat']} at {row['Time']}: Q, unclassifiable ({row['Why Q']})"
+    else:
+        text = (f"Beat {row['Beat']} at {row['Time']}: {row['Class']} "
+                f"(P {results.probability_is(row['Probability'])})")
     return f"{text}, reference {row['Reference']}" if "Reference" in row else text
 
 
@@ -312,12 +334,13 @@ def agreement_table(analysis: RecordAnalysis) -> pd.DataFrame:
     reference class's agreement."""
     classes = analysis.class_names
     reference = analysis.reference_labels.astype(str)
+    predicted = analysis.labels.astype(str)
     rows = classes + sorted(set(reference) - set(classes))  # e.g. Q, which no class matches
+    columns = classes + sorted(set(predicted) - set(classes))  # Q: unclassifiable beats
     table = pd.crosstab(pd.Categorical(reference, categories=rows),
-                        pd.Categorical(analysis.labels.astype(str), categories=classes),
-                        dropna=False)
+                        pd.Categorical(predicted, categories=columns), dropna=False)
     table.index = [f"Reference {name}" for name in rows]
-    table.columns = [f"Predicted {name}" for name in classes]
+    table.columns = [f"Predicted {name}" for name in columns]
     per_class = analysis.summary["reference_agreement"]["per_class"]
     table["Agreement"] = [
         f"{100.0 * per_class[name]['agreed'] / per_class[name]['reference']:.1f} %"

@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -159,9 +160,11 @@ def probability_text(probability: float, decimals: int = 2) -> str:
 
     >>> probability_text(0.8712), probability_text(0.9962), probability_text(0.004)
     ('0.87', '> 0.99', '< 0.01')
-    >>> probability_text(0.99949, decimals=3), probability_text(0.0)
-    ('> 0.999', '< 0.01')
+    >>> probability_text(0.99949, decimals=3), probability_text(0.0), probability_text(np.nan)
+    ('> 0.999', '< 0.01', '—')
     """
+    if np.isnan(probability):  # no answer given (an unclassifiable beat)
+        return "—"
     step = 10.0 ** -decimals
     text = f"{probability:.{decimals}f}"
     if float(text) >= 1.0 or probability > 1.0 - step:

@@ -46,8 +46,19 @@ def wfdb_bytes(signals: np.ndarray, fs: float = 360, name: str = "rec",
             f"{name}.dat": digital.astype("<i2").tobytes()}
 
 
+def real_ecg(mitdb_root: Path, seconds: float = 20.0, fs: float = 360) -> np.ndarray:
+    """The first ``seconds`` of MIT-BIH record 100's two leads (mV) at ``fs``: a real ECG,
+    which the signal-quality guard accepts (the synthetic one is refused, rightly)."""
+    from dxcore.ecg.record import resample
+    from dxcore.ecg.wfdb_io import read_wfdb
+
+    signals = read_wfdb(mitdb_root / "100").signals[: int(seconds * 360)]
+    return np.stack([resample(lead, 360, fs) for lead in signals.T], axis=1)
+
+
 def synthetic_ecg(seconds: float = 20.0, fs: float = 360, rate_bpm: float = 72) -> np.ndarray:
-    """Two leads of narrow Gaussian 'QRS' spikes on a small sine: enough for the readers."""
+    """Two leads of narrow Gaussian 'QRS' spikes on a small sine: enough for the readers
+    (the signal-quality guard refuses it as unlike an ECG)."""
     t = np.arange(int(seconds * fs)) / fs
     beats = np.arange(0.3, seconds, 60.0 / rate_bpm)
     qrs = np.exp(-0.5 * ((t[:, None] - beats[None, :]) / 0.012) ** 2).sum(axis=1)

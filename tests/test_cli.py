@@ -116,7 +116,7 @@ def test_wfdb_name_and_hea_path_give_the_same_result(capsys, ecg_model, mitdb_ro
     assert set(by_name) == ECG_KEYS and by_name["model"] == "ecg-beats" and by_name["fs"] == 360
     assert by_name["beats"] == by_header["beats"]
     beat = by_name["beats"][0]
-    assert set(beat) == {"sample", "prediction", "probabilities"}
+    assert set(beat) == {"sample", "prediction", "probabilities", "prediction_set"}
     assert set(beat["probabilities"]) == {"N", "S", "V", "F"}
     assert sum(beat["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
     summary = by_name["summary"]

@@ -23,13 +23,14 @@ from tests.app_pages.conftest import (
     probability_bars,
 )
 from tests.app_pages.test_chest_xray import rendered_text
-from tests.helpers import record_files, synthetic_ecg, wfdb_bytes
+from tests.helpers import real_ecg, record_files, synthetic_ecg, wfdb_bytes
 
 PAGE = "app_pages/ecg.py"
 # tf-keras-vis calls the functional model with a list; Keras warns, harmlessly.
 pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWarning")
 RECORD = "233"  # DS2: frequent V beats, V runs and a few S and F beats
-SUMMARY_LABELS = ["Duration", "Mean heart rate", "Beats", "Ectopic burden", "Longest V run"]
+SUMMARY_LABELS = ["Duration", "Mean heart rate", "Beats", "Ectopic burden", "Longest V run",
+                  "Low-confidence beats"]
 
 
 def upload(app: AppTest, files: dict[str, bytes]) -> AppTest:
@@ -113,8 +114,9 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     beats = int(summary["Beats"].replace(",", ""))
     assert 2900 < beats < 3200  # XQRS on 30 min of record 233 (3,079 reference beats)
     per_class = page.table[0].value
-    assert list(per_class["Class"]) == ["N", "S", "V", "F"]
+    assert list(per_class["Class"]) == ["N", "S", "V", "F", "Q"]  # Q: unclassifiable
     assert per_class["Beats"].astype(int).sum() == beats
+    assert int(summary["Low-confidence beats"].replace(",", "")) < beats
     assert per_class.set_index("Class").loc["V", "Beats"] > 500
     assert "beat positions: detected (XQRS)" in rendered_text(page)
     headers = [header.value for header in page.subheader]
@@ -129,7 +131,7 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     assert axis_titles(beat) == {"Time from the R peak (ms)", "MLII (mV)"}
     assert axis_titles(around) == {"Time (s)", "MLII (mV)"}
     table = page.dataframe[-1].value
-    assert set(table["Class"]) <= {"S", "V", "F"} and "V" in set(table["Class"])
+    assert set(table["Class"]) <= {"S", "V", "F", "Q"} and "V" in set(table["Class"])
     assert "F" not in set(table["Class"])  # the card's rule never returns F
 
     [pager] = page.get("select_slider")
@@ -169,13 +171,28 @@ def test_reference_annotations_are_shown_with_the_agreement(page, record_233):
     assert summary["Beats"] == "3,079"  # the reference beats of record 233
     crosstab = page.table[1].value  # after the beats per class
     assert list(crosstab.columns) == ["Predicted N", "Predicted S", "Predicted V",
-                                      "Predicted F", "Agreement"]
+                                      "Predicted F", "Predicted Q", "Agreement"]
     assert list(crosstab.index) == ["Reference N", "Reference S", "Reference V",
                                     "Reference F"]
     assert crosstab.drop(columns="Agreement").to_numpy().sum() == 3079
     table = page.dataframe[-1].value
     assert "Reference" in table
     assert "beat positions: reference annotations" in rendered_text(page)
+
+
+def test_a_paced_record_is_flagged_and_its_paced_beats_are_unclassifiable(page, mitdb_root):
+    files = {name: data for name, data in record_files(mitdb_root, "107").items()
+             if not name.endswith(".atr")}  # the pacing is found in the signal itself
+    upload(page, files)
+
+    assert not page.exception
+    assert not page.error
+    assert any(warning.value.startswith("**Paced rhythm: the model was not trained on paced "
+                                        "beats.") for warning in page.warning)
+    per_class = page.table[0].value.set_index("Class")
+    assert per_class.loc["Q", "Beats"] > 0
+    table = page.dataframe[-1].value
+    assert "paced" in " ".join(table.loc[table["Class"] == "Q", "Why Q"])
 
 
 def test_choosing_a_beat_method_and_lead(page, record_233):
@@ -227,8 +244,8 @@ def test_files_of_two_records_are_refused(page):
     assert not page.metric
 
 
-def test_csv_rate_is_used_only_without_a_time_column(page):
-    signals = synthetic_ecg(seconds=20.0, fs=360)
+def test_csv_rate_is_used_only_without_a_time_column(page, mitdb_root):
+    signals = real_ecg(mitdb_root, seconds=20.0, fs=360)
     upload(page, {"strip.csv": csv_bytes(signals, fs=None)})
     assert not page.exception
     assert [error.value for error in page.error] == [
@@ -241,7 +258,7 @@ def test_csv_rate_is_used_only_without_a_time_column(page):
     assert {m.label: m.value for m in page.metric}["Duration"] == "20.0 s"
 
     # With a time column (here 250 Hz), the rate typed on the page is not used.
-    upload(page, {"timed.csv": csv_bytes(synthetic_ecg(seconds=20.0, fs=250), fs=250)})
+    upload(page, {"timed.csv": csv_bytes(real_ecg(mitdb_root, seconds=20.0, fs=250), fs=250)})
     assert not page.exception
     assert not page.error
     assert {m.label: m.value for m in page.metric}["Duration"] == "20.0 s"
