@@ -40,6 +40,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -446,11 +447,30 @@ def training_software() -> dict[str, str]:
             "source": "recorded by the training run"}
 
 
+def strict_json(content: Any, indent: int) -> str:
+    """JSON without NaN or infinity, which are not JSON: an undefined figure (the PPV of a
+    class never predicted) is written as null.
+
+    >>> strict_json({"ppv": float("nan"), "n": [1.5, float("inf")]}, indent=None)
+    '{"ppv": null, "n": [1.5, null]}'
+    """
+    def finite(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [finite(v) for v in value]
+        return value
+
+    return json.dumps(finite(content), indent=indent, allow_nan=False)
+
+
 def write_json(folder: Path, name: str, content: Any) -> str:
     """Write a file that a card names (a field list, a training log) beside it; returns
     ``name``."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(json.dumps(content, indent=1) + "\n")
+    (folder / name).write_text(strict_json(content, indent=1) + "\n")
     return name
 
 
@@ -469,7 +489,7 @@ def write_card(fields: dict[str, Any], folder: Path) -> ModelCard:
     validate_card(fields, folder / CARD_FILE)
     order = list(card_schema()["properties"])  # the schema's order: every card alike
     fields = dict(sorted(fields.items(), key=lambda item: order.index(item[0])))
-    (folder / CARD_FILE).write_text(json.dumps(fields, indent=2) + "\n")
+    (folder / CARD_FILE).write_text(strict_json(fields, indent=2) + "\n")
     return read_card(folder / CARD_FILE)
 
 

@@ -91,11 +91,13 @@ def _evaluate_domain(args: argparse.Namespace) -> int:
         return 0
     rows = [("test images accepted", report["test_accepted"])] + [
         (f"out-of-domain refused: {source}", entry)
-        for source, entry in report["out_of_domain_refused"].items()]
+        for source, entry in report.get("out_of_domain_refused", {}).items()]
     for name, entry in rows:
         low, high = entry["ci95"]
         print(f"{name:40} {entry['value']:.4f}  (95% CI {low:.4f}-{high:.4f}, "
               f"n {entry['n']})")
+    for code, count in report.get("test_refused_by_code", {}).items():
+        print(f"{'test cases refused: ' + code:40} {count}")
     return 0
 
 

@@ -59,7 +59,7 @@ def prediction_set_report(model: DxModel, cases: Predictions, resamples: int = 2
     decisions = model.rule.decide(probabilities)
     truth = cases.label_names(model.card.class_names)
     return {f"{level:g}": coverage_report(model.conformal.sets(probabilities, decisions, level),
-                                          truth, resamples)
+                                          truth, resamples, groups=cases.groups)
             for level in model.conformal.levels}
 
 

@@ -174,3 +174,9 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> list[float]:
     centre = (share + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return [float(max(0.0, centre - half)), float(min(1.0, centre + half))]
+
+
+def share(hits: int, n: int) -> dict:
+    """``{"value", "ci95", "n"}`` of a proportion with its Wilson 95% interval (value None
+    for no cases: never NaN in a card)."""
+    return {"value": hits / n if n else None, "ci95": wilson_interval(hits, n), "n": n}

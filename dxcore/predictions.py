@@ -25,6 +25,9 @@ class Predictions:
     labels: np.ndarray   # (cases,) class indices
     logits: np.ndarray   # (cases, classes), before temperature scaling
     source: str          # what these cases are, in words ("validation split, 655 images")
+    # Who each case belongs to (an ECG beat's record), for confidence intervals that
+    # resample patients rather than cases; None: the cases are independent.
+    groups: list[str] | None = None
 
     def probabilities(self, temperature: float) -> np.ndarray:
         return calibrated_probabilities(self.logits, temperature)

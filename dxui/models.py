@@ -31,8 +31,8 @@ BEAT_SECONDS = 0.6  # either side of a failed beat's R peak
 ROW_COLUMNS_SHOWN = 14  # a gene profile's first probes; a clinical record in full
 NO_REPORT = ("No test report stored for this model: `python -m dxcore evaluate {id} --store` "
              "writes it beside the card (the curves, the confusion matrix and the failures).")
-# ECG case ids name the MIT-BIH record and the beat's sample, e.g. "233:12345".
-BEAT_ID = re.compile(r"^(?P<record>\d+)\D+(?P<sample>\d+)$")
+# ECG case ids name the MIT-BIH record and the beat's sample: "record 233 sample 12345".
+BEAT_ID = re.compile(r"^\D*(?P<record>\d+)\D+(?P<sample>\d+)$")
 
 
 def chosen_card(cards: list[ModelCard]) -> ModelCard:
@@ -407,12 +407,7 @@ def beat_gallery(card: ModelCard, failures: list[dict[str, Any]]) -> None:
 
 def record_test_table(model_id: str) -> pd.DataFrame:
     """The record model's test table as its recipe splits it, indexed by dataset row."""
-    recipe = recipe_for(model_id)
-    if hasattr(recipe, "split"):  # a fixed stratified split of one table
-        return recipe.split()[2]
-    from dxcore.datasets import golub  # the official 38/34 split of leukemia-golub
-
-    return golub.official_split("test")[0]
+    return recipe_for(model_id).split()[2]  # every record recipe: (train, y, test, y_test)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner="Reading the rows from the dataset…")

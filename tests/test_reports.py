@@ -116,12 +116,15 @@ def test_multiclass_report_has_one_curve_per_decision_class():
 
 
 def test_stored_report_is_read_back_and_refused_when_changed(tmp_path, cxr_model):
-    from dxcore.cards import read_card
+    from dxcore.cards import write_card
     from dxcore.evaluation import store_test_report
 
     folder = tmp_path / cxr_model.card.id
     shutil.copytree(cxr_model.card.folder, folder)
-    copied = read_card(folder / "card.json")
+    fields = json.loads((folder / "card.json").read_text())
+    fields.pop("test_report", None)  # the shipped card's own report, set aside
+    (folder / "test_report.json").unlink(missing_ok=True)
+    copied = write_card(fields, folder)
     assert read_report(copied) == (None, "No test report stored for this model.")
 
     report = build_report(binary_cases(200), copied)

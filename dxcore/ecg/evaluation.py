@@ -40,7 +40,7 @@ def test_predictions(model, data: str | None = None) -> Predictions:
     logits = model.forward(model.network_input(beats.inputs))["logits"]
     return Predictions(beat_ids(beats), class_indices(beats.labels), logits,
                        f"DS2 reference beats ({len(beats.labels):,} beats of N, S, V, F, "
-                       "22 records)")
+                       "22 records)", groups=beats.records.astype(str).tolist())
 
 
 def end_to_end(model, data: str | None = None) -> dict[str, np.ndarray]:

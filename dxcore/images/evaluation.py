@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dxcore.datasets import chest_xray
+from dxcore.metrics import share
 from dxcore.predictions import Predictions
 
 
@@ -46,13 +47,6 @@ def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
     return report_binary(test.labels, probability, model.card.threshold, resamples)
 
 
-def _share(hits: int, n: int) -> dict:
-    from dxcore.metrics import wilson_interval
-
-    return {"value": hits / n if n else float("nan"), "ci95": wilson_interval(hits, n),
-            "n": n}
-
-
 def evaluate_domain(model, data: str | None = None) -> dict:
     """The domain guard measured, each share with a Wilson 95% CI: the share of the 624
     official test images it accepts, and the share of the out-of-domain evaluation set
@@ -68,7 +62,7 @@ def evaluate_domain(model, data: str | None = None) -> dict:
     test = chest_xray.official_split("test", data)
     answers = model.predict_many([path.read_bytes() for path in test.paths])
     accepted = sum(not isinstance(answer, DxError) for answer in answers)
-    report = {"test_accepted": _share(accepted, len(answers)),
+    report = {"test_accepted": share(accepted, len(answers)),
               "out_of_domain_refused": {}}
     samples = out_of_domain_set(data)
     outcomes = model.predict_many([data_bytes for _, _, data_bytes in samples])
@@ -77,7 +71,7 @@ def evaluate_domain(model, data: str | None = None) -> dict:
         by_source.setdefault(sample[0], []).append((sample, outcome))
     for source, pairs in by_source.items():
         refused = [isinstance(outcome, DxError) for _, outcome in pairs]
-        entry = _share(sum(refused), len(pairs))
+        entry = share(sum(refused), len(pairs))
         entry["unreadable"] = sum(isinstance(outcome, DxError) and
                                   not isinstance(outcome, OutOfDomain) for _, outcome in pairs)
         if source != "all":

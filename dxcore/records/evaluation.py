@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from dxcore.metrics import report_binary
+from dxcore.metrics import report_binary, share
 from dxcore.predictions import Predictions
 from dxcore.records import domain, training
 from dxcore.records.preprocessing import encode
@@ -72,3 +72,14 @@ def guard_from_training(model, table: pd.DataFrame) -> dict:
         "than warned about: the reference is out-of-fold, so about 1 in 100 cases like the "
         "cohort is refused, and a warning beside a confident probability is easily read "
         "past.")}
+
+
+def evaluate_guard(model, table: pd.DataFrame) -> dict:
+    """The domain guard on the test split: the share of its cases answered (Wilson 95%
+    CI), and how many were refused for each reason (too few known fields, unlike the
+    training cohort, implausible values)."""
+    cases = model.predict(table).detail.results
+    codes = [case.code for case in cases if case.error]
+    return {"test_accepted": share(len(cases) - len(codes), len(cases)),
+            "test_refused_by_code": {code: codes.count(code) for code in sorted(set(codes))},
+            "method": model.card["methods"].get("domain_guard")}

@@ -16,6 +16,7 @@ from dxcore.predictions import Predictions
 from dxcore.records import training
 from dxcore.records.evaluation import (
     cross_validated_predictions,
+    evaluate_guard,
     evaluate_split,
     guard_from_training,
     split_predictions,
@@ -144,3 +145,7 @@ def test_predictions(model, data: str | None = None) -> Predictions:
 
 def fit_domain_guard(model, data: str | None = None) -> dict:
     return guard_from_training(model, split(data)[0])
+
+
+def evaluate_domain(model, data: str | None = None) -> dict:
+    return evaluate_guard(model, split(data)[2])

@@ -18,6 +18,7 @@ from dxcore.predictions import Predictions
 from dxcore.records import training
 from dxcore.records.evaluation import (
     cross_validated_predictions,
+    evaluate_guard,
     evaluate_split,
     guard_from_training,
     split_predictions,
@@ -43,6 +44,11 @@ PROBES = {"label": "{name} expression", "type": "numeric", "range": [-100000, 20
           "missing_allowed": False, "transform": "log10", "clip": [100, 16000],
           "description": "Affymetrix Hu6800 probe intensity, MAS 4 average difference (no "
                          "unit), as in the Golub release"}
+
+
+def split(data: str | Path | None = None):
+    """Train and test tables and labels: the official 38 / 34 split."""
+    return (*golub.official_split("train", data), *golub.official_split("test", data))
 
 
 def input_spec(probes: list[str]) -> dict:
@@ -94,17 +100,21 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
 def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
     """AUC, accuracy, sensitivity, specificity (bootstrap 95% CIs over patients), ECE and
     the number of the 34 test patients classified wrongly."""
-    return evaluate_split(model, *golub.official_split("test", data), resamples)
+    return evaluate_split(model, *split(data)[2:], resamples)
 
 
 def calibration_predictions(model, data: str | None = None) -> Predictions:
     """The training split's out-of-fold predictions (what chose temperature and threshold)."""
-    return cross_validated_predictions(model, *golub.official_split("train", data))
+    return cross_validated_predictions(model, *split(data)[:2])
 
 
 def test_predictions(model, data: str | None = None) -> Predictions:
-    return split_predictions(model, *golub.official_split("test", data), "test split")
+    return split_predictions(model, *split(data)[2:], "test split")
 
 
 def fit_domain_guard(model, data: str | None = None) -> dict:
-    return guard_from_training(model, golub.official_split("train", data)[0])
+    return guard_from_training(model, split(data)[0])
+
+
+def evaluate_domain(model, data: str | None = None) -> dict:
+    return evaluate_guard(model, split(data)[2])
