@@ -89,7 +89,7 @@ def _evaluate_domain(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"model": args.model_id, "domain_guard": report}))
         return 0
-    rows = [("test images accepted", report["test_accepted"])] + [
+    rows = [("test inputs accepted", report["test_accepted"])] + [
         (f"out-of-domain refused: {source}", entry)
         for source, entry in report.get("out_of_domain_refused", {}).items()]
     for name, entry in rows:
