@@ -83,3 +83,35 @@ def evaluate_guard(model, table: pd.DataFrame) -> dict:
     return {"test_accepted": share(len(cases) - len(codes), len(cases)),
             "test_refused_by_code": {code: codes.count(code) for code in sorted(set(codes))},
             "method": model.card["methods"].get("domain_guard")}
+
+
+# --- The recipe steps every record recipe shares, through its ``split(data)`` -------------
+
+
+def _split(model, data: str | None) -> tuple:
+    from dxcore.registry import recipe_for  # the recipe of the model: its split
+
+    return recipe_for(model.card.id).split(data)
+
+
+def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
+    """AUC, accuracy, sensitivity, specificity (bootstrap 95% CIs over patients), ECE and
+    the number of test cases classified wrongly."""
+    return evaluate_split(model, *_split(model, data)[2:], resamples)
+
+
+def calibration_predictions(model, data: str | None = None) -> Predictions:
+    """The training split's out-of-fold predictions (what chose temperature and threshold)."""
+    return cross_validated_predictions(model, *_split(model, data)[:2])
+
+
+def test_predictions(model, data: str | None = None) -> Predictions:
+    return split_predictions(model, *_split(model, data)[2:], "test split")
+
+
+def fit_domain_guard(model, data: str | None = None) -> dict:
+    return guard_from_training(model, _split(model, data)[0])
+
+
+def evaluate_domain(model, data: str | None = None) -> dict:
+    return evaluate_guard(model, _split(model, data)[2])

@@ -14,14 +14,13 @@ from datetime import date
 from pathlib import Path
 
 from dxcore.datasets import golub
-from dxcore.predictions import Predictions
 from dxcore.records import training
-from dxcore.records.evaluation import (
-    cross_validated_predictions,
-    evaluate_guard,
-    evaluate_split,
-    guard_from_training,
-    split_predictions,
+from dxcore.records.evaluation import (  # noqa: F401  (the recipe's measurements)
+    calibration_predictions,
+    evaluate,
+    evaluate_domain,
+    fit_domain_guard,
+    test_predictions,
 )
 from dxcore.records.schema import Schema
 
@@ -95,26 +94,3 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
         ],
         "date": date.today().isoformat(),
     }
-
-
-def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
-    """AUC, accuracy, sensitivity, specificity (bootstrap 95% CIs over patients), ECE and
-    the number of the 34 test patients classified wrongly."""
-    return evaluate_split(model, *split(data)[2:], resamples)
-
-
-def calibration_predictions(model, data: str | None = None) -> Predictions:
-    """The training split's out-of-fold predictions (what chose temperature and threshold)."""
-    return cross_validated_predictions(model, *split(data)[:2])
-
-
-def test_predictions(model, data: str | None = None) -> Predictions:
-    return split_predictions(model, *split(data)[2:], "test split")
-
-
-def fit_domain_guard(model, data: str | None = None) -> dict:
-    return guard_from_training(model, split(data)[0])
-
-
-def evaluate_domain(model, data: str | None = None) -> dict:
-    return evaluate_guard(model, split(data)[2])
