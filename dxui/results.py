@@ -208,6 +208,20 @@ def uncertainty_text(result: Result, item: int) -> str | None:
             f"still picks **{result.decisions[item]}**; read it as uncertain.")
 
 
+def coverage_caveat(result: Result) -> str:
+    """Where the model's prediction sets covered less than their level on its test split
+    (its upper 95% bound below it), that in one sentence; else ``""``."""
+    if result.coverage is None:
+        return ""
+    measured = (get_model(result.model_id).card["test_metrics"].get("prediction_sets") or {}
+                ).get(f"{result.coverage:g}")
+    if not measured or measured["coverage"]["ci95"][1] >= result.coverage:
+        return ""
+    return (f"On its test split, though, these sets held the true class for only "
+            f"{measured['coverage']['value']:.1%} of cases: the guarantee did not hold "
+            "there (see the Models page).")
+
+
 def rule_text(rule: DecisionRule) -> str:
     """The card's decision rule in words, as it is applied (Markdown).
 
@@ -303,11 +317,12 @@ def verdict(result: Result, item: int, noun: str, calibrated_on: str,
             st.metric("Model prediction", verdict_label(result, item))
             st.markdown(decision_sentence(result, item, noun))
             uncertain = uncertainty_text(result, item)
+            caveat = coverage_caveat(result)
             if uncertain is not None:
-                st.warning(uncertain, icon=":material/help:")
+                st.warning(f"{uncertain} {caveat}".strip(), icon=":material/help:")
             elif result.prediction_sets is not None:
                 st.caption(f"{result.coverage:.0%} prediction set: {result.decisions[item]} "
-                           "alone (a confident reading at that coverage).")
+                           f"alone (a confident reading at that coverage). {caveat}".strip())
         with columns[1]:
             probability_bars(result, item, calibrated_on)
         if beside is not None:

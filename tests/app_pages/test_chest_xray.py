@@ -97,6 +97,11 @@ def test_upload_shows_prediction_probabilities_and_overlay(page, test_xray_bytes
     [bars] = probability_bars(page)
     assert [text.rsplit(" ", 2)[0] for text in bars] == [f"P({n})" for n in cxr_card.class_names]
     assert not any(text.endswith(("1.00", "0.00")) for text in bars)
+    # the card's test coverage fell short of 90%: the page says so beside the set
+    covered = cxr_card["test_metrics"]["prediction_sets"]["0.9"]["coverage"]["value"]
+    assert covered < 0.9
+    assert f"these sets held the true class for only {covered:.1%} of cases" in \
+        rendered_text(page)
     threshold = f"{cxr_card.threshold:.2f}"
     assert f"PNEUMONIA if P(PNEUMONIA) ≥ {threshold}" in rendered_text(page)
     original, shaded, colour_bar = page.image

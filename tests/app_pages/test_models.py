@@ -10,7 +10,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dxcore.cards import read_card
+from dxcore.cards import read_card, write_card
 from dxcore.registry import list_cards
 from dxui.models import NO_REPORT
 from tests.app_pages.conftest import APP, TIMEOUT, assert_targets_warned, open_app
@@ -77,10 +77,18 @@ def test_a_missed_target_is_named_on_the_card(page, cxr_card):
     assert missed.metric == "accuracy"
 
 
-def test_without_a_stored_report_the_page_says_so_and_still_shows_the_card(page, cxr_card):
+def test_without_a_stored_report_the_page_says_so_and_still_shows_the_card(
+        tmp_path, cxr_card, monkeypatch):
+    folder = tmp_path / "cxr-pneumonia"
+    shutil.copytree(cxr_card.folder, folder)
+    fields = json.loads((folder / "card.json").read_text())
+    fields.pop("test_report", None)  # the shipped card's own report, set aside
+    (folder / "test_report.json").unlink(missing_ok=True)
+    write_card(fields, folder)
+    monkeypatch.setenv("DX_MODELS_DIR", str(tmp_path))
+    page = open_app(PAGE)
     pick(page, "cxr-pneumonia")
 
-    assert cxr_card.get("test_report") is None
     assert NO_REPORT.format(id="cxr-pneumonia") in [info.value for info in page.info]
     assert not page.get("vega_lite_chart")
     assert cxr_card["intended_use"] in rendered_text(page)

@@ -21,7 +21,7 @@ RECORDS_SCREENSHOT = DOCS / "screenshot-records.png"
 CASES_CSV = """age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal
 58,1,4,140,260,0,2,118,1,2.6,2,2,7
 44,0,3,118,210,0,0,172,0,0.0,1,0,3
-66,1,4,150,290,1,2,110,1,3.1,2,3,?
+66,1,4,150,?,1,2,110,1,3.1,2,3,7
 52,0,2,128,225,0,0,160,0,0.4,1,0,3
 """
 VIEWPORT = {"width": 1440, "height": 900}
