@@ -191,6 +191,20 @@ def test_form_entry_gives_a_prediction(page, heart_card):
     assert "About the model" in subheaders(page)
 
 
+def test_a_near_threshold_case_shows_its_uncertain_prediction_set(page, heart_card):
+    """Made-up findings whose P(heart disease) lies just below the decision threshold."""
+    case = dict(zip(HEADER.split(","), "60,1,3,140,250,0,2,140,0,1.5,2,1,3".split(","),
+                    strict=True))
+    upload(page, "case.json", json.dumps(case).encode(), "application/json")
+
+    assert not page.exception
+    assert not page.error
+    assert page.metric[0].value == "uncertain: no heart disease or heart disease"
+    assert any(warning.value.startswith("**Low confidence.** The 90% prediction set holds "
+                                        "no heart disease and heart disease")
+               for warning in page.warning)
+
+
 def test_an_empty_form_gets_the_minimum_fields_message_and_no_prediction(page, ckd_card):
     page.radio[0].set_value(records.FORM).run()
     page.selectbox[0].set_value("ckd").run()
