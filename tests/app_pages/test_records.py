@@ -33,6 +33,7 @@ CASES = [
     "66,1,4,150,290,1,2,110,1,3.1,2,3,7",
     "52,0,2,128,225,0,0,160,0,0.4,1,0,3",
 ]
+NEAR_THRESHOLD = "60,1,3,140,250,0,2,140,0,1.5,2,1,3"  # made up; P(heart disease) about 0.57
 AGE_430 = "Row 1, Age (years): 430 is outside the plausible range 18 to 110 years."
 
 
@@ -193,8 +194,7 @@ def test_form_entry_gives_a_prediction(page, heart_card):
 
 def test_a_near_threshold_case_shows_its_uncertain_prediction_set(page, heart_card):
     """Made-up findings whose P(heart disease) lies just below the decision threshold."""
-    case = dict(zip(HEADER.split(","), "60,1,3,140,250,0,2,140,0,1.5,2,1,3".split(","),
-                    strict=True))
+    case = dict(zip(HEADER.split(","), NEAR_THRESHOLD.split(","), strict=True))
     upload(page, "case.json", json.dumps(case).encode(), "application/json")
 
     assert not page.exception
