@@ -1,5 +1,8 @@
-"""The entry point: the navigation lists every page of dxui.navigation, and nothing else."""
+"""The entry point: the navigation lists every page of dxui.navigation, and nothing else;
+the server's safe defaults."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 from dxui.navigation import PAGES, page_for_model
@@ -20,3 +23,11 @@ def test_no_legacy_pages_folder():
 
 def test_chest_xray_page_runs_the_cxr_model():
     assert page_for_model("cxr-pneumonia").path == "app_pages/chest_xray.py"
+
+
+def test_the_server_listens_on_this_machine_only_by_default():
+    """What ``streamlit run app.py`` reads from .streamlit/config.toml in the project."""
+    shown = subprocess.run([sys.executable, "-m", "streamlit", "config", "show"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout
+    assert '\naddress = "127.0.0.1"\n' in shown
+    assert '\nshowErrorDetails = "none"\n' in shown
