@@ -167,7 +167,8 @@ def _predict(args: argparse.Namespace) -> int:
         failures += sum("error" in line for line in lines)
         if args.json:
             for line in lines:
-                print(json.dumps({"input": str(path), **line}), flush=True)
+                # allow_nan=False: NaN is not JSON; a non-finite figure is a bug to see
+                print(json.dumps({"input": str(path), **line}, allow_nan=False), flush=True)
         else:
             for line in text:
                 print(f"{path}: {line}")

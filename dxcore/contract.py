@@ -281,6 +281,9 @@ class DxModel:
     def postprocess(self, prepared: Prepared, outputs: dict[str, np.ndarray]) -> Result:
         """The domain guard, calibrated probabilities, the decision rule and the prediction
         sets, then the modality's detail."""
+        if not np.isfinite(outputs["logits"]).all():  # never a NaN probability
+            raise DxError("The input holds values that are not numbers (or are infinite) "
+                          "after reading, so the model cannot give an answer. Check the file.")
         self.check_domain(prepared, outputs)
         probabilities = calibrated_probabilities(outputs["logits"],
                                                  self.card.temperature)

@@ -14,13 +14,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, list[dict], str]:
-    """``python -m dxcore ARGV`` in this process: exit status, stdout's JSON lines, stderr."""
+    """``python -m dxcore ARGV`` in this process: exit status, stdout's JSON lines (parsed
+    strictly: NaN or Infinity, which are not JSON, fail the test), stderr."""
     from dxcore.cli import main
 
     status = main(list(argv))
     captured = capsys.readouterr()
-    lines = [json.loads(line) for line in captured.out.splitlines() if line.strip()]
+    lines = [json.loads(line, parse_constant=_not_json)
+             for line in captured.out.splitlines() if line.strip()]
     return status, lines, captured.err
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} in the CLI's output is not JSON")
 
 
 def run_entry_point(*argv: str) -> subprocess.CompletedProcess:

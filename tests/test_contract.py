@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dxcore.cards import ModelCard
-from dxcore.contract import DecisionRule, batched_outputs
+from dxcore.contract import DecisionRule, Prepared, batched_outputs
 from dxcore.ecg.network import ecg_beat_rnn
 from dxcore.errors import DxError
 from dxcore.records.network import record_autoencoder
@@ -80,3 +80,9 @@ def test_a_table_with_no_valid_row_is_a_result_of_refused_rows(heart_model):
     (line,) = result.as_json()
     assert set(line) == {"row", "error", "code"} and line["code"] == "invalid_input"
     assert "430" in line["error"]
+
+
+def test_a_non_finite_network_output_is_one_dx_error_never_a_nan_probability(cxr_model):
+    x = np.full((1, 128, 128, 1), np.nan, np.float32)
+    with pytest.raises(DxError, match="not numbers"):
+        cxr_model.postprocess(Prepared(x, decoded=None), cxr_model.forward(x))
