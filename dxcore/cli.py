@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off
-
-from dxcore.errors import DxError  # noqa: E402
+from dxcore.errors import DxError
 
 
 def _models(args: argparse.Namespace) -> int:

@@ -262,3 +262,12 @@ def test_the_real_entry_point_prints_no_traceback(cxr_model, ecg_model, heart_mo
         lines = [json.loads(line) for line in result.stdout.splitlines()]
         assert result.returncode == 1 and check(lines), model_id
         assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_real_entry_point_prints_no_tensorflow_start_up_lines(cxr_model, test_xray_path):
+    """TensorFlow's native lines (CUDA drivers, CPU instructions) never reach the terminal:
+    stderr holds our own words only."""
+    result = run_entry_point("predict", "cxr-pneumonia", str(test_xray_path))
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert "cuda" not in result.stdout.lower()
