@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -57,6 +58,18 @@ def _read_csv(text: str, name: str) -> pd.DataFrame:
     except pd.errors.ParserError as error:
         raise DxError(f"{name} cannot be read as CSV ({error}). Expected a header row and "
                       "one case per row, separated by commas.") from None
+    if table.index.nlevels > 1 or not isinstance(table.index, pd.RangeIndex):
+        # pandas took the first column(s) as the index: rows hold more values than the
+        # header names. Only empty extras (a trailing comma) may be dropped; anything else
+        # would shift every value into the wrong field.
+        width = len(table.columns)
+        rows = list(csv.reader(io.StringIO(text)))
+        for number, row in enumerate(rows[1:], start=1):
+            if any(cell.strip() for cell in row[width:]):
+                raise DxError(f"{name}: row {number} has {len(row)} values, but the header "
+                              f"names {width} columns. Check the file's separators.")
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            skipinitialspace=True, index_col=False, usecols=range(width))
     table.columns = [str(c).strip() for c in table.columns]
     return table
 
@@ -66,6 +79,8 @@ def _read_json(text: str, name: str) -> pd.DataFrame:
         content = json.loads(text)
     except json.JSONDecodeError as error:
         raise DxError(f"{name} is not valid JSON ({error.msg}, line {error.lineno}).") from None
+    except RecursionError:  # nested thousands deep: no case file looks like that
+        raise DxError(f"{name} is nested too deeply to be a file of cases.") from None
     cases = [content] if isinstance(content, dict) else content
     if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
         raise DxError(f"{name}: expected one JSON object (a case) or a list of objects.")

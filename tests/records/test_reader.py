@@ -29,6 +29,23 @@ def test_json_is_recognised_without_a_suffix():
     assert len(read_cases(b'  [{"age": 1}]', name="upload")) == 1
 
 
+def test_a_trailing_comma_on_each_row_does_not_shift_the_columns():
+    table = read_cases(b"age,trestbps,chol\n63,145,233,\n41,130,204,\n", name="c.csv")
+    assert table.to_dict("records") == [{"age": "63", "trestbps": "145", "chol": "233"},
+                                        {"age": "41", "trestbps": "130", "chol": "204"}]
+
+
+def test_more_values_than_the_header_names_are_refused_not_shifted():
+    # every row one value longer: pandas alone would shift each value into another field
+    with pytest.raises(DxError, match="row 1 has 4 values, but the header names 3 columns"):
+        read_cases(b"age,trestbps,chol\n63,145,233,7\n41,130,204,8\n", name="c.csv")
+
+
+def test_json_nested_thousands_deep_is_one_clear_error():
+    with pytest.raises(DxError, match="nested too deeply"):
+        read_cases(b"[" * 10_000 + b"]" * 10_000, name="cases.json")
+
+
 def test_from_a_path(tmp_path):
     path = tmp_path / "cases.csv"
     path.write_text("age,sex\n63,1\n")
