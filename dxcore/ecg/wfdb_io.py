@@ -129,6 +129,13 @@ def _parse_header(file: str, data: bytes) -> dict:
         raise
     except Exception as error:  # wfdb raises HeaderSyntaxError, ValueError, IndexError...
         raise DxError(unreadable) from error
+    rate = lines[0].split()[2] if len(lines[0].split()) > 2 else None
+    # wfdb's parser reads "-360" as a counter frequency and falls back to 250 Hz: refuse
+    # a stated rate that is not a positive number instead of analysing at a wrong rate.
+    if (rate is not None and rate.startswith("-")) or (fields["fs"] is not None
+                                                         and fields["fs"] <= 0):
+        raise DxError(f"The header {file} gives the sampling rate {rate} Hz; a sampling rate "
+                      "must be a positive number of samples per second.")
     if fields["fs"] is None:
         fields["fs"] = 250.0  # the WFDB default when the header omits it
     fields["n_sig"] = n_sig

@@ -85,6 +85,16 @@ def test_header_without_its_signal_file():
         read_wfdb_files({"rec.hea": files["rec.hea"]})
 
 
+@pytest.mark.parametrize("rate", ["-360", "0"])
+def test_a_header_with_a_sampling_rate_that_is_not_positive_is_refused(rate):
+    files = wfdb_bytes(synthetic_ecg())
+    header = files["rec.hea"].decode().replace(" 360 ", f" {rate} ", 1).encode()
+    assert f" {rate} ".encode() in header
+    with pytest.raises(DxError, match=f"gives the sampling rate {rate} Hz; a sampling rate "
+                                      "must be a positive number"):
+        read_wfdb_files({**files, "rec.hea": header})
+
+
 def test_signal_file_without_its_header():
     files = wfdb_bytes(synthetic_ecg())
     with pytest.raises(DxError, match=r"rec\.dat came without its header rec\.hea"):
