@@ -139,6 +139,9 @@ def _predict(args: argparse.Namespace) -> int:
     from dxcore.explain import get_explainer
     from dxcore.registry import get_model
 
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise DxError(f"--out names the file {args.out}; give a folder for the overlays "
+                      "(it is created if missing).")
     model = get_model(args.model_id).load()  # verify and load once, before the loop
     if args.explain:
         get_explainer(model.modality, args.explain)  # an unknown method fails once, here

@@ -271,3 +271,15 @@ def test_the_real_entry_point_prints_no_tensorflow_start_up_lines(cxr_model, tes
     assert result.returncode == 0
     assert result.stderr == ""
     assert "cuda" not in result.stdout.lower()
+
+
+def test_out_naming_an_existing_file_is_one_clear_error(capsys, cxr_model, test_xray_path,
+                                                        tmp_path):
+    existing = tmp_path / "overlays"
+    existing.write_text("not a folder")
+    status, lines, err = run_cli(capsys, "predict", "cxr-pneumonia", str(test_xray_path),
+                                 "--explain", "gradcam++", "--out", str(existing))
+    assert status == 1 and lines == []
+    assert err == f"Error: --out names the file {existing}; give a folder for the overlays " \
+                  "(it is created if missing).\n"
+    assert existing.read_text() == "not a folder"  # nothing overwritten
