@@ -84,9 +84,19 @@ def _record(table: pd.DataFrame, fs: float | None, name: str | None) -> EcgRecor
     return check_record(record)
 
 
+def _separator(data: bytes) -> str | None:
+    """The header's separator among commas, semicolons and tabs; None (let pandas sniff)
+    when the header holds none of them. Sniffing a one-column file would split its header
+    on a letter ("MLII" into "ML" and "I")."""
+    header = data.split(b"\n", 1)[0]
+    found = [sep for sep in (",", ";", "\t") if sep.encode() in header]
+    return found[0] if len(found) == 1 else None if found else ","
+
+
 def _table(data: bytes) -> pd.DataFrame:
     try:
-        table = pd.read_csv(io.BytesIO(data), sep=None, engine="python", dtype=str,
+        separator = _separator(data)
+        table = pd.read_csv(io.BytesIO(data), sep=separator, engine="python", dtype=str,
                             skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             ValueError, csv.Error) as error:

@@ -26,6 +26,7 @@ from dxcore.errors import DxError, OutOfDomain
 
 MODEL_FS = 360
 MIN_FS = 100.0
+MAX_FS = 20_000.0  # above any ECG recorder; a larger rate is a unit or typing error
 MIN_SECONDS = 10.0
 DEFAULT_LEAD = "MLII"
 
@@ -104,6 +105,9 @@ def check_record(record: EcgRecord) -> EcgRecord:
     if not np.isfinite(record.fs) or record.fs < MIN_FS:
         raise DxError(f"The sampling rate is {record.fs:g} Hz; at least {MIN_FS:g} Hz is "
                       "needed to resolve the QRS complex.")
+    if record.fs > MAX_FS:
+        raise DxError(f"The sampling rate is {record.fs:g} Hz, more than any ECG recorder "
+                      f"uses (at most {MAX_FS:,.0f} Hz); check the rate and its unit.")
     if record.signals.ndim != 2 or record.signals.shape[1] == 0:
         raise DxError("The record holds no signal.")
     if record.duration_s < MIN_SECONDS:

@@ -168,6 +168,9 @@ def _read_bitmap(data: bytes) -> LoadedImage:
             "The image file is damaged or incomplete (it may have been cut off during "
             "copying). Please upload it again."
         ) from error
+    if min(image.size) < MIN_SIDE:  # before blankness: a 1x1 image is too small, not blank
+        raise DxError(f"The image is only {image.width}x{image.height} pixels; at least "
+                      f"{MIN_SIDE} pixels on each side are needed.")
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         pixels = _to_unit_range(np.asarray(image, dtype=np.float32))
     else:

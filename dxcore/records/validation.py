@@ -57,6 +57,15 @@ def _names(columns: list[str]) -> str:
                     PROBLEMS_SHOWN else "")
 
 
+def _shortened(text: str, limit: int = 40) -> str:
+    """A cell as echoed in a message: a 2 MB cell must not flood the page.
+
+    >>> _shortened("sixty"), _shortened("x" * 100)
+    ('sixty', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (100 characters)')
+    """
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def _as_text(cells: np.ndarray) -> np.ndarray:
     """Every cell of an object array as stripped text ('' for empty cells), one vectorised
     pass."""
@@ -84,7 +93,8 @@ def _check_numeric(block: pd.DataFrame, fields: list[Field], rows: list[int],
     for i, j in zip(*np.nonzero(not_a_number | outside | (missing & required)), strict=True):
         field, row = fields[j], rows[i]
         if not_a_number[i, j]:
-            problems[row].append(f"{field.title} must be a number; got '{text[i, j]}'")
+            problems[row].append(f"{field.title} must be a number; got "
+                                 f"'{_shortened(text[i, j])}'")
         elif missing[i, j]:
             problems[row].append(f"{field.title} is missing; this model needs it")
         else:
@@ -122,7 +132,8 @@ def _check_categorical(column: pd.Series, field: Field, rows: list[int],
         elif text in codes:
             out.append(codes[text])
         else:
-            problems[row].append(f"{field.title}: '{str(value).strip()}' is not one of "
+            shown = _shortened(str(value).strip())
+            problems[row].append(f"{field.title}: '{shown}' is not one of "
                                  f"{field.allowed()}")
             out.append(np.nan)
     return pd.Series(out, index=rows, name=field.name, dtype=object)

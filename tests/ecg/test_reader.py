@@ -95,6 +95,21 @@ def test_a_header_with_a_sampling_rate_that_is_not_positive_is_refused(rate):
         read_wfdb_files({**files, "rec.hea": header})
 
 
+def test_a_one_column_csv_keeps_its_lead_name(mitdb_root):
+    from tests.helpers import real_ecg
+
+    lead = real_ecg(mitdb_root, seconds=12.0)[:, 0]
+    record = read_csv(("MLII\n" + "\n".join(f"{v:.3f}" for v in lead) + "\n").encode(),
+                      fs=360)
+    assert record.lead_names == ["MLII"] and record.signals.shape == (len(lead), 1)
+
+
+def test_an_implausibly_high_sampling_rate_is_refused():
+    text = "MLII\n" + "\n".join(f"{v:.3f}" for v in synthetic_ecg(12.0)[:, 0]) + "\n"
+    with pytest.raises(DxError, match="more than any ECG recorder uses"):
+        read_csv(text.encode(), fs=1e9)
+
+
 def test_signal_file_without_its_header():
     files = wfdb_bytes(synthetic_ecg())
     with pytest.raises(DxError, match=r"rec\.dat came without its header rec\.hea"):

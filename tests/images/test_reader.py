@@ -178,6 +178,11 @@ def test_exif_orientation_is_applied():
     assert image.pixels[:16, :16].mean() < 0.1
 
 
+def test_a_one_pixel_image_is_too_small_not_blank():
+    with pytest.raises(DxError, match="only 1x1 pixels"):
+        load_image(encode(np.array([[7]], np.uint8)))
+
+
 def test_smallest_accepted_side():
     assert load_image(encode(gradient(32, 32))).pixels.shape == (32, 32)
 

@@ -111,3 +111,10 @@ def test_a_flood_of_problems_is_summarised():
                                              (1.5, "1.5")])
 def test_canonical_codes(value, code):
     assert canonical_code(value) == code
+
+
+def test_a_huge_cell_is_not_echoed_whole_in_its_message():
+    table = pd.DataFrame([{"age": "x" * 2_000_000, "sex": "y" * 5_000}])
+    (message,) = validate(table, HEART).errors.values()
+    assert len(message) < 400
+    assert "(2,000,000 characters)" in message and "(5,000 characters)" in message
