@@ -82,7 +82,7 @@ def _evaluate_domain(args: argparse.Namespace) -> int:
     report = recipe.evaluate_domain(get_model(args.model_id), args.data)
     if args.store:
         store_test_metrics(get_card(args.model_id), {"domain_guard": report},
-                           "python -m dxcore evaluate --domain --store")
+                           args.purpose or "python -m dxcore evaluate --domain --store")
     if args.json:
         print(json.dumps({"model": args.model_id, "domain_guard": report}))
         return 0
@@ -105,8 +105,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.domain:
         return _evaluate_domain(args)
     if args.store:
-        _, metrics = evaluate_and_store(args.model_id, "python -m dxcore evaluate --store",
-                                        args.data)
+        _, metrics = evaluate_and_store(
+            args.model_id, args.purpose or "python -m dxcore evaluate --store", args.data)
     else:
         metrics = evaluate(args.model_id, args.data)
     recipe = recipe_for(args.model_id)
@@ -206,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--store", action="store_true",
                           help="write the metrics into the card, and the test report (ROC, "
                                "reliability, confusion matrix, failures) beside it")
+    evaluate.add_argument("--purpose", metavar="TEXT",
+                          help="with --store: why this test measurement is made (recorded "
+                               "in the card's test_evaluations)")
     evaluate.add_argument("--domain", action="store_true",
                           help="measure the domain guard instead: test images accepted, "
                                "out-of-domain images refused")

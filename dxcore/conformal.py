@@ -112,23 +112,17 @@ def coverage_report(sets: list[list[str]], labels: list[str], resamples: int = 2
     """Empirical coverage (share of cases whose set holds their true class) and the share
     of sets with more than one class, each with a bootstrap 95% CI over cases, or over
     ``groups`` (an ECG's records: beats of one patient are not independent)."""
+    from dxcore.metrics import bootstrap_intervals
+
     covered = np.array([label in s for s, label in zip(sets, labels, strict=True)], float)
     multiple = np.array([len(s) > 1 for s in sets], float)
-    rng = np.random.default_rng(seed)
-    names, group_of = np.unique(np.arange(len(covered)) if groups is None else
-                                np.asarray(groups), return_inverse=True)
-    draws = rng.integers(0, len(names), (resamples, len(names)))
-    # Each resample's cases: every case of each drawn group (counted as often as drawn).
-    weights = np.stack([np.bincount(d, minlength=len(names))[group_of] for d in draws])
-
-    def summary(values: np.ndarray) -> dict:
-        resampled = (weights * values).sum(axis=1) / np.maximum(weights.sum(axis=1), 1)
-        low, high = np.percentile(resampled, [2.5, 97.5])
-        return {"value": round(float(values.mean()), 4),
-                "ci95": [round(float(low), 4), round(float(high), 4)]}
-
+    intervals = bootstrap_intervals(
+        lambda i: {"coverage": covered[i].mean(), "non_singleton_share": multiple[i].mean()},
+        len(covered), resamples, seed, None if groups is None else np.asarray(groups))
     labels = np.asarray(labels)
-    return {"coverage": summary(covered), "non_singleton_share": summary(multiple),
+    return {**{name: {"value": round(float(values.mean()), 4),
+                      "ci95": [round(bound, 4) for bound in intervals[name]]}
+               for name, values in (("coverage", covered), ("non_singleton_share", multiple))},
             "cases": len(covered), "resampled": "cases" if groups is None else "records",
             "coverage_by_class": {str(name): round(float(covered[labels == name].mean()), 4)
                                   for name in sorted(set(labels.tolist()))}}

@@ -5,6 +5,7 @@ recipe's calibration cases, and storing both in its card (with the test report b
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 
 from dxcore.cards import CARD_FILE, ModelCard, sha256_of, write_card, write_json
@@ -23,9 +24,11 @@ def evaluate(model_id: str, data: str | None = None, resamples: int = 2000,
     test coverage of its prediction sets (``prediction_sets``) when its card has them;
     ``cases``: the test split's predictions when the caller has them already."""
     recipe, model = recipe_for(model_id), get_model(model_id)
-    metrics = recipe.evaluate(model, data, resamples)
+    cases = cases or test_predictions_of(model_id, data)
+    if cases is None:  # a recipe without test predictions (a plug-in): its metrics alone
+        return recipe.evaluate(model, data, resamples)
+    metrics = recipe.evaluate(model, data, resamples, cases=cases)  # one forward pass
     if model.conformal is not None:
-        cases = cases or recipe.test_predictions(model, data)
         metrics["prediction_sets"] = prediction_set_report(model, cases, resamples)
     return metrics
 
@@ -48,7 +51,6 @@ def evaluate_and_store(model_id: str, purpose: str, data: str | None = None) -> 
     card = store_test_metrics(get_model(model_id).card, metrics, purpose)
     if cases is not None:
         card = store_test_report(card, build_report(cases, card))
-    clear_cache()  # the loaded model holds the old card
     return card, metrics
 
 
@@ -89,11 +91,21 @@ def fit_domain_guard(model_id: str, data: str | None = None) -> ModelCard:
 
 def _rewrite_card(card: ModelCard, runtime: dict, methods: dict) -> ModelCard:
     """The card with ``runtime`` and ``methods`` entries set, written and reloaded."""
+    def change(fields: dict) -> None:
+        fields["runtime"].update(runtime)
+        fields.setdefault("methods", {}).update(methods)
+
+    return _changed_card(card, change)
+
+
+def _changed_card(card: ModelCard, change: Callable[[dict], None]) -> ModelCard:
+    """Read the card's file, apply ``change`` to its fields, validate and write it back
+    (:func:`dxcore.cards.write_card`); loaded models are forgotten, as they hold the old
+    card."""
     fields = json.loads((card.folder / CARD_FILE).read_text())
-    fields["runtime"].update(runtime)
-    fields.setdefault("methods", {}).update(methods)
+    change(fields)
     card = write_card(fields, card.folder)
-    clear_cache()  # a loaded model holds the old card
+    clear_cache()
     return card
 
 
@@ -101,14 +113,14 @@ def store_test_metrics(card: ModelCard, metrics: dict, purpose: str) -> ModelCar
     """Write ``metrics`` into the card (beside earlier metrics of other kinds, such as the
     domain guard's) and count the measurement in its ``test_evaluations`` (the date, the
     recipe's training command and why it was made)."""
-    fields = json.loads((card.folder / CARD_FILE).read_text())
-    fields["test_metrics"] = {**fields.get("test_metrics", {}), **metrics}
-    recipe = (fields.get("training") or {}).get("command", "not recorded")
-    fields["test_evaluations"] = [*fields.get("test_evaluations", []), {
-        "date": date.today().isoformat(), "recipe": recipe, "purpose": purpose,
-        "shipped": True}]
-    return write_card(fields, card.folder)
+    def change(fields: dict) -> None:
+        fields["test_metrics"] = {**fields.get("test_metrics", {}), **metrics}
+        recipe = (fields.get("training") or {}).get("command", "not recorded")
+        fields["test_evaluations"] = [*fields.get("test_evaluations", []), {
+            "date": date.today().isoformat(), "recipe": recipe, "purpose": purpose,
+            "shipped": True}]
 
+    return _changed_card(card, change)
 
 
 def store_test_report(card: ModelCard, report: dict) -> ModelCard:
@@ -116,6 +128,5 @@ def store_test_report(card: ModelCard, report: dict) -> ModelCard:
     the card's ``test_report`` by its SHA-256 (not a measurement of its own: the report is
     drawn from the same test predictions as the metrics stored with it)."""
     name = write_json(card.folder, REPORT_FILE, report)
-    fields = json.loads((card.folder / CARD_FILE).read_text())
-    fields["test_report"] = {"file": name, "sha256": sha256_of(card.folder / name)}
-    return write_card(fields, card.folder)
+    return _changed_card(card, lambda fields: fields.update(
+        test_report={"file": name, "sha256": sha256_of(card.folder / name)}))

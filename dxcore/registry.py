@@ -31,7 +31,9 @@ from dxcore.errors import DxError
 class Modality:
     """A modality: its model class and ``{model id: recipe module}`` for the models it
     trains. A recipe module has ``TARGETS``, ``train(out_dir, data, epochs, seed)`` and
-    ``evaluate(model, data, resamples)``, optionally ``table(metrics)``."""
+    ``evaluate(model, data, resamples)``, optionally ``table(metrics)``; a recipe with
+    ``test_predictions(model, data)`` (and ``calibration_predictions``) takes them in
+    ``evaluate(..., cases=...)``, so that the test split goes through the network once."""
 
     name: str
     model_class: type[DxModel]

@@ -18,7 +18,7 @@ and the model's card (no Streamlit; JSON-ready).
 :data:`REPORT_FILE`, pinned by its SHA-256 in the card's ``test_report``.
 
 Example:
-    >>> from dxcore.cards import ModelCard
+    >>> from dxcore.cards import ModelCard, sha256_of
     >>> card = ModelCard({"id": "toy", "class_names": ["no", "yes"], "weights_sha256": "0",
     ...                   "runtime": {"decision": {"positive_class": "yes", "threshold": 0.5},
     ...                               "calibration_temperature": 1.0}}, Path("."))
@@ -33,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -41,8 +40,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from dxcore.cards import ModelCard
+from dxcore.cards import ModelCard, sha256_of
 from dxcore.contract import DecisionRule
+from dxcore.metrics import confusion
 from dxcore.predictions import Predictions
 
 REPORT_FILE = "test_report.json"
@@ -74,7 +74,8 @@ def build_report(cases: Predictions, card: ModelCard) -> dict[str, Any]:
         "reliability": {
             "before": reliability_bins(cases.probabilities(1.0), cases.labels, rule),
             "after": reliability_bins(calibrated, cases.labels, rule)},
-        "confusion_matrix": confusion_matrix(truth, decided, names),
+        "confusion_matrix": {"classes": list(names),
+                             "counts": confusion(truth, decided, names).tolist()},
         "failures": failures(cases, calibrated, decided, names),
     }
 
@@ -152,14 +153,6 @@ def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, rule: Decisi
     return {"predicted": what, "bins": rows, "ece": round(float(gap), DIGITS)}
 
 
-def confusion_matrix(truth: np.ndarray, decided: np.ndarray,
-                     class_names: list[str]) -> dict[str, Any]:
-    """Counts of each true class (rows) decided as each class (columns)."""
-    counts = [[int(((truth == t) & (decided == d)).sum()) for d in class_names]
-              for t in class_names]
-    return {"classes": list(class_names), "counts": counts}
-
-
 def failures(cases: Predictions, probabilities: np.ndarray, decided: np.ndarray,
              class_names: list[str], shown: int = FAILURES_SHOWN) -> list[dict[str, Any]]:
     """The wrong cases with the highest probability of their (wrong) decision."""
@@ -178,11 +171,6 @@ def failures(cases: Predictions, probabilities: np.ndarray, decided: np.ndarray,
 # --- The file beside the card ------------------------------------------------------------
 
 
-def report_sha256(content: dict[str, Any]) -> str:
-    """The SHA-256 of a report as :func:`dxcore.cards.write_json` writes it."""
-    return hashlib.sha256((json.dumps(content, indent=1) + "\n").encode()).hexdigest()
-
-
 def read_report(card: ModelCard) -> tuple[dict[str, Any] | None, str | None]:
     """The card's stored test report and, when it cannot be used, why not (in words): none
     stored, missing, changed since the card pinned it, or of other weights."""
@@ -190,14 +178,12 @@ def read_report(card: ModelCard) -> tuple[dict[str, Any] | None, str | None]:
     if entry is None:
         return None, "No test report stored for this model."
     path = Path(card.folder) / entry["file"]
-    try:
-        text = path.read_text()
-    except OSError:
+    if not path.is_file():
         return None, f"The test report {entry['file']} named by the card is missing."
-    if hashlib.sha256(text.encode()).hexdigest() != entry["sha256"]:
+    if sha256_of(path) != entry["sha256"]:
         return None, (f"The test report {entry['file']} does not match the card (checksum "
                       "mismatch); it is not shown.")
-    report = json.loads(text)
+    report = json.loads(path.read_text())
     if report.get("weights_sha256") != card.get("weights_sha256"):
         return None, "The stored test report is of other weights than this model's; it is " \
             "not shown."

@@ -23,15 +23,6 @@ def class_indices(labels: np.ndarray) -> np.ndarray:
     return (np.asarray(labels)[:, None] == np.asarray(CLASSES)).argmax(axis=1)
 
 
-def reference_predictions(model, data: str | None = None) -> mitdb.BeatSet:
-    """DS2 reference beats of the four classes, with the model's classes in ``predicted``."""
-    beats = mitdb.load_beats(mitdb.DS2, data)
-    beats = beats.subset(np.flatnonzero(np.isin(beats.labels, CLASSES)))
-    probabilities = model.probabilities(model.network_input(beats.inputs))
-    beats.inputs = {**beats.inputs, "predicted": model.rule.decide(probabilities)}
-    return beats
-
-
 def test_predictions(model, data: str | None = None) -> Predictions:
     """DS2 reference beats of the four classes (Q left out, as in the metrics) with the
     network's logits, for the test coverage of the prediction sets."""
@@ -91,15 +82,18 @@ def detection_report(counts: np.ndarray, resamples: int, seed: int = 0) -> dict:
             "reference": "all beat annotations (N, S, V, F, Q classes)"}
 
 
-def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
+def evaluate(model, data: str | None = None, resamples: int = 2000,
+             cases: Predictions | None = None) -> dict:
     """DS2: per-class sensitivity, PPV, F1, accuracy, macro F1 and the confusion matrix with
-    95% CIs from bootstrapping records, at the reference beat positions and end to end with
+    95% CIs from bootstrapping records, at the reference beat positions (``cases``: their
+    :func:`test_predictions`, when the caller has them already) and end to end with
     detected beats; and the detector's sensitivity and positive predictivity."""
     from dxcore.metrics import report_multiclass
 
-    beats = reference_predictions(model, data)
-    metrics = report_multiclass(beats.labels, beats.inputs["predicted"], list(CLASSES),
-                                groups=beats.records, resamples=resamples)
+    cases = cases or test_predictions(model, data)
+    predicted = model.rule.decide(cases.probabilities(model.card.temperature))
+    metrics = report_multiclass(cases.label_names(list(CLASSES)), predicted, list(CLASSES),
+                                groups=np.asarray(cases.groups), resamples=resamples)
     metrics["beat_positions"] = {"value": "reference annotations of the 22 DS2 records"}
     e2e = end_to_end(model, data)
     metrics["end_to_end"] = report_multiclass(

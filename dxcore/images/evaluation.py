@@ -38,11 +38,13 @@ def calibration_predictions(model, data: str | None = None) -> Predictions:
                              f"seed {seed})", data)
 
 
-def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
-    """AUC, accuracy, sensitivity, specificity (bootstrap 95% CIs over images) and ECE."""
+def evaluate(model, data: str | None = None, resamples: int = 2000,
+             cases: Predictions | None = None) -> dict:
+    """AUC, accuracy, sensitivity, specificity (bootstrap 95% CIs over images) and ECE;
+    ``cases``: the test predictions when the caller has them already."""
     from dxcore.metrics import report_binary
 
-    test = test_predictions(model, data)
+    test = cases or test_predictions(model, data)
     probability = test.probabilities(model.card.temperature)[:, 1]
     return report_binary(test.labels, probability, model.card.threshold, resamples)
 

@@ -40,18 +40,17 @@ def cross_validated_predictions(model, table: pd.DataFrame, labels: np.ndarray
                        f"cross-validation of the training split ({len(labels)} cases)")
 
 
-def evaluate_split(model, table: pd.DataFrame, labels: np.ndarray, resamples: int = 2000
-                   ) -> dict:
-    """Test metrics of a shipped record model (bootstrap 95% CIs over cases), with the
-    number of wrongly classified cases."""
-    test = split_predictions(model, table, labels, "test split")
-    probabilities = test.probabilities(model.card.temperature)
-    report = report_binary(labels, probabilities[:, 1], model.card.threshold, resamples)
+def metrics_of(model, cases: Predictions, resamples: int = 2000) -> dict:
+    """Test metrics of a record model (bootstrap 95% CIs over cases), with the number of
+    wrongly classified cases."""
+    probabilities = cases.probabilities(model.card.temperature)
+    report = report_binary(cases.labels, probabilities[:, 1], model.card.threshold,
+                           resamples)
     decided = model.rule.decide(probabilities)
-    truth = np.asarray(model.card.class_names)[labels]
-    report["misclassified"] = {"value": int((decided != truth).sum()), "of": int(len(labels))}
+    truth = np.asarray(model.card.class_names)[cases.labels]
+    report["misclassified"] = {"value": int((decided != truth).sum()),
+                               "of": int(len(cases.labels))}
     return report
-
 
 
 def guard_from_training(model, table: pd.DataFrame) -> dict:
@@ -94,10 +93,12 @@ def _split(model, data: str | None) -> tuple:
     return recipe_for(model.card.id).split(data)
 
 
-def evaluate(model, data: str | None = None, resamples: int = 2000) -> dict:
+def evaluate(model, data: str | None = None, resamples: int = 2000,
+             cases: Predictions | None = None) -> dict:
     """AUC, accuracy, sensitivity, specificity (bootstrap 95% CIs over patients), ECE and
-    the number of test cases classified wrongly."""
-    return evaluate_split(model, *_split(model, data)[2:], resamples)
+    the number of test cases classified wrongly; ``cases``: the test predictions when the
+    caller has them already."""
+    return metrics_of(model, cases or test_predictions(model, data), resamples)
 
 
 def calibration_predictions(model, data: str | None = None) -> Predictions:
