@@ -66,8 +66,8 @@ SCORES = ("colour", "pixels", "features")
 # order): one clause of one sentence for a clinician.
 REASONS = {
     "colour": "it is in colour",
-    "pixels": "its pattern of light and dark is unlike a chest X-ray (it may be noise, a "
-              "drawing, a document or a photograph)",
+    "pixels": "its pattern of light and dark is unlike a chest X-ray: it may be another "
+              "kind of scan, noise, a drawing, a document or a photograph",
     "features": "its content is unlike the chest X-rays the model learned from",
 }
 
