@@ -73,8 +73,17 @@ def models_dir() -> Path:
 
 
 def list_cards(folder: Path | None = None) -> list[ModelCard]:
+    """Every card in ``folder`` (default :func:`models_dir`), validated; a card whose
+    modality no registered modality runs is refused here, naming the field (the schema
+    cannot list the modalities: plug-ins register their own)."""
     folder = folder or models_dir()
-    return [read_card(path) for path in sorted(folder.glob(f"*/{CARD_FILE}"))]
+    cards = [read_card(path) for path in sorted(folder.glob(f"*/{CARD_FILE}"))]
+    for card in cards:
+        if card["modality"] not in _MODALITIES:
+            raise DxError(f"The model card {card.folder / CARD_FILE} is not valid: field "
+                          f"'modality': {card['modality']!r} is not a modality this version "
+                          f"of dxcore runs ({', '.join(sorted(_MODALITIES))}).")
+    return cards
 
 
 def get_card(model_id: str, folder: Path | None = None) -> ModelCard:
