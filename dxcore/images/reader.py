@@ -58,6 +58,12 @@ _PIXEL_DATA = {0x7FE00010, 0x7FE00008, 0x7FE00009}
 _INVALID_RESCALE = ("The rescale values of this DICOM (RescaleSlope, RescaleIntercept) are "
                     "not valid numbers or are out of range, so its pixel values cannot be "
                     "interpreted.")
+_DAMAGED = "The image file is damaged or incomplete (it may have been cut off during " \
+    "copying). Please upload it again."
+# How PNG, JPEG, GIF and TIFF files begin: such a file Pillow cannot open is damaged, not
+# something else.
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a",
+                     b"II*\x00", b"MM\x00*")
 _NOT_AN_IMAGE = "This file is not an image that can be read. Please upload a PNG, JPEG or " \
     "DICOM file."
 
@@ -255,6 +261,8 @@ def _read_bitmap(data: bytes) -> LoadedImage:
             "refused."
         ) from None
     except UnidentifiedImageError:
+        if data.startswith(_IMAGE_SIGNATURES):  # Pillow gave up on a file of a known format
+            raise DxError(_DAMAGED) from None
         raise DxError(_NOT_AN_IMAGE) from None
     except (OSError, SyntaxError, ValueError) as error:
         if _TEXT_LIMIT.search(str(error)):
@@ -265,10 +273,7 @@ def _read_bitmap(data: bytes) -> LoadedImage:
                 "The image file holds too much embedded text (metadata) to be read safely. "
                 "Please export the image again without its metadata."
             ) from error
-        raise DxError(
-            "The image file is damaged or incomplete (it may have been cut off during "
-            "copying). Please upload it again."
-        ) from error
+        raise DxError(_DAMAGED) from error
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         pixels = _to_unit_range(np.asarray(image))
     else:

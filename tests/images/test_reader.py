@@ -531,6 +531,12 @@ def test_truncated_file_is_refused(test_xray_path, fmt):
         load_image(data[: len(data) // 2])
 
 
+@pytest.mark.parametrize("keep", [8, 33], ids=["signature-only", "header-only"])
+def test_png_cut_before_its_pixels_is_damaged_not_something_else(keep):
+    with pytest.raises(DxError, match="damaged or incomplete"):
+        load_image(encode(gradient(64, 64))[:keep])
+
+
 @pytest.mark.parametrize("height, width", [(100, 20), (20, 100), (31, 300)])
 def test_too_small_image_is_refused(height, width):
     with pytest.raises(DxError, match=f"only {width}x{height} pixels.*at least 32"):
