@@ -73,17 +73,8 @@ def models_dir() -> Path:
 
 
 def list_cards(folder: Path | None = None) -> list[ModelCard]:
-    """Every card in ``folder`` (default :func:`models_dir`), validated; a card whose
-    modality no registered modality runs is refused here, naming the field (the schema
-    cannot list the modalities: plug-ins register their own)."""
     folder = folder or models_dir()
-    cards = [read_card(path) for path in sorted(folder.glob(f"*/{CARD_FILE}"))]
-    for card in cards:
-        if card["modality"] not in _MODALITIES:
-            raise DxError(f"The model card {card.folder / CARD_FILE} is not valid: field "
-                          f"'modality': {card['modality']!r} is not a modality this version "
-                          f"of dxcore runs ({', '.join(sorted(_MODALITIES))}).")
-    return cards
+    return [read_card(path) for path in sorted(folder.glob(f"*/{CARD_FILE}"))]
 
 
 def get_card(model_id: str, folder: Path | None = None) -> ModelCard:
@@ -95,6 +86,12 @@ def get_card(model_id: str, folder: Path | None = None) -> ModelCard:
 
 
 def model_for(card: ModelCard) -> DxModel:
+    """The model ``card`` describes. A card of a modality not registered in this process is
+    listed like any other (plug-ins register their own modality when imported) and refused
+    here, when it is used, naming the field."""
+    if card["modality"] not in _MODALITIES:
+        raise DxError(f"Unknown modality '{card['modality']}' (field 'modality' of the model "
+                      f"card of '{card.id}'). Known: {', '.join(_MODALITIES) or 'none'}.")
     return modality(card["modality"]).model_class(card)
 
 

@@ -139,7 +139,7 @@ CARD_CASES = [
         setting("runtime.calibration_temperature", 0)),
         expect=field("runtime.calibration_temperature")),
     BadInput("unknown-modality", lambda: models_folder(setting("modality", "ultrasound")),
-             expect="field 'modality': 'ultrasound' is not a modality"),
+             expect="Unknown modality 'ultrasound' (field 'modality'"),
     BadInput("modality-a-number", lambda: models_folder(setting("modality", 7)),
              expect=field("modality")),
     BadInput("weights-in-a-parent-folder", lambda: models_folder(
@@ -186,8 +186,9 @@ CARD_CASES = [
 
 CLI_CASES = ["side-zero", "unknown-modality", "weights-linked-outside",
              "weights-with-a-lambda-layer", "weights-changed"]
-# Faults found only when the weights are loaded, which listing the models never does.
-LOADING_CASES = {"weights-with-a-lambda-layer", "weights-changed"}
+# Faults found only when the model is used, which listing the models never does: its
+# weights loaded, its modality's model made (a plug-in's card is listed like any other).
+LOADING_CASES = {"unknown-modality", "weights-with-a-lambda-layer", "weights-changed"}
 
 
 @pytest.fixture
