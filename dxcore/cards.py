@@ -63,8 +63,31 @@ REQUIRED_FIELDS = (
     "intended_use", "limitations", "date", "software", "training_data", "interface", "runtime",
     "test_metrics", "weights_file", "weights_sha256",
 )
+# How the schema's patterns for the files a card names begin: no path separator.
+_FILE_NAME_PATTERN = "^[^/\\\\]+"
 # Record models with more fields than this keep them in FIELDS_FILE, not in the card.
 INLINE_FIELDS_MAX = 100
+
+
+def named_files(fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, file name) of every file a card names beside itself: the weights, a record
+    model's field list, the domain guard's parameters, the training log, the test report."""
+    runtime = fields.get("runtime") or {}
+    candidates = [
+        ("weights_file", fields.get("weights_file")),
+        ("runtime.input.fields_file", (runtime.get("input") or {}).get("fields_file")),
+        ("runtime.domain_guard.parameters_file",
+         (runtime.get("domain_guard") or {}).get("parameters_file")),
+        ("training.log_file", (fields.get("training") or {}).get("log_file")),
+        ("test_report.file", (fields.get("test_report") or {}).get("file")),
+    ]
+    return [(field, name) for field, name in candidates if isinstance(name, str)]
+
+
+def leads_outside(folder: Path, name: str) -> bool:
+    """Whether ``folder / name``, links followed, lies outside ``folder`` (``../x``, an
+    absolute path, or a link to elsewhere)."""
+    return not (folder / name).resolve().is_relative_to(folder.resolve())
 
 
 def sha256_of(path: Path) -> str:
@@ -118,6 +141,9 @@ def _schema_problem(fields: Any, definition: str | None = None) -> tuple[str, st
         extra = sorted(set(error.instance) - allowed)
         if extra:
             return _field_name([*path, extra[0]]), "not a field of this card format"
+    if error.validator == "pattern" and error.validator_value.startswith(_FILE_NAME_PATTERN):
+        return _field_name(path), f"{error.instance!r} is not a file name beside the card " \
+            "(a path or folder is not allowed)"
     return _field_name(path) or "(the card)", error.message
 
 
@@ -142,6 +168,9 @@ def _semantic_problem(fields: dict[str, Any], folder: Path) -> tuple[str, str] |
     if logits["shape"][-1] != len(classes):
         return "interface.outputs", f"'logits' has {logits['shape'][-1]} classes, " \
             f"class_names {len(classes)}"
+    for field, name in named_files(fields):
+        if leads_outside(folder, name):
+            return field, f"{name!r} leads outside the model's folder"
     fields_file = (runtime.get("input") or {}).get("fields_file")
     if fields_file is not None and not (folder / fields_file).is_file():
         return "runtime.input.fields_file", f"{fields_file} is not beside the card"
@@ -254,7 +283,7 @@ class ModelCard:
         return spec
 
     def _read_fields_file(self, name: str, sha256: str | None) -> list[dict[str, Any]]:
-        path = self.folder / name
+        path = self.beside(name, "runtime.input.fields_file")
         what = f"The field list of model '{self.id}' ({path})"
         if not path.is_file():
             raise DxError(f"{what} is missing; the model cannot read its input.")
@@ -312,7 +341,16 @@ class ModelCard:
 
     @property
     def weights_path(self) -> Path:
-        return self.folder / self.fields["weights_file"]
+        return self.beside(self.fields["weights_file"], "weights_file")
+
+    def beside(self, name: str, field: str) -> Path:
+        """The file ``name`` that the card's ``field`` names, in the card's folder; one
+        :class:`DxError` when it leads outside it (checked again where the file is opened:
+        a link may have changed since the card was read)."""
+        if leads_outside(self.folder, name):
+            raise DxError(f"The model card of '{self.id}' is not valid: field '{field}': "
+                          f"{name!r} leads outside the model's folder; the model was not used.")
+        return self.folder / name
 
     # --- documentation -----------------------------------------------------------------
     def headline(self) -> dict[str, str]:

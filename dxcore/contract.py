@@ -206,6 +206,21 @@ def read_path(path: str | Path) -> bytes:
             from None
 
 
+def load_network(card: ModelCard) -> keras.Model:
+    """The card's network, loaded in Keras safe mode (no Python code in the file runs: no
+    Lambda layer, no external SavedModel, no function named by the config); one
+    :class:`DxError` for a file that safe mode refuses or Keras cannot read."""
+    try:
+        return keras.saving.load_model(card.weights_path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras's deserializer raises many types for a bad file
+        what = f"The model file of '{card.id}' ({card.weights_path.name})"
+        if "safe_mode" in str(error):  # Keras names the switch it refused to flip
+            raise DxError(f"{what} contains code or layers that are not allowed to run; it "
+                          "was not loaded.") from error
+        raise DxError(f"{what} is not a model this version of dxcore can read; it was not "
+                      "loaded.") from error
+
+
 class DxModel:
     """A trained model and its card, behind the one contract.
 
@@ -231,8 +246,7 @@ class DxModel:
         with self._lock:
             if self._network is None:
                 self.card.verify_weights()
-                self._network = keras.saving.load_model(
-                    self.card.weights_path, compile=False, safe_mode=True)
+                self._network = load_network(self.card)
         return self._network
 
     def load(self) -> DxModel:

@@ -86,6 +86,12 @@ def get_card(model_id: str, folder: Path | None = None) -> ModelCard:
 
 
 def model_for(card: ModelCard) -> DxModel:
+    """The model ``card`` describes. A card of a modality not registered in this process is
+    listed like any other (plug-ins register their own modality when imported) and refused
+    here, when it is used, naming the field."""
+    if card["modality"] not in _MODALITIES:
+        raise DxError(f"Unknown modality '{card['modality']}' (field 'modality' of the model "
+                      f"card of '{card.id}'). Known: {', '.join(_MODALITIES) or 'none'}.")
     return modality(card["modality"]).model_class(card)
 
 

@@ -42,7 +42,7 @@ from dxcore.images.network import chest_xray_cnn
 from dxcore.images.training import card_interface as image_interface
 from dxcore.records.network import record_autoencoder
 from dxcore.records.schema import Schema
-from dxcore.registry import clear_cache, get_card, get_model, list_cards
+from dxcore.registry import clear_cache, get_card, get_model, list_cards, model_for
 
 SIDE = 32
 WEIGHTS = "model.keras"
@@ -328,6 +328,43 @@ def software_without_keras(card):
     del card["software"]["keras"]
 
 
+def class_names_as_a_string(card):
+    card["class_names"] = "NORMAL"
+
+
+def side_as_text(card):
+    card["runtime"]["input"]["side"] = "abc"
+
+
+def side_of_zero(card):
+    card["runtime"]["input"]["side"] = 0
+
+
+def negative_side(card):
+    card["runtime"]["input"]["side"] = -128
+
+
+def weights_in_another_folder(card):
+    card["weights_file"] = "../../elsewhere.keras"
+
+
+def weights_at_an_absolute_path(card):
+    card["weights_file"] = "/tmp/elsewhere.keras"
+
+
+def guard_parameters_elsewhere(card):
+    card["runtime"]["domain_guard"] = {"parameters_file": "../guard.npz",
+                                       "parameters_sha256": "0" * 64}
+
+
+def report_elsewhere(card):
+    card["test_report"] = {"file": "/etc/report.json", "sha256": "0" * 64}
+
+
+def training_log_elsewhere(card):
+    card["training"] = {"log_file": "..\\log.json"}
+
+
 @pytest.mark.parametrize("breaks, field", [
     (break_threshold_type, "runtime.decision.threshold"),
     (break_threshold_range, "runtime.decision.threshold"),
@@ -342,6 +379,15 @@ def software_without_keras(card):
     (bad_dataset_id, "training_data.dataset_id"),
     (bad_checksum, "weights_sha256"),
     (software_without_keras, "software.keras"),
+    (class_names_as_a_string, "class_names"),
+    (side_as_text, "runtime.input.side"),
+    (side_of_zero, "runtime.input.side"),
+    (negative_side, "runtime.input.side"),
+    (weights_in_another_folder, "weights_file"),
+    (weights_at_an_absolute_path, "weights_file"),
+    (guard_parameters_elsewhere, "runtime.domain_guard.parameters_file"),
+    (report_elsewhere, "test_report.file"),
+    (training_log_elsewhere, "training.log_file"),
 ], ids=lambda value: value.__name__ if callable(value) else None)
 def test_invalid_card_gets_one_error_naming_the_field(tmp_path, fields, breaks, field):
     card = stamped(fields)
@@ -386,6 +432,106 @@ def test_the_cli_says_which_field_is_wrong_without_a_traceback(tmp_path, fields,
     assert captured.err.startswith("Error: The model card ") and "Traceback" not in captured.err
     assert "field 'runtime.decision.threshold': 1.5 is greater than the maximum of 1" in \
         captured.err and captured.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("field, name", [("weights_file", WEIGHTS),
+                                         ("test_report.file", "test_report.json")])
+def test_a_named_file_that_links_outside_the_folder_is_refused(tmp_path, saved_model, fields,
+                                                                field, name):
+    folder = tmp_path / "models" / "tiny-cxr"
+    folder.mkdir(parents=True)
+    outside = tmp_path / "elsewhere" / name
+    outside.parent.mkdir()
+    shutil.copy(saved_model[1], outside)
+    (folder / name).symlink_to(outside)
+    card = stamped(fields)
+    if field == "test_report.file":
+        shutil.copy(saved_model[1], folder / WEIGHTS)
+        card["test_report"] = {"file": name, "sha256": "0" * 64}
+    path = write_raw(folder, card)
+    with pytest.raises(DxError, match=f"field '{field}': '{name}' leads outside the model's "
+                                      "folder"):
+        read_card(path)
+
+
+def test_a_weights_link_made_after_reading_is_refused_when_loading(tmp_path, install,
+                                                                   saved_model):
+    model = model_for(install())
+    outside = tmp_path / "elsewhere.keras"
+    shutil.copy(saved_model[1], outside)
+    (model.card.folder / WEIGHTS).unlink()
+    (model.card.folder / WEIGHTS).symlink_to(outside)
+    with pytest.raises(DxError, match="field 'weights_file': 'model.keras' leads outside the "
+                                      "model's folder; the model was not used"):
+        model.load()
+
+
+def test_a_card_of_an_unknown_modality_is_listed_but_refused_naming_the_field(
+        tmp_path, fields, monkeypatch, capsys):
+    card = stamped(fields)
+    card["modality"] = "ultrasound"
+    write_raw(tmp_path / "tiny-cxr", card)
+    assert [card.id for card in list_cards(tmp_path)] == ["tiny-cxr"]  # a plug-in's card
+    with pytest.raises(DxError, match=r"Unknown modality 'ultrasound' \(field 'modality' of "
+                                      "the model card of 'tiny-cxr'\)"):
+        get_model("tiny-cxr", tmp_path)
+    monkeypatch.setenv("DX_MODELS_DIR", str(tmp_path))
+    assert cli_main(["predict", "tiny-cxr", str(tmp_path / "x.png")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("Error: Unknown modality 'ultrasound'") and \
+        "Traceback" not in captured.err and captured.err.count("\n") == 1
+
+
+# --- Keras safe mode ---------------------------------------------------------------------
+
+
+def rewrite_config(source: Path, target: Path, edit) -> None:
+    """A copy of the .keras file ``source`` whose config.json ``edit`` changed."""
+    with zipfile.ZipFile(source) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(files["config.json"])
+    edit(config["config"]["layers"][-1])
+    files["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+
+
+def lambda_layer_file(path: Path, network: keras.Model) -> None:
+    inputs = keras.Input(network.inputs[0].shape[1:])
+    keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs)).save(path)
+
+
+def tfsm_layer_file(path: Path, network: keras.Model) -> None:
+    def to_tfsm(layer):
+        layer.update(module="keras.layers", class_name="TFSMLayer", registered_name=None,
+                     config={"filepath": str(path.parent), "call_endpoint": "serve",
+                             "name": "tfsm"})
+    network.save(path.with_suffix(".plain.keras"))
+    rewrite_config(path.with_suffix(".plain.keras"), path, to_tfsm)
+
+
+def os_system_file(path: Path, network: keras.Model) -> None:
+    def to_os_system(layer):
+        layer.update(module="os", class_name="system", registered_name=None)
+    network.save(path.with_suffix(".plain.keras"))
+    rewrite_config(path.with_suffix(".plain.keras"), path, to_os_system)
+
+
+@pytest.mark.parametrize("hostile, said", [
+    (lambda_layer_file, "contains code or layers that are not allowed to run"),
+    (tfsm_layer_file, "contains code or layers that are not allowed to run"),
+    (os_system_file, "is not a model this version of dxcore can read"),
+], ids=["lambda", "tfsm-layer", "os-system"])
+def test_a_model_file_safe_mode_refuses_gives_one_clear_error(tmp_path, saved_model, hostile,
+                                                              said):
+    folder = tmp_path / "tiny-cxr"
+    folder.mkdir()
+    hostile(folder / WEIGHTS, saved_model[0])
+    write_card(card_fields("tiny-cxr", saved_model[0]), folder)  # its checksum: the file's own
+    with pytest.raises(DxError, match=f"The model file of 'tiny-cxr' \\(model.keras\\) {said}; "
+                                      "it was not loaded"):
+        get_model("tiny-cxr", tmp_path).load()
 
 
 # --- the interface -----------------------------------------------------------------------

@@ -114,7 +114,7 @@ class DomainGuard:
         spec = card.domain_guard
         if spec is None:
             return None
-        path = card.folder / spec["parameters_file"]
+        path = card.beside(spec["parameters_file"], "runtime.domain_guard.parameters_file")
         what = f"The domain guard of model '{card.id}' ({path})"
         if not path.is_file():
             raise DxError(f"{what} is missing; the model was not used.")

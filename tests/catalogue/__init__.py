@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pytest
 
 from dxcore.errors import DxError
@@ -60,6 +61,20 @@ def assert_refused(case: BadInput, call: Callable[[], Any]) -> DxError:
     assert case.expect is not None
     assert case.expect.lower() in message.lower(), f"{message!r} lacks {case.expect!r}"
     return caught.value
+
+
+def assert_answered(case: BadInput, call: Callable[[], Any]) -> Any:
+    """``call()`` answers: a result with finite probabilities; when ``case.warns`` is set,
+    one of its notes contains it (case-insensitive), and every note is a clear message.
+    Returns the result."""
+    result = call()
+    assert np.isfinite(result.probabilities).all(), "a probability that is not a number"
+    for note in result.notes:
+        assert_clear_message(note)
+    if case.warns is not None:
+        assert any(case.warns.lower() in note.lower() for note in result.notes), \
+            f"{result.notes!r} lack {case.warns!r}"
+    return result
 
 
 def ids(cases: list[BadInput]) -> list:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, PngImagePlugin
 from pydicom import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 import dxcore.images.reader
@@ -63,13 +64,52 @@ def dicom_bytes(
     ds.Modality = "DX"
     ds.ViewPosition = "PA"
     ds.BodyPartExamined = "CHEST"
-    for keyword, value in {**PATIENT, **attributes}.items():
-        setattr(ds, keyword, value)
     if pixels is not None:
         ds.set_pixel_data(pixels, photometric, bits_stored)
+    # After the pixel data, so that ``attributes`` may contradict it (Rows, BitsStored...).
+    for keyword, value in {**PATIENT, **attributes}.items():
+        setattr(ds, keyword, value)
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+# The attributes of a one-sample grayscale image whose pixel data is set by hand.
+GRAY_HEADER = {"SamplesPerPixel": 1, "PhotometricInterpretation": "MONOCHROME2",
+               "PixelRepresentation": 0}
+
+
+def float_dicom_bytes(values: np.ndarray) -> bytes:
+    """A DICOM holding ``values`` as Float Pixel Data (float32) or Double Float Pixel Data."""
+    element = "FloatPixelData" if values.dtype == np.float32 else "DoubleFloatPixelData"
+    return dicom_bytes(None, Rows=values.shape[0], Columns=values.shape[1],
+                       BitsAllocated=values.dtype.itemsize * 8, **GRAY_HEADER,
+                       **{element: values.tobytes()})
+
+
+def lut_sequence(entries: int = 256, data: list[int] | None = None) -> Sequence:
+    """A VOI or Modality LUT Sequence of one LUT (``data`` None: the LUT Data is missing)."""
+    item = Dataset()
+    item.LUTDescriptor = [entries, 0, 16]
+    if data is not None:
+        item.LUTData = np.asarray(data, np.uint16).tobytes()
+    return Sequence([item])
+
+
+def with_header_text(data: bytes, placeholder: str, text: str) -> bytes:
+    """``data`` with the header value ``placeholder`` replaced by ``text`` of the same
+    length: how a file with a malformed number is made (pydicom refuses to write one)."""
+    assert len(placeholder) == len(text) and data.count(placeholder.encode()) == 1
+    return data.replace(placeholder.encode(), text.encode())
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def with_chunk_after_header(png: bytes, chunk: bytes) -> bytes:
+    """``png`` with ``chunk`` inserted right after its IHDR."""
+    return png[:33] + chunk + png[33:]
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -302,7 +342,172 @@ def test_damaged_dicom_is_refused(xray_gray):
         load_image(data[: len(data) // 2])
 
 
+WINDOW_UNUSABLE = "stored display window of this DICOM was unusable"
+
+
+@pytest.mark.parametrize("window", [
+    {"WindowCenter": 100, "WindowWidth": 0},
+    {"WindowCenter": 100, "WindowWidth": -40},
+    {"WindowCenter": 100, "WindowWidth": "nan"},
+    {"WindowCenter": 1e30, "WindowWidth": 10},  # leaves every pixel at one end
+    {"VOILUTSequence": lut_sequence(256, [1, 2, 3])},
+], ids=["width-0", "width-negative", "width-nan", "centre-far-off", "voi-lut-short"])
+def test_unusable_window_shows_the_full_range_with_a_note(window):
+    pixels = gradient(64, 64)
+    image = load_image(dicom_bytes(pixels, **window))
+    assert any(WINDOW_UNUSABLE in note for note in image.notes)
+    np.testing.assert_allclose(image.pixels, load_image(dicom_bytes(pixels)).pixels)
+
+
+def test_non_numeric_window_shows_the_full_range_with_a_note():
+    data = dicom_bytes(gradient(64, 64), WindowCenter="+777.25", WindowWidth=100)
+    image = load_image(with_header_text(data, "+777.25", "abc+def"))
+    assert any(WINDOW_UNUSABLE in note for note in image.notes)
+
+
+@pytest.mark.parametrize("frames, message", [
+    (-3, "-3 frames, which is not a valid number"),
+    (0, "0 frames, which is not a valid number"),
+    (10**9, "header does not match its pixel data"),
+], ids=["negative", "zero", "huge"])
+def test_invalid_number_of_frames_is_refused(frames, message):
+    with pytest.raises(DxError, match=message):
+        load_image(dicom_bytes(gradient(64, 64), NumberOfFrames=frames))
+
+
+def test_non_numeric_number_of_frames_is_refused():
+    data = dicom_bytes(gradient(64, 64), NumberOfFrames="+7")
+    with pytest.raises(DxError, match="NumberOfFrames is not a valid number"):
+        load_image(with_header_text(data, "+7", "x7"))
+
+
+@pytest.mark.parametrize("rescale", [
+    {"RescaleSlope": "nan", "RescaleIntercept": 0},
+    {"RescaleSlope": "inf", "RescaleIntercept": 0},
+    {"RescaleSlope": 1e308, "RescaleIntercept": 0},
+    {"RescaleSlope": 1, "RescaleIntercept": "-inf"},
+    {"RescaleSlope": 0, "RescaleIntercept": 5},
+], ids=["slope-nan", "slope-inf", "slope-overflows", "intercept-inf", "slope-0"])
+def test_invalid_rescale_is_refused(rescale):
+    with pytest.raises(DxError, match="rescale values of this DICOM .* not valid numbers"):
+        load_image(dicom_bytes(gradient(64, 64), **rescale))
+
+
+@pytest.mark.parametrize("lut", [lut_sequence(256), lut_sequence(256, [1, 2, 3])],
+                         ids=["no-lut-data", "lut-too-short"])
+def test_damaged_modality_lut_is_refused(lut):
+    with pytest.raises(DxError, match="modality LUT of this DICOM is damaged"):
+        load_image(dicom_bytes(gradient(64, 64), ModalityLUTSequence=lut))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_pixel_data_is_read(dtype):
+    values = gradient(64, 64).astype(dtype) / 7 - 3
+    image = load_image(float_dicom_bytes(values))
+    low, high = values.min(), values.max()
+    np.testing.assert_allclose(image.pixels, (values - low) / (high - low), atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_float_pixel_data_with_missing_values_is_refused(bad):
+    values = gradient(64, 64).astype(np.float32)
+    values[3, 3] = bad
+    with pytest.raises(DxError, match="missing or infinite"):
+        load_image(float_dicom_bytes(values))
+
+
+@pytest.mark.parametrize("header", [{"Rows": 100}, {"Columns": 65},
+                                    {"BitsAllocated": 16, "BitsStored": 16}],
+                         ids=["rows", "columns", "bits"])
+def test_header_that_does_not_fit_the_pixel_data_is_refused(header):
+    with pytest.raises(DxError, match="header does not match its pixel data") as caught:
+        load_image(dicom_bytes(gradient(64, 64), **header))
+    assert "export it uncompressed" not in str(caught.value)
+
+
+def test_dicom_without_its_preamble_is_read_with_a_note():
+    complete = dicom_bytes(gradient(64, 64))
+    image = load_image(complete[132:])  # no 128-byte preamble, no "DICM"
+    assert image.format == "DICOM"
+    assert "lacks its standard header" in image.notes[0]
+    np.testing.assert_array_equal(image.pixels, load_image(complete).pixels)
+
+
+def test_dicom_without_preamble_and_file_meta_is_read():
+    dataset = Dataset()
+    dataset.Modality = "DX"
+    dataset.set_pixel_data(gradient(64, 64), "MONOCHROME2", 8)
+    del dataset.file_meta  # an ACR-NEMA style file: the elements alone, implicit VR
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, implicit_vr=True, little_endian=True)
+    assert buffer.getvalue()[:2] == b"\x08\x00"
+    assert load_image(buffer.getvalue()).format == "DICOM"
+
+
+# --- Large images: reduced while decoding -----------------------------------------------
+
+
+@pytest.fixture
+def kept_side_64(monkeypatch) -> int:
+    """A small MAX_KEPT_SIDE, so that small test images count as large."""
+    monkeypatch.setattr(dxcore.images.reader, "MAX_KEPT_SIDE", 64)
+    return 64
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_large_bitmap_is_reduced_with_a_note(kept_side_64, fmt):
+    stored = np.kron(gradient(60, 50), np.ones((4, 4), np.uint8))  # 200 x 240, in 4x4 blocks
+    image = load_image(encode(stored, fmt, quality=95) if fmt == "JPEG" else encode(stored))
+    assert image.size == (50, 60)
+    assert "reduced from 200x240 to 50x60" in image.notes[0]
+    assert image.facts["Size"] == "200 x 240 px" and image.facts["Analysed at"] == "50 x 60 px"
+    np.testing.assert_allclose(image.pixels, gradient(60, 50) / 255.0, atol=0.05)
+
+
+def test_reduced_jpeg_keeps_its_exif_orientation(kept_side_64):
+    stored = np.zeros((160, 240), np.uint8)
+    stored[:60, :60] = 255  # bright block in the stored top-left corner
+    stored[-20:, -20:] = 100
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    image = load_image(encode(stored, "JPEG", exif=exif, quality=95))
+    assert image.size == (40, 60)
+    assert "reduced from 160x240" in image.notes[0]
+    assert image.pixels[:8, -8:].mean() > 0.9 and image.pixels[:8, :8].mean() < 0.1
+
+
+def test_reduction_keeps_the_short_side_readable(kept_side_64):
+    image = load_image(encode(gradient(40, 1000)))  # 1000 x 40: factor 16 would leave 2 rows
+    assert image.size == (1000, 40)
+    assert image.notes == []
+
+
+def test_large_dicom_is_reduced_with_a_note(kept_side_64):
+    pixels = gradient(128, 192)
+    image = load_image(dicom_bytes(pixels, WindowCenter=100, WindowWidth=120))
+    assert image.size == (64, 43)
+    assert any("reduced from 192x128 to 64x43" in note for note in image.notes)
+    assert not any(WINDOW_UNUSABLE in note for note in image.notes)
+
+
+def test_image_within_the_kept_side_is_unchanged(test_xray_bytes, xray_gray):
+    image = load_image(test_xray_bytes)
+    assert image.notes == [] and "Analysed at" not in image.facts
+    np.testing.assert_array_equal(image.pixels, xray_gray / np.float32(255))
+
+
 # --- Bad inputs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [b"zTXt", b"iTXt"])
+def test_png_with_an_oversized_text_chunk_is_refused_as_too_much_text(kind):
+    text = zlib.compress(b" " * (PngImagePlugin.MAX_TEXT_CHUNK + 1), 9)
+    body = b"Comment\x00\x00" + text if kind == b"zTXt" else b"Comment\x00\x01\x00\x00\x00" + text
+    data = with_chunk_after_header(encode(gradient(64, 64)), png_chunk(kind, body))
+    assert len(data) < 10_000
+    with pytest.raises(DxError, match="too much embedded text"):
+        load_image(data)
+
 
 
 def test_empty_bytes():
@@ -324,6 +529,12 @@ def test_truncated_file_is_refused(test_xray_path, fmt):
         data = encode(image, fmt)
     with pytest.raises(DxError, match="damaged or incomplete"):
         load_image(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("keep", [8, 33], ids=["signature-only", "header-only"])
+def test_png_cut_before_its_pixels_is_damaged_not_something_else(keep):
+    with pytest.raises(DxError, match="damaged or incomplete"):
+        load_image(encode(gradient(64, 64))[:keep])
 
 
 @pytest.mark.parametrize("height, width", [(100, 20), (20, 100), (31, 300)])
