@@ -59,7 +59,7 @@ def test_from_a_path(tmp_path):
     (b"[]", "cases.json", "no cases"),
     (b'{"age": 63,', "cases.json", "not valid JSON"),
     (b'[1, 2]', "cases.json", "list of objects"),
-    (b"\xff\xfe\x00\x01", "cases.csv", "not a text file"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "cases.csv", "not a text file"),
     (b'age,sex\n1,2,3,4\n"', "cases.csv", "cannot be read as CSV"),
 ])
 def test_unreadable_uploads_are_one_clear_error(data, name, message):
