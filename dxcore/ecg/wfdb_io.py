@@ -177,8 +177,8 @@ def _read_record_line(file: str, line: str, fields: dict) -> None:
 
 
 def _check_signal_fields(file: str, fields: dict) -> None:
-    """Refuse gains and baselines no recorder writes; a missing or zero gain is the WFDB
-    default (200 units per mV), as the header(5) manual page says."""
+    """Refuse gains and baselines no recorder writes (wfdb itself reads a missing or zero
+    gain as the default 200 units per mV, as the header(5) manual page says)."""
     names = _lead_names(fields)
     for channel, name in enumerate(names):
         gain = fields["adc_gain"][channel]
@@ -197,17 +197,14 @@ def _lead_names(header: dict) -> list[str]:
 def _read_signals(header: dict, header_name: str,
                   uploaded: dict[str, bytes]) -> tuple[np.ndarray, list[str]]:
     """Physical units, (samples, signals), NaN where the record marks a sample invalid,
-    with the notes a reader should see (a signal file shorter than announced, a default
-    gain)."""
+    with the notes a reader should see (a signal file shorter than announced)."""
     from wfdb.io import _signal
 
     if any((spf or 1) != 1 for spf in header["samps_per_frame"]):
         raise DxError("Records with several samples per frame (multi-rate) are not supported.")
     names = _lead_names(header)
     announced = int(header["sig_len"] or 0)
-    notes = [f"The header gives lead {names[channel]} no gain; the WFDB default of 200 "
-             "units per mV was used." for channel, gain in enumerate(header["adc_gain"])
-             if not gain]
+    notes = []
     files = {}
     for file in dict.fromkeys(header["file_name"]):
         if file not in uploaded:
