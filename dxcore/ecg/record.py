@@ -28,11 +28,11 @@ MODEL_FS = 360
 MIN_FS = 100.0
 MAX_FS = 20_000.0  # above any ECG recorder; a larger rate is a unit or typing error
 MIN_SECONDS = 10.0
-# The page and the CLI analyse a record in memory at once: an hour of two leads at 360 Hz
-# peaks near 1.1 GB (0.8 GB of it the loaded model), a 24-hour Holter record at 3.4 GB.
+# The page and the CLI analyse a record in memory at once: two hours of two leads at 360 Hz
+# peak near 1.0 GB (0.8 GB of it the loaded model); a 24-hour Holter record took 3.4 GB.
 # Longer records are refused (export an excerpt); MAX_SAMPLES bounds many leads at high
 # rates in the same way (samples of all leads together, at the file's own rate).
-MAX_HOURS = 1.0
+MAX_HOURS = 2.0
 MAX_SAMPLES = 20_000_000
 # ECG amplitudes are a few millivolts; values beyond 10 V come from a wrong gain or unit.
 MAX_AMPLITUDE_MV = 10_000.0

@@ -223,8 +223,12 @@ def _read_signals(header: dict, header_name: str,
         notes.append(f"The signal file holds only {_duration(length / header['fs'])} of the "
                      f"{_duration(announced / header['fs'])} the header announces; the "
                      "signal present was analysed.")
-    elif announced:
-        length = announced  # the signal file may hold more; the header says where it ends
+    elif announced and length > announced:
+        # The header says where the signal ends; more samples may mean a wrong header.
+        notes.append(f"The signal file holds {_duration(length / header['fs'])}, more than "
+                     f"the {_duration(announced / header['fs'])} the header announces; only "
+                     "those were analysed.")
+        length = announced
     # Before decoding: a record too long to analyse is refused without being decoded.
     check_size(length, header["n_sig"], float(header["fs"]))
     signals = np.empty((length, header["n_sig"]), dtype=np.float32)

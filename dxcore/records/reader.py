@@ -36,8 +36,8 @@ _DECIMAL_NUMBER = re.compile(r"^\s*(-?\d*),(\d+)\s*$")
 _DECIMAL_COMMA = re.compile(r"(?:^|[;\t])\s*-?\d+,\d+\s*(?=[;\t]|$)", re.MULTILINE)
 
 
-def decode_text(data: bytes, what: str) -> str:
-    """The text of an uploaded table: UTF-16 and UTF-8 as their byte-order mark says,
+def text_encoding(data: bytes, what: str) -> str:
+    """The encoding of an uploaded table: UTF-16 and UTF-8 as their byte-order mark says,
     else UTF-8, else Latin-1 (older spreadsheet exports). Refuses binary files (a NUL
     byte is in no text of this kind)."""
     for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
@@ -48,15 +48,21 @@ def decode_text(data: bytes, what: str) -> str:
             except UnicodeDecodeError:
                 break
             if "\x00" not in text:
-                return text
+                return encoding
             break
     else:
         if b"\x00" not in data:
             try:
-                return data.decode("utf-8")
+                data.decode("utf-8")
             except UnicodeDecodeError:
-                return data.decode("latin-1")  # decodes any byte: what is left is text
+                return "latin-1"  # decodes any byte: what is left is text
+            return "utf-8"
     raise DxError(f"{what} is not a text file (CSV or JSON).")
+
+
+def decode_text(data: bytes, what: str) -> str:
+    """The text of an uploaded table, decoded as :func:`text_encoding` says."""
+    return data.decode(text_encoding(data, what))
 
 
 def sniff_dialect(text: str) -> tuple[str, str]:
