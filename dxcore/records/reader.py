@@ -163,8 +163,9 @@ def _read_json(text: str, name: str) -> pd.DataFrame:
     except RecursionError:  # nested thousands deep: no case file looks like that
         raise DxError(f"{name} is nested too deeply to be a file of cases.") from None
     except ValueError:  # NaN or Infinity, or an integer of thousands of digits
-        raise DxError(f"{name} holds a value that is not a JSON number (NaN, Infinity, or "
-                      "a number thousands of digits long).") from None
+        raise DxError(f"{name} holds a value JSON does not allow as a number "
+                      "(not-a-number, infinity, or thousands of digits). Write a missing "
+                      "value as null.") from None
     cases = [content] if isinstance(content, dict) else content
     if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
         raise DxError(f"{name}: expected one JSON object (a case) or a list of objects.")
