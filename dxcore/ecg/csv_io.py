@@ -145,9 +145,10 @@ def _table(data: bytes) -> tuple[pd.DataFrame, list[str]]:
 def _with_text_cells(table: pd.DataFrame, decimal: str) -> pd.DataFrame:
     """A table read as text, as numbers: a few text cells (a note, "-") become missing
     samples; more than 1% say the columns are not signal."""
-    cells = table.map(lambda v: v.strip().strip("'\"") if isinstance(v, str) else v)
+    # The string dtype keeps empty cells missing (and its .str works on a column of them).
+    cells = table.astype("string").apply(lambda column: column.str.strip().str.strip("'\""))
     values = cells.apply(lambda column: pd.to_numeric(
-        column.str.replace(decimal, ".", regex=False), errors="coerce"))
+        column.str.replace(decimal, ".", regex=False), errors="coerce").astype(np.float64))
     text_cells = values.isna() & cells.notna() & (cells != "")
     if text_cells.to_numpy().mean() > 0.01:
         raise DxError("The CSV signal columns hold text, not numbers. Expected a header row "

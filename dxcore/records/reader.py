@@ -125,7 +125,7 @@ def _read_csv(text: str, name: str) -> pd.DataFrame:
         # header names. Only empty extras (a trailing comma) may be dropped; anything else
         # would shift every value into the wrong field.
         width = len(table.columns)
-        rows = list(csv.reader(io.StringIO(text), delimiter=separator))
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
         for number, row in enumerate(rows[1:], start=1):
             if any(cell.strip() for cell in row[width:]):
                 raise DxError(f"{name}: row {number} has {len(row)} values, but the header "
@@ -135,7 +135,7 @@ def _read_csv(text: str, name: str) -> pd.DataFrame:
     table.columns = [str(c).strip() for c in table.columns]
     # pandas renames a repeated column "age.1", which validation would then ignore: the
     # file holds two values for one field, and which one is meant is not known.
-    header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
+    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=separator), [])
     names = [cell.strip() for cell in header]
     repeated = sorted({cell for cell in names if cell and names.count(cell) > 1})
     if repeated:

@@ -92,7 +92,8 @@ def _check_numeric(block: pd.DataFrame, fields: list[Field], rows: list[int],
     high = np.array([f.range[1] if f.range else np.inf for f in fields])
     with np.errstate(invalid="ignore"):
         outside = (parsed < low) | (parsed > high) | np.isinf(parsed)
-    required = np.array([not f.missing_allowed for f in fields])
+    # dtype=bool: with no numeric field in the table an empty list would be float
+    required = np.array([not f.missing_allowed for f in fields], dtype=bool)
     for i, j in zip(*np.nonzero(not_a_number | outside | (missing & required)), strict=True):
         field, row = fields[j], rows[i]
         if not_a_number[i, j]:

@@ -438,3 +438,9 @@ def test_csv_huge_values_and_a_header_without_rows_are_refused():
         read_csv(b"MLII\n" + b"1e300\n" * 4000, fs=360)
     with pytest.raises(DxError, match="header row but no values"):
         read_csv(b"MLII,V5\n", fs=360)
+
+
+def test_a_csv_column_without_any_value_among_text_cells_is_one_clear_error():
+    # Found by Hypothesis: an empty column beside a text cell broke the text-cell check.
+    with pytest.raises(DxError, match="hold text, not numbers"):
+        read_csv(b",\n\x01", fs=360)

@@ -113,3 +113,12 @@ def test_files_over_the_limits_are_refused():
         read_cases(b"[" + b",".join([b"{}"] * (MAX_CASES + 1)) + b"]", name="c.json")
     with pytest.raises(DxError, match=f"over {MAX_CASE_FILE_BYTES // 2 ** 20} MB"):
         read_cases(b"age\n" + b"6" * MAX_CASE_FILE_BYTES, name="c.csv")
+
+
+def test_hypothesis_findings_stay_fixed(heart_model):
+    # A lone carriage return: the header check's csv.reader needs newline="".
+    with pytest.raises(DxError):
+        heart_model.predict({"c.csv": b"\r\x01"})
+    # A case with only a categorical field: the numeric check ran on no column.
+    [case] = heart_model.predict({"c.json": b'{"sex": null}'}).detail.results
+    assert case.error and "too few findings" in case.error
