@@ -30,8 +30,8 @@ from dxcore.ecg.record import MAX_HOURS, EcgRecord, check_amplitude, check_recor
 from dxcore.errors import DxError
 from dxcore.records.reader import sniff_dialect, text_encoding
 
-# Refused before parsing: an hour of 12 leads at 500 Hz with its time column is under
-# 100 MB of text; MAX_HOURS is checked once the rate is known.
+# Refused before parsing: two hours of two leads at 360 Hz with a time column are about
+# 40 MB of text; the record's limits (MAX_HOURS, MAX_SAMPLES) apply once the rate is known.
 MAX_CSV_BYTES = 100 * 1024 * 1024
 TIME_COLUMN = re.compile(r"^(elapsed[ _]?)?(time|t|sec|secs|seconds)([ _]?\(s(ec)?\)|[ _]s)?$")
 # Times may be rounded (a PhysioNet export at 360 Hz keeps milliseconds): each time may stray
