@@ -8,10 +8,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 from dxcore.errors import DxError
+
+# Terminal escape sequences (CSI such as "\x1b[2J", OSC such as a window title, the 8-bit
+# CSI "\x9b", two-character ones) and every other C0 and C1 control character: text from a
+# file (a lead name, a column, a case id, a DICOM field) must not clear the screen, move
+# the cursor or start a fake line of output.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]"
+                              r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    r"""``text`` with escape sequences removed and other control characters shown as "?".
+
+    >>> terminal_safe("\x1b[2J\x1b[H FAKE\nRESULT\x9b1m")
+    ' FAKE?RESULT'
+    """
+    return _CONTROL_CHARACTER.sub("?", _ESCAPE_SEQUENCE.sub("", text))
+
+
+def _say(*lines: str, error: bool = False) -> None:
+    """Every line the command writes, each made :func:`terminal_safe`: the one place
+    where output reaches the terminal (stdout, or stderr for notes and errors)."""
+    for line in lines:
+        print(terminal_safe(line), file=sys.stderr if error else sys.stdout, flush=True)
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -20,15 +45,15 @@ def _models(args: argparse.Namespace) -> int:
     cards = list_cards()
     if args.json:
         for card in cards:
-            print(json.dumps({"id": card.id, "modality": card["modality"],
+            _say(json.dumps({"id": card.id, "modality": card["modality"],
                               "task": card["task"], "test_metrics": card.headline(),
                               "targets_missed": [c.describe() for c in card.unmet_targets()]}))
         return 0
     for card in cards:
         metrics = ", ".join(f"{k} {v}" for k, v in card.headline().items())
-        print(f"{card.id:16} {card['modality']:8} {card['task']}\n{'':26}test: {metrics}")
+        _say(f"{card.id:16} {card['modality']:8} {card['task']}", f"{'':26}test: {metrics}")
         for check in card.unmet_targets():
-            print(f"{'':26}BELOW TARGET: {check.describe()}")
+            _say(f"{'':26}BELOW TARGET: {check.describe()}")
     return 0
 
 
@@ -45,14 +70,14 @@ def _train(args: argparse.Namespace) -> int:
     # version and checksums are stamped by write_card.
     card = write_card({"licence": None, **fields, "software": training_software(),
                        "targets": recipe.TARGETS}, out_dir)
-    print(f"Trained {card.id} in {fields['training']['seconds']} s; weights in {out_dir}.")
+    _say(f"Trained {card.id} in {fields['training']['seconds']} s; weights in {out_dir}.")
     if not args.out:
         if hasattr(recipe, "fit_domain_guard") and card.domain_guard is None:
             fit_domain_guard(card.id, args.data)  # unless the recipe's train fitted it
         fit_prediction_sets(card.id, args.data)
         card, _ = evaluate_and_store(card.id, "python -m dxcore train: the new model's "
                                      "measurement", args.data)
-        print("Test metrics:", json.dumps(card.headline(), indent=2))
+        _say("Test metrics:", *json.dumps(card.headline(), indent=2).splitlines())
     return 0
 
 
@@ -62,12 +87,12 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     if hasattr(recipe_for(args.model_id), "fit_domain_guard"):
         guard = fit_domain_guard(args.model_id, args.data).domain_guard
-        print(f"domain guard: {json.dumps(guard)[:300]}")
+        _say(f"domain guard: {json.dumps(guard)[:300]}")
     card = fit_prediction_sets(args.model_id, args.data)
     levels = card.conformal["min_probability"]
     for level, floors in levels.items():
         shown = ", ".join(f"{name} {p:.3f}" for name, p in floors.items())
-        print(f"coverage {level}: a class is in the set from P = {shown}")
+        _say(f"coverage {level}: a class is in the set from P = {shown}")
     return 0
 
 
@@ -84,17 +109,17 @@ def _evaluate_domain(args: argparse.Namespace) -> int:
         store_test_metrics(get_card(args.model_id), {"domain_guard": report},
                            args.purpose or "python -m dxcore evaluate --domain --store")
     if args.json:
-        print(json.dumps({"model": args.model_id, "domain_guard": report}))
+        _say(json.dumps({"model": args.model_id, "domain_guard": report}))
         return 0
     rows = [("test inputs accepted", report["test_accepted"])] + [
         (f"out-of-domain refused: {source}", entry)
         for source, entry in report.get("out_of_domain_refused", {}).items()]
     for name, entry in rows:
         low, high = entry["ci95"]
-        print(f"{name:40} {entry['value']:.4f}  (95% CI {low:.4f}-{high:.4f}, "
+        _say(f"{name:40} {entry['value']:.4f}  (95% CI {low:.4f}-{high:.4f}, "
               f"n {entry['n']})")
     for code, count in report.get("test_refused_by_code", {}).items():
-        print(f"{'test cases refused: ' + code:40} {count}")
+        _say(f"{'test cases refused: ' + code:40} {count}")
     return 0
 
 
@@ -111,9 +136,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         metrics = evaluate(args.model_id, args.data)
     recipe = recipe_for(args.model_id)
     if args.json:
-        print(json.dumps({"model": args.model_id, "test_metrics": metrics}))
+        _say(json.dumps({"model": args.model_id, "test_metrics": metrics}))
     elif hasattr(recipe, "table"):  # a recipe whose metrics need their own layout
-        print(recipe.table(metrics))
+        _say(*recipe.table(metrics).splitlines())
     else:
         for name, metric in metrics.items():
             if not isinstance(metric, dict) or "value" not in metric:
@@ -121,10 +146,10 @@ def _evaluate(args: argparse.Namespace) -> int:
             ci = metric.get("ci95")
             value = metric["value"]
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
-            print(f"{name:12} {text}" + (f"  (95% CI {ci[0]:.4f}-{ci[1]:.4f})" if ci else ""))
+            _say(f"{name:12} {text}" + (f"  (95% CI {ci[0]:.4f}-{ci[1]:.4f})" if ci else ""))
     for level, report in metrics.get("prediction_sets", {}).items():
         coverage, shared = report["coverage"], report["non_singleton_share"]
-        print(f"prediction sets at {level}: coverage {coverage['value']:.3f} (95% CI "
+        _say(f"prediction sets at {level}: coverage {coverage['value']:.3f} (95% CI "
               f"{coverage['ci95'][0]:.3f}-{coverage['ci95'][1]:.3f}), more than one class "
               f"in {shared['value']:.1%}")
     return 0
@@ -163,15 +188,15 @@ def _predict(args: argparse.Namespace) -> int:
             text = result.text() + [f"    {sentence}" for e in explanations.values()
                                     for sentence in e.text()]
         for note in notes:  # on stderr: stdout stays one JSON object per line
-            print(f"{path}: {note}", file=sys.stderr)
+            _say(f"{path}: {note}", error=True)
         failures += sum("error" in line for line in lines)
         if args.json:
             for line in lines:
                 # allow_nan=False: NaN is not JSON; a non-finite figure is a bug to see
-                print(json.dumps({"input": str(path), **line}, allow_nan=False), flush=True)
+                _say(json.dumps({"input": str(path), **line}, allow_nan=False))
         else:
             for line in text:
-                print(f"{path}: {line}")
+                _say(f"{path}: {line}")
     return 1 if failures else 0
 
 
@@ -239,10 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except DxError as error:
-        print(f"Error: {error}", file=sys.stderr)
+        _say(f"Error: {error}", error=True)
         return 1
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # the promise is: never a traceback in the terminal
-        print(f"Unexpected error ({type(error).__name__}): {error}", file=sys.stderr)
+        _say(f"Unexpected error ({type(error).__name__}): {error}", error=True)
         return 2

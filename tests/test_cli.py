@@ -283,3 +283,85 @@ def test_out_naming_an_existing_file_is_one_clear_error(capsys, cxr_model, test_
     assert err == f"Error: --out names the file {existing}; give a folder for the overlays " \
                   "(it is created if missing).\n"
     assert existing.read_text() == "not a folder"  # nothing overwritten
+
+
+# --- issue 11: terminal safety and one bad input among several ------------------------
+
+ESCAPES = "\x1b[2J\x1b[H FAKE RESULT"
+
+
+def test_text_mode_and_stderr_carry_no_terminal_escape_codes(capsys, heart_model, tmp_path):
+    # The escape codes are in the file's name (on every stdout line), a column name (the
+    # "ignored column" note on stderr) and a cell the row's error message echoes.
+    path = tmp_path / f"cases{ESCAPES}.csv"
+    header = HEADER.strip().replace("comment", f"case id{ESCAPES}")
+    path.write_text(f"{header}\n{ROWS[0].replace('first visit', ESCAPES)}"
+                    f"{ROWS[0].replace('63', ESCAPES, 1)}")
+    from dxcore.cli import main
+
+    assert main(["predict", "heart-disease", str(path)]) == 1
+    captured = capsys.readouterr()
+    for stream in (captured.out, captured.err):
+        assert "\x1b" not in stream and "FAKE RESULT" in stream
+    assert len(captured.out.splitlines()) == 2  # one line per row: no line was faked
+    assert "must be a number" in captured.out
+
+
+def test_an_error_message_on_stderr_carries_no_escape_codes(capsys, heart_model, tmp_path):
+    from dxcore.cli import main
+
+    existing = tmp_path / f"out{ESCAPES}\x9b31m"
+    existing.write_text("")
+    assert main(["predict", "heart-disease", "x.csv", "--out", str(existing)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: --out names the file") and "\x1b" not in err
+    assert "\x9b" not in err
+
+
+def test_an_ecg_lead_name_with_escape_codes_is_shown_harmlessly(capsys, ecg_model,
+                                                                mitdb_root, tmp_path):
+    from tests.helpers import real_ecg
+
+    path = tmp_path / "ecg.csv"
+    lead = real_ecg(mitdb_root, seconds=20.0)[:, 0]
+    path.write_text(f"lead{ESCAPES}\n" + "\n".join(f"{v:.4f}" for v in lead) + "\n")
+    from dxcore.cli import main
+
+    main(["predict", "ecg-beats", str(path), "--fs", "360"])
+    captured = capsys.readouterr()
+    assert "\x1b" not in captured.out + captured.err
+    assert "FAKE RESULT" in captured.err  # the note naming the lead analysed
+
+
+def _broken_and_good(kind: str, tmp_path: Path, mitdb_root: Path | None,
+                     xray: Path | None) -> tuple[str, Path, Path]:
+    """A model, an unreadable input of its kind and a good one."""
+    if kind == "image":
+        bad = tmp_path / "broken.jpeg"
+        bad.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 50)
+        return "cxr-pneumonia", bad, xray
+    if kind == "ecg":
+        bad = tmp_path / "100"
+        (tmp_path / "100.hea").write_bytes((mitdb_root / "100.hea").read_bytes())
+        (tmp_path / "100.dat").write_bytes(b"\x00" * 3)  # one frame: far too short
+        return "ecg-beats", bad, mitdb_root / "100"
+    bad, good = tmp_path / "broken.csv", tmp_path / "good.csv"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    good.write_text(HEADER + ROWS[0])
+    return "heart-disease", bad, good
+
+
+@pytest.mark.parametrize("kind", ["image", "ecg", "cases"])
+def test_one_unreadable_file_first_and_the_second_still_runs(kind, request, capsys,
+                                                             tmp_path):
+    needs = {"image": ("cxr_model", "test_xray_path"), "ecg": ("ecg_model", "mitdb_root"),
+             "cases": ("heart_model",)}[kind]
+    fixtures = {name: request.getfixturevalue(name) for name in needs}
+    model_id, bad, good = _broken_and_good(kind, tmp_path, fixtures.get("mitdb_root"),
+                                           fixtures.get("test_xray_path"))
+    status, lines, err = run_cli(capsys, "predict", model_id, str(bad), str(good), "--json")
+    assert status == 1 and "Traceback" not in err
+    first, *rest = lines
+    assert set(first) == {"input", "error", "code"} and first["input"] == str(bad)
+    assert rest and all("error" not in line and line["input"] == str(good) for line in rest)
+    assert all("probabilities" in line or "beats" in line for line in rest)

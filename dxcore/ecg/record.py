@@ -28,6 +28,14 @@ MODEL_FS = 360
 MIN_FS = 100.0
 MAX_FS = 20_000.0  # above any ECG recorder; a larger rate is a unit or typing error
 MIN_SECONDS = 10.0
+# The page and the CLI analyse a record in memory at once: two hours of two leads at 360 Hz
+# peak near 1.0 GB (0.8 GB of it the loaded model); a 24-hour Holter record took 3.4 GB.
+# Longer records are refused (export an excerpt); MAX_SAMPLES bounds many leads at high
+# rates in the same way (samples of all leads together, at the file's own rate).
+MAX_HOURS = 2.0
+MAX_SAMPLES = 20_000_000
+# ECG amplitudes are a few millivolts; values beyond 10 V come from a wrong gain or unit.
+MAX_AMPLITUDE_MV = 10_000.0
 DEFAULT_LEAD = "MLII"
 
 
@@ -101,7 +109,8 @@ class EcgRecord:
         return signal, notes
 
 def check_record(record: EcgRecord) -> EcgRecord:
-    """Refuse what no analysis can use: too low a sampling rate, too short a signal."""
+    """Refuse what no analysis can use: too low a sampling rate, too short a signal, one
+    too long to analyse at once, values no ECG holds."""
     if not np.isfinite(record.fs) or record.fs < MIN_FS:
         raise DxError(f"The sampling rate is {record.fs:g} Hz; at least {MIN_FS:g} Hz is "
                       "needed to resolve the QRS complex.")
@@ -110,10 +119,36 @@ def check_record(record: EcgRecord) -> EcgRecord:
                       f"uses (at most {MAX_FS:,.0f} Hz); check the rate and its unit.")
     if record.signals.ndim != 2 or record.signals.shape[1] == 0:
         raise DxError("The record holds no signal.")
+    check_size(*record.signals.shape, record.fs)
     if record.duration_s < MIN_SECONDS:
         raise DxError(f"The signal lasts {record.duration_s:.1f} s; at least "
                       f"{MIN_SECONDS:g} s are needed to measure the RR intervals.")
+    check_amplitude(record.signals, record.lead_names)
     return record
+
+
+def check_size(samples: int, leads: int, fs: float) -> None:
+    """Refuse a record longer than :data:`MAX_HOURS` or larger than :data:`MAX_SAMPLES`
+    (readers call this before decoding, from the file's size)."""
+    hours = samples / fs / 3600
+    if hours > MAX_HOURS:
+        raise DxError(f"The record lasts {hours:.1f} h; at most {MAX_HOURS:g} h can be "
+                      f"analysed at once. Export an excerpt of at most {MAX_HOURS:g} h.")
+    if samples * leads > MAX_SAMPLES:
+        raise DxError(f"The record holds {samples * leads / 1e6:.0f} million samples "
+                      f"({leads} leads); at most {MAX_SAMPLES / 1e6:.0f} million can be "
+                      "analysed at once. Export fewer leads or a shorter excerpt.")
+
+
+def check_amplitude(signals: np.ndarray, lead_names: list[str]) -> None:
+    """Refuse a lead whose values are far beyond any ECG in millivolts (a wrong gain or
+    unit, or an overflow): the beats would be found but their shapes meaningless."""
+    with np.errstate(invalid="ignore"):
+        beyond = np.abs(signals) > MAX_AMPLITUDE_MV  # NaN (missing) is never beyond
+    if beyond.any():
+        lead = lead_names[int(np.flatnonzero(beyond.any(axis=0))[0])]
+        raise DxError(f"Lead {lead} holds values beyond ±{MAX_AMPLITUDE_MV:,.0f} mV, far "
+                      "outside any ECG. Check the gain or the unit (µV rather than mV?).")
 
 
 def resample(signal: np.ndarray, fs_from: float, fs_to: float = MODEL_FS) -> np.ndarray:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from dxcore.contract import read_path
-from dxcore.ecg.record import Annotations, EcgRecord, check_record
+from dxcore.ecg.record import Annotations, EcgRecord, check_amplitude, check_record, check_size
 from dxcore.errors import DxError
 
 RECORD_EXTENSIONS = (".hea", ".dat", ".atr")
@@ -32,6 +32,12 @@ MAX_HEADER_BYTES = 1 << 20
 # Bytes per sample of the byte-aligned formats, with their numpy type.
 _ALIGNED = {"8": "i1", "16": "<i2", "61": ">i2", "80": "u1", "160": "<u2", "32": "<i4"}
 _PACKED = {"212": (3, 2), "310": (4, 3), "311": (4, 3), "24": (3, 1)}  # bytes, samples
+# A 12-lead ECG with a few extra channels has under 20 signals; more is not an ECG record
+# (and a header announcing millions would have each one decoded).
+MAX_SIGNALS = 64
+# The widest format (32) holds digital values of 32 bits; a baseline beyond that is no
+# baseline of any signal file (and would overflow the conversion to millivolts).
+MAX_BASELINE = 2 ** 32
 
 
 def read_wfdb(path: str | Path) -> EcgRecord:
@@ -71,7 +77,7 @@ def read_wfdb_files(files: dict[str, bytes], name: str | None = None) -> EcgReco
     header_name = by_extension[".hea"][1]
     header = _parse_header(header_name, files[header_name])
     uploaded = {Path(file).name: data for file, data in files.items()}
-    signals = _read_signals(header, header_name, uploaded)
+    signals, notes = _read_signals(header, header_name, uploaded)
     annotations = None
     if ".atr" in by_extension:
         # Refused rather than skipped: damaged reference annotations say the upload is not
@@ -80,7 +86,7 @@ def read_wfdb_files(files: dict[str, bytes], name: str | None = None) -> EcgReco
     record = EcgRecord(
         signals=signals, fs=float(header["fs"]), lead_names=_lead_names(header),
         name=name or stem, units=[u or "mV" for u in header["units"]],
-        annotations=annotations, source_format="WFDB")
+        annotations=annotations, source_format="WFDB", notes=notes)
     return check_record(record)
 
 
@@ -106,7 +112,8 @@ def _pair(files: dict[str, bytes]) -> dict[str, tuple[str, str]]:
 
 
 def _parse_header(file: str, data: bytes) -> dict:
-    """Record and signal fields, through wfdb's own header parsers."""
+    """Record and signal fields, through wfdb's own header parsers, with the fields that
+    would make the analysis wrong (the rate, the gains, the baselines) checked here."""
     from wfdb.io import _header, header
 
     unreadable = (f"The header {file} cannot be read: it is not a WFDB header (a text file "
@@ -115,12 +122,21 @@ def _parse_header(file: str, data: bytes) -> dict:
     if len(data) > MAX_HEADER_BYTES or b"\x00" in data:
         raise DxError(unreadable)
     try:
-        lines, _ = header.parse_header_content(data.decode("ascii"))
+        # WFDB headers are ASCII, but lead names and comments are often written in UTF-8
+        # ("Ableitung II", "MLII→") or, by older tools, in Latin-1, which decodes any byte.
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    try:
+        lines, _ = header.parse_header_content(text)
         fields = _header._parse_record_line(lines[0])
         if fields["n_seg"] is not None:
             raise DxError(f"The header {file} describes a multi-segment record, which is not "
                           "supported. Export it as a single-segment record.")
         n_sig = int(fields["n_sig"] or 0)
+        if n_sig > MAX_SIGNALS:
+            raise DxError(f"The header {file} announces {n_sig:,} signals; an ECG record has "
+                          f"at most {MAX_SIGNALS}. Check that it is the header of an ECG.")
         if n_sig == 0 or len(lines) < 1 + n_sig:
             raise DxError(f"The header {file} describes no signal (or fewer signal lines "
                           "than it announces).")
@@ -129,30 +145,67 @@ def _parse_header(file: str, data: bytes) -> dict:
         raise
     except Exception as error:  # wfdb raises HeaderSyntaxError, ValueError, IndexError...
         raise DxError(unreadable) from error
-    rate = lines[0].split()[2] if len(lines[0].split()) > 2 else None
-    # wfdb's parser reads "-360" as a counter frequency and falls back to 250 Hz: refuse
-    # a stated rate that is not a positive number instead of analysing at a wrong rate.
-    if (rate is not None and rate.startswith("-")) or (fields["fs"] is not None
-                                                         and fields["fs"] <= 0):
-        raise DxError(f"The header {file} gives the sampling rate {rate} Hz; a sampling rate "
-                      "must be a positive number of samples per second.")
-    if fields["fs"] is None:
-        fields["fs"] = 250.0  # the WFDB default when the header omits it
     fields["n_sig"] = n_sig
+    _read_record_line(file, lines[0], fields)
+    _check_signal_fields(file, fields)
     return fields
+
+
+def _read_record_line(file: str, line: str, fields: dict) -> None:
+    """The sampling rate and length as written. wfdb's pattern reads "1e9" as 1 Hz and
+    "-360" or "nan" as the default 250 Hz; a rate analysed at the wrong value would give
+    wrong heart rates, so the rate is read from the line itself and refused unless it is
+    a positive number."""
+    tokens = line.split()
+    if len(tokens) < 3:
+        fields["fs"] = 250.0  # the WFDB default when the header omits it
+        return
+    rate = tokens[2].split("/")[0]  # "360/100" gives a counter frequency after the rate
+    try:
+        fs = float(rate)
+    except ValueError:
+        fs = float("nan")
+    if not np.isfinite(fs):
+        raise DxError(f"The header {file} gives a sampling rate that is not a number; a "
+                      "sampling rate must be a positive number of samples per second.")
+    if fs <= 0:
+        raise DxError(f"The header {file} gives the sampling rate {fs:g} Hz; a sampling "
+                      "rate must be a positive number of samples per second.")
+    fields["fs"] = fs
+    if fields["sig_len"] is None and len(tokens) > 3 and tokens[3].isdigit():
+        fields["sig_len"] = int(tokens[3])  # missed by wfdb's pattern after such a rate
+
+
+def _check_signal_fields(file: str, fields: dict) -> None:
+    """Refuse gains and baselines no recorder writes (wfdb itself reads a missing or zero
+    gain as the default 200 units per mV, as the header(5) manual page says)."""
+    names = _lead_names(fields)
+    for channel, name in enumerate(names):
+        gain = fields["adc_gain"][channel]
+        if gain is not None and not (np.isfinite(gain) and gain >= 0):
+            raise DxError(f"The header {file} gives lead {name} the gain {gain:g}; a gain "
+                          "(ADC units per mV) must be a positive number. Check the header.")
+        if abs(int(fields["baseline"][channel] or 0)) > MAX_BASELINE:
+            raise DxError(f"The header {file} gives lead {name} a baseline outside the "
+                          "range of any WFDB signal file. Check the header.")
 
 
 def _lead_names(header: dict) -> list[str]:
     return [name or f"signal {i + 1}" for i, name in enumerate(header["sig_name"])]
 
 
-def _read_signals(header: dict, header_name: str, uploaded: dict[str, bytes]) -> np.ndarray:
-    """Physical units, (samples, signals), NaN where the record marks a sample invalid."""
+def _read_signals(header: dict, header_name: str,
+                  uploaded: dict[str, bytes]) -> tuple[np.ndarray, list[str]]:
+    """Physical units, (samples, signals), NaN where the record marks a sample invalid,
+    with the notes a reader should see (a signal file shorter than announced)."""
     from wfdb.io import _signal
 
     if any((spf or 1) != 1 for spf in header["samps_per_frame"]):
         raise DxError("Records with several samples per frame (multi-rate) are not supported.")
-    columns: list[np.ndarray | None] = [None] * header["n_sig"]
+    names = _lead_names(header)
+    announced = int(header["sig_len"] or 0)
+    notes = []
+    files = {}
     for file in dict.fromkeys(header["file_name"]):
         if file not in uploaded:
             raise DxError(f"The header {header_name} needs the signal file {file}, which was "
@@ -160,7 +213,27 @@ def _read_signals(header: dict, header_name: str, uploaded: dict[str, bytes]) ->
         channels = [i for i, f in enumerate(header["file_name"]) if f == file]
         fmt = str(header["fmt"][channels[0]])
         offset = int(header["byte_offset"][channels[0]] or 0)
-        digital = _decode(uploaded[file][offset:], fmt, len(channels), file)
+        frames = _frames_in(len(uploaded[file]) - offset, fmt, len(channels), file)
+        if frames == 0:
+            raise DxError(f"The signal file {file} holds no samples"
+                          + (" after the byte offset its header gives." if offset else "."))
+        files[file] = channels, fmt, offset, frames
+    length = min(frames for *_, frames in files.values())
+    if announced and length < announced:
+        notes.append(f"The signal file holds only {_duration(length / header['fs'])} of the "
+                     f"{_duration(announced / header['fs'])} the header announces; the "
+                     "signal present was analysed.")
+    elif announced and length > announced:
+        # The header says where the signal ends; more samples may mean a wrong header.
+        notes.append(f"The signal file holds {_duration(length / header['fs'])}, more than "
+                     f"the {_duration(announced / header['fs'])} the header announces; only "
+                     "those were analysed.")
+        length = announced
+    # Before decoding: a record too long to analyse is refused without being decoded.
+    check_size(length, header["n_sig"], float(header["fs"]))
+    signals = np.empty((length, header["n_sig"]), dtype=np.float32)
+    for file, (channels, fmt, offset, _) in files.items():
+        digital = _decode(uploaded[file][offset:], fmt, len(channels), file)[:length]
         invalid = digital == _signal._digi_nan(fmt) if fmt not in ("80", "160") else None
         for column, channel in enumerate(channels):
             gain = float(header["adc_gain"][channel] or 200.0)
@@ -168,11 +241,30 @@ def _read_signals(header: dict, header_name: str, uploaded: dict[str, bytes]) ->
             values = (digital[:, column].astype(np.float64) - baseline) / gain
             if invalid is not None:
                 values[invalid[:, column]] = np.nan
-            columns[channel] = values
-    length = min(len(c) for c in columns)
-    if header["sig_len"]:
-        length = min(length, int(header["sig_len"]))
-    return np.stack([c[:length] for c in columns], axis=1).astype(np.float32)
+            # Before float32, which would overflow to infinity.
+            check_amplitude(values[:, None], [names[channel]])
+            signals[:, channel] = values
+    return signals, notes
+
+
+def _duration(seconds: float) -> str:
+    """A duration in words for a note: "12.5 s", "25 min", "7.2 h"."""
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:,.1f} h"
+
+
+def _frames_in(size: int, fmt: str, n_channels: int, file: str) -> int:
+    """How many whole frames (one sample of each channel) ``size`` bytes hold."""
+    if fmt in _ALIGNED:
+        return max(size, 0) // (np.dtype(_ALIGNED[fmt]).itemsize * n_channels)
+    if fmt in _PACKED:
+        block_bytes, block_samples = _PACKED[fmt]
+        return max(size, 0) // block_bytes * block_samples // n_channels
+    raise DxError(f"The signal file {file} uses WFDB format {fmt}, which is not supported "
+                  "(supported: 212, 16, 61, 80, 160, 8, 24, 32, 310, 311).")
 
 
 def _decode(data: bytes, fmt: str, n_channels: int, file: str) -> np.ndarray:
@@ -196,8 +288,6 @@ def _decode(data: bytes, fmt: str, n_channels: int, file: str) -> np.ndarray:
         raise DxError(f"The signal file {file} uses WFDB format {fmt}, which is not supported "
                       "(supported: 212, 16, 61, 80, 160, 8, 24, 32, 310, 311).")
     frames = len(values) // n_channels
-    if frames == 0:
-        raise DxError(f"The signal file {file} is empty.")
     return values[: frames * n_channels].reshape(frames, n_channels)
 
 

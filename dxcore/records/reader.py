@@ -14,15 +14,71 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from dxcore.contract import read_path
 from dxcore.errors import DxError
+
+# Larger tables are refused before parsing: a 100,000-row file took 1.6 GB to read,
+# validate and predict. 20,000 cases is far more than one worklist holds; the byte limit
+# bounds wide tables (a gene profile of 7,129 probes is about 50 kB a case).
+MAX_CASES = 20_000
+MAX_CASE_FILE_BYTES = 30 * 2 ** 20
+# A number with a decimal comma ("2,3"), as a European spreadsheet writes it.
+_DECIMAL_NUMBER = re.compile(r"^\s*(-?\d*),(\d+)\s*$")
+_DECIMAL_COMMA = re.compile(r"(?:^|[;\t])\s*-?\d+,\d+\s*(?=[;\t]|$)", re.MULTILINE)
+
+
+def text_encoding(data: bytes, what: str) -> str:
+    """The encoding of an uploaded table: UTF-16 and UTF-8 as their byte-order mark says,
+    else UTF-8, else Latin-1 (older spreadsheet exports). Refuses binary files (a NUL
+    byte is in no text of this kind)."""
+    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+                          (codecs.BOM_UTF8, "utf-8-sig")):
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                break
+            if "\x00" not in text:
+                return encoding
+            break
+    else:
+        if b"\x00" not in data:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                return "latin-1"  # decodes any byte: what is left is text
+            return "utf-8"
+    raise DxError(f"{what} is not a text file (CSV or JSON).")
+
+
+def decode_text(data: bytes, what: str) -> str:
+    """The text of an uploaded table, decoded as :func:`text_encoding` says."""
+    return data.decode(text_encoding(data, what))
+
+
+def sniff_dialect(text: str) -> tuple[str, str]:
+    """The separator and decimal mark of a CSV text, from its first lines: the one of
+    comma, semicolon and tab in the header row (comma when none or several), and a
+    decimal comma when the separator is not a comma and the values hold "1,5".
+
+    >>> sniff_dialect("age;chol\\n63;2,3\\n"), sniff_dialect("age,chol\\n63,2.3\\n")
+    ((';', ','), (',', '.'))
+    """
+    head = text[:65536]
+    header = head.split("\n", 1)[0]
+    found = [sep for sep in (",", ";", "\t") if sep in header]
+    separator = found[0] if len(found) == 1 else ","
+    decimal = "," if separator != "," and _DECIMAL_COMMA.search(head) else "."
+    return separator, decimal
 
 
 def read_cases(source: str | Path | bytes, name: str | None = None) -> pd.DataFrame:
@@ -36,10 +92,10 @@ def read_cases(source: str | Path | bytes, name: str | None = None) -> pd.DataFr
         data, name = source, name or "upload"
     else:
         name, data = str(source), read_path(source)
-    try:
-        text = data.decode("utf-8-sig")  # the BOM some spreadsheet exports start with
-    except UnicodeDecodeError:
-        raise DxError(f"{name} is not a text file (CSV or JSON, UTF-8).") from None
+    if len(data) > MAX_CASE_FILE_BYTES:
+        raise DxError(f"{name} is over {MAX_CASE_FILE_BYTES // 2 ** 20} MB; at most "
+                      f"{MAX_CASES:,} cases can be analysed at once. Split the file.")
+    text = decode_text(data, name)
     if not text.strip():
         raise DxError(f"{name} is empty: expected a header row and at least one case.")
     suffix = Path(name).suffix.lower()
@@ -47,42 +103,74 @@ def read_cases(source: str | Path | bytes, name: str | None = None) -> pd.DataFr
     table = _read_json(text, name) if as_json else _read_csv(text, name)
     if table.empty:
         raise DxError(f"{name} holds no cases: expected a header row and at least one row.")
+    if len(table) > MAX_CASES:
+        raise DxError(f"{name} holds {len(table):,} cases; at most {MAX_CASES:,} can be "
+                      "analysed at once. Split the file.")
     return table
 
 
 def _read_csv(text: str, name: str) -> pd.DataFrame:
+    separator, decimal = sniff_dialect(text)
+    # dtype=str and no NA parsing: validation sees exactly what was typed ("?", "NA", "")
+    options = {"sep": separator, "dtype": str, "keep_default_na": False,
+               "skipinitialspace": True}
     try:
-        # dtype=str and no NA parsing: validation sees exactly what was typed ("?", "NA", "")
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            skipinitialspace=True)
-    except pd.errors.ParserError as error:
-        raise DxError(f"{name} cannot be read as CSV ({error}). Expected a header row and "
-                      "one case per row, separated by commas.") from None
+        table = pd.read_csv(io.StringIO(text), **options)
+    except (pd.errors.ParserError, csv.Error):
+        raise DxError(f"{name} cannot be read as CSV: expected a header row and one case "
+                      "per row, separated by commas (or semicolons), with quotes closed.") \
+            from None
     if table.index.nlevels > 1 or not isinstance(table.index, pd.RangeIndex):
         # pandas took the first column(s) as the index: rows hold more values than the
         # header names. Only empty extras (a trailing comma) may be dropped; anything else
         # would shift every value into the wrong field.
         width = len(table.columns)
-        rows = list(csv.reader(io.StringIO(text)))
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
         for number, row in enumerate(rows[1:], start=1):
             if any(cell.strip() for cell in row[width:]):
                 raise DxError(f"{name}: row {number} has {len(row)} values, but the header "
                               f"names {width} columns. Check the file's separators.")
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            skipinitialspace=True, index_col=False, usecols=range(width))
+        table = pd.read_csv(io.StringIO(text), index_col=False, usecols=range(width),
+                            **options)
     table.columns = [str(c).strip() for c in table.columns]
+    # pandas renames a repeated column "age.1", which validation would then ignore: the
+    # file holds two values for one field, and which one is meant is not known.
+    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=separator), [])
+    names = [cell.strip() for cell in header]
+    repeated = sorted({cell for cell in names if cell and names.count(cell) > 1})
+    if repeated:
+        raise DxError(f"{name}: the column {repeated[0]} appears more than once in the "
+                      "header. Keep one column per field.")
+    if decimal == ",":
+        # Cells stay text for validation; only a number's decimal comma becomes a point
+        # ("2,3" is read as 2.3), other text is left as typed.
+        table = table.apply(lambda column: column.str.replace(
+            _DECIMAL_NUMBER, r"\1.\2", regex=True))
     return table
+
+
+def _not_json(constant: str) -> float:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def _read_json(text: str, name: str) -> pd.DataFrame:
     try:
-        content = json.loads(text)
+        # NaN and Infinity are not JSON (Python's reader accepts them): a case must not
+        # reach validation holding them, where NaN would read as "missing".
+        content = json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as error:
         raise DxError(f"{name} is not valid JSON ({error.msg}, line {error.lineno}).") from None
     except RecursionError:  # nested thousands deep: no case file looks like that
         raise DxError(f"{name} is nested too deeply to be a file of cases.") from None
+    except ValueError:  # NaN or Infinity, or an integer of thousands of digits
+        raise DxError(f"{name} holds a value JSON does not allow as a number "
+                      "(not-a-number, infinity, or thousands of digits). Write a missing "
+                      "value as null.") from None
     cases = [content] if isinstance(content, dict) else content
     if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
         raise DxError(f"{name}: expected one JSON object (a case) or a list of objects.")
+    if len(cases) > MAX_CASES:  # before the table is built
+        raise DxError(f"{name} holds {len(cases):,} cases; at most {MAX_CASES:,} can be "
+                      "analysed at once. Split the file.")
     # dtype=object keeps JSON's own types (a string "63" stays a string) for validation
     return pd.DataFrame.from_records(cases).astype(object)

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ from dxcore.records.schema import Field, Schema
 
 MISSING_TOKENS = frozenset({"", "?", "na", "n/a", "nan", "null", "none"})
 PROBLEMS_SHOWN = 5  # per row; a profile of 7,129 bad values would otherwise flood the page
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -63,6 +65,7 @@ def _shortened(text: str, limit: int = 40) -> str:
     >>> _shortened("sixty"), _shortened("x" * 100)
     ('sixty', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (100 characters)')
     """
+    text = _CONTROL.sub(" ", text)  # a cell's line breaks or escape codes, not echoed
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
@@ -89,7 +92,8 @@ def _check_numeric(block: pd.DataFrame, fields: list[Field], rows: list[int],
     high = np.array([f.range[1] if f.range else np.inf for f in fields])
     with np.errstate(invalid="ignore"):
         outside = (parsed < low) | (parsed > high) | np.isinf(parsed)
-    required = np.array([not f.missing_allowed for f in fields])
+    # dtype=bool: with no numeric field in the table an empty list would be float
+    required = np.array([not f.missing_allowed for f in fields], dtype=bool)
     for i, j in zip(*np.nonzero(not_a_number | outside | (missing & required)), strict=True):
         field, row = fields[j], rows[i]
         if not_a_number[i, j]:

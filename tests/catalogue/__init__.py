@@ -79,3 +79,13 @@ def assert_answered(case: BadInput, call: Callable[[], Any]) -> Any:
 
 def ids(cases: list[BadInput]) -> list:
     return [case.param() for case in cases]
+
+
+def assert_answered_with_note(case: BadInput, notes: list[str]) -> None:
+    """An answered case: one of ``notes`` (what the page and the CLI show with the result:
+    its notes, a table row's refusal) contains ``case.warns``, and every note is clear."""
+    assert case.warns is not None
+    for note in notes:
+        assert_clear_message(note)
+    assert any(case.warns.lower() in note.lower() for note in notes), \
+        f"{notes!r} lack {case.warns!r}"

@@ -59,7 +59,7 @@ def test_from_a_path(tmp_path):
     (b"[]", "cases.json", "no cases"),
     (b'{"age": 63,', "cases.json", "not valid JSON"),
     (b'[1, 2]', "cases.json", "list of objects"),
-    (b"\xff\xfe\x00\x01", "cases.csv", "not a text file"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "cases.csv", "not a text file"),
     (b'age,sex\n1,2,3,4\n"', "cases.csv", "cannot be read as CSV"),
 ])
 def test_unreadable_uploads_are_one_clear_error(data, name, message):
@@ -70,3 +70,55 @@ def test_unreadable_uploads_are_one_clear_error(data, name, message):
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(DxError, match="cannot be opened"):
         read_cases(tmp_path / "nowhere.csv")
+
+
+# --- Issue 11: unusual files ------------------------------------------------------------
+
+def test_a_semicolon_csv_with_decimal_commas_reads_like_the_comma_csv():
+    comma = read_cases(b"age,oldpeak,chol\n63,2.3,233\n", name="c.csv")
+    european = read_cases(b"age;oldpeak;chol\n63;2,3;233\n", name="c.csv")
+    assert european.to_dict("records") == comma.to_dict("records")
+
+
+def test_a_semicolon_csv_keeps_commas_in_text():
+    table = read_cases(b"age;comment\n63;seen, then sent home\n", name="c.csv")
+    assert table.to_dict("records") == [{"age": "63", "comment": "seen, then sent home"}]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "latin-1"])
+def test_spreadsheet_encodings_are_read(encoding):
+    table = read_cases("age,comment\n63,Müller\n".encode(encoding), name="c.csv")
+    assert table.to_dict("records") == [{"age": "63", "comment": "Müller"}]
+
+
+@pytest.mark.parametrize("data", [b'{"age": NaN}', b'[{"age": Infinity}]',
+                                  b'{"age": -Infinity}', b'{"age": ' + b"9" * 5000 + b"}"])
+def test_json_non_numbers_are_refused(data):
+    with pytest.raises(DxError, match="JSON does not allow as a number"):
+        read_cases(data, name="case.json")
+
+
+def test_a_repeated_column_is_refused():
+    with pytest.raises(DxError, match="the column age appears more than once"):
+        read_cases(b"age,sex,age\n63,1,64\n", name="c.csv")
+
+
+def test_files_over_the_limits_are_refused():
+    from dxcore.records.reader import MAX_CASE_FILE_BYTES, MAX_CASES
+
+    many = b"age\n" + b"63\n" * (MAX_CASES + 1)
+    with pytest.raises(DxError, match=f"holds {MAX_CASES + 1:,} cases; at most {MAX_CASES:,}"):
+        read_cases(many, name="c.csv")
+    with pytest.raises(DxError, match=f"holds {MAX_CASES + 1:,} cases"):
+        read_cases(b"[" + b",".join([b"{}"] * (MAX_CASES + 1)) + b"]", name="c.json")
+    with pytest.raises(DxError, match=f"over {MAX_CASE_FILE_BYTES // 2 ** 20} MB"):
+        read_cases(b"age\n" + b"6" * MAX_CASE_FILE_BYTES, name="c.csv")
+
+
+def test_hypothesis_findings_stay_fixed(heart_model):
+    # A lone carriage return: the header check's csv.reader needs newline="".
+    with pytest.raises(DxError):
+        heart_model.predict({"c.csv": b"\r\x01"})
+    # A case with only a categorical field: the numeric check ran on no column.
+    [case] = heart_model.predict({"c.json": b'{"sex": null}'}).detail.results
+    assert case.error and "too few findings" in case.error
