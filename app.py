@@ -4,7 +4,10 @@ import streamlit as st
 
 from dxui.navigation import PAGES
 
-st.set_page_config(page_title="Dx dashboard", layout="wide")
+# A favicon of its own: without one the browser tab shows the current page's Material icon,
+# which Streamlit's frontend fetches from fonts.gstatic.com (the icon font it bundles serves
+# the page itself, not the tab). An emoji favicon is an inline SVG: no request at all.
+st.set_page_config(page_title="Dx dashboard", page_icon="🩺", layout="wide")
 st.navigation([
     st.Page(page.path, title=page.title, icon=page.icon, default=page.default)
     for page in PAGES
