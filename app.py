@@ -3,6 +3,10 @@
 import streamlit as st
 
 from dxui.navigation import PAGES
+from dxui.server import keep_uploads_in_memory
+
+# Before any page can offer a file uploader (see dxui/server.py).
+keep_uploads_in_memory()
 
 # A favicon of its own: without one the browser tab shows the current page's Material icon,
 # which Streamlit's frontend fetches from fonts.gstatic.com (the icon font it bundles serves
