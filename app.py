@@ -3,10 +3,11 @@
 import streamlit as st
 
 from dxui.navigation import PAGES
-from dxui.server import keep_uploads_in_memory
+from dxui.server import import_core, keep_uploads_in_memory
 
-# Before any page can offer a file uploader (see dxui/server.py).
+# Before any page can offer a file uploader or import the core (see dxui/server.py).
 keep_uploads_in_memory()
+import_core()
 
 # A favicon of its own: without one the browser tab shows the current page's Material icon,
 # which Streamlit's frontend fetches from fonts.gstatic.com (the icon font it bundles serves
