@@ -175,6 +175,15 @@ async def shown_or_error(page, expected, step_ms: float) -> str | None:
     return None
 
 
+async def page_state(page) -> str:
+    """What a page that timed out shows: whether a script run is still going, its first
+    words (Streamlit's "Connecting" screen, say)."""
+    state = await page.evaluate("""() => ({
+        running: !!document.querySelector('[data-testid="stStatusWidget"]'),
+        text: document.body.innerText.replace(/\\s+/g, " ").slice(0, 120)})""")
+    return f"running: {state['running']}; shows: {state['text']!r}"
+
+
 async def one_round(context, url: str, workload: Workload, step_ms: float) -> str | None:
     """One page load, upload and result; the problem seen, or None."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -192,7 +201,8 @@ async def one_round(context, url: str, workload: Workload, step_ms: float) -> st
         problem = await shown_or_error(page, page.locator(workload.done), step_ms)
         return f"{workload.name}, {step}: {problem}" if problem else None
     except PlaywrightTimeout:
-        return f"{workload.name}: no {step} within {step_ms / 1000:.0f} s"
+        return (f"{workload.name}: no {step} within {step_ms / 1000:.0f} s "
+                f"({await page_state(page)})")
     finally:
         await page.close()
 
