@@ -175,13 +175,32 @@ async def shown_or_error(page, expected, step_ms: float) -> str | None:
     return None
 
 
-async def page_state(page) -> str:
+def watch(page) -> list[str]:
+    """What the page's browser side says as it goes: console errors and warnings, uncaught
+    errors, and its WebSocket (Streamlit's session) opening and closing."""
+    events: list[str] = []
+    page.on("console", lambda message: events.append(f"console {message.type}: "
+                                                      f"{message.text[:120]}")
+            if message.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: events.append(f"page error: {str(error)[:120]}"))
+
+    def socket(websocket) -> None:
+        events.append("websocket open")
+        websocket.on("close", lambda _: events.append("websocket closed"))
+        websocket.on("socketerror", lambda error: events.append(f"websocket error: {error}"))
+
+    page.on("websocket", socket)
+    return events
+
+
+async def page_state(page, events: list[str]) -> str:
     """What a page that timed out shows: whether a script run is still going, its first
-    words (Streamlit's "Connecting" screen, say)."""
+    words (Streamlit's "Connecting" screen, say), and its last browser-side events."""
     state = await page.evaluate("""() => ({
         running: !!document.querySelector('[data-testid="stStatusWidget"]'),
         text: document.body.innerText.replace(/\\s+/g, " ").slice(0, 120)})""")
-    return f"running: {state['running']}; shows: {state['text']!r}"
+    return (f"running: {state['running']}; shows: {state['text']!r}; "
+            f"events: {events[-4:]}")
 
 
 async def one_round(context, url: str, workload: Workload, step_ms: float) -> str | None:
@@ -189,6 +208,7 @@ async def one_round(context, url: str, workload: Workload, step_ms: float) -> st
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     page = await context.new_page()
+    events = watch(page)
     step = "page load"
     try:
         await page.goto(f"{url}/{workload.path}", wait_until="domcontentloaded")
@@ -202,7 +222,7 @@ async def one_round(context, url: str, workload: Workload, step_ms: float) -> st
         return f"{workload.name}, {step}: {problem}" if problem else None
     except PlaywrightTimeout:
         return (f"{workload.name}: no {step} within {step_ms / 1000:.0f} s "
-                f"({await page_state(page)})")
+                f"({await page_state(page, events)})")
     finally:
         await page.close()
 
