@@ -3,8 +3,16 @@
 import streamlit as st
 
 from dxui.navigation import PAGES
+from dxui.server import import_core, keep_uploads_in_memory
 
-st.set_page_config(page_title="Dx dashboard", layout="wide")
+# Before any page can offer a file uploader or import the core (see dxui/server.py).
+keep_uploads_in_memory()
+import_core()
+
+# A favicon of its own: without one the browser tab shows the current page's Material icon,
+# which Streamlit's frontend fetches from fonts.gstatic.com (the icon font it bundles serves
+# the page itself, not the tab). An emoji favicon is an inline SVG: no request at all.
+st.set_page_config(page_title="Dx dashboard", page_icon="🩺", layout="wide")
 st.navigation([
     st.Page(page.path, title=page.title, icon=page.icon, default=page.default)
     for page in PAGES

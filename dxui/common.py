@@ -1,10 +1,11 @@
-"""UI pieces every page uses: the research notice, errors shown without tracebacks, the
-cached model loader, the page's model (with its target warning) and the model-card tables
-and section."""
+"""UI pieces every page uses: the research notice, errors shown without tracebacks, text
+from uploads shown as itself, the cached model loader, the page's model (with its target
+warning) and the model-card tables and section."""
 
 from __future__ import annotations
 
 import logging
+import re
 
 import pandas as pd
 import streamlit as st
@@ -42,6 +43,23 @@ METRIC_LABELS = {
 # headline() (a card may narrow that with its ``headline_metrics`` list).
 HEADLINE_METRICS = ("auc", "accuracy", "sensitivity", "specificity", "macro_f1")
 MODALITY_LABELS = {"image": "Image", "ecg": "ECG"}
+# Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and shows an
+# escaped one as itself.
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text: object) -> str:
+    r"""``text`` as Markdown that shows it literally, for anything that comes from an
+    uploaded file (a cell, a column, lead or file name, a DICOM attribute, a message that
+    echoes one) and goes into ``st.markdown``, ``st.caption``, an alert or an ``st.table``
+    cell, which all render Markdown: a file could otherwise make the page show an image
+    (the browser fetches its URL), a link, HTML, a ``:red[directive]`` or a formula.
+    Streamlit has no escaping function of its own.
+
+    >>> print(plain("![x](http://a.b/t.png) <b>1*2</b>"))
+    \!\[x\]\(http\:\/\/a\.b\/t\.png\) \<b\>1\*2\<\/b\>
+    """
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
 
 
 def research_notice() -> None:
@@ -74,10 +92,10 @@ def show_error(error: BaseException) -> None:
     one (the details go to the server log, never to the browser); an
     :class:`~dxcore.errors.OutOfDomain` refusal is shown as the model declining to answer."""
     if isinstance(error, OutOfDomain):  # the model declines: a refusal, not a failure
-        st.warning(f"**The model gives no answer for this input.** {error}",
+        st.warning(f"**The model gives no answer for this input.** {plain(error)}",
                    icon=":material/block:")
-    elif isinstance(error, DxError):
-        st.error(str(error), icon=":material/error:")
+    elif isinstance(error, DxError):  # its message may echo a file's name, cells or fields
+        st.error(plain(error), icon=":material/error:")
     else:
         logger.error("Unexpected error in a page", exc_info=error)
         st.error(UNEXPECTED_ERROR, icon=":material/error:")

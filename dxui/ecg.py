@@ -23,7 +23,7 @@ from dxcore.ecg.preprocessing import window_times
 from dxcore.ecg.quality import PACED_NOTE
 from dxcore.ecg.record import DEFAULT_LEAD
 from dxui import results
-from dxui.common import show_error
+from dxui.common import plain, show_error
 
 UPLOAD_TYPES = ["hea", "dat", "atr", "csv"]
 MODEL_MISSING = (
@@ -87,7 +87,8 @@ def summary_section(analysis: RecordAnalysis) -> None:
     summary = analysis.summary
     st.subheader("Record summary")
     if analysis.paced:  # first and loud: every class below is in question
-        st.warning(f"**{PACED_NOTE}** Evidence: {analysis.paced}.", icon=":material/warning:")
+        st.warning(f"**{PACED_NOTE}** Evidence: {plain(analysis.paced)}.",
+                   icon=":material/warning:")
     with st.container(border=True):
         metrics = summary_metrics(summary)
         for column, (label, value, detail) in zip(st.columns(len(metrics)), metrics,
@@ -107,14 +108,15 @@ def summary_section(analysis: RecordAnalysis) -> None:
                 st.dataframe(episodes, hide_index=True, height=min(300, 38 + 35 * len(episodes)))
                 if summary["episodes_total"] > len(episodes):
                     st.caption(f"The first {len(episodes)} of {summary['episodes_total']}.")
-        st.caption(f"Lead {analysis.lead} · {analysis.fs:g} Hz · beat positions: "
+        # Lead names and notes come from the file (a CSV header names the leads).
+        st.caption(f"Lead {plain(analysis.lead)} · {analysis.fs:g} Hz · beat positions: "
                    f"{summary['beat_positions']}.")
     if analysis.lead.strip().lower() != DEFAULT_LEAD.lower():
         st.info(f"The model was trained on lead {DEFAULT_LEAD}; its classes on lead "
-                f"{analysis.lead} are less reliable.", icon=":material/info:")
+                f"{plain(analysis.lead)} are less reliable.", icon=":material/info:")
     for note in analysis.notes:
         if not note.startswith(PACED_NOTE):  # shown as the warning above
-            st.info(note, icon=":material/info:")
+            st.info(plain(note), icon=":material/info:")
 
 
 def reference_section(analysis: RecordAnalysis) -> None:

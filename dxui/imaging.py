@@ -13,7 +13,7 @@ from dxcore.contract import Result
 from dxcore.explain import Explanation
 from dxcore.images.explainers import colour_bar, overlay
 from dxui import results
-from dxui.common import show_error
+from dxui.common import plain, show_error
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "dcm"]
 EXAMPLES_PER_CLASS = 6
@@ -79,7 +79,7 @@ def saliency_section(model_id: str, upload: results.Upload, source: str,
         st.markdown("**Image details**")
         st.markdown(facts_markdown(image))
         for note in image.notes:
-            st.info(note, icon=":material/info:")
+            st.info(plain(note), icon=":material/info:")
     width, height = image.size
     image_column.image(display_pixels(image), width="stretch",
                        caption=f"{source} · {width} x {height} px")
@@ -123,8 +123,8 @@ def display_pixels(image: LoadedImage) -> np.ndarray:
 def facts_markdown(image: LoadedImage) -> str:
     """The image's non-identifying facts (format, size, DICOM modality, view...), one a
     line. Only :attr:`LoadedImage.facts` is shown: dxcore never puts a patient attribute
-    there."""
-    return "  \n".join(f"{name}: **{value}**" for name, value in image.facts.items())
+    there. The values are the file's own, so they are shown as plain text."""
+    return "  \n".join(f"{name}: **{plain(value)}**" for name, value in image.facts.items())
 
 
 def chest_xray_examples() -> dict[str, str]:

@@ -29,7 +29,7 @@ from dxcore.records import (
 )
 from dxcore.records.atypicality import ATYPICAL_FROM
 from dxui import results
-from dxui.common import load_model, show_error
+from dxui.common import load_model, plain, show_error
 
 UPLOAD_TYPES = ["csv", "json"]
 UPLOAD, FORM = "Upload a CSV or JSON file", "Fill in a form"
@@ -140,13 +140,13 @@ def cases_section(card: ModelCard, upload: results.Upload, result: Result) -> No
     """One case: its view; several: the table of all, the download, the rows that could
     not be predicted, and the view of the case picked."""
     batch: CaseBatch = result.detail
-    for note in batch.notes:
-        st.info(note, icon=":material/info:")
+    for note in batch.notes:  # notes and errors echo the file's columns and cells
+        st.info(plain(note), icon=":material/info:")
     predicted = {case.row: case for case in batch.results if case.error is None}
     if len(batch.results) == 1:
         [single] = batch.results
         if single.error:
-            st.error(single.error, icon=":material/error:")
+            st.error(plain(single.error), icon=":material/error:")
         else:
             case_view(card, upload, result, single, "Result")
         return
@@ -313,7 +313,7 @@ def errors_markdown(batch: CaseBatch) -> str | None:
     failed = [r for r in batch.results if r.error]
     if not failed:
         return None
-    lines = [f"- {r.error}" for r in failed[:ERRORS_SHOWN]]
+    lines = [f"- {plain(r.error)}" for r in failed[:ERRORS_SHOWN]]
     if len(failed) > ERRORS_SHOWN:
         lines.append(f"- and {len(failed) - ERRORS_SHOWN} more: see the Error column of the "
                      "table.")

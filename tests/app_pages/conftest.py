@@ -8,6 +8,7 @@ not installed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,6 +61,12 @@ def open_page(cxr_card) -> Callable[[str | None], AppTest]:
     """``open_page("app_pages/chest_xray.py")``: :func:`open_app`, once the chest X-ray
     model is known to be there."""
     return open_app
+
+
+def shown(markdown: str) -> str:
+    """The text a Markdown body shows: pages escape the text of uploads and the messages
+    that echo them (``dxui.common.plain``), and CommonMark shows ``\\*`` as ``*``."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 
 def assert_targets_warned(app: AppTest, card) -> None:

@@ -10,7 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from dxui.common import NOTICE
-from tests.app_pages.conftest import assert_targets_warned, probability_bars
+from tests.app_pages.conftest import assert_targets_warned, probability_bars, shown
 
 PAGE = "app_pages/chest_xray.py"
 # tf-keras-vis calls the functional model with a list; Keras warns, harmlessly.
@@ -126,7 +126,7 @@ def test_bad_upload_shows_one_error_and_nothing_else(page):
     upload(page, "chest.png", b"not an image", "image/png")
 
     assert not page.exception
-    assert [error.value for error in page.error] == [
+    assert [shown(error.value) for error in page.error] == [
         "This file is not an image that can be read. Please upload a PNG, JPEG or DICOM file."]
     assert not page.image
     assert not page.metric
@@ -185,7 +185,7 @@ def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, test_xra
     upload(page, "chest.png", png.getvalue(), "image/png")
 
     assert not page.exception
-    assert [error.value for error in page.error] == [UNEXPECTED_ERROR]
+    assert [shown(error.value) for error in page.error] == [UNEXPECTED_ERROR]
     assert "internal detail" not in rendered_text(page)
     assert not page.image
 
@@ -207,8 +207,8 @@ def test_latest_choice_wins_between_upload_and_example(page, test_xray_bytes, da
 def assert_refused_without_answer(app: AppTest) -> None:
     assert not app.exception
     assert not app.error
-    assert any("The model gives no answer for this input." in warning.value
-               and "does not look like a frontal chest X-ray" in warning.value
+    assert any("The model gives no answer for this input." in shown(warning.value)
+               and "does not look like a frontal chest X-ray" in shown(warning.value)
                for warning in app.warning)
     assert not app.metric  # no verdict
     assert not app.get("progress")  # no probabilities

@@ -21,6 +21,7 @@ from tests.app_pages.conftest import (
     open_app,
     other_charts,
     probability_bars,
+    shown,
 )
 from tests.app_pages.test_chest_xray import rendered_text
 from tests.helpers import real_ecg, record_files, synthetic_ecg, wfdb_bytes
@@ -230,7 +231,7 @@ def test_incomplete_record_shows_one_clear_error(page, names, message):
     upload(page, {name: files[name] for name in names})
 
     assert not page.exception
-    assert [error.value for error in page.error] == [message]
+    assert [shown(error.value) for error in page.error] == [message]
     assert not page.metric and not charts(page)
 
 
@@ -240,7 +241,7 @@ def test_files_of_two_records_are_refused(page):
 
     assert not page.exception
     [error] = page.error
-    assert error.value.startswith("The files belong to different records (a, b).")
+    assert shown(error.value).startswith("The files belong to different records (a, b).")
     assert not page.metric
 
 
@@ -248,7 +249,7 @@ def test_csv_rate_is_used_only_without_a_time_column(page, mitdb_root):
     signals = real_ecg(mitdb_root, seconds=20.0, fs=360)
     upload(page, {"strip.csv": csv_bytes(signals, fs=None)})
     assert not page.exception
-    assert [error.value for error in page.error] == [
+    assert [shown(error.value) for error in page.error] == [
         "The CSV file has no time column (in seconds); give its sampling rate in Hz (--fs on "
         "the command line, or the field on the page)."]
 
@@ -274,7 +275,7 @@ def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, monkeypa
     upload(page, wfdb_bytes(synthetic_ecg(seconds=15.0, rate_bpm=66), name="odd"))
 
     assert not page.exception
-    assert [error.value for error in page.error] == [UNEXPECTED_ERROR]
+    assert [shown(error.value) for error in page.error] == [UNEXPECTED_ERROR]
     assert "internal detail" not in rendered_text(page)
     assert not page.metric and not charts(page)
 

@@ -20,6 +20,7 @@ from tests.app_pages.conftest import (
     open_app,
     other_charts,
     probability_bars,
+    shown,
 )
 from tests.app_pages.test_chest_xray import rendered_text
 
@@ -139,7 +140,7 @@ def test_chosen_model_notes_and_imputed_values(page):
 
     assert not page.exception
     assert not page.error, page.error[0].value
-    notes = [info.value for info in page.info]
+    notes = [shown(info.value) for info in page.info]
     assert "Ignored 1 column this model does not use: comment." in notes
     assert "Not in the file, so imputed for every case: fbs." in notes
     assert not any(note.startswith("Matched by") for note in notes)
@@ -213,8 +214,8 @@ def test_an_empty_form_gets_the_minimum_fields_message_and_no_prediction(page, c
     assert not page.exception
     assert not page.metric  # no prediction
     (error,) = page.error
-    assert error.value.startswith("Row 1: too few findings to answer: 24 of 24 fields are "
-                                  "missing")
+    assert shown(error.value).startswith("Row 1: too few findings to answer: 24 of 24 fields "
+                                         "are missing")
 
 
 def test_form_follows_the_chosen_models_schema(page, ckd_card):
@@ -243,7 +244,7 @@ def test_bad_file_shows_one_clear_error_and_no_result(page, ckd_card, name, data
     upload(page, name, data)
 
     assert not page.exception
-    assert [error.value for error in page.error] == expected
+    assert [shown(error.value) for error in page.error] == expected
     assert not page.metric and not page.get("vega_lite_chart")
 
 
@@ -253,7 +254,7 @@ def test_columns_of_no_chosen_model_are_refused(page):
 
     assert not page.exception
     [error] = page.error
-    assert error.value.startswith("None of the columns this model reads is in the file "
+    assert shown(error.value).startswith("None of the columns this model reads is in the file "
                                   "(it reads age, sex, cp, trestbps, chol and 8 more).")
     assert not page.dataframe
 
@@ -263,9 +264,9 @@ def test_bad_rows_are_listed_and_the_others_still_run(page):
 
     assert not page.exception
     [error] = page.error
-    assert error.value.startswith("**1 of 3 cases could not be predicted:**")
+    assert shown(error.value).startswith("**1 of 3 cases could not be predicted:**")
     assert "Row 2, Age (years): 430 is outside the plausible range 18 to 110 years." \
-        in error.value
+        in shown(error.value)
     table = page.dataframe[0].value
     assert table.set_index("Row").loc[2, "Prediction"] == "—"
     assert page.selectbox[1].options[0].startswith("Row 1:")
@@ -281,7 +282,7 @@ def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, monkeypa
     upload(page, "odd.csv", csv_bytes("71,1,1,135,199,0,1,128,0,1.1,2,1,3"))
 
     assert not page.exception
-    assert [error.value for error in page.error] == [UNEXPECTED_ERROR]
+    assert [shown(error.value) for error in page.error] == [UNEXPECTED_ERROR]
     assert "internal detail" not in rendered_text(page)
     assert not page.metric
 
@@ -314,7 +315,7 @@ def test_a_flood_of_bad_rows_is_summarised():
                             range(1, 31)], [])
     lines = records.errors_markdown(batch).splitlines()
     assert lines[0] == "**30 of 30 cases could not be predicted:**"
-    assert lines[1:3] == ["- Row 1, bad.", "- Row 2, bad."]
+    assert lines[1:3] == [r"- Row 1\, bad\.", r"- Row 2\, bad\."]  # escaped: they echo cells
     assert lines[-1] == "- and 10 more: see the Error column of the table."
     assert len(lines) == 22
 

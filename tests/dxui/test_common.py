@@ -1,12 +1,18 @@
-"""The shared UI helpers that need no Streamlit session: sentences and tables."""
+"""The shared UI helpers that need no Streamlit session: sentences, tables and the escaping
+of text from uploads."""
 
+import html
 from pathlib import Path
 
 import numpy as np
+import pytest
+from markdown_it import MarkdownIt  # a CommonMark parser (rich's, which keras requires)
 
 from dxcore.cards import ModelCard
 from dxcore.contract import DecisionRule, Result
-from dxui.common import card_metrics_table, models_table, targets_text
+from dxcore.records.model import CaseBatch, CaseResult
+from dxui.common import card_metrics_table, models_table, plain, targets_text
+from dxui.records import errors_markdown
 from dxui.results import decision_sentence, rule_text, upload_key
 
 METRICS = {
@@ -113,3 +119,49 @@ def test_card_metrics_table_shows_counts_as_counts():
     table = card_metrics_table(card({"misclassified": {"value": 4, "of": 34}}))
     assert table.to_dict("records") == [
         {"Metric": "Wrongly classified test cases", "Value": "4 of 34", "95% CI": "—"}]
+
+
+# What a hostile file may hold in a cell, a column name, a lead name or a DICOM attribute.
+HOSTILE_TEXTS = [
+    "![x](http://evil.example/track.png)",
+    "<img src=http://evil.example/i.png>",
+    "<script>alert(1)</script>",
+    "[click here](http://evil.example/)",
+    "<http://evil.example/>",
+    "**bold** _it_ `code` ~~gone~~",
+    "# heading",
+    "- a list item",
+    "1. numbered",
+    "> quoted",
+    "a | b\n---|---\nc | d",
+    ":red[coloured] $x^2$",
+    "&lt; &amp; &#60;",
+    "back\\slash\\*",
+]
+
+
+# CommonMark with GitHub's tables and strikethrough, as Streamlit renders Markdown.
+GFM = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS)
+def test_plain_markdown_renders_as_the_text_itself(text):
+    """CommonMark (as Streamlit's Markdown renderer reads it) makes one paragraph of the
+    escaped text that says exactly the text: no image, link, tag, emphasis or block."""
+    rendered = GFM.render(plain(text))
+    assert rendered == f"<p>{html.escape(text, quote=False)}</p>\n"
+
+
+def test_plain_keeps_letters_digits_and_spaces():
+    assert plain("Lead MLII 360 Hz") == "Lead MLII 360 Hz"
+    assert plain(42) == "42"
+    assert plain("é ü 中") == "é ü 中"
+
+
+def test_errors_markdown_escapes_each_rows_message_and_keeps_the_list():
+    cell = "Thal: '![x](http://evil.example/t.png)' is not one of 3, 6 or 7"
+    batch = CaseBatch("heart-disease", [CaseResult(1, {}, error=f"Row 1, {cell}."),
+                                        CaseResult(2, {}, prediction="absent")], notes=[])
+    rendered = GFM.render(errors_markdown(batch))
+    assert "<img" not in rendered and "<a " not in rendered
+    assert f"<li>Row 1, {html.escape(cell, quote=False)}.</li>" in rendered

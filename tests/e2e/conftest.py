@@ -4,12 +4,14 @@ headless Chromium driven by Playwright (no browser download: ``executable_path``
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,20 +44,58 @@ def wait_until_healthy(url: str, server: subprocess.Popen, seconds: float) -> No
     raise RuntimeError(f"streamlit did not answer at {url} within {seconds:.0f} s")
 
 
-def start_streamlit(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+def start_streamlit(env: dict[str, str], port: int, log: Path,
+                    wrapper: Sequence[str] = ()) -> subprocess.Popen:
+    """``streamlit run app.py`` on ``port``, run by ``wrapper`` if given (``strace ...``)."""
     with log.open("wb") as output:  # the child keeps its own copy of the handle
         return subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--server.fileWatcherType", "none"],
+            [*wrapper, sys.executable, "-m", "streamlit", "run", "app.py",
+             "--server.headless", "true", "--server.address", "127.0.0.1",
+             "--server.port", str(port), "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
-def stop(server: subprocess.Popen) -> None:
-    server.terminate()
+@contextmanager
+def serving(log: Path, wrapper: Sequence[str] = (),
+            env: dict[str, str] | None = None) -> Iterator[str]:
+    """The dashboard's URL while ``streamlit run app.py`` serves it on a free port, shipped
+    models only (``DX_MODELS_DIR`` removed from its environment); stopped afterwards. Its
+    output goes to ``log``, quoted when it fails to start."""
+    if env is None:
+        env = {key: value for key, value in os.environ.items() if key != "DX_MODELS_DIR"}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_streamlit(env, port, log, wrapper)
+    try:
+        try:
+            wait_until_healthy(url, server, STARTUP_SECONDS)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}; its output:\n{log.read_text()[-3000:]}") from None
+        yield url
+    finally:
+        stop(server, wrapped=bool(wrapper))
+
+
+def children(pid: int) -> list[int]:
+    """The process ids of ``pid``'s children (Linux ``/proc``)."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
+def stop(server: subprocess.Popen, wrapped: bool = False) -> None:
+    """Stop the server and wait for it. A ``wrapped`` server (run by strace) is stopped
+    itself and its tracer ends with it: a tracer stopped first would detach and leave the
+    server running, its traced system calls failing (strace's seccomp filter stays)."""
+    targets = children(server.pid) if wrapped and server.poll() is None else []
+    for pid in targets:
+        os.kill(pid, signal.SIGTERM)
+    if not targets:
+        server.terminate()
     try:
         server.wait(timeout=10)
     except subprocess.TimeoutExpired:
+        for pid in targets:
+            os.kill(pid, signal.SIGKILL)
         server.kill()
         server.wait()
 
@@ -90,22 +130,9 @@ def shipped_heart_card():
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory) -> Iterator[str]:
-    """The dashboard served by ``streamlit run app.py`` on a free port, shipped models only
-    (``DX_MODELS_DIR`` removed from its environment); stopped after the module. Its output
-    goes to a log file, quoted when it fails to start."""
-    env = {key: value for key, value in os.environ.items() if key != "DX_MODELS_DIR"}
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    server = start_streamlit(env, port, log)
-    try:
-        try:
-            wait_until_healthy(url, server, STARTUP_SECONDS)
-        except RuntimeError as error:
-            raise RuntimeError(f"{error}; its output:\n{log.read_text()[-3000:]}") from None
+    """The dashboard (:func:`serving`) for the module's tests."""
+    with serving(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
         yield url
-    finally:
-        stop(server)
 
 
 @pytest.fixture(scope="module")

@@ -1,18 +1,22 @@
 """The dashboard in a real browser: upload a test image on the chest X-ray page, a test
 record on the ECG page and a CSV of cases on the case-record page, see the results, and save
-screenshots for the README."""
+screenshots for the README; visit the home and models pages; upload files whose cells,
+column names and lead names hold Markdown images, links and HTML, and see them shown as
+text. On every page no request may leave for another host than the app's
+(``tests/e2e/browsing.py`` blocks and reports any)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.browsing import VIEWPORT, WAIT_MS, opened, wait_for_idle
+
 pytestmark = pytest.mark.e2e
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 SCREENSHOT = DOCS / "screenshot-chest-xray.png"
 ECG_SCREENSHOT = DOCS / "screenshot-ecg.png"
 RECORDS_SCREENSHOT = DOCS / "screenshot-records.png"
@@ -24,30 +28,25 @@ CASES_CSV = """age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,
 66,1,4,150,?,1,2,110,1,3.1,2,3,7
 52,0,2,128,225,0,0,160,0,0.4,1,0,3
 """
-VIEWPORT = {"width": 1440, "height": 900}
-WAIT_MS = 60_000  # the first page load imports TensorFlow and loads the model
-
-
-@contextmanager
-def opened(browser, url: str) -> Iterator:
-    """A new page at ``url``, once the research notice shows; closed afterwards."""
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        page.goto(url, wait_until="domcontentloaded")
-        page.get_by_text("Research prototype — not for clinical decisions").wait_for(
-            timeout=WAIT_MS)
-        yield page
-    finally:
-        page.close()
-
-
-def wait_for_idle(page) -> None:
-    """Until Streamlit's "Running..." indicator is gone and every image has loaded."""
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-              && [...document.images].every(image => image.complete
-                                                      && image.naturalWidth > 0)""",
-        timeout=WAIT_MS)
+# What a hostile file may hold; each would make the browser fetch evil.example, or show a
+# link or markup, if a page rendered it as Markdown.
+HOSTILE = {
+    "image": "![x](http://evil.example/track.png)",
+    "html": "<img src=http://evil.example/img.png>",
+    "script": "<script>alert(1)</script>",
+    "link": "[click](http://evil.example/link)",
+}
+# Heart-disease cases: two unknown columns named by hostile text (ignored, and named in a
+# note) and three thallium results that are hostile text (each row refused, its cell echoed
+# in the error); the fourth row is predicted.
+HOSTILE_CASES_CSV = f"""age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal,\
+{HOSTILE["image"]},{HOSTILE["link"]}
+58,1,4,140,260,0,2,118,1,2.6,2,2,{HOSTILE["image"]},1,2
+44,0,3,118,210,0,0,172,0,0.0,1,0,{HOSTILE["html"]},1,2
+66,1,4,150,250,1,2,110,1,3.1,2,3,{HOSTILE["script"]},1,2
+52,0,2,128,225,0,0,160,0,0.4,1,0,3,1,2
+"""
+ECG_CSV_SECONDS = 30
 
 
 def full_page_screenshot(page, path: Path) -> None:
@@ -122,3 +121,60 @@ def test_upload_on_records_page(shipped_heart_card, browser, app_url, tmp_path):
             <= set(shipped_heart_card.class_names)
         assert page.get_by_test_id("stDownloadButton").count() == 1
         shows_no_error_then_screenshot(page, RECORDS_SCREENSHOT)
+
+
+def test_home_and_models_pages(browser, app_url):
+    from dxcore.registry import list_cards
+
+    with opened(browser, app_url) as page:
+        page.get_by_text("Shipped models").wait_for(timeout=WAIT_MS)
+        wait_for_idle(page)
+        assert page.get_by_test_id("stException").count() == 0
+    for card in list_cards(ROOT / "saved_models"):
+        with opened(browser, f"{app_url}/models?model={card.id}") as page:
+            page.get_by_text("Test report").wait_for(timeout=WAIT_MS)
+            wait_for_idle(page)
+            assert page.get_by_test_id("stException").count() == 0
+
+
+def shows_literally(page, texts) -> None:
+    """Each text is on the page as itself, and the page holds no element made of them."""
+    shown = page.get_by_test_id("stMain").inner_text()
+    for text in texts:
+        assert text in shown
+    assert page.locator('img[src*="evil.example"]').count() == 0
+    # GitHub-flavoured Markdown makes a URL written out in the text a link to itself (never
+    # fetched; what it shows is where it goes); no link may hide behind other words.
+    links = page.locator('a[href*="evil.example"]').evaluate_all(
+        "links => links.map(link => [link.textContent, link.href])")
+    assert all(text == href for text, href in links)
+    assert page.evaluate("() => [...document.scripts].some(s => s.text.includes('alert'))") \
+        is False
+
+
+def test_records_page_shows_a_hostile_file_as_text(shipped_heart_card, browser, app_url):
+    with opened(browser, f"{app_url}/records") as page:
+        page.locator('input[type="file"]').set_input_files(
+            {"name": "cases.csv", "mimeType": "text/csv",
+             "buffer": HOSTILE_CASES_CSV.encode()})
+        page.get_by_text("3 of 4 cases could not be predicted").wait_for(timeout=WAIT_MS)
+        page.get_by_text("Ignored 2 columns").wait_for(timeout=WAIT_MS)
+        shows_literally(page, HOSTILE.values())
+
+
+def test_ecg_page_shows_a_hostile_lead_name_as_text(shipped_ecg_card, browser, app_url,
+                                                    mitdb_test_record):
+    from dxcore.datasets.mitdb import LEAD, read_record
+
+    header = mitdb_test_record[0]
+    record = read_record(header.stem, header.parent.parent)
+    _, signal, _ = record.lead(LEAD)
+    samples = int(ECG_CSV_SECONDS * record.fs)
+    lines = [f"time,{HOSTILE['image']}"] + [
+        f"{i / record.fs:.6f},{value:.4f}" for i, value in enumerate(signal[:samples])]
+    with opened(browser, f"{app_url}/ecg") as page:
+        page.locator('input[type="file"]').set_input_files(
+            {"name": "strip.csv", "mimeType": "text/csv", "buffer": "\n".join(lines).encode()})
+        page.get_by_text("Record summary").wait_for(timeout=WAIT_MS)
+        page.get_by_text("less reliable").first.wait_for(timeout=WAIT_MS)
+        shows_literally(page, [HOSTILE["image"]])

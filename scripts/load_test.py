@@ -1,0 +1,354 @@
+"""Load test of the dashboard: N browser contexts at once, each uploading a file and reading
+its result over and over (a chest X-ray, an MIT-BIH ECG record with its annotations, a CSV
+of heart-disease cases, in turn), while the server's memory is sampled.
+
+    python scripts/load_test.py [--contexts 10] [--minutes 5] [--url URL]
+
+Without ``--url`` it starts ``streamlit run app.py`` on a free port and samples that
+server's resident memory (RSS, with any children, from ``/proc``) every few seconds; with
+``--url`` it drives a server already running and samples nothing. The browser is Debian's
+headless Chromium (``/usr/bin/chromium``) driven by Playwright, as in the browser tests; the
+files come from the datasets folder (``$DX_DATA_DIR`` or ``../shared/data``).
+
+Each round is one page load, one upload and its result. An error is any exception box,
+``st.error`` or "Something unexpected" message on the page, or a result that does not show
+within ``--step-seconds``. It stops by itself: no round starts after ``--minutes``, and
+whatever is still running ``--step-seconds`` later is abandoned. It prints rounds per
+context, the errors, the RSS at the start, after warm-up (a third of the way in), at the end
+and its maximum, and the RSS slope over the last third (settled when under
+``--settled-mb-per-minute``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dxcore.datasets import data_dir  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update"]
+NOTICE = "Research prototype — not for clinical decisions"
+ERROR_MARKERS = ('[data-testid="stException"]', '[data-testid="stAlertContentError"]',
+                 'text="Something unexpected went wrong"')
+ECG_RECORD = "233"  # an MIT-BIH DS2 (test) record, with its reference annotations
+# Plausible made-up findings (not patients of the dataset), the UCI attribute names.
+HEART_CASES = b"""age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal
+58,1,4,140,260,0,2,118,1,2.6,2,2,7
+44,0,3,118,210,0,0,172,0,0.0,1,0,3
+66,1,4,150,?,1,2,110,1,3.1,2,3,7
+52,0,2,128,225,0,0,160,0,0.4,1,0,3
+"""
+STARTUP_SECONDS = 90
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One kind of round: the page, the files uploaded, and what shows once it is done."""
+
+    name: str
+    path: str
+    files: list[dict]  # Playwright's {"name", "mimeType", "buffer"}: no file on disk
+    done: str  # a selector that shows when the result is there
+
+
+def workloads(data: Path) -> list[Workload]:
+    xray = sorted((data / "chest_xray" / "test" / "PNEUMONIA").glob("*.jpeg"))[0]
+    ecg = [data / "mitdb" / f"{ECG_RECORD}{ext}" for ext in (".hea", ".dat", ".atr")]
+    return [
+        Workload("chest X-ray", "chest_xray",
+                 [{"name": xray.name, "mimeType": "image/jpeg", "buffer": xray.read_bytes()}],
+                 '[data-testid="stMetricValue"]'),
+        Workload("ECG", "ecg",
+                 [{"name": path.name, "mimeType": "application/octet-stream",
+                   "buffer": path.read_bytes()} for path in ecg],
+                 'text="Record summary"'),
+        Workload("case records", "records",
+                 [{"name": "cases.csv", "mimeType": "text/csv", "buffer": HEART_CASES}],
+                 'text="All cases"'),
+    ]
+
+
+@dataclass
+class ContextStats:
+    rounds: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+
+# --- The server and its memory --------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(port: int, log: Path) -> subprocess.Popen:
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port),
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                        timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return server
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit(f"streamlit did not start; see {log}")
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux ``/proc``)."""
+    tree = [pid]
+    for member in tree:
+        try:
+            tasks = list(Path(f"/proc/{member}/task").iterdir())
+        except FileNotFoundError:
+            continue
+        for task in tasks:
+            with contextlib.suppress(FileNotFoundError):  # the process has just ended
+                tree += [int(child) for child in (task / "children").read_text().split()]
+    return tree
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants, in MB (``VmRSS``)."""
+    total_kb = 0
+    for member in process_tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except FileNotFoundError:
+            continue
+        total_kb += next((int(line.split()[1]) for line in status.splitlines()
+                          if line.startswith("VmRSS:")), 0)
+    return total_kb / 1024
+
+
+async def sample_rss(pid: int, every: float, samples: list[tuple[float, float]],
+                     stop: asyncio.Event) -> None:
+    started = time.monotonic()
+    while not stop.is_set():
+        samples.append((time.monotonic() - started, rss_mb(pid)))
+        with contextlib.suppress(TimeoutError):  # the next sample is due
+            await asyncio.wait_for(stop.wait(), every)
+
+
+# --- The browser contexts -------------------------------------------------------------------
+
+
+async def shown_or_error(page, expected, step_ms: float) -> str | None:
+    """Wait for ``expected`` or an error, then for the script run to end; the first error
+    message on the page, or None."""
+    shown = expected
+    for marker in ERROR_MARKERS:
+        shown = shown.or_(page.locator(marker))
+    await shown.first.wait_for(timeout=step_ms)
+    await page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=step_ms)
+    for marker in ERROR_MARKERS:
+        found = page.locator(marker)
+        if await found.count():
+            return (await found.first.inner_text()).strip().replace("\n", " ")[:160] or marker
+    return None
+
+
+def watch(page) -> list[str]:
+    """What the page's browser side says as it goes: console errors and warnings, uncaught
+    errors, and its WebSocket (Streamlit's session) opening and closing."""
+    events: list[str] = []
+    page.on("console", lambda message: events.append(f"console {message.type}: "
+                                                      f"{message.text[:120]}")
+            if message.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: events.append(f"page error: {str(error)[:120]}"))
+
+    def socket(websocket) -> None:
+        events.append("websocket open")
+        websocket.on("close", lambda _: events.append("websocket closed"))
+        websocket.on("socketerror", lambda error: events.append(f"websocket error: {error}"))
+
+    page.on("websocket", socket)
+    return events
+
+
+async def page_state(page, events: list[str]) -> str:
+    """What a page that timed out shows: whether a script run is still going, its first
+    words (Streamlit's "Connecting" screen, say), and its last browser-side events."""
+    state = await page.evaluate("""() => ({
+        running: !!document.querySelector('[data-testid="stStatusWidget"]'),
+        text: document.body.innerText.replace(/\\s+/g, " ").slice(0, 120)})""")
+    return (f"running: {state['running']}; shows: {state['text']!r}; "
+            f"events: {events[-4:]}")
+
+
+async def one_round(context, url: str, workload: Workload, step_ms: float) -> str | None:
+    """One page load, upload and result; the problem seen, or None."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    page = await context.new_page()
+    events = watch(page)
+    step = "page load"
+    try:
+        await page.goto(f"{url}/{workload.path}", wait_until="domcontentloaded")
+        problem = await shown_or_error(page, page.get_by_text(NOTICE), step_ms)
+        if problem:
+            return f"{workload.name}, {step}: {problem}"
+        step = "upload"
+        await page.locator('input[type="file"]').set_input_files(workload.files)
+        step = "result"
+        problem = await shown_or_error(page, page.locator(workload.done), step_ms)
+        return f"{workload.name}, {step}: {problem}" if problem else None
+    except PlaywrightTimeout:
+        return (f"{workload.name}: no {step} within {step_ms / 1000:.0f} s "
+                f"({await page_state(page, events)})")
+    finally:
+        await page.close()
+
+
+async def drive(browser, url: str, work: list[Workload], offset: int, deadline: float,
+                step_ms: float, stats: ContextStats) -> None:
+    """Rounds in one browser context until the deadline, starting at workload ``offset``
+    (so that the contexts do not all upload the same kind of file at once)."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        turn = offset
+        while time.monotonic() < deadline:
+            workload = work[turn % len(work)]
+            started = time.monotonic()
+            problem = await one_round(context, url, workload, step_ms)
+            stats.seconds.append(time.monotonic() - started)
+            stats.rounds[workload.name] += 1
+            if problem:
+                stats.errors.append(problem)
+            turn += 1
+    finally:
+        await context.close()
+
+
+async def run(args: argparse.Namespace, url: str, pid: int | None) -> tuple[
+        list[ContextStats], list[tuple[float, float]]]:
+    from playwright.async_api import async_playwright
+
+    work = workloads(data_dir(args.data_dir))
+    stats = [ContextStats() for _ in range(args.contexts)]
+    samples: list[tuple[float, float]] = []
+    stop = asyncio.Event()
+    sampler = (asyncio.create_task(sample_rss(pid, args.sample_seconds, samples, stop))
+               if pid else None)
+    deadline = time.monotonic() + args.minutes * 60
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                   args=CHROMIUM_ARGS)
+        drivers = [asyncio.create_task(drive(browser, url, work, i, deadline,
+                                             args.step_seconds * 1000, stats[i]))
+                   for i in range(args.contexts)]
+        # A round that started just before the deadline may finish; nothing runs longer.
+        _, late = await asyncio.wait(drivers, timeout=args.minutes * 60 + args.step_seconds)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        for task in drivers:
+            if task.done() and not task.cancelled() and task.exception():
+                stats[drivers.index(task)].errors.append(f"driver failed: {task.exception()!r}")
+        await browser.close()
+    stop.set()
+    if sampler:
+        await sampler
+    return stats, samples
+
+
+# --- The summary ----------------------------------------------------------------------------
+
+
+def slope_mb_per_minute(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of RSS over time."""
+    times = [t for t, _ in samples]
+    values = [v for _, v in samples]
+    return statistics.linear_regression(times, values).slope * 60 if len(samples) > 2 else 0.0
+
+
+def summary(args: argparse.Namespace, stats: list[ContextStats],
+            samples: list[tuple[float, float]]) -> str:
+    lines = [f"{args.contexts} contexts for {args.minutes:g} min"]
+    for number, context in enumerate(stats, start=1):
+        median = statistics.median(context.seconds) if context.seconds else float("nan")
+        done = ", ".join(f"{name} {count}" for name, count in sorted(context.rounds.items()))
+        lines.append(f"  context {number}: {sum(context.rounds.values())} rounds ({done}), "
+                     f"median {median:.1f} s a round, {len(context.errors)} errors")
+    errors = Counter(error for context in stats for error in context.errors)
+    rounds = sum(sum(context.rounds.values()) for context in stats)
+    lines.append(f"rounds: {rounds}; errors: {sum(errors.values())}")
+    lines += [f"  {count} x {error}" for error, count in errors.most_common()]
+    if samples:
+        duration = samples[-1][0]
+        warm = next(v for t, v in samples if t >= duration / 3)
+        last_third = [(t, v) for t, v in samples if t >= 2 * duration / 3]
+        slope = slope_mb_per_minute(last_third)
+        settled = abs(slope) < args.settled_mb_per_minute
+        lines.append(f"server RSS (MB): start {samples[0][1]:.0f}, after warm-up {warm:.0f}, "
+                     f"end {samples[-1][1]:.0f}, max {max(v for _, v in samples):.0f} "
+                     f"({len(samples)} samples)")
+        lines.append(f"last third: {slope:+.1f} MB/min, "
+                     f"{'settled' if settled else 'NOT settled'} "
+                     f"(threshold {args.settled_mb_per_minute:g} MB/min)")
+    else:
+        lines.append("server RSS: not sampled (a server given by --url)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contexts", type=int, default=10)
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--url", help="a dashboard already running (default: start one)")
+    parser.add_argument("--data-dir", help="the datasets folder (default: dxcore's)")
+    parser.add_argument("--step-seconds", type=float, default=300.0,
+                        help="longest wait for a page, an upload or a result")
+    parser.add_argument("--sample-seconds", type=float, default=3.0)
+    parser.add_argument("--settled-mb-per-minute", type=float, default=10.0)
+    args = parser.parse_args()
+
+    server = None
+    url = args.url
+    if url is None:
+        port = free_port()
+        log = Path(os.environ.get("TMPDIR", "/tmp")) / f"dx-load-test-{port}.log"
+        server = start_server(port, log)
+        url = f"http://127.0.0.1:{port}"
+        print(f"server on {url}, output in {log}", flush=True)
+    try:
+        stats, samples = asyncio.run(run(args, url.rstrip("/"), server.pid if server else None))
+    finally:
+        if server:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    print(summary(args, stats, samples))
+
+
+if __name__ == "__main__":
+    main()
