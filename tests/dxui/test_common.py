@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from markdown_it import MarkdownIt  # a CommonMark parser (rich's, which keras requires)
+from markdown_it import MarkdownIt  # a CommonMark parser, as the browser renders it
 
 from dxcore.cards import ModelCard
 from dxcore.contract import DecisionRule, Result
