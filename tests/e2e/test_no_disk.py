@@ -10,7 +10,6 @@ upload over 1 MB to an unnamed file in ``/tmp`` (an ``openat`` of ``/tmp`` with
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
@@ -23,11 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from pydicom import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from tests.e2e.browsing import WAIT_MS, opened, wait_for_idle
 from tests.e2e.conftest import serving
+from tests.images.test_reader import dicom_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +33,6 @@ STRACE = shutil.which("strace")
 MEMORY_BACKED = Path("/dev/shm")
 SIDE = 2300  # 2300 x 2300 16-bit pixels: 10.6 MB of pixel data
 CANARY = "CANARY^PATIENT"
-DX_STORAGE = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image Storage - For Presentation
 # Where a server may write without touching a disk: pseudo-files, shared memory, sockets,
 # pipes, anonymous inodes and memfds (as strace -y names them).
 IN_MEMORY = ("/dev/", "/proc/", "/sys/", "socket:", "pipe:", "anon_inode:", "/memfd:")
@@ -109,19 +106,7 @@ def large_dicom(xray: Path) -> bytes:
     about 10.6 MB whose patient name is the canary."""
     with Image.open(xray) as image:
         pixels = np.asarray(image.convert("L").resize((SIDE, SIDE), Image.BICUBIC))
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = DX_STORAGE
-    ds.SOPInstanceUID = generate_uid()
-    ds.Modality = "DX"
-    ds.ViewPosition = "PA"
-    ds.BodyPartExamined = "CHEST"
-    ds.PatientName = CANARY
-    ds.set_pixel_data(pixels.astype(np.uint16) * 257, "MONOCHROME2", 16)
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
+    return dicom_bytes(pixels.astype(np.uint16) * 257, bits_stored=16, PatientName=CANARY)
 
 
 @pytest.fixture(scope="module")
