@@ -11,7 +11,8 @@ gives each large input's peak and its ratio to the ordinary input of the same pa
 the figures do not depend on how busy the machine is. Inputs:
 
 - images: a real test X-ray (JPEG, ~1-2 megapixels) and the same X-ray resized to
-  7000 x 7140 pixels (50 megapixels, just under the reader's limit) as a PNG;
+  7000 x 7140 pixels (50 megapixels, just under the reader's limit) as a PNG and as an
+  8-bit DICOM;
 - ECG: MIT-BIH record 100 (its first 30 minutes, WFDB), the same repeated to the longest
   record the reader accepts (``dxcore.ecg.record.MAX_HOURS``) and to 24 hours;
 - case records: Cleveland's 303 heart-disease cases, and copies of them up to the most cases
@@ -29,6 +30,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +62,27 @@ def image_50mp() -> dict[str, bytes]:
     buffer = io.BytesIO()
     large.save(buffer, format="PNG")
     return {"large.png": buffer.getvalue()}
+
+
+def dicom_50mp() -> dict[str, bytes]:
+    """The same 50 megapixels as an 8-bit DX DICOM (48 MB uncompressed: the page takes
+    uploads up to 50 MB, ``server.maxUploadSize``)."""
+    from PIL import Image
+    from pydicom import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    with Image.open(_test_xray()) as image:
+        large = image.convert("L").resize((7000, 7140), Image.Resampling.BILINEAR)
+    dataset = Dataset()
+    dataset.file_meta = FileMetaDataset()
+    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray, for presentation
+    dataset.SOPInstanceUID = generate_uid()
+    dataset.Modality = "DX"
+    dataset.set_pixel_data(np.asarray(large), "MONOCHROME2", 8)
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return {"large.dcm": buffer.getvalue()}
 
 
 def _record_100(hours: float) -> dict[str, bytes]:
@@ -116,6 +140,7 @@ def csv_100k() -> dict[str, bytes]:
 CASES: dict[str, tuple[str, Callable[[], dict[str, bytes]]]] = {
     "image-ordinary": ("image", image_ordinary),
     "image-50mp": ("image", image_50mp),
+    "dicom-50mp": ("image", dicom_50mp),
     "ecg-30min": ("ecg", ecg_30min),
     "ecg-at-limit": ("ecg", ecg_at_limit),
     "ecg-24h": ("ecg", ecg_24h),
