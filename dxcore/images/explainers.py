@@ -149,7 +149,7 @@ def overlay(pixels: np.ndarray, saliency: np.ndarray, opacity: float = 0.45) -> 
     height, width = pixels.shape
     if saliency.shape != pixels.shape:  # an ImageMap's saliency is at the image's size already
         saliency = resize_map(saliency, (width, height))
-    # Colours as uint8 and blending in float32: at a 2048-pixel image, float64 RGBA
+    # Colours as uint8 and blending in float32: at a 1024-pixel image, float64 RGBA
     # copies would take hundreds of megabytes.
     heat = matplotlib.colormaps[COLOUR_MAP](saliency, bytes=True)[..., :3]
     blended = pixels[..., None] * np.float32((1 - opacity) * 255) + heat * np.float32(opacity)

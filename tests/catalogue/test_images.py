@@ -194,7 +194,7 @@ IMAGE_CASES = [
     BadInput("drawing", lambda: encode(gradient(256, 256)), expect=NOT_AN_XRAY),
     # Answered, some with a note saying what was done.
     BadInput("large-png-reduced", lambda: encode(xray_image((4096, 4096))),
-             warns="reduced from 4096x4096 to 2048x2048"),
+             warns="reduced from 4096x4096 to 1024x1024"),
     BadInput("large-jpeg-reduced", lambda: encode(xray_image((6000, 5000)), "JPEG"),
              warns="reduced from 6000x5000"),
     BadInput("png-16-bit", lambda: encode(xray().astype(np.uint16) * 257)),
@@ -317,7 +317,7 @@ DICOM_CASES = [
     BadInput("dicom-three-frames", lambda: dicom_bytes(np.stack([xray()] * 3)),
              warns="holds 3 frames; frame 1 is shown"),
     BadInput("dicom-large-reduced", lambda: dicom_bytes(np.asarray(xray_image((4096, 3072)))),
-             warns="reduced from 4096x3072 to 2048x1536"),
+             warns="reduced from 4096x3072 to 1024x768"),
     BadInput("dicom-float-pixel-data", xray_float_dicom),
     BadInput("dicom-double-float-pixel-data", lambda: xray_float_dicom(np.float64)),
     BadInput("dicom-monochrome1", lambda: dicom_bytes(255 - xray(), "MONOCHROME1")),
