@@ -28,7 +28,7 @@ import pandas as pd
 from dxcore.contract import read_path
 from dxcore.ecg.record import MAX_HOURS, EcgRecord, check_amplitude, check_record
 from dxcore.errors import DxError
-from dxcore.records.reader import sniff_dialect, text_encoding
+from dxcore.tables import sniff_dialect, text_encoding
 
 # Refused before parsing: two hours of two leads at 360 Hz with a time column are about
 # 40 MB of text; the record's limits (MAX_HOURS, MAX_SAMPLES) apply once the rate is known.

@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
@@ -25,6 +24,7 @@ import pandas as pd
 
 from dxcore.contract import read_path
 from dxcore.errors import DxError
+from dxcore.tables import decode_text, sniff_dialect
 
 # Larger tables are refused before parsing: a 100,000-row file took 1.6 GB to read,
 # validate and predict. 20,000 cases is far more than one worklist holds; the byte limit
@@ -33,52 +33,6 @@ MAX_CASES = 20_000
 MAX_CASE_FILE_BYTES = 30 * 2 ** 20
 # A number with a decimal comma ("2,3"), as a European spreadsheet writes it.
 _DECIMAL_NUMBER = re.compile(r"^\s*(-?\d*),(\d+)\s*$")
-_DECIMAL_COMMA = re.compile(r"(?:^|[;\t])\s*-?\d+,\d+\s*(?=[;\t]|$)", re.MULTILINE)
-
-
-def text_encoding(data: bytes, what: str) -> str:
-    """The encoding of an uploaded table: UTF-16 and UTF-8 as their byte-order mark says,
-    else UTF-8, else Latin-1 (older spreadsheet exports). Refuses binary files (a NUL
-    byte is in no text of this kind)."""
-    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
-                          (codecs.BOM_UTF8, "utf-8-sig")):
-        if data.startswith(bom):
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError:
-                break
-            if "\x00" not in text:
-                return encoding
-            break
-    else:
-        if b"\x00" not in data:
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                return "latin-1"  # decodes any byte: what is left is text
-            return "utf-8"
-    raise DxError(f"{what} is not a text file (CSV or JSON).")
-
-
-def decode_text(data: bytes, what: str) -> str:
-    """The text of an uploaded table, decoded as :func:`text_encoding` says."""
-    return data.decode(text_encoding(data, what))
-
-
-def sniff_dialect(text: str) -> tuple[str, str]:
-    """The separator and decimal mark of a CSV text, from its first lines: the one of
-    comma, semicolon and tab in the header row (comma when none or several), and a
-    decimal comma when the separator is not a comma and the values hold "1,5".
-
-    >>> sniff_dialect("age;chol\\n63;2,3\\n"), sniff_dialect("age,chol\\n63,2.3\\n")
-    ((';', ','), (',', '.'))
-    """
-    head = text[:65536]
-    header = head.split("\n", 1)[0]
-    found = [sep for sep in (",", ";", "\t") if sep in header]
-    separator = found[0] if len(found) == 1 else ","
-    decimal = "," if separator != "," and _DECIMAL_COMMA.search(head) else "."
-    return separator, decimal
 
 
 def read_cases(source: str | Path | bytes, name: str | None = None) -> pd.DataFrame:
