@@ -62,6 +62,13 @@ def plain(text: object) -> str:
     return MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
 
 
+def show_notes(notes: list[str]) -> None:
+    """One ``st.info`` per note a reader or model made about an input; notes may echo the
+    file's names and cells, so they are shown as :func:`plain` text."""
+    for note in notes:
+        st.info(plain(note), icon=":material/info:")
+
+
 def research_notice() -> None:
     """The notice every page shows near its top."""
     st.warning(f"{NOTICE} {NOTICE_DETAIL}", icon=":material/science:")

@@ -23,7 +23,7 @@ from dxcore.ecg.preprocessing import window_times
 from dxcore.ecg.quality import PACED_NOTE
 from dxcore.ecg.record import DEFAULT_LEAD
 from dxui import results
-from dxui.common import plain, show_error
+from dxui.common import plain, show_error, show_notes
 
 UPLOAD_TYPES = ["hea", "dat", "atr", "csv"]
 MODEL_MISSING = (
@@ -114,9 +114,8 @@ def summary_section(analysis: RecordAnalysis) -> None:
     if analysis.lead.strip().lower() != DEFAULT_LEAD.lower():
         st.info(f"The model was trained on lead {DEFAULT_LEAD}; its classes on lead "
                 f"{plain(analysis.lead)} are less reliable.", icon=":material/info:")
-    for note in analysis.notes:
-        if not note.startswith(PACED_NOTE):  # shown as the warning above
-            st.info(plain(note), icon=":material/info:")
+    # the pacing note is shown as the warning above
+    show_notes([note for note in analysis.notes if not note.startswith(PACED_NOTE)])
 
 
 def reference_section(analysis: RecordAnalysis) -> None:

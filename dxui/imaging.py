@@ -13,7 +13,7 @@ from dxcore.contract import Result
 from dxcore.explain import Explanation
 from dxcore.images.explainers import colour_bar, overlay
 from dxui import results
-from dxui.common import plain, show_error
+from dxui.common import plain, show_error, show_notes
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "dcm"]
 EXAMPLES_PER_CLASS = 6
@@ -78,8 +78,7 @@ def saliency_section(model_id: str, upload: results.Upload, source: str,
             "features such as markers or borders.")
         st.markdown("**Image details**")
         st.markdown(facts_markdown(image))
-        for note in image.notes:
-            st.info(plain(note), icon=":material/info:")
+        show_notes(image.notes)
     width, height = image.size
     image_column.image(display_pixels(image), width="stretch",
                        caption=f"{source} · {width} x {height} px")

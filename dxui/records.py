@@ -29,7 +29,7 @@ from dxcore.records import (
 )
 from dxcore.records.atypicality import ATYPICAL_FROM
 from dxui import results
-from dxui.common import load_model, plain, show_error
+from dxui.common import load_model, plain, show_error, show_notes
 
 UPLOAD_TYPES = ["csv", "json"]
 UPLOAD, FORM = "Upload a CSV or JSON file", "Fill in a form"
@@ -140,8 +140,7 @@ def cases_section(card: ModelCard, upload: results.Upload, result: Result) -> No
     """One case: its view; several: the table of all, the download, the rows that could
     not be predicted, and the view of the case picked."""
     batch: CaseBatch = result.detail
-    for note in batch.notes:  # notes and errors echo the file's columns and cells
-        st.info(plain(note), icon=":material/info:")
+    show_notes(batch.notes)
     predicted = {case.row: case for case in batch.results if case.error is None}
     if len(batch.results) == 1:
         [single] = batch.results
