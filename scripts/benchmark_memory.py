@@ -29,6 +29,7 @@ import resource
 import subprocess
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,9 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from dxcore.ecg.record import MAX_HOURS  # noqa: E402
+from dxcore.records.reader import MAX_CASES  # noqa: E402
 
 # page script, and the ordinary case each large one is compared with
 PAGES = {"image": "app_pages/chest_xray.py", "ecg": "app_pages/ecg.py",
@@ -101,20 +105,6 @@ def _record_100(hours: float) -> dict[str, bytes]:
     return {"100.hea": ("\n".join(lines) + "\n").encode(), "100.dat": samples}
 
 
-def ecg_30min() -> dict[str, bytes]:
-    return _record_100(0.5)
-
-
-def ecg_at_limit() -> dict[str, bytes]:
-    from dxcore.ecg.record import MAX_HOURS
-
-    return _record_100(MAX_HOURS)
-
-
-def ecg_24h() -> dict[str, bytes]:
-    return _record_100(24)
-
-
 def _cleveland_csv(rows: int) -> dict[str, bytes]:
     from dxcore.datasets.heart_disease import load
 
@@ -123,30 +113,16 @@ def _cleveland_csv(rows: int) -> dict[str, bytes]:
     return {"cases.csv": repeated.to_csv(index=False).encode()}
 
 
-def csv_303() -> dict[str, bytes]:
-    return _cleveland_csv(303)
-
-
-def csv_at_limit() -> dict[str, bytes]:
-    from dxcore.records.reader import MAX_CASES
-
-    return _cleveland_csv(MAX_CASES)
-
-
-def csv_100k() -> dict[str, bytes]:
-    return _cleveland_csv(100_000)
-
-
 CASES: dict[str, tuple[str, Callable[[], dict[str, bytes]]]] = {
     "image-ordinary": ("image", image_ordinary),
     "image-50mp": ("image", image_50mp),
     "dicom-50mp": ("image", dicom_50mp),
-    "ecg-30min": ("ecg", ecg_30min),
-    "ecg-at-limit": ("ecg", ecg_at_limit),
-    "ecg-24h": ("ecg", ecg_24h),
-    "csv-303": ("records", csv_303),
-    "csv-at-limit": ("records", csv_at_limit),
-    "csv-100k": ("records", csv_100k),
+    "ecg-30min": ("ecg", partial(_record_100, 0.5)),
+    "ecg-at-limit": ("ecg", partial(_record_100, MAX_HOURS)),
+    "ecg-24h": ("ecg", partial(_record_100, 24)),
+    "csv-303": ("records", partial(_cleveland_csv, 303)),
+    "csv-at-limit": ("records", partial(_cleveland_csv, MAX_CASES)),
+    "csv-100k": ("records", partial(_cleveland_csv, 100_000)),
 }
 
 
