@@ -1,6 +1,7 @@
 """Load test of the dashboard: N browser contexts at once, each uploading a file and reading
-its result over and over (a chest X-ray, an MIT-BIH ECG record with its annotations, a CSV
-of heart-disease cases, in turn), while the server's memory is sampled.
+its result over and over (chest X-rays, MIT-BIH ECG records with their annotations, CSVs
+of heart-disease cases, in turn, each upload a file the server has not had before from
+that context), while the server's memory is sampled.
 
     python scripts/load_test.py [--contexts 10] [--minutes 5] [--url URL]
 
@@ -14,9 +15,11 @@ Each round is one page load, one upload and its result. An error is any exceptio
 ``st.error`` or "Something unexpected" message on the page, or a result that does not show
 within ``--step-seconds``. It stops by itself: no round starts after ``--minutes``, and
 whatever is still running ``--step-seconds`` later is abandoned. It prints rounds per
-context, the errors, the RSS at the start, after warm-up (a third of the way in), at the end
-and its maximum, and the RSS slope over the last third (settled when under
-``--settled-mb-per-minute``).
+context, the errors, the lowest and highest RSS of each minute, and the slope of the
+lowest over the second half (settled when under ``--settled-mb-per-minute``): the lowest
+is what the server keeps between requests, the highest adds the requests in flight. Then it
+samples the idle server for ``--idle-seconds``, past the time Streamlit keeps a session
+whose browser has left, to show what is kept once everyone has gone.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import socket
 import statistics
@@ -46,40 +50,55 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
 NOTICE = "Research prototype — not for clinical decisions"
 ERROR_MARKERS = ('[data-testid="stException"]', '[data-testid="stAlertContentError"]',
                  'text="Something unexpected went wrong"')
-ECG_RECORD = "233"  # an MIT-BIH DS2 (test) record, with its reference annotations
-# Plausible made-up findings (not patients of the dataset), the UCI attribute names.
-HEART_CASES = b"""age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal
-58,1,4,140,260,0,2,118,1,2.6,2,2,7
-44,0,3,118,210,0,0,172,0,0.0,1,0,3
-66,1,4,150,?,1,2,110,1,3.1,2,3,7
-52,0,2,128,225,0,0,160,0,0.4,1,0,3
-"""
+# MIT-BIH DS2 (test) records, with their reference annotations: 30 minutes, two leads each.
+ECG_RECORDS = ("233", "213", "208")
+XRAYS_PER_CLASS = 12
+# Plausible made-up findings (not patients of the dataset), the UCI attribute names; each
+# round uploads them in another order, so that every upload is a new file to the server.
+HEART_HEADER = b"age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n"
+HEART_CASES = (b"58,1,4,140,260,0,2,118,1,2.6,2,2,7\n", b"44,0,3,118,210,0,0,172,0,0.0,1,0,3\n",
+               b"66,1,4,150,?,1,2,110,1,3.1,2,3,7\n", b"52,0,2,128,225,0,0,160,0,0.4,1,0,3\n")
 STARTUP_SECONDS = 90
+# Streamlit keeps a session (its uploads and widget state) this long after its browser tab
+# has gone (``server.disconnectedSessionTTL``'s default), in case the tab reconnects.
+IDLE_SECONDS_NEEDED = 120
 
 
 @dataclass(frozen=True)
 class Workload:
-    """One kind of round: the page, the files uploaded, and what shows once it is done."""
+    """One kind of round: the page, the uploads it takes in turn, and what shows once a
+    result is there."""
 
     name: str
     path: str
-    files: list[dict]  # Playwright's {"name", "mimeType", "buffer"}: no file on disk
+    uploads: list[list[dict]]  # Playwright's {"name", "mimeType", "buffer"}: no file on disk
     done: str  # a selector that shows when the result is there
+
+    def upload(self, turn: int) -> list[dict]:
+        return self.uploads[turn % len(self.uploads)]
 
 
 def workloads(data: Path) -> list[Workload]:
-    xray = sorted((data / "chest_xray" / "test" / "PNEUMONIA").glob("*.jpeg"))[0]
-    ecg = [data / "mitdb" / f"{ECG_RECORD}{ext}" for ext in (".hea", ".dat", ".atr")]
+    """Different files in turn (chest X-rays of both classes, three ECG records, case files
+    in every order), so that the server's caches fill and must evict, as in a clinic."""
+    test = data / "chest_xray" / "test"
+    xrays = [path for label in ("NORMAL", "PNEUMONIA")
+             for path in sorted((test / label).glob("*.jpeg"))[:XRAYS_PER_CLASS]]
+    records = [[data / "mitdb" / f"{record}{ext}" for ext in (".hea", ".dat", ".atr")]
+               for record in ECG_RECORDS]
     return [
         Workload("chest X-ray", "chest_xray",
-                 [{"name": xray.name, "mimeType": "image/jpeg", "buffer": xray.read_bytes()}],
+                 [[{"name": path.name, "mimeType": "image/jpeg", "buffer": path.read_bytes()}]
+                  for path in xrays],
                  '[data-testid="stMetricValue"]'),
         Workload("ECG", "ecg",
-                 [{"name": path.name, "mimeType": "application/octet-stream",
-                   "buffer": path.read_bytes()} for path in ecg],
+                 [[{"name": path.name, "mimeType": "application/octet-stream",
+                    "buffer": path.read_bytes()} for path in record] for record in records],
                  'text="Record summary"'),
         Workload("case records", "records",
-                 [{"name": "cases.csv", "mimeType": "text/csv", "buffer": HEART_CASES}],
+                 [[{"name": "cases.csv", "mimeType": "text/csv",
+                    "buffer": HEART_HEADER + b"".join(order)}]
+                  for order in itertools.permutations(HEART_CASES)],
                  'text="All cases"'),
     ]
 
@@ -198,13 +217,15 @@ async def page_state(page, events: list[str]) -> str:
     words (Streamlit's "Connecting" screen, say), and its last browser-side events."""
     state = await page.evaluate("""() => ({
         running: !!document.querySelector('[data-testid="stStatusWidget"]'),
-        text: document.body.innerText.replace(/\\s+/g, " ").slice(0, 120)})""")
+        text: (document.querySelector('[data-testid="stMain"]') || document.body)
+            .innerText.replace(/\\s+/g, " ").slice(0, 160)})""")
     return (f"running: {state['running']}; shows: {state['text']!r}; "
             f"events: {events[-4:]}")
 
 
-async def one_round(context, url: str, workload: Workload, step_ms: float) -> str | None:
-    """One page load, upload and result; the problem seen, or None."""
+async def one_round(context, url: str, workload: Workload, files: list[dict],
+                    step_ms: float) -> str | None:
+    """One page load, the upload of ``files`` and its result; the problem seen, or None."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     page = await context.new_page()
@@ -216,7 +237,7 @@ async def one_round(context, url: str, workload: Workload, step_ms: float) -> st
         if problem:
             return f"{workload.name}, {step}: {problem}"
         step = "upload"
-        await page.locator('input[type="file"]').set_input_files(workload.files)
+        await page.locator('input[type="file"]').set_input_files(files)
         step = "result"
         problem = await shown_or_error(page, page.locator(workload.done), step_ms)
         return f"{workload.name}, {step}: {problem}" if problem else None
@@ -232,12 +253,16 @@ async def drive(browser, url: str, work: list[Workload], offset: int, deadline: 
     """Rounds in one browser context until the deadline, starting at workload ``offset``
     (so that the contexts do not all upload the same kind of file at once)."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    # Every wait of a round (finding the uploader included) gets the same bound; Playwright's
+    # own default of 30 s would count a slow page under load as an error.
+    context.set_default_timeout(step_ms)
     try:
         turn = offset
         while time.monotonic() < deadline:
             workload = work[turn % len(work)]
             started = time.monotonic()
-            problem = await one_round(context, url, workload, step_ms)
+            problem = await one_round(context, url, workload,
+                                      workload.upload(turn // len(work) + offset), step_ms)
             stats.seconds.append(time.monotonic() - started)
             stats.rounds[workload.name] += 1
             if problem:
@@ -248,7 +273,9 @@ async def drive(browser, url: str, work: list[Workload], offset: int, deadline: 
 
 
 async def run(args: argparse.Namespace, url: str, pid: int | None) -> tuple[
-        list[ContextStats], list[tuple[float, float]]]:
+        list[ContextStats], list[tuple[float, float]], list[tuple[float, float]]]:
+    """The contexts' stats, the RSS samples under load and those once every browser has
+    left (for ``--idle-seconds``)."""
     from playwright.async_api import async_playwright
 
     work = workloads(data_dir(args.data_dir))
@@ -274,23 +301,39 @@ async def run(args: argparse.Namespace, url: str, pid: int | None) -> tuple[
                 stats[drivers.index(task)].errors.append(f"driver failed: {task.exception()!r}")
         await browser.close()
     stop.set()
+    idle: list[tuple[float, float]] = []
     if sampler:
         await sampler
-    return stats, samples
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(sample_rss(pid, args.sample_seconds, idle, stop))
+        await asyncio.sleep(args.idle_seconds)
+        stop.set()
+        await sampler
+    return stats, samples, idle
 
 
 # --- The summary ----------------------------------------------------------------------------
 
 
-def slope_mb_per_minute(samples: list[tuple[float, float]]) -> float:
-    """Least-squares slope of RSS over time."""
-    times = [t for t, _ in samples]
-    values = [v for _, v in samples]
-    return statistics.linear_regression(times, values).slope * 60 if len(samples) > 2 else 0.0
+def slope_mb_per_minute(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of ``(seconds, MB)`` points, in MB per minute."""
+    if len(points) < 3:
+        return 0.0
+    return statistics.linear_regression(*zip(*points, strict=True)).slope * 60
+
+
+def minute_floors(samples: list[tuple[float, float]]) -> list[tuple[float, float, float]]:
+    """``(minute, lowest MB, highest MB)`` of each whole minute of samples. The lowest is
+    what the server keeps between the requests in flight (whose buffers come and go within
+    seconds): growth there is memory that is not given back."""
+    minutes: dict[int, list[float]] = {}
+    for seconds, mb in samples:
+        minutes.setdefault(int(seconds // 60), []).append(mb)
+    return [(minute, min(mbs), max(mbs)) for minute, mbs in sorted(minutes.items())]
 
 
 def summary(args: argparse.Namespace, stats: list[ContextStats],
-            samples: list[tuple[float, float]]) -> str:
+            samples: list[tuple[float, float]], idle: list[tuple[float, float]]) -> str:
     lines = [f"{args.contexts} contexts for {args.minutes:g} min"]
     for number, context in enumerate(stats, start=1):
         median = statistics.median(context.seconds) if context.seconds else float("nan")
@@ -301,20 +344,24 @@ def summary(args: argparse.Namespace, stats: list[ContextStats],
     rounds = sum(sum(context.rounds.values()) for context in stats)
     lines.append(f"rounds: {rounds}; errors: {sum(errors.values())}")
     lines += [f"  {count} x {error}" for error, count in errors.most_common()]
-    if samples:
-        duration = samples[-1][0]
-        warm = next(v for t, v in samples if t >= duration / 3)
-        last_third = [(t, v) for t, v in samples if t >= 2 * duration / 3]
-        slope = slope_mb_per_minute(last_third)
-        settled = abs(slope) < args.settled_mb_per_minute
-        lines.append(f"server RSS (MB): start {samples[0][1]:.0f}, after warm-up {warm:.0f}, "
-                     f"end {samples[-1][1]:.0f}, max {max(v for _, v in samples):.0f} "
-                     f"({len(samples)} samples)")
-        lines.append(f"last third: {slope:+.1f} MB/min, "
-                     f"{'settled' if settled else 'NOT settled'} "
-                     f"(threshold {args.settled_mb_per_minute:g} MB/min)")
-    else:
+    if not samples:
         lines.append("server RSS: not sampled (a server given by --url)")
+        return "\n".join(lines)
+    floors = minute_floors(samples)
+    lines.append("server RSS (MB) per minute under load, lowest-highest: " + ", ".join(
+        f"{minute}: {low:.0f}-{high:.0f}" for minute, low, high in floors))
+    # The second half: the first holds the start-up, the model loads and the caches filling.
+    later = [(minute * 60, low) for minute, low, _ in floors if minute >= len(floors) / 2]
+    slope = slope_mb_per_minute(later)
+    settled = abs(slope) < args.settled_mb_per_minute
+    lines.append(f"lowest RSS a minute, second half: {slope:+.1f} MB/min, "
+                 f"{'settled' if settled else 'NOT settled'} "
+                 f"(threshold {args.settled_mb_per_minute:g} MB/min); "
+                 f"max {max(mb for _, mb in samples):.0f} MB")
+    if idle:
+        lines.append(f"idle after the load: {idle[0][1]:.0f} MB, after {idle[-1][0]:.0f} s "
+                     f"{idle[-1][1]:.0f} MB (sessions are kept "
+                     f"{IDLE_SECONDS_NEEDED} s after their browser leaves)")
     return "\n".join(lines)
 
 
@@ -328,6 +375,8 @@ def main() -> None:
                         help="longest wait for a page, an upload or a result")
     parser.add_argument("--sample-seconds", type=float, default=3.0)
     parser.add_argument("--settled-mb-per-minute", type=float, default=10.0)
+    parser.add_argument("--idle-seconds", type=float, default=IDLE_SECONDS_NEEDED + 30,
+                        help="how long to sample the server's RSS once the load is over")
     args = parser.parse_args()
 
     server = None
@@ -339,7 +388,8 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         print(f"server on {url}, output in {log}", flush=True)
     try:
-        stats, samples = asyncio.run(run(args, url.rstrip("/"), server.pid if server else None))
+        stats, samples, idle = asyncio.run(run(args, url.rstrip("/"),
+                                               server.pid if server else None))
     finally:
         if server:
             server.terminate()
@@ -347,7 +397,7 @@ def main() -> None:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 server.kill()
-    print(summary(args, stats, samples))
+    print(summary(args, stats, samples, idle))
 
 
 if __name__ == "__main__":
