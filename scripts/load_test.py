@@ -16,10 +16,11 @@ Each round is one page load, one upload and its result. An error is any exceptio
 within ``--step-seconds``. It stops by itself: no round starts after ``--minutes``, and
 whatever is still running ``--step-seconds`` later is abandoned. It prints rounds per
 context, the errors, the lowest and highest RSS of each minute, and the slope of the
-lowest over the second half (settled when under ``--settled-mb-per-minute``): the lowest
-is what the server keeps between requests, the highest adds the requests in flight. Then it
-samples the idle server for ``--idle-seconds``, past the time Streamlit keeps a session
-whose browser has left, to show what is kept once everyone has gone.
+lowest over the second half (settled when it grows by less than
+``--settled-mb-per-minute``): the lowest is what the server keeps between requests, the
+highest adds the requests in flight. Then it samples the idle server for
+``--idle-seconds``, past the time Streamlit keeps a session whose browser has left, to show
+what is kept once everyone has gone.
 """
 
 from __future__ import annotations
@@ -353,7 +354,7 @@ def summary(args: argparse.Namespace, stats: list[ContextStats],
     # The second half: the first holds the start-up, the model loads and the caches filling.
     later = [(minute * 60, low) for minute, low, _ in floors if minute >= len(floors) / 2]
     slope = slope_mb_per_minute(later)
-    settled = abs(slope) < args.settled_mb_per_minute
+    settled = slope < args.settled_mb_per_minute  # falling is settling too
     lines.append(f"lowest RSS a minute, second half: {slope:+.1f} MB/min, "
                  f"{'settled' if settled else 'NOT settled'} "
                  f"(threshold {args.settled_mb_per_minute:g} MB/min); "
