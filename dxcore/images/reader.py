@@ -418,6 +418,15 @@ def _check_rescale(dataset: Dataset) -> None:
         raise DxError(_INVALID_RESCALE)
 
 
+def _has_lut_data(dataset: Dataset) -> bool:
+    """Whether the VOI LUT Sequence holds a LUT with its descriptor and data."""
+    try:
+        return any("LUTDescriptor" in item and "LUTData" in item
+                   for item in dataset.VOILUTSequence)
+    except Exception:  # a sequence pydicom cannot parse holds no usable LUT either
+        return False
+
+
 def _apply_display_window(values: np.ndarray, dataset: Dataset, notes: list[str]) -> np.ndarray:
     """The stored VOI LUT or window applied to ``values``; when it cannot be applied (a
     width below 1, non-numeric values, a damaged LUT) or leaves nothing to see, the full
@@ -428,6 +437,9 @@ def _apply_display_window(values: np.ndarray, dataset: Dataset, notes: list[str]
     if not any(keyword in dataset for keyword in ("WindowCenter", "WindowWidth",
                                                   "VOILUTSequence")):
         return values
+    if "VOILUTSequence" in dataset and not _has_lut_data(dataset):
+        # pydicom passes the values through unchanged, or applies the window if any.
+        notes.append("The display LUT stored in this DICOM is empty and was ignored.")
     try:
         windowed = np.asarray(apply_voi_lut(values, dataset, prefer_lut=True))
         usable = bool(np.isfinite(windowed).all()) and float(windowed.max()) > float(

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 from pydicom import Dataset, dcmread
 from pydicom.encaps import encapsulate
+from pydicom.sequence import Sequence
 from pydicom.uid import JPEG2000Lossless
 
 from dxcore.images.reader import MAX_BYTES
@@ -40,6 +41,7 @@ NOT_AN_IMAGE = "not an image that can be read"
 DAMAGED = "damaged or incomplete"
 NOT_AN_XRAY = "does not look like a frontal chest X-ray"
 WINDOW = "stored display window of this DICOM was unusable"
+EMPTY_LUT = "display LUT stored in this DICOM is empty"
 RESCALE = "rescale values of this DICOM"
 MISMATCH = "header does not match its pixel data"
 MISSING = "missing or infinite"
@@ -312,6 +314,12 @@ DICOM_CASES = [
         "+777.25", "abc+def", WindowCenter="+777.25", WindowWidth=100), warns=WINDOW),
     BadInput("dicom-voi-lut-too-short", lambda: xray_dicom(
         VOILUTSequence=lut_sequence(256, [1, 2, 3])), warns=WINDOW),
+    BadInput("dicom-voi-lut-without-data", lambda: xray_dicom(
+        VOILUTSequence=lut_sequence(256)), warns=EMPTY_LUT),
+    BadInput("dicom-voi-lut-empty-item", lambda: xray_dicom(
+        VOILUTSequence=Sequence([Dataset()])), warns=EMPTY_LUT),
+    BadInput("dicom-voi-lut-no-items", lambda: xray_dicom(VOILUTSequence=Sequence([])),
+             warns=EMPTY_LUT),
     BadInput("dicom-without-preamble", without_preamble, warns="lacks its standard header"),
     BadInput("dicom-acr-nema-without-file-meta", acr_nema, warns="lacks its standard header"),
     BadInput("dicom-three-frames", lambda: dicom_bytes(np.stack([xray()] * 3)),
