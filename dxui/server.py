@@ -42,6 +42,7 @@ import ctypes
 import os
 import sys
 import threading
+from collections.abc import Callable
 
 from starlette.formparsers import MultiPartParser
 
@@ -60,20 +61,26 @@ def keep_uploads_in_memory() -> None:
 
 def limit_malloc_arenas() -> bool:
     """At most :data:`MALLOC_ARENAS` glibc malloc arenas from now on; whether the limit was
-    set (not off Linux, nor with ``MALLOC_ARENA_MAX`` set, nor by a libc without it)."""
-    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+    set (not with ``MALLOC_ARENA_MAX`` set, nor without glibc)."""
+    mallopt = _glibc_function("mallopt")
+    if mallopt is None or "MALLOC_ARENA_MAX" in os.environ:
         return False
-    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-    return mallopt is not None and mallopt(M_ARENA_MAX, MALLOC_ARENAS) == 1
+    return mallopt(M_ARENA_MAX, MALLOC_ARENAS) == 1
 
 
 def release_free_memory() -> bool:
     """Give the memory freed in every arena back to the system (glibc's ``malloc_trim``);
     whether any was given back."""
-    if not sys.platform.startswith("linux"):
-        return False
-    malloc_trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    malloc_trim = _glibc_function("malloc_trim")
     return malloc_trim is not None and malloc_trim(0) == 1
+
+
+def _glibc_function(name: str) -> Callable[..., int] | None:
+    """The C library's function ``name`` on Linux, if it has one (musl lacks
+    ``malloc_trim``); ``None`` elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return getattr(ctypes.CDLL(None), name, None)
 
 
 def import_core() -> None:
