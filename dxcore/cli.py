@@ -179,7 +179,9 @@ def _predict(args: argparse.Namespace) -> int:
             result = model.predict(path, **options)
             explanations = model.explain_all(result, args.explain) if args.explain else {}
         except DxError as error:
-            lines, text, notes = [error.as_json()], [str(error)], []
+            # An error that needs an option says which one, as the command line spells it.
+            hint = f" (--{error.facts['needs']} HZ)" if "needs" in error.facts else ""
+            lines, text, notes = [error.as_json()], [f"{error}{hint}"], []
         else:
             if args.out:
                 for explanation in explanations.values():
