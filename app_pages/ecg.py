@@ -46,7 +46,7 @@ else:
 if result is not None:
     ecg.summary_section(result.detail)
     ecg.reference_section(result.detail)
-    ecg.record_section(result.detail, tag)
+    ecg.record_section(result, tag)
     ecg.beats_section(PAGE.model_id, upload, read_options, {"lead": lead}, result, tag)
 
 st.divider()
