@@ -185,6 +185,10 @@ class EcgModel(DxModel):
         """The lead at 360 Hz, the beat positions (reference or detected) and each beat's
         inputs; ``use_reference=False`` ignores the record's annotations."""
         lead_name, signal, notes = decoded.lead(lead)
+        if abs(decoded.fs - MODEL_FS) > 1e-9:
+            notes.append(f"The record was sampled at {decoded.fs:g} Hz; it was resampled to "
+                         f"{MODEL_FS} Hz, the rate the model was trained on (polyphase "
+                         "filter). Beat positions are given at the record's own rate.")
         signal = resample(signal, decoded.fs, MODEL_FS)
         samples, reference_labels, source = beat_positions_of(decoded, signal, use_reference)
         samples = np.clip(samples, 0, len(signal) - 1)
