@@ -245,8 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model_id")
     predict.add_argument("files", nargs="+", metavar="FILE",
                          help="images; for ECG models, WFDB records (name without extension "
-                              "or .hea) or CSV files; for record models, CSV or JSON files of "
-                              "cases (one per row or object)")
+                              "or .hea), EDF files or CSV files; for record models, CSV or "
+                              "JSON files of cases (one per row or object)")
     predict.add_argument("--fs", type=float, metavar="HZ",
                          help="ECG: sampling rate of CSV files without a time column")
     predict.add_argument("--lead", metavar="NAME", help="ECG: the lead to analyse (default MLII)")

@@ -25,7 +25,7 @@ from dxcore.ecg.record import DEFAULT_LEAD
 from dxui import results
 from dxui.common import plain, show_error, show_notes
 
-UPLOAD_TYPES = ["hea", "dat", "atr", "csv"]
+UPLOAD_TYPES = ["hea", "dat", "atr", "csv", "edf"]
 MODEL_MISSING = (
     "The ECG beat model (`ecg-beats`) is not installed on this dashboard yet, so ECG "
     "records cannot be analysed here. Whoever runs the dashboard can add it with "

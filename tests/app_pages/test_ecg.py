@@ -105,7 +105,7 @@ def test_page_opens_with_notice_uploader_and_model_card(page, ecg_card):
     assert not page.error
     assert any(NOTICE in warning.value for warning in page.warning)
     [uploader] = page.file_uploader
-    assert uploader.allowed_type == [".hea", ".dat", ".atr", ".csv"]
+    assert uploader.allowed_type == [".hea", ".dat", ".atr", ".csv", ".edf"]
     assert uploader.accept_multiple_files
     [rate] = page.number_input
     assert rate.label == "CSV sampling rate (Hz)" and rate.value is None
@@ -359,6 +359,20 @@ def test_csv_rate_is_used_only_without_a_time_column(page, mitdb_root):
     assert not page.error
     assert {m.label: m.value for m in page.metric}["Duration"] == "20.0 s"
     assert any("read from the time column" in info.value for info in page.info)
+
+
+def test_an_edf_plus_record_at_250_hz_is_analysed_with_its_annotations(page, mitdb_root):
+    from tests.helpers import edf_excerpt
+
+    upload(page, {"holter.edf": edf_excerpt(mitdb_root, seconds=60.0, fs=250)[0]})
+
+    assert not page.exception and not page.error
+    summary = {metric.label: metric.value for metric in page.metric}
+    assert summary["Duration"] == "1 min 0 s"
+    assert "Reference annotations" in [header.value for header in page.subheader]
+    assert "MLII · 250 Hz · beat positions: reference annotations" in rendered_text(page)
+    assert any("sampled at 250 Hz; it was resampled to 360 Hz" in shown(info.value)
+               for info in page.info)
 
 
 def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, monkeypatch):
