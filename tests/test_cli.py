@@ -140,6 +140,19 @@ def test_csv_with_fs_reports_samples_at_its_own_rate(capsys, ecg_model, csv_250)
     assert any("millivolts" in note for note in line["notes"])
 
 
+def test_a_csv_without_its_rate_names_the_option_on_the_command_line(capsys, ecg_model,
+                                                                     tmp_path):
+    """The message is plain on the page; the command line adds the option that gives it."""
+    from dxcore.cli import main
+    from tests.helpers import synthetic_ecg
+
+    path = tmp_path / "strip.csv"
+    np.savetxt(path, synthetic_ecg(), delimiter=",", header="MLII,V5", comments="")
+    assert main(["predict", "ecg-beats", str(path)]) == 1
+    assert "enter the sampling rate it was recorded at, in Hz. (--fs HZ)" in \
+        capsys.readouterr().out
+
+
 def test_ecg_errors_are_objects_and_do_not_stop_the_rest(capsys, ecg_model, mitdb_root,
                                                          csv_250, tmp_path):
     header_only = tmp_path / "100.hea"
