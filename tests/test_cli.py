@@ -162,7 +162,8 @@ def test_ecg_errors_are_objects_and_do_not_stop_the_rest(capsys, ecg_model, mitd
                                str(mitdb_root / "100"), "--json")
     assert status == 1
     no_rate, no_dat, missing, good = lines
-    assert set(no_rate) == {"input", "error", "code"} and "sampling rate" in no_rate["error"]
+    assert set(no_rate) == {"input", "error", "code", "needs"} and no_rate["needs"] == "fs"
+    assert "sampling rate" in no_rate["error"]
     assert set(no_dat) == {"input", "error", "code"} and "needs the signal file 100.dat" in \
         no_dat["error"]
     assert set(missing) == {"input", "error", "code"} and "cannot be opened" in missing["error"]
