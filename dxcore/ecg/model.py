@@ -256,11 +256,12 @@ class EcgModel(DxModel):
         summary = summarise(context["samples"] / record.fs, result.decisions,
                             record.duration_s, [*names, UNCLASSIFIABLE],
                             signal=context["signal"] if detected else None, fs=MODEL_FS)
-        if summary["pauses_with_a_beat"]:
+        held = summary["pauses_with_a_beat"]
+        if held:
             result.notes.append(
-                f"{summary['pauses_with_a_beat']} RR intervals over {PAUSE_S:g} s hold a "
-                "beat-like deflection that the beat detection missed, so they are not listed "
-                "as pauses; check them on the strip.")
+                f"{held} RR interval{'s' if held > 1 else ''} over {PAUSE_S:g} s "
+                f"hold{'' if held > 1 else 's'} a beat-like deflection that the beat "
+                "detection missed, so they are not listed as pauses; check them on the strip.")
         summary.update({"lead": context["lead"], "beat_positions": context["source"],
                         "paced_rhythm": paced})
         if result.prediction_sets is not None:

@@ -291,7 +291,7 @@ def test_detected_pauses_are_checked_in_the_signal_and_episodes_do_not_overlap(
     assert not page.exception and not page.error
     episodes = page.dataframe[0].value
     assert "Pause" not in set(episodes["Episode"])
-    assert any("hold a beat-like deflection that the beat detection missed"
+    assert any("RR intervals over 2 s hold a beat-like deflection that the beat detection missed"
                in shown(info.value) for info in page.info)
     for _, same in episodes.groupby("Episode"):
         starts, ends = list(same["Start"]), list(same["End"])
