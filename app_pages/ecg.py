@@ -1,4 +1,4 @@
-"""ECG: upload a record (WFDB or CSV), read the record summary first, then the record beat by
+"""ECG: upload a record (WFDB, EDF or CSV), read the record summary first, then the record beat by
 beat and as a strip, and for any beat the part of the waveform that drove its class."""
 
 import streamlit as st
@@ -19,8 +19,10 @@ with upload_column:
         "Upload an ECG record", type=ecg.UPLOAD_TYPES, accept_multiple_files=True,
         key="ecg_upload",
         help="The .hea and .dat files of one WFDB record (with its .atr reference "
-             "annotations if you have them), or one CSV file with a header row and one "
-             "column per lead. Files are analysed in memory and never stored.")
+             "annotations if you have them), one EDF or EDF+ file (.edf, as Holter and "
+             "bedside systems export), or one CSV file with a header row and one column per "
+             "lead. Records at another sampling rate are resampled to 360 Hz. Files are "
+             "analysed in memory and never stored.")
 with rate_column:
     rate = st.number_input(
         "CSV sampling rate (Hz)", min_value=1.0, max_value=100_000.0, value=None, step=1.0,
@@ -29,8 +31,8 @@ with rate_column:
 
 result = None
 if not uploaded:
-    st.info("Upload the .hea and .dat files of a WFDB record, or a CSV file, to see every "
-            "beat's class.", icon=":material/upload_file:")
+    st.info("Upload the .hea and .dat files of a WFDB record, an EDF file or a CSV file, to "
+            "see every beat's class.", icon=":material/upload_file:")
 else:
     upload = results.Upload({file.name: file.getvalue() for file in uploaded})
     read_options, tag = ecg.read_options(upload.files, rate), upload.key[:12]
@@ -46,7 +48,7 @@ else:
 if result is not None:
     ecg.summary_section(result.detail)
     ecg.reference_section(result.detail)
-    ecg.record_section(result.detail, tag)
+    ecg.record_section(result, tag)
     ecg.beats_section(PAGE.model_id, upload, read_options, {"lead": lead}, result, tag)
 
 st.divider()

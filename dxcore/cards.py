@@ -361,7 +361,10 @@ class ModelCard:
         for name, metric in self.fields["test_metrics"].items():
             if chosen is not None and name not in chosen:
                 continue
-            if isinstance(metric, dict) and metric.get("ci95"):
+            # a metric without a finite value (a PPV of a class never called) has no headline
+            if (isinstance(metric, dict) and metric.get("ci95")
+                    and all(isinstance(v, int | float) and math.isfinite(v)
+                            for v in (metric.get("value"), *metric["ci95"]))):
                 low, high = metric["ci95"]
                 out[name] = f"{metric['value']:.3f} ({low:.3f}-{high:.3f})"
         return out

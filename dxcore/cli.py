@@ -179,7 +179,9 @@ def _predict(args: argparse.Namespace) -> int:
             result = model.predict(path, **options)
             explanations = model.explain_all(result, args.explain) if args.explain else {}
         except DxError as error:
-            lines, text, notes = [error.as_json()], [str(error)], []
+            # An error that needs an option says which one, as the command line spells it.
+            hint = f" (--{error.facts['needs']} HZ)" if "needs" in error.facts else ""
+            lines, text, notes = [error.as_json()], [f"{error}{hint}"], []
         else:
             if args.out:
                 for explanation in explanations.values():
@@ -243,8 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model_id")
     predict.add_argument("files", nargs="+", metavar="FILE",
                          help="images; for ECG models, WFDB records (name without extension "
-                              "or .hea) or CSV files; for record models, CSV or JSON files of "
-                              "cases (one per row or object)")
+                              "or .hea), EDF files or CSV files; for record models, CSV or "
+                              "JSON files of cases (one per row or object)")
     predict.add_argument("--fs", type=float, metavar="HZ",
                          help="ECG: sampling rate of CSV files without a time column")
     predict.add_argument("--lead", metavar="NAME", help="ECG: the lead to analyse (default MLII)")

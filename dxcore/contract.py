@@ -104,6 +104,31 @@ class DecisionRule:
                            np.argmax(others, axis=1))
         return names[decided]
 
+    @property
+    def never_returned(self) -> list[str]:
+        """The classes the rule never returns (those without a log-probability offset)."""
+        if self.log_offsets is None:
+            return []
+        return [name for name in self.class_names if name not in self.log_offsets]
+
+    def shown_probability(self, probabilities: np.ndarray, decisions: np.ndarray) -> np.ndarray:
+        """Each item's probability of its decision, with the classes the rule never returns
+        counted in it: the decided class stands for them too, so what is shown is
+        P(decision or a never-returned class), which under a plain argmax is the largest of
+        the shown probabilities (a beat 0.97 F, 0.02 N reads N at 0.99, "N or F"). NaN for an item
+        decided outside the classes (an ECG's unclassifiable Q).
+
+        >>> rule = DecisionRule(["N", "S", "V", "F"], log_offsets={"N": 0, "S": 0, "V": 0})
+        >>> p = np.array([[0.02, 0.0, 0.01, 0.97], [0.7, 0.1, 0.2, 0.0]])
+        >>> rule.shown_probability(p, np.array(["N", "Q"])).round(2).tolist()
+        [0.99, nan]
+        """
+        names = np.asarray(self.class_names)
+        matches = np.asarray(decisions)[:, None] == names
+        folded = np.isin(names, self.never_returned)
+        chosen = (np.asarray(probabilities) * (matches | folded)).sum(axis=1)
+        return np.where(matches.any(axis=1), chosen, np.nan)
+
 
 @dataclass
 class Prepared:

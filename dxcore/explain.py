@@ -56,6 +56,23 @@ def map_spans(raw: np.ndarray) -> np.ndarray:
     return flat.max(axis=1) - flat.min(axis=1)
 
 
+def rescaled(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A stacked batch of maps rescaled to [0, 1] per item (a flat map stays all zeros),
+    and each map's span before.
+
+    >>> maps, spans = rescaled(np.array([[1.0, 3.0], [2.0, 2.0]]))
+    >>> maps.tolist(), spans.tolist()
+    ([[0.0, 1.0], [0.0, 0.0]], [2.0, 0.0])
+    """
+    raw = np.asarray(raw, np.float32)
+    spans = map_spans(raw)
+    maps = np.zeros_like(raw)
+    for k, span in enumerate(spans):
+        if span > 0:
+            maps[k] = (raw[k] - raw[k].min()) / span
+    return maps, spans
+
+
 def is_flat(span: float | None) -> bool:
     """Whether a map of this span (before rescaling) carries almost no signal; False for
     attributions that are not rescaled maps (``None``).
@@ -168,13 +185,7 @@ class MapExplainer(Explainer):
 
         layer = model.card.explainer_layer
         raw = self.compute(network, x, score, layer)
-        raw = np.asarray(raw[0] if isinstance(raw, list) else raw, np.float32)
-        spans = map_spans(raw)
-        maps = np.zeros_like(raw)
-        for k, span in enumerate(spans):
-            if span > 0:
-                maps[k] = (raw[k] - raw[k].min()) / span
-        return maps, spans
+        return rescaled(raw[0] if isinstance(raw, list) else raw)
 
     def compute(self, network: keras.Model, x: Batch, score, layer: str) -> np.ndarray:
         raise NotImplementedError

@@ -5,6 +5,7 @@ warning) and the model-card tables and section."""
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 import pandas as pd
@@ -60,6 +61,28 @@ def plain(text: object) -> str:
     \!\[x\]\(http\:\/\/a\.b\/t\.png\) \<b\>1\*2\<\/b\>
     """
     return MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
+
+
+# A parenthesis that points at a script or a command-line flag ("(scripts/ecg_cv.py
+# --members 3)"), and a text that is a command: they are for whoever runs the dashboard,
+# not for a clinician reading a card or a message.
+COMMAND_ASIDE = re.compile(r"\s*\([^()]*?(?:scripts/|python -m|(?<![\w-])--[a-z])[^()]*\)")
+COMMAND = re.compile(r"^\s*(?:python|streamlit)\s")
+RECORDED_COMMAND = "the training run recorded in the model card"
+
+
+def clinical(text: str) -> str:
+    """``text`` without the asides that name a script or a command-line flag; a text that
+    is itself a command becomes :data:`RECORDED_COMMAND`.
+
+    >>> clinical("V PPV from 0.67 to 0.82 (scripts/ecg_cv.py --members 3).")
+    'V PPV from 0.67 to 0.82.'
+    >>> clinical("python -m dxcore train ecg-beats --epochs 6"), clinical("N (normal)")
+    ('the training run recorded in the model card', 'N (normal)')
+    """
+    if COMMAND.match(text):
+        return RECORDED_COMMAND
+    return COMMAND_ASIDE.sub("", text)
 
 
 def show_notes(notes: list[str]) -> None:
@@ -150,6 +173,21 @@ def metric_label(name: str) -> str:
     return name.replace("_", " ")
 
 
+def undefined_text(name: str) -> str:
+    """What a metric without a value means: a PPV is undefined when the model never
+    called that class, a sensitivity when the test split holds none of it.
+
+    >>> undefined_text("F_ppv"), undefined_text("F_sensitivity"), undefined_text("auc")
+    ('not defined (no F calls)', 'not defined (no F beats in the test set)', 'not defined')
+    """
+    label, _, measure = name.rpartition("_")
+    if label and measure == "ppv":
+        return f"not defined (no {label} calls)"
+    if label and measure == "sensitivity":
+        return f"not defined (no {label} beats in the test set)"
+    return "not defined"
+
+
 def card_metrics_table(card: ModelCard) -> pd.DataFrame:
     """The card's test metrics, one row each: value and 95% CI, then ECE and test size.
     Empty when the model has not been measured on its test split yet."""
@@ -159,22 +197,29 @@ def card_metrics_table(card: ModelCard) -> pd.DataFrame:
     ordered += [name for name in metrics if name not in METRIC_LABELS and name != "n"]
     for name in ordered:
         metric = metrics[name]
-        # Cards may also store tables and notes there (an ECG card's confusion matrix).
-        if not isinstance(metric, dict) or not isinstance(metric.get("value"), int | float):
+        # Cards may also store tables and notes there (an ECG card's confusion matrix); a
+        # metric with no value (a PPV of a class never called) is a row that says so.
+        if not isinstance(metric, dict) or "value" not in metric:
+            continue
+        value = metric["value"]
+        if value is not None and not isinstance(value, int | float):
             continue
         interval = metric.get("ci95")
-        value = metric["value"]
+        defined = value is not None and math.isfinite(value)
         rows.append({
             "Metric": metric_label(name),
-            "Value": f"{value} of {metric['of']}" if "of" in metric else f"{value:.3f}",
-            "95% CI": f"{interval[0]:.3f}–{interval[1]:.3f}" if interval else "—",
+            "Value": (undefined_text(name) if not defined
+                      else f"{value:,} of {metric['of']:,}" if "of" in metric
+                      else f"{value:.3f}"),
+            "95% CI": (f"{interval[0]:.3f}–{interval[1]:.3f}"
+                       if defined and interval and all(map(math.isfinite, interval)) else "—"),
         })
     count = metrics.get("n")
     if isinstance(count, dict) and "value" in count:
-        detail = str(count["value"])
+        detail = f"{count['value']:,}"
         if "positives" in count:
             positive = card.positive_class
-            detail += f" ({count['positives']} {positive})"
+            detail += f" ({count['positives']:,} {positive})"
         rows.append({"Metric": "Test set size", "Value": detail, "95% CI": ""})
     return pd.DataFrame(rows, columns=["Metric", "Value", "95% CI"])
 
@@ -223,7 +268,7 @@ def model_card_section(card: ModelCard) -> None:
             st.markdown(f"**Targets on the test set:** {targets_text(card)}.")
     with use_column:
         st.markdown("**Intended use**")
-        st.markdown(card["intended_use"])
+        st.markdown(clinical(card["intended_use"]))
         limitations = card["limitations"]
         if limitations:
             st.caption(f"{len(limitations)} limitations are stated in the card; read them "

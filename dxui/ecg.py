@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dxcore.contract import Result
+from dxcore.contract import DecisionRule, Result
 from dxcore.ecg import BeatSaliency, EcgRecord, RecordAnalysis
 from dxcore.ecg.preprocessing import window_times
 from dxcore.ecg.quality import PACED_NOTE
@@ -25,7 +25,7 @@ from dxcore.ecg.record import DEFAULT_LEAD
 from dxui import results
 from dxui.common import plain, show_error, show_notes
 
-UPLOAD_TYPES = ["hea", "dat", "atr", "csv"]
+UPLOAD_TYPES = ["hea", "dat", "atr", "csv", "edf"]
 MODEL_MISSING = (
     "The ECG beat model (`ecg-beats`) is not installed on this dashboard yet, so ECG "
     "records cannot be analysed here. Whoever runs the dashboard can add it with "
@@ -46,6 +46,8 @@ STRIP_SECONDS = 60.0
 STRIP_POINTS = 24_000  # a minute at 360 Hz is drawn in full; faster rates as an envelope
 CONTEXT_SECONDS = 4.0  # either side of the selected beat
 STRIP_HEIGHT = 240
+OVERVIEW_HEIGHT = 220  # the plot area: tall enough to read the rate off its axis
+RATE_TICKS = 6
 BEAT_HEIGHT = 280
 BAND_SPAN = 0.3  # the saliency band's height under the waveform, as a share of its range
 
@@ -134,12 +136,13 @@ def reference_section(analysis: RecordAnalysis) -> None:
     table_column.table(agreement_table(analysis), border="horizontal")
 
 
-def record_section(analysis: RecordAnalysis, tag: str) -> None:
+def record_section(result: Result, tag: str) -> None:
     """The heart rate beat by beat over the whole record, and the strip a minute a page."""
+    analysis: RecordAnalysis = result.detail
     duration = analysis.record.duration_s
     st.subheader("The whole record")
     st.markdown("**Heart rate beat by beat, coloured by class**")
-    st.altair_chart(overview_chart(analysis), width="stretch")
+    st.altair_chart(overview_chart(result), width="stretch")
     pages = strip_pages(duration)
     start = pages[0]
     if len(pages) > 1:
@@ -147,7 +150,7 @@ def record_section(analysis: RecordAnalysis, tag: str) -> None:
             "Strip", pages, key=f"ecg_strip_{tag}",
             format_func=lambda s: page_label(s, duration),
             help="Which minute of the record the strip shows.")
-    st.altair_chart(strip_chart(analysis, start, STRIP_SECONDS), width="stretch")
+    st.altair_chart(strip_chart(result, start, STRIP_SECONDS), width="stretch")
     st.caption("Drag to scroll, use the mouse wheel or pinch to zoom, double-click to reset. "
                "Each beat is marked with its predicted class.")
 
@@ -160,29 +163,45 @@ def beats_section(model_id: str, upload: results.Upload, read_options: dict[str,
     state = st.session_state
     st.subheader("Beats")
     include_normal = st.toggle("Include N beats", key=f"ecg_all_{tag}")
-    table = beats_table(analysis, include_normal)
+    table = beats_table(result, include_normal)
+    missed = missed_reference_beats(analysis)
+    if missed and not include_normal:
+        st.caption(f"{missed:,} beats the model classed N have another reference class; "
+                   "include the N beats to see them.")
     if table.empty:
         st.success("The model classed every beat N.", icon=":material/check_circle:")
         return
-    tag = f"{tag}_{analysis.lead}_{include_normal}"
-    beat_key, table_key = f"ecg_beat_{tag}", f"ecg_table_{tag}"
+    tag = f"{tag}_{analysis.lead}"
+    # The beat picked is kept apart from the widgets, whose options change with the
+    # toggle: switching N beats on and off keeps it (the nearest listed beat stands in
+    # while it is not listed).
+    picked_key = f"ecg_picked_{tag}"
+    beat_key, table_key = f"ecg_beat_{tag}_{include_normal}", f"ecg_table_{tag}_{include_normal}"
+    state[beat_key] = nearest_listed(table.index, state.get(picked_key, table.index[0]))
+
+    def pick(index: int) -> None:
+        state[picked_key] = state[beat_key] = int(index)
 
     def pick_from_table() -> None:
         rows = state[table_key].selection.rows
         if rows:
-            state[beat_key] = int(table.index[rows[0]])
+            pick(table.index[rows[0]])
 
     table_column, beat_column = st.columns([2, 3], gap="large")
     with table_column:
-        st.dataframe(table.style.format(results.probability_text, subset=["Probability"]),
+        folded = [f"P({name})" for name in result.rule.never_returned]
+        shown_as = results.shown_class(result.rule, "class")
+        st.dataframe(table.style.format(results.probability_text,
+                                        subset=["Probability", *folded]),
                      hide_index=True, height=420, key=table_key,
                      on_select=pick_from_table, selection_mode="single-row",
                      column_config={"Probability": st.column_config.Column(
-                         help="Calibrated probability of the class shown")})
+                         help=f"Calibrated probability of the class shown: P({shown_as})")})
         st.caption(rule_caption(result))
     with beat_column:
         index = st.selectbox("Beat", list(table.index), key=beat_key,
-                             format_func=lambda i: beat_option(table, i))
+                             format_func=lambda i: beat_option(table, i, result.rule),
+                             on_change=lambda: pick(state[beat_key]))
         reasons = analysis.unclassifiable_reasons
         if reasons is not None and reasons[index]:
             st.info(f"This beat is unclassifiable (Q: {reasons[index]}): the model gives it "
@@ -211,7 +230,7 @@ def beats_section(model_id: str, upload: results.Upload, read_options: dict[str,
             results.probability_bars(result, index, CALIBRATED_ON)
     st.markdown("**Around this beat**")
     st.altair_chart(
-        strip_chart(analysis, analysis.times[index] - CONTEXT_SECONDS, 2 * CONTEXT_SECONDS,
+        strip_chart(result, analysis.times[index] - CONTEXT_SECONDS, 2 * CONTEXT_SECONDS,
                     highlight=beat_window(analysis, index)),
         width="stretch")
 
@@ -292,41 +311,68 @@ def episodes_table(summary: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Episode", "Start", "End", "Beats", "Detail"])
 
 
-def predicted_probability(analysis: RecordAnalysis) -> np.ndarray:
-    """Each beat's calibrated probability of its predicted class (NaN for a Q beat, which
-    the model did not classify)."""
-    matches = analysis.labels[:, None] == np.asarray(analysis.class_names)
-    chosen = analysis.probabilities[np.arange(len(matches)), matches.argmax(axis=1)]
-    return np.where(matches.any(axis=1), chosen, np.nan)
+def predicted_probability(result: Result) -> np.ndarray:
+    """Each beat's calibrated probability of the class shown for it, a class the rule never
+    returns counted in it (P(N or F); :meth:`DecisionRule.shown_probability`); NaN for a
+    Q beat, which the model did not classify."""
+    return result.rule.shown_probability(result.probabilities, result.decisions)
 
 
-def beats_table(analysis: RecordAnalysis, include_normal: bool = False) -> pd.DataFrame:
-    """One row per beat not classed N (or whose reference class is not N), or per beat;
-    indexed by the beat's position in the analysis."""
+def beats_table(result: Result, include_normal: bool = False) -> pd.DataFrame:
+    """One row per beat not classed N, or per beat; indexed by the beat's position in the
+    analysis. A class the rule never returns (F) has its own probability column, since
+    the class shown stands for it."""
+    analysis: RecordAnalysis = result.detail
     table = pd.DataFrame({
         "Beat": np.arange(1, len(analysis.labels) + 1),
         "Time": [clock(t) for t in analysis.times],
         "Class": analysis.labels.astype(str),
-        "Probability": predicted_probability(analysis).round(3),
+        "Probability": predicted_probability(result).round(3),
     })
+    for name in result.rule.never_returned:
+        classified = np.isin(analysis.labels, analysis.class_names)
+        table[f"P({name})"] = np.where(
+            classified, analysis.probabilities[:, analysis.class_names.index(name)],
+            np.nan).round(3)
     if analysis.prediction_sets is not None:
         table["Prediction set"] = [" or ".join(s) for s in analysis.prediction_sets]
     if analysis.unclassifiable_reasons is not None:
         table["Why Q"] = analysis.unclassifiable_reasons.astype(str)
-    keep = table["Class"] != "N"
     if analysis.reference_labels is not None:
         table["Reference"] = analysis.reference_labels.astype(str)
-        keep |= table["Reference"] != "N"
-    return table if include_normal else table[keep]
+    return table if include_normal else table[table["Class"] != "N"]
 
 
-def beat_option(table: pd.DataFrame, index: int) -> str:
+def missed_reference_beats(analysis: RecordAnalysis) -> int:
+    """Beats classed N that the reference gives another class (0 without a reference)."""
+    if analysis.reference_labels is None:
+        return 0
+    return int(((analysis.labels == "N") & np.isin(analysis.reference_labels,
+                                                   ["S", "V", "F"])).sum())
+
+
+def nearest_listed(listed: pd.Index, beat: int) -> int:
+    """``beat`` if the table lists it, else the listed beat nearest to it.
+
+    >>> nearest_listed(pd.Index([2, 5, 9]), 5), nearest_listed(pd.Index([2, 5, 9]), 8)
+    (5, 9)
+    """
+    positions = np.asarray(listed)
+    return int(positions[np.abs(positions - int(beat)).argmin()])
+
+
+def beat_option(table: pd.DataFrame, index: int, rule: DecisionRule) -> str:
+    """A beat as the picker lists it: its class with the probability shown for it (and
+    that of each class it stands for), and its reference class."""
     row = table.loc[index]
     if row.get("Why Q"):
         text = f"Beat {row['Beat']} at {row['Time']}: Q, unclassifiable ({row['Why Q']})"
     else:
+        folded = "".join(f"; P({name}) {results.probability_is(row[f'P({name})'])}"
+                         for name in rule.never_returned)
         text = (f"Beat {row['Beat']} at {row['Time']}: {row['Class']} "
-                f"(P {results.probability_is(row['Probability'])})")
+                f"(P({results.shown_class(rule, row['Class'])}) "
+                f"{results.probability_is(row['Probability'])}{folded})")
     return f"{text}, reference {row['Reference']}" if "Reference" in row else text
 
 
@@ -388,27 +434,43 @@ def _class_colour(classes: list[str]) -> alt.Color:
                      legend=alt.Legend(orient="top"))
 
 
-def _beat_frame(analysis: RecordAnalysis, indices: np.ndarray) -> pd.DataFrame:
+def _beat_frame(result: Result, indices: np.ndarray) -> pd.DataFrame:
     """Beats ``indices`` with what their tooltips show."""
+    analysis: RecordAnalysis = result.detail
     frame = pd.DataFrame({
         "Time (s)": analysis.times[indices],
         "Beat": indices + 1,
         "At": [clock(t) for t in analysis.times[indices]],
         "Class": analysis.labels[indices].astype(str),
         "Probability": [results.probability_text(p)
-                        for p in predicted_probability(analysis)[indices]],
+                        for p in predicted_probability(result)[indices]],
     })
     if analysis.reference_labels is not None:
         frame["Reference"] = analysis.reference_labels[indices].astype(str)
     return frame
 
 
-def overview_chart(analysis: RecordAnalysis) -> alt.Chart:
-    """Heart rate beat by beat over the whole record, each beat coloured by its class."""
+def rate_domain(rate_bpm: np.ndarray) -> list[float]:
+    """The heart-rate axis: the 1st to 99th percentile of the beat-by-beat rate, padded and
+    rounded to 10 bpm, so that a few mis-detected beats (a 600 bpm double detection) do not
+    squash every other beat into a line; rates outside are drawn at the edge.
+
+    >>> rate_domain(np.array([70.0] * 98 + [30.0, 900.0]))
+    [60.0, 90.0]
+    """
+    low, high = np.percentile(rate_bpm, [1, 99]) if len(rate_bpm) else (60.0, 100.0)
+    low, high = 10.0 * np.floor(low / 10.0 - 0.5), 10.0 * np.ceil(high / 10.0 + 0.5)
+    return [max(0.0, float(low)), float(high)]
+
+
+def overview_chart(result: Result) -> alt.Chart:
+    """Heart rate beat by beat over the whole record, each beat coloured by its class, on
+    an axis with ticks every few bpm (:func:`rate_domain`)."""
+    analysis: RecordAnalysis = result.detail
     times = analysis.times
     rr = np.diff(times)
     rr = np.concatenate([rr[:1], rr])  # the first beat has no RR before it: use the next
-    frame = _beat_frame(analysis, np.arange(len(times)))
+    frame = _beat_frame(result, np.arange(len(times)))
     frame["Minutes"] = times / 60.0
     frame["Heart rate (bpm)"] = np.round(60.0 / np.maximum(rr, 1e-3), 1)
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
@@ -416,24 +478,28 @@ def overview_chart(analysis: RecordAnalysis) -> alt.Chart:
     tooltip += ["Reference"] if "Reference" in frame else []
     return alt.Chart(frame).mark_point(filled=True, size=18, clip=True).encode(
         x=alt.X("Minutes:Q", title="Time (min)", scale=alt.Scale(nice=False)),
-        y=alt.Y("Heart rate (bpm):Q", title="Heart rate (bpm)", scale=alt.Scale(zero=False)),
+        y=alt.Y("Heart rate (bpm):Q", title="Heart rate (bpm)",
+                scale=alt.Scale(domain=rate_domain(frame["Heart rate (bpm)"].to_numpy()),
+                                clamp=True, nice=False),
+                axis=alt.Axis(tickCount=RATE_TICKS, grid=True)),
         color=_class_colour(analysis.class_names),
         shape=alt.Shape("Class:N", legend=None),
         tooltip=tooltip,
-    ).add_params(zoom).properties(height=180)
+    ).add_params(zoom).properties(height=OVERVIEW_HEIGHT)
 
 
-def strip_chart(analysis: RecordAnalysis, start_s: float, seconds: float,
+def strip_chart(result: Result, start_s: float, seconds: float,
                 highlight: tuple[float, float] | None = None) -> alt.LayerChart:
     """The analysed lead from ``start_s`` for ``seconds``, each beat marked by its class
     (letter and colour), optionally one time span shaded; zoom and pan along time."""
+    analysis: RecordAnalysis = result.detail
     signal, unit = lead_signal(analysis)
     fs = analysis.fs
     first = max(0, int(math.floor(start_s * fs)))
     last = min(len(signal), int(math.ceil((start_s + seconds) * fs)))
     picks = first + envelope(signal[first:last], STRIP_POINTS)
     trace = pd.DataFrame({"Time (s)": picks / fs, "Value": signal[picks]})
-    beats = _beat_frame(analysis, np.flatnonzero((analysis.samples >= first)
+    beats = _beat_frame(result, np.flatnonzero((analysis.samples >= first)
                                                  & (analysis.samples < last)))
     x = alt.X("Time (s):Q", title="Time (s)",
               scale=alt.Scale(domain=[first / fs, last / fs], nice=False))

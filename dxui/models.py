@@ -21,7 +21,7 @@ from dxcore.contract import DecisionRule
 from dxcore.datasets import data_dir
 from dxcore.registry import recipe_for
 from dxcore.reports import read_report
-from dxui.common import card_metrics_table, metric_label, show_error
+from dxui.common import card_metrics_table, clinical, metric_label, show_error
 from dxui.results import CACHE_SECONDS, probability_text, rule_text
 
 CHART_PX = 320
@@ -64,7 +64,8 @@ def card_section(card: ModelCard) -> None:
     use_column, limits_column = st.columns(2, gap="large")
     use_column.markdown(f"**Intended use.** {card['intended_use']}")
     if card["limitations"]:
-        limits_column.markdown("**Limitations**\n\n" + _bullets(card["limitations"]))
+        limits_column.markdown("**Limitations**\n\n"
+                               + _bullets([clinical(item) for item in card["limitations"]]))
     training_data_section(card)
     methods_section(card)
     runtime_section(card)
@@ -77,7 +78,7 @@ def training_data_section(card: ModelCard) -> None:
     licence = data["licence"] or "not stated by its source"
     lines = [f"**{data['dataset']}** (`{data['dataset_id']}`), licence {licence}"
              + (f": {data['licence_note']}" if data.get("licence_note") else "") + ".",
-             f"**Split.** {data['split']}"]
+             f"**Split.** {clinical(data['split'])}"]
     st.markdown("\n\n".join(lines))
     st.markdown("**References**\n\n" + _bullets(data["references"]))
 
@@ -90,9 +91,9 @@ def methods_section(card: ModelCard) -> None:
     for name, text in methods.items():
         title = name.replace("_", " ").capitalize()
         if isinstance(text, str):
-            st.markdown(f"**{title}.** {text}")
+            st.markdown(f"**{title}.** {clinical(text)}")
         elif isinstance(text, list):
-            st.markdown(f"**{title}**\n\n" + _bullets([str(item) for item in text]))
+            st.markdown(f"**{title}**\n\n" + _bullets([clinical(str(item)) for item in text]))
         else:
             with st.expander(title):
                 st.json(text)
@@ -134,7 +135,7 @@ def metrics_section(card: ModelCard) -> None:
     st.markdown(f"**Measurements made on the test split: {len(evaluations)}**")
     if evaluations:
         st.table(pd.DataFrame([{
-            "Date": e["date"], "Recipe": e["recipe"], "Purpose": e["purpose"],
+            "Date": e["date"], "Recipe": clinical(e["recipe"]), "Purpose": clinical(e["purpose"]),
             "Shipped": "yes" if e.get("shipped") else "no"} for e in evaluations]),
             hide_index=True, border="horizontal")
     st.caption("Every measurement is counted: the test split may inform no choice.")

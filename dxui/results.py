@@ -223,12 +223,14 @@ def coverage_caveat(result: Result) -> str:
 
 
 def rule_text(rule: DecisionRule) -> str:
-    """The card's decision rule in words, as it is applied (Markdown).
+    r"""The card's decision rule in words, as it is applied (Markdown).
 
     >>> rule_text(DecisionRule(["NORMAL", "PNEUMONIA"], "PNEUMONIA", 0.27))
     '**PNEUMONIA if P(PNEUMONIA) ≥ 0.27**'
-    >>> rule_text(DecisionRule(["N", "S", "V", "F"], log_offsets={"N": 0, "S": 0, "V": 0}))
-    '**the most probable of N, S and V** (plain argmax); F is never returned'
+    >>> ecg = DecisionRule(["N", "S", "V", "F"], log_offsets={"N": 0, "S": 0, "V": 0})
+    >>> print(rule_text(ecg).replace("; ", ";\n"))
+    **the most probable of N, S and V** (plain argmax);
+    F is never returned, so its probability is counted with the class given (shown as P(N or F))
     """
     if rule.log_offsets is None:
         return f"**{rule.positive_class} if P({rule.positive_class}) ≥ {rule.threshold:.2f}**"
@@ -241,8 +243,20 @@ def rule_text(rule: DecisionRule) -> str:
     else:
         text += " (plain argmax)"
     if never:
-        text += f"; {_listed(never)} {'is' if len(never) == 1 else 'are'} never returned"
+        text += (f"; {_listed(never)} {'is' if len(never) == 1 else 'are'} never returned, so "
+                 f"{'its' if len(never) == 1 else 'their'} probability is counted with the "
+                 f"class given (shown as P({chosen[0]} or {_listed(never, 'or')}))")
     return text
+
+
+def shown_class(rule: DecisionRule, decided: str) -> str:
+    """The decided class as its probability is shown: with the classes the rule never
+    returns, which it stands for (:meth:`DecisionRule.shown_probability`).
+
+    >>> shown_class(DecisionRule(["N", "S", "V", "F"], log_offsets={"N": 0, "S": 0, "V": 0}), "V")
+    'V or F'
+    """
+    return " or ".join([decided, *rule.never_returned])
 
 
 def decision_sentence(result: Result, item: int, noun: str) -> str:
@@ -253,9 +267,11 @@ def decision_sentence(result: Result, item: int, noun: str) -> str:
     rule, decided = result.rule, str(result.decisions[item])
     opening = f"The model reads this {noun} as **{decided}**"
     if rule.log_offsets is not None:
-        probability = float(result.probabilities[item, rule.class_names.index(decided)])
+        probability = float(rule.shown_probability(result.probabilities[item:item + 1],
+                                                   result.decisions[item:item + 1])[0])
         chosen = [name for name in rule.class_names if name in rule.log_offsets]
-        return (f"{opening}: P({decided}) {probability_is(probability)}, the most probable of "
+        return (f"{opening}: P({shown_class(rule, decided)}) {probability_is(probability)}, "
+                "the most probable of "
                 f"{_listed(chosen)}"
                 + (" after the per-class offsets." if any(rule.log_offsets.values()) else "."))
     positive, threshold = rule.positive_class, rule.threshold
@@ -270,13 +286,22 @@ def probability_chart(result: Result, item: int) -> alt.LayerChart:
     """One horizontal bar per class on a 0-1 axis, labelled ``P(class) = 0.87`` (or
     ``> 0.99``), the decided class's darker; for a threshold rule, the decision threshold
     drawn as a black mark across the positive class's bar."""
-    rule = result.rule
-    probabilities = [float(p) for p in result.probabilities[item]]
+    rule, decided = result.rule, str(result.decisions[item])
+    # A class the rule never returns has no bar of its own: it is counted in the decided
+    # class's bar (P(N or F)), so the darker bar is always the class given and its length
+    # the probability shown for it.
+    shown = [name for name in result.class_names if name not in rule.never_returned]
+    probabilities = [float(rule.shown_probability(result.probabilities[item:item + 1],
+                                                  result.decisions[item:item + 1])[0])
+                     if name == decided else
+                     float(result.probabilities[item, result.class_names.index(name)])
+                     for name in shown]
+    labels = [shown_class(rule, name) if name == decided else name for name in shown]
     frame = pd.DataFrame({
-        "Class": [f"P({name}) {probability_is(p)}"
-                  for name, p in zip(result.class_names, probabilities, strict=True)],
+        "Class": [f"P({label}) {probability_is(p)}"
+                  for label, p in zip(labels, probabilities, strict=True)],
         "Probability": probabilities,
-        "Decided": [name == str(result.decisions[item]) for name in result.class_names],
+        "Decided": [name == decided for name in shown],
     })
     y = alt.Y("Class:N", title=None, sort=None,
               axis=alt.Axis(labelLimit=260, labelFontSize=13, labelPadding=8))
@@ -287,7 +312,7 @@ def probability_chart(result: Result, item: int) -> alt.LayerChart:
         color=alt.condition("datum.Decided", alt.value("#1f77b4"), alt.value("#a6bddb")))
     layers = [bars]
     if rule.log_offsets is None:
-        positive = result.class_names.index(rule.positive_class)
+        positive = shown.index(rule.positive_class)
         marker = pd.DataFrame({"Class": [frame["Class"][positive]],
                                "Probability": [float(rule.threshold)],
                                "Decision": [f"threshold {rule.threshold:.2f}"]})

@@ -52,13 +52,62 @@ def wfdb_bytes(signals: np.ndarray, fs: float = 360, name: str = "rec",
             f"{name}.dat": digital.astype("<i2").tobytes()}
 
 
-def real_ecg(mitdb_root: Path, seconds: float = 20.0, fs: float = 360) -> np.ndarray:
-    """The first ``seconds`` of MIT-BIH record 100's two leads (mV) at ``fs``: a real ECG,
+def edf_bytes(signals: np.ndarray, fs: float = 360, leads: tuple[str, ...] = ("MLII", "V5"),
+              unit: str = "mV", annotations: tuple[tuple[float, str], ...] = (),
+              plus: bool = True) -> bytes:
+    """An EDF+ (or plain EDF) file holding ``signals`` (in ``unit``) and ``annotations``
+    ``(onset s, text)``, written by pyedflib into a memory-backed file (it writes to paths
+    only) and returned as bytes."""
+    import os
+
+    import pyedflib
+
+    descriptor = os.memfd_create("test.edf")
+    try:
+        writer = pyedflib.EdfWriter(f"/proc/self/fd/{descriptor}", signals.shape[1],
+                                    file_type=pyedflib.FILETYPE_EDFPLUS if plus
+                                    else pyedflib.FILETYPE_EDF)
+        span = round(float(np.abs(signals).max()) * 1.1 + 1e-3, 3)  # 8 header characters
+        writer.setSignalHeaders([
+            {"label": lead, "dimension": unit, "sample_frequency": fs, "physical_max": span,
+             "physical_min": -span, "digital_max": 32767, "digital_min": -32768,
+             "transducer": "", "prefilter": ""} for lead in leads[:signals.shape[1]]])
+        if plus:  # EDFlib keeps one annotation per data record (1 s) and annotation signal
+            writer.set_number_of_annotation_signals(4)
+        writer.writeSamples([np.ascontiguousarray(lead, np.float64) for lead in signals.T])
+        for onset, text in annotations:
+            writer.writeAnnotation(onset, -1, text)
+        writer.close()
+        return os.pread(descriptor, os.fstat(descriptor).st_size, 0)
+    finally:
+        os.close(descriptor)
+
+
+def edf_excerpt(mitdb_root: Path, record: str = "101", seconds: float = 60.0,
+                fs: float = 250) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """The first ``seconds`` of an MIT-BIH record at ``fs`` as EDF+, its reference beats
+    written as EDF+ annotations (WFDB symbols at their onsets); with the signals (mV) and
+    the beat times (s)."""
+    from dxcore.ecg.beats import aami_labels
+    from dxcore.ecg.wfdb_io import read_wfdb
+
+    signals = real_ecg(mitdb_root, seconds=seconds, fs=fs, record=record)
+    annotations = read_wfdb(mitdb_root / record).annotations
+    beats = (aami_labels(annotations.symbol) != "") & (annotations.sample < 360 * seconds)
+    onsets = annotations.sample[beats] / 360.0
+    data = edf_bytes(signals, fs=fs, leads=("MLII", "V1"), annotations=tuple(
+        zip(onsets.tolist(), annotations.symbol[beats].tolist(), strict=True)))
+    return data, signals, onsets
+
+
+def real_ecg(mitdb_root: Path, seconds: float = 20.0, fs: float = 360,
+             record: str = "100") -> np.ndarray:
+    """The first ``seconds`` of an MIT-BIH record's two leads (mV) at ``fs``: a real ECG,
     which the signal-quality guard accepts (the synthetic one is refused, rightly)."""
     from dxcore.ecg.record import resample
     from dxcore.ecg.wfdb_io import read_wfdb
 
-    signals = read_wfdb(mitdb_root / "100").signals[: int(seconds * 360)]
+    signals = read_wfdb(mitdb_root / record).signals[: int(seconds * 360)]
     return np.stack([resample(lead, 360, fs) for lead in signals.T], axis=1)
 
 

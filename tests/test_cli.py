@@ -140,6 +140,19 @@ def test_csv_with_fs_reports_samples_at_its_own_rate(capsys, ecg_model, csv_250)
     assert any("millivolts" in note for note in line["notes"])
 
 
+def test_a_csv_without_its_rate_names_the_option_on_the_command_line(capsys, ecg_model,
+                                                                     tmp_path):
+    """The message is plain on the page; the command line adds the option that gives it."""
+    from dxcore.cli import main
+    from tests.helpers import synthetic_ecg
+
+    path = tmp_path / "strip.csv"
+    np.savetxt(path, synthetic_ecg(), delimiter=",", header="MLII,V5", comments="")
+    assert main(["predict", "ecg-beats", str(path)]) == 1
+    assert "enter the sampling rate it was recorded at, in Hz. (--fs HZ)" in \
+        capsys.readouterr().out
+
+
 def test_ecg_errors_are_objects_and_do_not_stop_the_rest(capsys, ecg_model, mitdb_root,
                                                          csv_250, tmp_path):
     header_only = tmp_path / "100.hea"
@@ -149,7 +162,8 @@ def test_ecg_errors_are_objects_and_do_not_stop_the_rest(capsys, ecg_model, mitd
                                str(mitdb_root / "100"), "--json")
     assert status == 1
     no_rate, no_dat, missing, good = lines
-    assert set(no_rate) == {"input", "error", "code"} and "sampling rate" in no_rate["error"]
+    assert set(no_rate) == {"input", "error", "code", "needs"} and no_rate["needs"] == "fs"
+    assert "sampling rate" in no_rate["error"]
     assert set(no_dat) == {"input", "error", "code"} and "needs the signal file 100.dat" in \
         no_dat["error"]
     assert set(missing) == {"input", "error", "code"} and "cannot be opened" in missing["error"]

@@ -34,6 +34,30 @@ PACED = ("102", "104", "107", "217")
 LEAD = "MLII"
 
 
+RECORD_SECONDS = 650_000 / 360  # the length of every MIT-BIH record: 30 min 6 s
+
+
+def training_record_note(record: EcgRecord) -> str | None:
+    """A note when a record is named like one of the DS1 training records (the file name
+    without its extension, as MIT-BIH names them), saying so more firmly when it also
+    lasts as long as an MIT-BIH record (at any sampling rate: a resampled copy too).
+
+    >>> signals = np.zeros((int(RECORD_SECONDS * 250), 1))
+    >>> training_record_note(EcgRecord(signals, 250, ["MLII"], "uploads/208.csv"))[:58]
+    'This record has the name and the length of MIT-BIH record '
+    >>> training_record_note(EcgRecord(signals, 250, ["MLII"], "100")) is None
+    True
+    """
+    stem = Path(record.name).name.split(".")[0]
+    if stem not in DS1:
+        return None
+    length = " and the length" if abs(record.duration_s - RECORD_SECONDS) < 1.0 else ""
+    return (f"This record has the name{length} of MIT-BIH record {stem}, one of the "
+            f"{len(DS1)} records the model was trained on (DS1). If it is that record, the "
+            "model has seen its beats and their labels: its classes, and its agreement with "
+            "the reference, overstate how it reads a new patient.")
+
+
 @dataclass
 class BeatSet:
     """Reference beats of some records: model inputs, AAMI labels, record and position."""

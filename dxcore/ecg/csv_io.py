@@ -75,8 +75,9 @@ def _record(table: pd.DataFrame, fs: float | None, name: str | None,
     notes = [*notes, "CSV values were taken to be in millivolts."]
     if fs is None:
         if time_column is None:
-            raise DxError("The CSV file has no time column (in seconds); give its sampling "
-                          "rate in Hz (--fs on the command line, or the field on the page).")
+            # Plain words for the page; the command line adds its own option (``needs``).
+            raise DxError("The CSV file has no time column (in seconds); enter the sampling "
+                          "rate it was recorded at, in Hz.", needs="fs")
         fs = _rate_from_times(table[time_column].to_numpy(dtype=np.float64))
         notes.append(f"Sampling rate {fs:g} Hz, read from the time column '{time_column}'.")
     signals = table[leads].to_numpy(dtype=np.float64)

@@ -27,11 +27,12 @@ from typing import Any
 import numpy as np
 
 from dxcore.contract import DxModel, Prepared, Result, is_upload
+from dxcore.datasets import mitdb
 from dxcore.ecg import beats as beat_positions
 from dxcore.ecg import preprocessing, quality
 from dxcore.ecg.reader import load_record, load_uploads
 from dxcore.ecg.record import MODEL_FS, EcgRecord, check_record, resample, to_rate
-from dxcore.ecg.summary import UNCLASSIFIABLE, summarise
+from dxcore.ecg.summary import PAUSE_S, UNCLASSIFIABLE, summarise
 from dxcore.errors import DxError, OutOfDomain
 from dxcore.explain import Explanation
 
@@ -184,6 +185,10 @@ class EcgModel(DxModel):
         """The lead at 360 Hz, the beat positions (reference or detected) and each beat's
         inputs; ``use_reference=False`` ignores the record's annotations."""
         lead_name, signal, notes = decoded.lead(lead)
+        if abs(decoded.fs - MODEL_FS) > 1e-9:
+            notes.append(f"The record was sampled at {decoded.fs:g} Hz; it was resampled to "
+                         f"{MODEL_FS} Hz, the rate the model was trained on (polyphase "
+                         "filter). Beat positions are given at the record's own rate.")
         signal = resample(signal, decoded.fs, MODEL_FS)
         samples, reference_labels, source = beat_positions_of(decoded, signal, use_reference)
         samples = np.clip(samples, 0, len(signal) - 1)
@@ -195,11 +200,13 @@ class EcgModel(DxModel):
         own_samples = np.clip(to_rate(samples, MODEL_FS, decoded.fs), 0,
                               len(decoded.signals) - 1)
         context = {"lead": lead_name, "samples": own_samples,
-                   "reference_labels": reference_labels, "source": source}
+                   "reference_labels": reference_labels, "source": source, "signal": signal}
         guard = self.card.domain_guard
         if guard is not None:  # a card without a fitted guard analyses every beat
             context["quality"] = self.assess(decoded, signal, samples, source, guard)
-        return Prepared(x, decoded, context, notes=[*decoded.notes, *notes])
+        training = mitdb.training_record_note(decoded)  # its classes are no test then
+        return Prepared(x, decoded, context,
+                        notes=[*decoded.notes, *notes, *([training] if training else [])])
 
     @staticmethod
     def assess(record: EcgRecord, signal: np.ndarray, samples: np.ndarray, source: str,
@@ -243,8 +250,18 @@ class EcgModel(DxModel):
                                               strict=True)]
             if paced:
                 result.notes.insert(0, f"{quality.PACED_NOTE} (Evidence: {paced}.)")
+        # Detected beats can miss some: their long RR intervals are checked in the signal
+        # before they are called pauses (reference beats are taken as they are).
+        detected = context["source"] == DETECTED
         summary = summarise(context["samples"] / record.fs, result.decisions,
-                            record.duration_s, [*names, UNCLASSIFIABLE])
+                            record.duration_s, [*names, UNCLASSIFIABLE],
+                            signal=context["signal"] if detected else None, fs=MODEL_FS)
+        held = summary["pauses_with_a_beat"]
+        if held:
+            result.notes.append(
+                f"{held} RR interval{'s' if held > 1 else ''} over {PAUSE_S:g} s "
+                f"hold{'' if held > 1 else 's'} a beat-like deflection that the beat "
+                "detection missed, so they are not listed as pauses; check them on the strip.")
         summary.update({"lead": context["lead"], "beat_positions": context["source"],
                         "paced_rhythm": paced})
         if result.prediction_sets is not None:

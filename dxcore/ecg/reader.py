@@ -1,5 +1,6 @@
-"""Reading ECG records from a path or from uploaded files, in WFDB (:mod:`dxcore.ecg.wfdb_io`)
-or CSV (:mod:`dxcore.ecg.csv_io`); nothing is written to disk.
+"""Reading ECG records from a path or from uploaded files, in WFDB (:mod:`dxcore.ecg.wfdb_io`),
+CSV (:mod:`dxcore.ecg.csv_io`) or EDF/EDF+ (:mod:`dxcore.ecg.edf_io`); nothing is written
+to disk.
 
 Example:
     >>> load_uploads({"100.hea": b"100 1 360 3600\\n100.dat 16 200 11 0 0 0 0 MLII\\n"})
@@ -13,26 +14,36 @@ from __future__ import annotations
 from pathlib import Path
 
 from dxcore.ecg.csv_io import read_csv
+from dxcore.ecg.edf_io import read_edf
 from dxcore.ecg.record import EcgRecord
 from dxcore.ecg.wfdb_io import read_wfdb, read_wfdb_files
 from dxcore.errors import DxError
 
 
 def load_record(source: str | Path, fs: float | None = None) -> EcgRecord:
-    """A record from a path: a CSV file (``fs`` if it has no time column), a ``.hea`` file,
-    or a WFDB record name without extension."""
-    if Path(source).suffix.lower() == ".csv":
+    """A record from a path: a CSV file (``fs`` if it has no time column), an EDF file, a
+    ``.hea`` file, or a WFDB record name without extension."""
+    suffix = Path(source).suffix.lower()
+    if suffix == ".csv":
         return read_csv(Path(source), fs=fs)
+    if suffix == ".edf":
+        return read_edf(Path(source))
     return read_wfdb(source)
 
 
 def load_uploads(files: dict[str, bytes], fallback_fs: float | None = None) -> EcgRecord:
-    """A record from uploaded files: one CSV, or the ``.hea``/``.dat``(/``.atr``) of one
-    WFDB record, given as ``{file name: bytes}``. ``fallback_fs`` (Hz) stands in for a
-    CSV's time column only when that column is missing or unusable."""
-    csv_files = [name for name in files if name.lower().endswith(".csv")]
-    if csv_files:
+    """A record from uploaded files: one CSV, one EDF, or the ``.hea``/``.dat``(/``.atr``)
+    of one WFDB record, given as ``{file name: bytes}``. ``fallback_fs`` (Hz) stands in for
+    a CSV's time column only when that column is missing or unusable."""
+    for extension in (".csv", ".edf"):
+        chosen = [name for name in files if name.lower().endswith(extension)]
+        if not chosen:
+            continue
         if len(files) > 1:
-            raise DxError("Upload one CSV file on its own, or the files of one WFDB record.")
-        return read_csv(files[csv_files[0]], name=csv_files[0], fallback_fs=fallback_fs)
+            raise DxError(f"Upload one {extension[1:].upper()} file on its own, or the "
+                          "files of one WFDB record.")
+        name = chosen[0]
+        if extension == ".csv":
+            return read_csv(files[name], name=name, fallback_fs=fallback_fs)
+        return read_edf(files[name], name=name)
     return read_wfdb_files(files, name=None)

@@ -8,16 +8,20 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dxcore.cards import ModelCard
+from dxcore.contract import DecisionRule
 from dxcore.ecg import EcgModel
 from dxui import ecg
 from dxui.common import NOTICE, PPV_MEANS, UNEXPECTED_ERROR, card_metrics_table
 from dxui.navigation import page_for_model
 from tests.app_pages.conftest import (
     assert_targets_warned,
+    chart_frames,
+    is_probability_chart,
     open_app,
     other_charts,
     probability_bars,
@@ -79,6 +83,19 @@ def record_233(mitdb_root: Path) -> dict[str, bytes]:
     return record_files(mitdb_root, RECORD)
 
 
+@pytest.fixture(scope="module")
+def record_208(mitdb_root: Path) -> dict[str, bytes]:
+    """A DS1 (training) record: its first beat is fusion (F), the model's P(F) 0.97, but
+    the card's rule never returns F; many low-amplitude beats XQRS misses."""
+    return record_files(mitdb_root, "208")
+
+
+def folded_bars(app: AppTest) -> pd.DataFrame:
+    """The probability bars' frame of the beat shown (labels, lengths, which is decided)."""
+    [chart] = [chart for chart in app.get("vega_lite_chart") if is_probability_chart(chart)]
+    return next(f for f in chart_frames(chart) if "Decided" in f.columns)
+
+
 def test_navigation_runs_the_ecg_model_here():
     assert page_for_model("ecg-beats").path == PAGE
 
@@ -88,7 +105,7 @@ def test_page_opens_with_notice_uploader_and_model_card(page, ecg_card):
     assert not page.error
     assert any(NOTICE in warning.value for warning in page.warning)
     [uploader] = page.file_uploader
-    assert uploader.allowed_type == [".hea", ".dat", ".atr", ".csv"]
+    assert uploader.allowed_type == [".hea", ".dat", ".atr", ".csv", ".edf"]
     assert uploader.accept_multiple_files
     [rate] = page.number_input
     assert rate.label == "CSV sampling rate (Hz)" and rate.value is None
@@ -153,7 +170,8 @@ def test_the_page_states_the_cards_decision_rule(page, record_233, ecg_card):
     rule = rule_text(DecisionRule.from_card(ecg_card))
     if not any(ecg_card.log_offsets.values()):  # the shipped card: no offsets
         assert rule == ("**the most probable of N, S and V** (plain argmax); F is never "
-                        "returned")
+                        "returned, so its probability is counted with the class given (shown "
+                        "as P(N or F))")
     captions = [caption.value for caption in page.caption]
     assert any(caption.startswith("Pick a row") and rule in caption for caption in captions)
     assert any(caption.startswith(f"Decision rule: {rule}.") for caption in captions)
@@ -210,7 +228,8 @@ def test_choosing_a_beat_method_and_lead(page, record_233):
     assert not page.error
     captions = [caption.value for caption in page.caption]
     assert any(text.startswith("Saliency for class ") for text in captions)
-    assert [len(bars) for bars in probability_bars(page)] == [4]
+    # one bar per class the rule returns (F, never returned, is counted in the class given)
+    assert [len(bars) for bars in probability_bars(page)] == [3]
     assert len(charts(page)) == 4
 
     page.selectbox[0].set_value("V1").run()
@@ -218,6 +237,82 @@ def test_choosing_a_beat_method_and_lead(page, record_233):
     assert not page.error
     assert any("trained on lead MLII" in info.value for info in page.info)
     assert axis_titles(charts(page)[1]) == {"Time (s)", "V1 (mV)"}
+
+
+def test_a_beats_class_agrees_with_its_probabilities(page, record_208, ecg_card):
+    """208's first beat: reference F, P(F) 0.97, decided N by the card's rule (which never
+    returns F). It must not read "N (P = 0.02)": its probability is P(N or F)."""
+    upload(page, record_208)
+    page.toggle[0].set_value(True).run()  # the beat is classed N
+    assert not page.exception and not page.error
+    table = page.dataframe[-1].value
+    first = table.index[0]
+    page.selectbox[1].set_value(first).run()
+
+    option = page.selectbox[1].format_func(first)
+    if DecisionRule.from_card(ecg_card).never_returned == ["F"]:  # the shipped card's rule
+        assert option.startswith("Beat 1 at 0:00") and "N (P(N or F) = 0.99; P(F) = 0.97)" \
+            in option and option.endswith("reference F")
+        assert {"Probability", "P(F)"} <= set(table.columns)
+    bars = folded_bars(page)
+    decided = bars.loc[bars["Decided"]]
+    assert len(decided) == 1 and decided["Probability"].iloc[0] == bars["Probability"].max()
+    assert decided["Class"].iloc[0].startswith(f"P({table.loc[first, 'Class']}")
+    assert bars["Probability"].sum() == pytest.approx(1.0, abs=1e-3)
+    # every listed beat: the probability shown is its class's, the largest of the bars'
+    classified = table["Class"] != "Q"
+    for column in [c for c in table.columns if c.startswith("P(")]:
+        assert (table.loc[classified, "Probability"] >= table.loc[classified, column]).all()
+
+
+def test_the_picked_beat_survives_the_n_toggle_and_n_beats_stay_out(page, record_208):
+    upload(page, record_208)
+    listed = page.dataframe[-1].value
+    assert "N" not in set(listed["Class"])  # with the toggle off, no beat classed N
+    seventh = listed.index[6]
+    page.selectbox[1].set_value(seventh).run()
+
+    page.toggle[0].set_value(True).run()
+    assert not page.exception
+    assert page.selectbox[1].value == seventh
+    assert "N" in set(page.dataframe[-1].value["Class"])
+    page.toggle[0].set_value(False).run()
+    assert page.selectbox[1].value == seventh
+    assert "N" not in set(page.dataframe[-1].value["Class"])
+
+
+def test_detected_pauses_are_checked_in_the_signal_and_episodes_do_not_overlap(
+        page, record_208):
+    """Without its .atr, XQRS misses low-amplitude beats of 208: the long RR intervals
+    with a deflection inside are no pauses (the reference has 2 to 8 beats in each)."""
+    upload(page, {name: data for name, data in record_208.items()
+                  if not name.endswith(".atr")})
+
+    assert not page.exception and not page.error
+    episodes = page.dataframe[0].value
+    assert "Pause" not in set(episodes["Episode"])
+    assert any("RR intervals over 2 s hold a beat-like deflection that the beat detection missed"
+               in shown(info.value) for info in page.info)
+    for _, same in episodes.groupby("Episode"):
+        starts, ends = list(same["Start"]), list(same["End"])
+        assert all(ecg_seconds(start) > ecg_seconds(end)
+                   for start, end in zip(starts[1:], ends[:-1], strict=True)), same
+    assert any("one of the 22 records the model was trained on (DS1)" in shown(info.value)
+               for info in page.info)
+
+    overview = charts(page)[0]
+    assert overview["height"] >= 150
+    y = overview["encoding"]["y"]
+    low, high = y["scale"]["domain"]
+    assert 0 <= low < 60 < 100 < high <= 250 and y["axis"]["tickCount"] >= 5
+
+
+def ecg_seconds(clock: str) -> float:
+    """``"6:04.9"`` -> 364.9."""
+    seconds = 0.0
+    for part in clock.split(":"):
+        seconds = 60 * seconds + float(part)
+    return seconds
 
 
 @pytest.mark.parametrize(("names", "message"), [
@@ -250,8 +345,8 @@ def test_csv_rate_is_used_only_without_a_time_column(page, mitdb_root):
     upload(page, {"strip.csv": csv_bytes(signals, fs=None)})
     assert not page.exception
     assert [shown(error.value) for error in page.error] == [
-        "The CSV file has no time column (in seconds); give its sampling rate in Hz (--fs on "
-        "the command line, or the field on the page)."]
+        "The CSV file has no time column (in seconds); enter the sampling rate it was "
+        "recorded at, in Hz."]
 
     page.number_input[0].set_value(360.0).run()
     assert not page.exception
@@ -264,6 +359,20 @@ def test_csv_rate_is_used_only_without_a_time_column(page, mitdb_root):
     assert not page.error
     assert {m.label: m.value for m in page.metric}["Duration"] == "20.0 s"
     assert any("read from the time column" in info.value for info in page.info)
+
+
+def test_an_edf_plus_record_at_250_hz_is_analysed_with_its_annotations(page, mitdb_root):
+    from tests.helpers import edf_excerpt
+
+    upload(page, {"holter.edf": edf_excerpt(mitdb_root, seconds=60.0, fs=250)[0]})
+
+    assert not page.exception and not page.error
+    summary = {metric.label: metric.value for metric in page.metric}
+    assert summary["Duration"] == "1 min 0 s"
+    assert "Reference annotations" in [header.value for header in page.subheader]
+    assert "MLII · 250 Hz · beat positions: reference annotations" in rendered_text(page)
+    assert any("sampled at 250 Hz; it was resampled to 360 Hz" in shown(info.value)
+               for info in page.info)
 
 
 def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, monkeypatch):

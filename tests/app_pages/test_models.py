@@ -69,6 +69,19 @@ def test_page_lists_every_shipped_model_and_shows_each_card(page):
         assert_targets_warned(page, card)
 
 
+def test_the_ecg_card_reads_in_plain_clinical_words(page, ecg_card):
+    """No script names or command-line flags, no "nan", thousands separated."""
+    import re
+
+    pick(page, "ecg-beats")
+    text = rendered_text(page)
+    assert not page.exception and not page.error
+    assert not re.search(r"(?<![\w-])--[a-z]|scripts/|python -m|\bnan\b", text), \
+        re.search(r".{60}((?<![\w-])--[a-z]|scripts/|python -m|\bnan\b).{60}", text)
+    size = ecg_card["test_metrics"]["n"]["value"]
+    assert f"{size:,}" in text
+
+
 def test_a_missed_target_is_named_on_the_card(page, cxr_card):
     pick(page, "cxr-pneumonia")
 

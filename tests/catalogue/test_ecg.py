@@ -1,10 +1,11 @@
 """The bad-input catalogue, ECG records: broken WFDB headers (every field), signal files
-and annotations, unreadable signals, CSV oddities. Each upload goes through what the ECG
-page calls, the model's ``predict`` on the uploaded files (read, lead, beats, quality
-guard); a subset also through ``python -m dxcore predict --json``.
+and annotations, unreadable signals, CSV oddities, broken EDF files (every header check).
+Each upload goes through what the ECG page calls, the model's ``predict`` on the uploaded
+files (read, lead, beats, quality guard); a subset also through ``python -m dxcore predict --json``.
 
 Inputs are built in memory from the first seconds of MIT-BIH record 100 (or, for the paced
-case, 107) read in place; a case skips when the dataset is absent.
+case, 107; for EDF, the DS1 record 101) read in place; a case skips when the dataset is
+absent.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from dxcore.datasets import data_dir
 from dxcore.ecg.record import MAX_HOURS
 from tests.catalogue import BadInput, assert_answered_with_note, assert_refused, ids
-from tests.helpers import record_files, run_cli, wfdb_bytes
+from tests.helpers import edf_bytes, record_files, run_cli, wfdb_bytes
 
 SECONDS = 30.0
 
@@ -207,7 +208,7 @@ CSV = [
     BadInput("csv-rows-longer-than-header", lambda: _csv(extra=",1"),
              expect="more values than the header names"),
     BadInput("csv-no-time-column-no-rate", lambda: _csv(),
-             expect="no time column (in seconds); give its sampling rate"),
+             expect="no time column (in seconds); enter the sampling rate"),
     BadInput("csv-uneven-times", lambda: {"ecg.csv": b"time,MLII\n" + b"\n".join(
         b"%f,%f" % (i ** 1.1 / 360, np.sin(i)) for i in range(11000))},
              expect="not evenly spaced"),
@@ -215,7 +216,102 @@ CSV = [
              expect="one CSV file on its own"),
 ]
 
-CASES = WFDB_HEADERS + WFDB_FILES + SIGNALS + CSV
+
+
+@cache
+def _edf_signals() -> np.ndarray:
+    """30 s of the DS1 record 101's two leads (mV)."""
+    from tests.helpers import real_ecg
+
+    return real_ecg(_mitdb(), seconds=SECONDS, record="101")
+
+
+def _edf(**options) -> dict[str, bytes]:
+    return {"rec.edf": edf_bytes(_edf_signals(), plus=options.pop("plus", False), **options)}
+
+
+def _edf_bytes() -> bytes:
+    return _edf()["rec.edf"]
+
+
+def _edf_field(offset: int, width: int, value: str, signal: int | None = None,
+               signals: int = 2) -> dict[str, bytes]:
+    """The plain-EDF record with one header field rewritten: a record-header field at
+    ``offset``, or (``signal`` given) signal ``signal``'s field whose block starts at
+    ``offset`` in the signal headers."""
+    data = bytearray(_edf_bytes())
+    start = offset if signal is None else 256 + offset * signals + width * signal
+    data[start:start + width] = value.ljust(width).encode("ascii")
+    return {"rec.edf": bytes(data)}
+
+
+def _edf_both_signals(offset: int, width: int, value: str) -> dict[str, bytes]:
+    data = _edf_field(offset, width, value, signal=0)["rec.edf"]
+    start = 256 + offset * 2 + width
+    return {"rec.edf": data[:start] + value.ljust(width).encode() + data[start + width:]}
+
+
+EDF = [
+    BadInput("edf-shorter-than-a-header", lambda: {"rec.edf": _edf_bytes()[:200]},
+             expect="shorter than an EDF header (256 bytes)"),
+    BadInput("edf-signal-headers-cut", lambda: {"rec.edf": _edf_bytes()[:400]},
+             expect="its header is cut short"),
+    BadInput("edf-truncated", lambda: {"rec.edf": _edf_bytes()[:len(_edf_bytes()) // 2]},
+             expect="it is cut short: it holds 14 of the 30 data records"),
+    BadInput("edf-wrong-version", lambda: _edf_field(0, 8, "9"),
+             expect="does not start as an EDF header does"),
+    BadInput("edf-bdf", lambda: {"rec.edf": b"\xffBIOSEMI" + _edf_bytes()[8:]},
+             expect="it is a BDF (24-bit) file"),
+    BadInput("edf-png", lambda: {"rec.edf": b"\x89PNG\r\n\x1a\n" + bytes(300)},
+             expect="does not start as an EDF header does"),
+    BadInput("edf-signal-count-text", lambda: _edf_field(252, 4, "ab"),
+             expect="number of signals is 'ab', not a number"),
+    BadInput("edf-zero-signals", lambda: _edf_field(252, 4, "0"), expect="holds no signal"),
+    BadInput("edf-only-annotations",
+             lambda: _edf_both_signals(0, 16, "EDF Annotations"),
+             expect="holds no signal, only annotations"),
+    BadInput("edf-header-size-wrong", lambda: _edf_field(184, 8, "999"),
+             expect="its size does not match its 2 signals"),
+    BadInput("edf-rate-absurd", lambda: _edf_field(244, 8, "0.00001"),
+             expect="sampling rate of 3.6e+07 Hz; an ECG needs 100 to 20,000 Hz"),
+    BadInput("edf-rate-too-low", lambda: _edf_field(244, 8, "10"),
+             expect="sampling rate of 36 Hz"),
+    BadInput("edf-record-duration-zero", lambda: _edf_field(244, 8, "0"),
+             expect="its data records last 0 s"),
+    BadInput("edf-record-duration-nan", lambda: _edf_field(244, 8, "nan"),
+             expect="data record duration is not a finite number"),
+    BadInput("edf-record-too-long", lambda: _edf_field(236, 8, "10000"),
+             expect=f"at most {MAX_HOURS:g} h can be analysed at once"),
+    BadInput("edf-no-data-records", lambda: _edf_field(236, 8, "0"),
+             expect="holds no data records"),
+    BadInput("edf-samples-per-record-negative", lambda: _edf_field(216, 8, "-5", signal=0),
+             expect="signal MLII has -5 samples per data record"),
+    BadInput("edf-digital-range-empty", lambda: _edf_field(128, 8, "-32768", signal=0),
+             expect="digital range from -32768 to -32768, which holds no value"),
+    BadInput("edf-digital-range-beyond-16-bits",
+             lambda: _edf_field(128, 8, "99999", signal=0), expect="beyond 16 bits"),
+    BadInput("edf-physical-range-zero", lambda: _edf_field(104, 8, _edf_field_text(112),
+                                                           signal=0),
+             expect="same physical minimum and maximum"),
+    BadInput("edf-values-outside-digital-range", lambda: _edf_both_signals(128, 8, "100"),
+             expect="holds values outside the digital range its header states"),
+    BadInput("edf-with-wfdb-files", lambda: {**_edf(), **_record()},
+             expect="Upload one EDF file on its own"),
+    BadInput("edf-plus-annotations-not-beats",
+             lambda: _edf(plus=True, annotations=((1.0, "Recording starts"),)),
+             warns="1 EDF+ annotations are not beat labels"),
+    BadInput("edf-unit-unknown", lambda: _edf(unit="degC"),
+             warns="Lead MLII is in 'degC'; its values were taken to be in millivolts"),
+]
+
+
+def _edf_field_text(offset: int, signal: int = 0, width: int = 8) -> str:
+    """Signal ``signal``'s header field at ``offset`` as the file states it."""
+    start = 256 + offset * 2 + width * signal
+    return _edf_bytes()[start:start + width].decode().strip()
+
+
+CASES = WFDB_HEADERS + WFDB_FILES + SIGNALS + CSV + EDF
 # A CSV without a time column is read at the page's rate field, 360 Hz, except the case
 # that leaves it empty.
 NO_RATE = {"csv-no-time-column-no-rate", "csv-uneven-times"}
@@ -244,7 +340,7 @@ def test_answered_with_a_note(ecg_model, case):
 
 CLI_CASES = ["header-rate-1e9", "header-gain-negative", "dat-missing", "dat-far-too-short",
              "atr-garbage", "csv-huge-values", "csv-rows-longer-than-header",
-             "signal-flat"]
+             "signal-flat", "edf-truncated"]
 
 
 @pytest.mark.parametrize("name", CLI_CASES)
@@ -254,7 +350,7 @@ def test_refused_by_the_cli(ecg_model, capsys, tmp_path, name):
     files = case.make()
     for file, data in files.items():
         (tmp_path / file).write_bytes(data)
-    target = next((tmp_path / f for f in files if f.endswith((".csv", ".hea"))),
+    target = next((tmp_path / f for f in files if f.endswith((".csv", ".hea", ".edf"))),
                   tmp_path / next(iter(files)))
     status, lines, err = run_cli(capsys, "predict", "ecg-beats", str(target), "--fs", "360",
                                  "--json")

@@ -11,7 +11,14 @@ from markdown_it import MarkdownIt  # a CommonMark parser, as the browser render
 from dxcore.cards import ModelCard
 from dxcore.contract import DecisionRule, Result
 from dxcore.records.model import CaseBatch, CaseResult
-from dxui.common import card_metrics_table, models_table, plain, targets_text
+from dxui.common import (
+    RECORDED_COMMAND,
+    card_metrics_table,
+    clinical,
+    models_table,
+    plain,
+    targets_text,
+)
 from dxui.records import errors_markdown
 from dxui.results import decision_sentence, rule_text, upload_key
 
@@ -58,18 +65,21 @@ def test_decision_sentence_never_shows_a_tie_that_decided_either_way():
 
 def test_decision_sentence_of_an_argmax_rule_names_its_classes():
     beats = result([[0.2, 0.1, 0.3, 0.4]], ECG_RULE)  # F is the most probable, never returned
+    # the class given stands for F, so its probability is P(V or F), the largest shown
     assert decision_sentence(beats, 0, "beat") == (
-        "The model reads this beat as **V**: P(V) = 0.30, the most probable of N, S and V.")
+        "The model reads this beat as **V**: P(V or F) = 0.70, the most probable of N, S and "
+        "V.")
 
 
 def test_rule_text_says_what_the_card_applies():
     assert rule_text(prediction(0.5, 0.27).rule) == "**PNEUMONIA if P(PNEUMONIA) ≥ 0.27**"
-    assert rule_text(ECG_RULE) == (
-        "**the most probable of N, S and V** (plain argmax); F is never returned")
+    folded = ("F is never returned, so its probability is counted with the class given "
+              "(shown as P(N or F))")
+    assert rule_text(ECG_RULE) == f"**the most probable of N, S and V** (plain argmax); {folded}"
     shifted = DecisionRule(["N", "S", "V", "F"], log_offsets={"N": 0.0, "S": 0.5, "V": -0.25})
     assert rule_text(shifted) == (
         "**the most probable of N, S and V** after adding each class's log-probability offset "
-        "(N +0.00, S +0.50, V -0.25); F is never returned")
+        f"(N +0.00, S +0.50, V -0.25); {folded}")
 
 
 def test_upload_key_covers_names_and_bytes():
@@ -89,6 +99,30 @@ def test_card_metrics_table_rows():
         {"Metric": "Test set size", "Value": "624 (390 PNEUMONIA)", "95% CI": ""},
     ]
     assert card_metrics_table(card({})).empty
+
+
+def test_card_metrics_table_says_why_a_metric_has_no_value_and_separates_thousands():
+    metrics = {"F_ppv": {"value": None, "ci95": None},
+               "F_sensitivity": {"value": float("nan"), "ci95": [float("nan")] * 2},
+               "V_ppv": {"value": 0.488, "ci95": [0.18, 0.947]},
+               "misclassified": {"value": 5952, "of": 49705},
+               "n": {"value": 49705, "N": 44259}}
+    rows = {row["Metric"]: (row["Value"], row["95% CI"])
+            for row in card_metrics_table(card(metrics)).to_dict("records")}
+    assert rows == {"F PPV": ("not defined (no F calls)", "—"),
+                    "F sensitivity": ("not defined (no F beats in the test set)", "—"),
+                    "V PPV": ("0.488", "0.180–0.947"),
+                    "Wrongly classified test cases": ("5,952 of 49,705", "—"),
+                    "Test set size": ("49,705", "")}
+    assert "F_sensitivity" not in card(metrics).headline()
+
+
+def test_clinical_wording_drops_command_lines():
+    assert clinical("V PPV from 0.67 to 0.82 (scripts/ecg_cv.py --members 3).") == (
+        "V PPV from 0.67 to 0.82.")
+    assert clinical("give its rate (--fs on the command line)") == "give its rate"
+    assert clinical("python -m dxcore train ecg-beats --epochs 6") == RECORDED_COMMAND
+    assert clinical("fusion (F) beats, -250 to +461 ms") == "fusion (F) beats, -250 to +461 ms"
 
 
 def test_models_table_shows_headline_metrics_with_intervals():

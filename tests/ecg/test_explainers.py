@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 from dxcore.ecg import preprocessing as features
 from dxcore.ecg.network import ecg_beat_rnn
 from dxcore.errors import DxError
-from dxcore.explain import explainers_for, get_explainer
+from dxcore.explain import explainers_for, get_explainer, rescaled
 
 METHODS = explainers_for("ecg")
 
@@ -36,6 +36,30 @@ def test_map_over_time_shape_and_range(ecg_model, small_rnn, method, where):
                                                   np.array([2, 0, 1]))
     assert maps.shape == (3, features.WINDOW) and maps.dtype == np.float32
     assert maps.min() >= 0.0 and maps.max() <= 1.0
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_traced_maps_equal_tf_keras_vis(ecg_model, small_rnn, method):
+    """The traced gradients give tf-keras-vis's own maps (its eager call, as before)."""
+    from tf_keras_vis.gradcam import Gradcam
+    from tf_keras_vis.saliency import Saliency
+
+    network = small_rnn["in memory"]
+    rng = np.random.default_rng(1)
+    x = [rng.normal(size=(3, features.WINDOW, 2)).astype(np.float32),
+         rng.uniform(0.5, 1.5, (3, len(features.CONTEXT_FEATURES))).astype(np.float32)]
+    classes = np.array([2, 0, 1])
+
+    def score(output):
+        return [output[k, int(c)] for k, c in enumerate(classes)]
+
+    if method == "gradcam":
+        eager = Gradcam(network, clone=False)(score, x,
+                                              penultimate_layer=ecg_model.card.explainer_layer)
+    else:
+        eager = Saliency(network, clone=False)(score, x)
+    traced = get_explainer("ecg", method).attribute(ecg_model, network, x, classes)
+    np.testing.assert_allclose(traced, rescaled(np.asarray(eager[0]))[0], atol=1e-5)
 
 
 def test_unknown_signal_method_is_a_clear_error():

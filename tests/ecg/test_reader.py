@@ -444,3 +444,55 @@ def test_a_csv_column_without_any_value_among_text_cells_is_one_clear_error():
     # Found by Hypothesis: an empty column beside a text cell broke the text-cell check.
     with pytest.raises(DxError, match="hold text, not numbers"):
         read_csv(b",\n\x01", fs=360)
+
+
+# --- EDF and EDF+ (pyedflib, from memory) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def edf_101(mitdb_root) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """A minute of the DS1 record 101 at 250 Hz as EDF+, with its reference beats."""
+    from tests.helpers import edf_excerpt
+
+    return edf_excerpt(mitdb_root)
+
+
+def test_an_edf_plus_upload_is_read_with_its_beat_annotations(edf_101):
+    data, signals, onsets = edf_101
+    record = load_uploads({"holter.edf": data})
+
+    assert record.fs == 250 and record.lead_names == ["MLII", "V1"]
+    assert record.source_format == "EDF" and record.units == ["mV", "mV"]
+    np.testing.assert_allclose(record.signals, signals, atol=1e-3)  # 16-bit quantisation
+    assert len(record.annotations.sample) == len(onsets)
+    np.testing.assert_array_equal(record.annotations.sample, np.round(onsets * 250))
+    assert set(record.annotations.symbol) <= {"N", "A", "V", "F", "a", "J", "S", "Q"}
+
+
+def test_an_edf_path_microvolts_and_plain_edf(tmp_path, mitdb_root):
+    from tests.helpers import edf_bytes, real_ecg
+
+    signals = real_ecg(mitdb_root, seconds=20.0, fs=360, record="101")
+    path = tmp_path / "strip.edf"
+    path.write_bytes(edf_bytes(signals * 1000, unit="uV", plus=False))
+    record = load_record(path)
+
+    assert record.annotations is None and record.name == str(path)
+    np.testing.assert_allclose(record.signals, signals, atol=1e-3)  # µV read as mV
+
+
+def test_edf_bytes_are_decoded_in_memory_only(edf_101, monkeypatch):
+    """EDFlib opens a memory-backed file, never a path on a file system."""
+    import pyedflib
+
+    opened = []
+    real = pyedflib.EdfReader
+
+    def spy(path, *args, **kwargs):
+        opened.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(pyedflib, "EdfReader", spy)
+    load_uploads({"holter.edf": edf_101[0]})
+    [path] = opened
+    assert path.startswith("/proc/self/fd/")

@@ -19,3 +19,38 @@ def test_summary_runs_pauses_and_burden():
     kinds = [e["kind"] for e in summary["episodes"]]
     assert kinds == ["ventricular run", "supraventricular run", "pause"]
     assert summary["episodes"][2]["rr_s"] == pytest.approx(3.3)
+
+
+def _spikes(seconds: float, beats_s: list[float], fs: int = 360) -> np.ndarray:
+    """A flat lead with a 50 ms deflection at each of ``beats_s``."""
+    signal = np.zeros(int(seconds * fs))
+    for t in beats_s:
+        signal[int(t * fs):int(t * fs) + 18] = 1.0
+    return signal
+
+
+def test_a_long_rr_interval_with_a_beat_inside_is_no_pause():
+    fs, times = 360, np.array([1.0, 2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0])
+    labels = np.array(["N"] * len(times))
+    # the detector missed beats at 4 and 5 s: the signal has them
+    missed = summarise(times, labels, 14.0, ["N", "V"],
+                       signal=_spikes(14.0, [*times, 4.0, 5.0]), fs=fs)
+    assert [e["kind"] for e in missed["episodes"]] == []
+    assert missed["pauses_with_a_beat"] == 1
+    # a true pause: nothing between 3 and 6 s
+    true = summarise(times, labels, 14.0, ["N", "V"], signal=_spikes(14.0, times), fs=fs)
+    assert [(e["kind"], e["rr_s"]) for e in true["episodes"]] == [("pause", 3.0)]
+    assert true["pauses_with_a_beat"] == 0
+    # without the signal (reference beats), every long RR interval is a pause
+    assert summarise(times, labels, 14.0, ["N", "V"])["pauses_with_a_beat"] == 0
+
+
+def test_rate_windows_that_share_beats_make_one_episode():
+    # 150 bpm, 4 beats at 100 bpm (fewer than the 8-interval window), 150 bpm again
+    rr = [0.4] * 12 + [0.6] * 4 + [0.4] * 12
+    times = np.concatenate([[0.0], np.cumsum(rr)])
+    summary = summarise(times, np.array(["N"] * len(times)), times[-1] + 1, ["N"])
+    [episode] = [e for e in summary["episodes"] if e["kind"] == "tachycardia"]
+    assert episode["start_s"] == 0.0 and episode["end_s"] == pytest.approx(times[-1])
+    assert episode["beats"] == len(times)
+    assert episode["rate_bpm"] == round(60 * (len(times) - 1) / times[-1])
