@@ -51,7 +51,8 @@ class TracedMapExplainer(MapExplainer):
         per_network = self._traced.setdefault(network, {})  # one trace per layer
         if layer not in per_network:
             per_network[layer] = self.trace(network, layer)
-        inputs = [np.asarray(a, np.float32) for a in x]
+        # A network of one input takes its batch as one array, not a list.
+        inputs = [np.asarray(a, np.float32) for a in (x if isinstance(x, list | tuple) else [x])]
         traced = per_network[layer](inputs, np.asarray(class_indices, np.int32))
         return rescaled(self.finish(inputs, [t.numpy() for t in traced]))
 
