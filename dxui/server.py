@@ -26,7 +26,8 @@ loaded take about 830). glibc reads ``MALLOC_ARENA_MAX`` when the process starts
 sets the same limit at run time, but only for arenas not yet made, and the first sessions'
 threads make theirs before: alone it left 1,285 MB. With ``malloc_trim`` after each run as
 well, which hands back what every arena holds free (15-35 ms, once the page is shown), the
-lowest RSS levelled off (+8 MB a minute over the second half) and 1,097 MB was left. A
+lowest RSS grew by 8 MB a minute over one run's second half and 1,097 MB was left; it still
+grows, though (+21 MB a minute over the second half of a 20-minute run: README). A
 ``MALLOC_ARENA_MAX`` the user sets is left as it is; the README advises it for a ward server.
 
 The core, imported by one session at a time. Each browser session runs ``app.py`` in a
