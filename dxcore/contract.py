@@ -105,11 +105,17 @@ class DecisionRule:
         return names[decided]
 
     @property
+    def returned(self) -> list[str]:
+        """The classes the rule can return (under offsets, those with one)."""
+        if self.log_offsets is None:
+            return list(self.class_names)
+        return [name for name in self.class_names if name in self.log_offsets]
+
+    @property
     def never_returned(self) -> list[str]:
         """The classes the rule never returns (those without a log-probability offset)."""
-        if self.log_offsets is None:
-            return []
-        return [name for name in self.class_names if name not in self.log_offsets]
+        returned = self.returned
+        return [name for name in self.class_names if name not in returned]
 
     def shown_probability(self, probabilities: np.ndarray, decisions: np.ndarray) -> np.ndarray:
         """Each item's probability of its decision, with the classes the rule never returns

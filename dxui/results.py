@@ -234,8 +234,7 @@ def rule_text(rule: DecisionRule) -> str:
     """
     if rule.log_offsets is None:
         return f"**{rule.positive_class} if P({rule.positive_class}) ≥ {rule.threshold:.2f}**"
-    chosen = [name for name in rule.class_names if name in rule.log_offsets]
-    never = [name for name in rule.class_names if name not in rule.log_offsets]
+    chosen, never = rule.returned, rule.never_returned
     text = f"**the most probable of {_listed(chosen)}**"
     if any(rule.log_offsets[name] for name in chosen):
         offsets = ", ".join(f"{name} {rule.log_offsets[name]:+.2f}" for name in chosen)
@@ -269,10 +268,9 @@ def decision_sentence(result: Result, item: int, noun: str) -> str:
     if rule.log_offsets is not None:
         probability = float(rule.shown_probability(result.probabilities[item:item + 1],
                                                    result.decisions[item:item + 1])[0])
-        chosen = [name for name in rule.class_names if name in rule.log_offsets]
         return (f"{opening}: P({shown_class(rule, decided)}) {probability_is(probability)}, "
                 "the most probable of "
-                f"{_listed(chosen)}"
+                f"{_listed(rule.returned)}"
                 + (" after the per-class offsets." if any(rule.log_offsets.values()) else "."))
     positive, threshold = rule.positive_class, rule.threshold
     probability = float(result.probabilities[item, rule.class_names.index(positive)])
