@@ -14,6 +14,7 @@ beat, where the traced graph takes milliseconds. The first call on a network pay
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 
@@ -45,12 +46,15 @@ class TracedMapExplainer(MapExplainer):
 
     def __init__(self) -> None:
         self._traced: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # Sessions share the explainer: without it, first clicks at once each traced a graph.
+        self._tracing = threading.Lock()
 
     def attribute_with_signal(self, model, network, x, class_indices):
         layer = model.card.explainer_layer
-        per_network = self._traced.setdefault(network, {})  # one trace per layer
-        if layer not in per_network:
-            per_network[layer] = self.trace(network, layer)
+        with self._tracing:
+            per_network = self._traced.setdefault(network, {})  # one trace per layer
+            if layer not in per_network:
+                per_network[layer] = self.trace(network, layer)
         # A network of one input takes its batch as one array, not a list.
         inputs = [np.asarray(a, np.float32) for a in (x if isinstance(x, list | tuple) else [x])]
         traced = per_network[layer](inputs, np.asarray(class_indices, np.int32))

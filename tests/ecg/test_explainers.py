@@ -62,6 +62,31 @@ def test_traced_maps_equal_tf_keras_vis(ecg_model, small_rnn, method):
     np.testing.assert_allclose(traced, rescaled(np.asarray(eager[0]))[0], atol=1e-5)
 
 
+
+def test_sessions_at_once_share_one_trace(ecg_model, monkeypatch):
+    """Sessions that explain their first beat at the same moment trace one graph, not one
+    each (tracing takes seconds)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    explainer = type(get_explainer("ecg", "gradcam"))()
+    traces = []
+    trace = explainer.trace
+
+    def counted(network, layer):
+        traces.append(layer)
+        return trace(network, layer)
+
+    monkeypatch.setattr(explainer, "trace", counted)
+    keras.utils.set_random_seed(4)
+    network = ecg_beat_rnn()
+    x = [np.zeros((1, features.WINDOW, 2), np.float32),
+         np.ones((1, len(features.CONTEXT_FEATURES)), np.float32)]
+    with ThreadPoolExecutor(4) as sessions:
+        maps = list(sessions.map(
+            lambda _: explainer.attribute(ecg_model, network, x, np.array([0])), range(4)))
+    assert len(traces) == 1
+    assert all(m.shape == (1, features.WINDOW) for m in maps)
+
 def test_unknown_signal_method_is_a_clear_error():
     with pytest.raises(DxError, match="Choose one of: gradcam, saliency"):
         get_explainer("ecg", "gradcam++")
