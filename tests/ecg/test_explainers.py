@@ -4,6 +4,8 @@ randomisation test of Adebayo J et al., "Sanity Checks for Saliency Maps", NeurI
 
 from __future__ import annotations
 
+import time
+
 import keras
 import numpy as np
 import pytest
@@ -74,6 +76,7 @@ def test_sessions_at_once_share_one_trace(ecg_model, monkeypatch):
 
     def counted(network, layer):
         traces.append(layer)
+        time.sleep(0.2)  # as slow as a real first trace, so that the others arrive meanwhile
         return trace(network, layer)
 
     monkeypatch.setattr(explainer, "trace", counted)
