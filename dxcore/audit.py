@@ -221,6 +221,24 @@ def verify(path: str | Path) -> Verification:
     return Verification(count, prev or "", problems)
 
 
+def output_text(entry: dict[str, Any]) -> str:
+    """An entry's output in a few words: each item's prediction, or an ECG's beat counts.
+
+    >>> output_text({"output": [{"prediction": "ckd"}, {"row": 2, "code": "invalid_input"}]})
+    'ckd; row 2 not predicted (invalid_input)'
+    """
+    parts = []
+    for item in entry.get("output") or []:
+        if "summary" in item:
+            counts = item["summary"].get("beats_per_class") or {}
+            parts.append(", ".join(f"{name} {count}" for name, count in counts.items()))
+        elif "prediction" in item:
+            parts.append(str(item["prediction"]))
+        else:
+            parts.append(f"row {item.get('row')} not predicted ({item.get('code')})")
+    return "; ".join(parts)
+
+
 def export_csv(entries: list[dict[str, Any]]) -> str:
     """The entries as CSV: one row per entry, the output as its JSON text."""
     import csv

@@ -18,6 +18,8 @@ so that none reads 1.00 or 0.00.
 from __future__ import annotations
 
 import hashlib
+import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,6 +30,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dxcore.audit import AuditLog
 from dxcore.contract import DecisionRule, Result
 from dxcore.explain import Explanation, explainers_for, get_explainer
 from dxcore.registry import get_model
@@ -103,7 +106,37 @@ def analyse(model_id: str, upload: Upload, read_options: dict[str, Any] | None =
     """``model_id``'s result for the upload: read with ``read_options`` (as :func:`read`),
     predicted with ``options`` (an ECG's ``lead``); raises
     :class:`~dxcore.errors.DxError` on bad input."""
-    return _analyse(model_id, upload.key, read_options or {}, options, upload.files)
+    result = _analyse(model_id, upload.key, read_options or {}, options, upload.files)
+    audit(model_id, upload, {**(read_options or {}), **options}, result)
+    return result
+
+
+def session_pseudonym() -> str:
+    """This browser session's pseudonym in the audit trail: random, never a user's name."""
+    return st.session_state.setdefault("dx_audit_pseudonym", f"s-{secrets.token_hex(6)}")
+
+
+def audit(model_id: str, upload: Upload, options: dict[str, Any], result: Result) -> None:
+    """Append the prediction to the audit trail (:mod:`dxcore.audit`; off when
+    ``$DX_AUDIT_LOG`` is ``off``), once per session, upload and options however often the
+    page reruns; a log that cannot be written is said on the page, and the result shown.
+    The options (an ECG's lead name, read from the file's header) are not logged: a
+    header may say anything."""
+    log = AuditLog.configured()
+    if log is None:
+        return
+    logged = st.session_state.setdefault("dx_audit_logged", set())
+    key = (model_id, upload.key, json.dumps(options, sort_keys=True, default=str))
+    if key in logged:
+        return
+    try:
+        log.append(result, get_model(model_id).card, upload.files, session_pseudonym())
+    except OSError as error:
+        st.warning(f"This prediction could not be written to the audit log at {log.path} "
+                   f"({error.strerror or error}). Tell whoever runs the dashboard.",
+                   icon=":material/history:")
+        return
+    logged.add(key)
 
 
 def explain(model_id: str, upload: Upload, method: str, item: int = 0,
