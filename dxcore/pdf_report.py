@@ -86,12 +86,18 @@ def cases_for(model: DxModel, files: dict[str, bytes], explain: bool = True,
     """The cases of one input (an image, an ECG record, a table of cases: one per row),
     predicted and, with ``explain``, explained by the modality's default method; an input
     that cannot be read is one case holding its error."""
-    from dxcore.explain import explainers_for
-
     try:
         result = model.predict(files, **options)
     except DxError as error:
         return [Case(model, files, error=error)]
+    return cases_of(model, files, result, explain)
+
+
+def cases_of(model: DxModel, files: dict[str, bytes], result: Result,
+             explain: bool = True) -> list[Case]:
+    """The cases of a result already predicted (a page's), explained as :func:`cases_for`."""
+    from dxcore.explain import explainers_for
+
     method = explainers_for(model.modality)[0]
     if model.modality == "record":
         items = [case.item for case in result.detail.results if case.item is not None]
