@@ -3,7 +3,7 @@ beat and as a strip, and for any beat the part of the waveform that drove its cl
 
 import streamlit as st
 
-from dxui import ecg, results
+from dxui import ecg, report, results
 from dxui.common import model_card_section, page_model, research_notice, show_error
 from dxui.navigation import ECG as PAGE
 
@@ -50,6 +50,7 @@ if result is not None:
     ecg.reference_section(result.detail)
     ecg.record_section(result, tag)
     ecg.beats_section(PAGE.model_id, upload, read_options, {"lead": lead}, result, tag)
+    report.report_button(PAGE.model_id, upload, read_options, lead=lead)
 
 st.divider()
 model_card_section(card)

@@ -15,7 +15,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dxcore import DxError, list_cards
+from dxcore import DxError, list_cards, templates
 from dxcore.cards import ModelCard
 from dxcore.contract import Result
 from dxcore.records import (
@@ -44,6 +44,28 @@ NO_MODELS = (
     "No case-record model is installed on this dashboard yet. Whoever runs the dashboard "
     "can add one with `python -m dxcore train heart-disease` (or `ckd`)."
 )
+
+
+def templates_section(cards: dict[str, ModelCard]) -> None:
+    """Each record model's case-file template (:mod:`dxcore.templates`), folded away: the
+    field guide (columns, units, allowed values, which may be empty) and the blank header."""
+    with st.expander("Case-file templates: the columns each model reads",
+                     icon=":material/table_view:"):
+        for card in cards.values():
+            st.markdown(f"**{card['name']}** (`{card.id}`)")
+            guide, blank = st.columns(2)
+            guide.download_button(
+                "Field guide (CSV)", templates.field_guide_csv(card),
+                file_name=f"{card.id}-field-guide.csv", mime="text/csv",
+                key=f"records_guide_{card.id}", on_click="ignore",
+                help="One row per column: its name, label, unit, type, allowed values, "
+                     "whether it may be left empty" + (", and the probe's gene symbol"
+                                                       if card.gene_symbols else "") + ".")
+            blank.download_button(
+                "Blank case file (CSV header)", templates.blank_cases_csv(card),
+                file_name=f"{card.id}-cases.csv", mime="text/csv",
+                key=f"records_blank_{card.id}", on_click="ignore",
+                help="The header row; fill in one case per row below it.")
 
 
 def record_cards() -> dict[str, ModelCard]:
