@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from typing import Any
 
 import altair as alt
@@ -220,6 +221,7 @@ def case_view(card: ModelCard, upload: results.Upload, result: Result, case: Cas
     except Exception as error:
         show_error(error)
         return
+    explanation = with_gene_symbols(card, explanation)
     fields = top_fields(schema, explanation)
     probes = len(fields) < len(schema)
     st.markdown(f"**The {len(fields)} probes that moved the prediction most**" if probes
@@ -316,8 +318,10 @@ def results_table(card: ModelCard, batch: CaseBatch) -> pd.DataFrame:
     positive = card.positive_class
     return pd.DataFrame({
         "Row": [r.row for r in batch.results],
-        "Prediction": [r.prediction or "—" for r in batch.results],
-        f"P({positive})": [r.probabilities.get(positive) for r in batch.results],
+        "Prediction": [card.class_label(r.prediction) if r.prediction else "—"
+                       for r in batch.results],
+        f"P({card.class_label(positive)})": [r.probabilities.get(positive)
+                                            for r in batch.results],
         "Atypicality": [r.atypicality for r in batch.results],
         "Unlike the cohort": [r.atypical for r in batch.results],
         "Error": [r.error or "" for r in batch.results],
@@ -344,9 +348,22 @@ def errors_markdown(batch: CaseBatch) -> str | None:
 
 def case_option(card: ModelCard, case: CaseResult) -> str:
     positive = card.positive_class
-    return (f"Row {case.row}: {case.prediction} (P({positive}) "
+    return (f"Row {case.row}: {card.class_label(case.prediction)} "
+            f"(P({card.class_label(positive)}) "
             f"{results.probability_is(case.probabilities[positive])}, atypicality "
             f"{case.atypicality:.0f})")
+
+
+def with_gene_symbols(card: ModelCard, explanation: CaseExplanation) -> CaseExplanation:
+    """The explanation with each probe's gene symbol beside its id in the field labels
+    ("S68616_at (SLC9A1) expression"), from the card's ``gene_symbols``; as it is for
+    models without them."""
+    symbols = card.gene_symbols
+    if not symbols:
+        return explanation
+    return replace(explanation, fields=[
+        replace(f, label=f.label.replace(f.name, f"{f.name} ({symbols[f.name]})", 1))
+        if f.name in symbols else f for f in explanation.fields])
 
 
 def top_fields(schema: Schema, explanation: CaseExplanation) -> list[FieldExplanation]:
