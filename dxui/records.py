@@ -29,7 +29,7 @@ from dxcore.records import (
     match_model,
 )
 from dxcore.records.atypicality import ATYPICAL_FROM
-from dxui import results
+from dxui import results, uploads
 from dxui.common import load_model, plain, show_error, show_notes
 
 UPLOAD_TYPES = ["csv", "json"]
@@ -107,11 +107,14 @@ def upload_input(cards: dict[str, ModelCard]) -> tuple[str | None, results.Uploa
             help="By default the page picks the model whose fields the file's columns cover.")
     with upload_column:
         uploaded = st.file_uploader(
-            "Upload cases", type=UPLOAD_TYPES, key="records_upload",
+            "Upload cases", type=None, key="records_upload",  # checked below
             help="CSV with a header row and one case per row, or JSON (one object or a list "
                  "of objects), columns named as in the model card. The file is analysed in "
                  "memory and never stored.")
     model_id = None if choice == MATCH else choice
+    if uploaded is not None and not uploads.keep_allowed([uploaded], UPLOAD_TYPES,
+                                                         "a table of cases"):
+        return model_id, None
     if uploaded is None:
         st.info("Upload a CSV or JSON file of cases to see the model's reading of each.",
                 icon=":material/upload_file:")
