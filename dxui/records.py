@@ -180,7 +180,7 @@ def cases_section(card: ModelCard, upload: results.Upload, result: Result) -> No
     st.caption(f"{len(predicted)} of {len(batch.results)} cases predicted. Click a column "
                "header to sort; atypicality is a percentile of the training cohort "
                f"(from {ATYPICAL_FROM:.0f}: unlike the cohort).")
-    positive = card.positive_class
+    positive = card.class_label(card.positive_class)  # as results_table names its column
     # The probabilities stay numbers (the column sorts by them) and are shown as text.
     table = results_table(card, batch).style.format(
         lambda p: "—" if pd.isna(p) else results.probability_text(p, 3),
