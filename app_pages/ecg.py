@@ -3,7 +3,7 @@ beat and as a strip, and for any beat the part of the waveform that drove its cl
 
 import streamlit as st
 
-from dxui import ecg, results
+from dxui import ecg, report, results, uploads
 from dxui.common import model_card_section, page_model, research_notice, show_error
 from dxui.navigation import ECG as PAGE
 
@@ -16,7 +16,7 @@ card = page_model(PAGE.model_id, missing=ecg.MODEL_MISSING)
 upload_column, rate_column = st.columns([3, 1], gap="large")
 with upload_column:
     uploaded = st.file_uploader(
-        "Upload an ECG record", type=ecg.UPLOAD_TYPES, accept_multiple_files=True,
+        "Upload an ECG record", type=None, accept_multiple_files=True,  # checked below
         key="ecg_upload",
         help="The .hea and .dat files of one WFDB record (with its .atr reference "
              "annotations if you have them), one EDF or EDF+ file (.edf, as Holter and "
@@ -29,6 +29,7 @@ with rate_column:
         placeholder="from the time column",
         help="Used only for a CSV file without a usable time column (in seconds).")
 
+uploaded = uploads.keep_allowed(uploaded or [], ecg.UPLOAD_TYPES, "an ECG record")
 result = None
 if not uploaded:
     st.info("Upload the .hea and .dat files of a WFDB record, an EDF file or a CSV file, to "
@@ -50,6 +51,7 @@ if result is not None:
     ecg.reference_section(result.detail)
     ecg.record_section(result, tag)
     ecg.beats_section(PAGE.model_id, upload, read_options, {"lead": lead}, result, tag)
+    report.report_button(PAGE.model_id, upload, read_options, lead=lead)
 
 st.divider()
 model_card_section(card)

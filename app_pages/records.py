@@ -4,7 +4,7 @@ prediction which way; for many cases, a sortable table, a drill-down and a CSV d
 
 import streamlit as st
 
-from dxui import records, results
+from dxui import records, report, results
 from dxui.common import (
     model_card_section,
     models_table,
@@ -30,6 +30,7 @@ if not cards:
     st.stop()
 
 mode = st.radio("Input", [records.UPLOAD, records.FORM], horizontal=True, key="records_mode")
+records.templates_section(cards)
 if mode == records.UPLOAD:
     model_id, upload = records.upload_input(cards)
 else:
@@ -44,6 +45,7 @@ if upload is not None and model_id is not None:
 if result is not None:
     target_warning(cards[model_id])
     records.cases_section(cards[model_id], upload, result)
+    report.report_button(model_id, upload)
 
 st.divider()
 if model_id is None:

@@ -80,6 +80,7 @@ def named_files(fields: dict[str, Any]) -> list[tuple[str, str]]:
          (runtime.get("domain_guard") or {}).get("parameters_file")),
         ("training.log_file", (fields.get("training") or {}).get("log_file")),
         ("test_report.file", (fields.get("test_report") or {}).get("file")),
+        ("gene_symbols.file", (fields.get("gene_symbols") or {}).get("file")),
     ]
     return [(field, name) for field, name in candidates if isinstance(name, str)]
 
@@ -254,6 +255,23 @@ class ModelCard:
     @property
     def class_names(self) -> list[str]:
         return list(self.fields["class_names"])
+
+    def class_label(self, name: str) -> str:
+        """A class code as people read it (the card's optional ``class_labels``), e.g.
+        ``"ckd"`` -> ``"chronic kidney disease"``; the code itself when it has none."""
+        return (self.fields.get("class_labels") or {}).get(name, name)
+
+    @cached_property
+    def gene_symbols(self) -> dict[str, str]:
+        """Probe id -> gene symbol (the optional ``gene_symbols`` file beside the card);
+        empty without one, or when the file does not match its checksum (display only)."""
+        entry = self.fields.get("gene_symbols")
+        if entry is None:
+            return {}
+        path = self.beside(entry["file"], "gene_symbols.file")
+        if not path.is_file() or sha256_of(path) != entry["sha256"]:
+            return {}
+        return json.loads(path.read_text())
 
     @property
     def runtime(self) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""``python -m dxcore``: list, train, evaluate and run the shipped models.
+"""``python -m dxcore``: list, train, evaluate, run and report the shipped models.
+
+Also: case-file templates of record models, and the dashboard's audit trail.
 
 Every failure a user can cause prints one plain sentence and sets the exit status; no
 traceback reaches the terminal. ``predict --json`` prints one JSON object per input line.
@@ -202,6 +204,129 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _refuse_existing(out: str) -> Path:
+    path = Path(out)
+    if path.exists():
+        raise DxError(f"--out names {out}, which already exists; it is not overwritten. "
+                      "Choose another name.")
+    if not path.parent.is_dir():
+        raise DxError(f"--out names {out}, but the folder {path.parent} does not exist.")
+    return path
+
+
+def input_groups(paths: list[str], modality: str) -> list[dict[str, bytes]]:
+    """The uploads the arguments name, as ``{file name: bytes}``: each file (a folder's
+    files in name order), or for ECG models each record's files grouped by name (``100``,
+    ``100.hea`` or a folder of records: its .hea with its .dat and .atr)."""
+    from dxcore.contract import read_path
+
+    files: list[Path] = []
+    for argument in paths:
+        path = Path(argument)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file()
+                           and not p.name.startswith("."))
+            if not found:
+                raise DxError(f"The folder {argument} holds no files.")
+            files += found
+        elif modality == "ecg" and not path.exists() and path.with_suffix(".hea").exists():
+            files.append(path.with_suffix(".hea"))  # a WFDB record named without extension
+        else:
+            files.append(path)
+    if modality != "ecg":
+        return [{path.name: read_path(path)} for path in files]
+    records: dict[Path, dict[str, bytes]] = {}
+    for path in files:
+        stem = path.with_suffix("")
+        if path.suffix.lower() in (".dat", ".atr") and stem.with_suffix(".hea") not in files:
+            continue  # a signal file whose header is not given is read with its header
+        group = records.setdefault(stem, {})
+        if path.suffix.lower() == ".hea":
+            for sibling in (".dat", ".atr"):
+                if stem.with_suffix(sibling).is_file():
+                    group[stem.with_suffix(sibling).name] = read_path(stem.with_suffix(sibling))
+        group[path.name] = read_path(path)
+    return list(records.values())
+
+
+def _report(args: argparse.Namespace) -> int:
+    """``report``: a PDF of the cases the files hold (a summary page first when there is
+    more than one)."""
+    from dxcore.pdf_report import case_report, cases_for, worklist_report
+    from dxcore.registry import get_model
+
+    out = _refuse_existing(args.out)
+    model = get_model(args.model_id).load()
+    groups = input_groups(args.files, model.modality)
+    cases = []
+    for files in groups:
+        try:
+            cases += cases_for(model, files, explain=not args.no_explain)
+        except DxError as error:  # a file that cannot even be opened
+            _say(f"{next(iter(files))}: {error}", error=True)
+    refused = sum(case.error is not None for case in cases)
+    pdf = worklist_report(cases) if len(cases) > 1 else case_report(cases)
+    out.write_bytes(pdf)
+    _say(f"Wrote {out}: {len(cases)} case{'s' if len(cases) != 1 else ''} "
+         f"({refused} without an answer).")
+    return 0
+
+
+def _template(args: argparse.Namespace) -> int:
+    from dxcore.registry import get_card
+    from dxcore.templates import blank_cases_csv, field_guide_csv
+
+    card = get_card(args.model_id)
+    text = blank_cases_csv(card) if args.blank else field_guide_csv(card)
+    if args.out:
+        _refuse_existing(args.out).write_text(text)
+        _say(f"Wrote {args.out}.")
+    else:
+        _say(*text.splitlines())
+    return 0
+
+
+def _audit_log(args: argparse.Namespace) -> Path:
+    from dxcore.audit import ENV, configured_path
+
+    if args.log:
+        return Path(args.log)
+    path = configured_path()
+    if path is None:
+        raise DxError(f"The audit trail is off (${ENV}=off): name the log with --log PATH.")
+    return path
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from dxcore.audit import verify
+
+    path = _audit_log(args)
+    found = verify(path)
+    for problem in found.problems:
+        _say(f"{path}: {problem}")
+    if found.ok:
+        _say(f"{path}: {found.entries} entries, the chain is intact; head hash {found.head} "
+             "(note it: removing the last entries leaves a shorter chain that is intact).")
+        return 0
+    _say(f"{path}: {found.entries} entries, {len(found.problems)} problem(s): the log has "
+         "been tampered with or damaged.")
+    return 1
+
+
+def _audit_export(args: argparse.Namespace) -> int:
+    from dxcore.audit import export_csv, read_entries
+
+    entries = read_entries(_audit_log(args))
+    text = (export_csv(entries) if args.format == "csv" else
+            "".join(json.dumps(entry) + "\n" for entry in entries))
+    if args.out:
+        _refuse_existing(args.out).write_text(text)
+        _say(f"Wrote {len(entries)} entries to {args.out}.")
+    else:
+        _say(*text.splitlines())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dxcore", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -258,6 +383,40 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", help="with --explain, save each image overlay as a PNG here")
     predict.add_argument("--json", action="store_true", help="one JSON object per input")
     predict.set_defaults(run=_predict)
+
+    report = commands.add_parser(
+        "report", help="write a PDF report of a model's answers on files (one page per "
+                       "case; a summary page first for several)")
+    report.add_argument("model_id")
+    report.add_argument("files", nargs="+", metavar="FILE_OR_FOLDER",
+                        help="as for predict; a folder stands for every file in it")
+    report.add_argument("--out", required=True, help="the PDF to write (never overwritten)")
+    report.add_argument("--no-explain", action="store_true",
+                        help="leave the saliency maps and field attributions out (faster)")
+    report.set_defaults(run=_report)
+
+    template = commands.add_parser(
+        "template", help="a record model's case-file template as CSV: one row per column "
+                         "(unit, allowed values, may be empty), or with --blank the header "
+                         "row to fill in")
+    template.add_argument("model_id")
+    template.add_argument("--blank", action="store_true")
+    template.add_argument("--out", help="write here (never overwritten) instead of stdout")
+    template.set_defaults(run=_template)
+
+    audit = commands.add_parser("audit", help="check or export the dashboard's audit trail "
+                                              "(log: $DX_AUDIT_LOG or --log)")
+    actions = audit.add_subparsers(dest="action", required=True)
+    verify = actions.add_parser("verify", help="check the hash chain: find edited, removed "
+                                               "or reordered entries")
+    verify.set_defaults(run=_audit_verify)
+    export = actions.add_parser("export", help="print or write every entry")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--out", help="write here (never overwritten) instead of stdout")
+    export.set_defaults(run=_audit_export)
+    for action in (verify, export):
+        action.add_argument("--log", metavar="PATH", help="default: $DX_AUDIT_LOG, else "
+                            "~/.local/state/dx-dashboard/audit.jsonl")
     return parser
 
 

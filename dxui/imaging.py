@@ -12,10 +12,10 @@ from dxcore import DxError, LoadedImage
 from dxcore.contract import Result
 from dxcore.explain import Explanation
 from dxcore.images.explainers import colour_bar, overlay
-from dxui import results
+from dxui import results, uploads
 from dxui.common import plain, show_error, show_notes
 
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "dcm"]
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "dcm", ""]  # "": DICOM files often have no extension
 EXAMPLES_PER_CLASS = 6
 
 
@@ -38,7 +38,7 @@ def image_input(prefix: str) -> tuple[dict[str, bytes], str] | None:
     upload_column, example_column = st.columns([3, 2], gap="large")
     with upload_column:
         uploaded = st.file_uploader(
-            "Upload a frontal chest X-ray", type=UPLOAD_TYPES,
+            "Upload a frontal chest X-ray", type=None,  # checked below, with a message
             key=f"{prefix}_upload_{state[round_key]}", on_change=use_upload,
             help="PNG, JPEG or DICOM. The file is analysed in memory and never stored.")
     examples = chest_xray_examples()
@@ -49,7 +49,7 @@ def image_input(prefix: str) -> tuple[dict[str, bytes], str] | None:
                 "Or choose an example case", list(examples), index=None, key=example_key,
                 on_change=use_example, placeholder="A case from the public test set",
                 help="Images from the dataset's official test split, never used in training.")
-    if uploaded is not None:
+    if uploaded is not None and uploads.keep_allowed([uploaded], UPLOAD_TYPES, "an image"):
         return {uploaded.name: uploaded.getvalue()}, "Uploaded image"
     if example is not None:
         path = Path(examples[example])

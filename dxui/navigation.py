@@ -62,7 +62,15 @@ MODELS = PageSpec(
             "most confidently wrong.",
 )
 
-PAGES: tuple[PageSpec, ...] = (HOME, *TASK_PAGES, MODELS)
+# Every prediction the dashboard made (dxcore.audit), its hash chain checked, for export.
+AUDIT = PageSpec(
+    "app_pages/audit.py", "Audit trail", ":material/history:", "Audit trail",
+    summary="Every prediction this dashboard made: when, by which model and weights, on which "
+            "input (its SHA-256), with what answer, and the session's pseudonym; nothing that "
+            "identifies a patient. Each entry carries the hash of the one before it.",
+)
+
+PAGES: tuple[PageSpec, ...] = (HOME, *TASK_PAGES, MODELS, AUDIT)
 
 
 def page_for_model(model_id: str) -> PageSpec | None:

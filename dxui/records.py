@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dxcore import DxError, list_cards
+from dxcore import DxError, list_cards, templates
 from dxcore.cards import ModelCard
 from dxcore.contract import Result
 from dxcore.records import (
@@ -28,7 +29,7 @@ from dxcore.records import (
     match_model,
 )
 from dxcore.records.atypicality import ATYPICAL_FROM
-from dxui import results
+from dxui import results, uploads
 from dxui.common import load_model, plain, show_error, show_notes
 
 UPLOAD_TYPES = ["csv", "json"]
@@ -44,6 +45,28 @@ NO_MODELS = (
     "No case-record model is installed on this dashboard yet. Whoever runs the dashboard "
     "can add one with `python -m dxcore train heart-disease` (or `ckd`)."
 )
+
+
+def templates_section(cards: dict[str, ModelCard]) -> None:
+    """Each record model's case-file template (:mod:`dxcore.templates`), folded away: the
+    field guide (columns, units, allowed values, which may be empty) and the blank header."""
+    with st.expander("Case-file templates: the columns each model reads",
+                     icon=":material/table_view:"):
+        for card in cards.values():
+            st.markdown(f"**{card['name']}** (`{card.id}`)")
+            guide, blank = st.columns(2)
+            guide.download_button(
+                "Field guide (CSV)", templates.field_guide_csv(card),
+                file_name=f"{card.id}-field-guide.csv", mime="text/csv",
+                key=f"records_guide_{card.id}", on_click="ignore",
+                help="One row per column: its name, label, unit, type, allowed values, "
+                     "whether it may be left empty" + (", and the probe's gene symbol"
+                                                       if card.gene_symbols else "") + ".")
+            blank.download_button(
+                "Blank case file (CSV header)", templates.blank_cases_csv(card),
+                file_name=f"{card.id}-cases.csv", mime="text/csv",
+                key=f"records_blank_{card.id}", on_click="ignore",
+                help="The header row; fill in one case per row below it.")
 
 
 def record_cards() -> dict[str, ModelCard]:
@@ -84,11 +107,14 @@ def upload_input(cards: dict[str, ModelCard]) -> tuple[str | None, results.Uploa
             help="By default the page picks the model whose fields the file's columns cover.")
     with upload_column:
         uploaded = st.file_uploader(
-            "Upload cases", type=UPLOAD_TYPES, key="records_upload",
+            "Upload cases", type=None, key="records_upload",  # checked below
             help="CSV with a header row and one case per row, or JSON (one object or a list "
                  "of objects), columns named as in the model card. The file is analysed in "
                  "memory and never stored.")
     model_id = None if choice == MATCH else choice
+    if uploaded is not None and not uploads.keep_allowed([uploaded], UPLOAD_TYPES,
+                                                         "a table of cases"):
+        return model_id, None
     if uploaded is None:
         st.info("Upload a CSV or JSON file of cases to see the model's reading of each.",
                 icon=":material/upload_file:")
@@ -154,7 +180,7 @@ def cases_section(card: ModelCard, upload: results.Upload, result: Result) -> No
     st.caption(f"{len(predicted)} of {len(batch.results)} cases predicted. Click a column "
                "header to sort; atypicality is a percentile of the training cohort "
                f"(from {ATYPICAL_FROM:.0f}: unlike the cohort).")
-    positive = card.positive_class
+    positive = card.class_label(card.positive_class)  # as results_table names its column
     # The probabilities stay numbers (the column sorts by them) and are shown as text.
     table = results_table(card, batch).style.format(
         lambda p: "—" if pd.isna(p) else results.probability_text(p, 3),
@@ -198,6 +224,7 @@ def case_view(card: ModelCard, upload: results.Upload, result: Result, case: Cas
     except Exception as error:
         show_error(error)
         return
+    explanation = with_gene_symbols(card, explanation)
     fields = top_fields(schema, explanation)
     probes = len(fields) < len(schema)
     st.markdown(f"**The {len(fields)} probes that moved the prediction most**" if probes
@@ -294,8 +321,10 @@ def results_table(card: ModelCard, batch: CaseBatch) -> pd.DataFrame:
     positive = card.positive_class
     return pd.DataFrame({
         "Row": [r.row for r in batch.results],
-        "Prediction": [r.prediction or "—" for r in batch.results],
-        f"P({positive})": [r.probabilities.get(positive) for r in batch.results],
+        "Prediction": [card.class_label(r.prediction) if r.prediction else "—"
+                       for r in batch.results],
+        f"P({card.class_label(positive)})": [r.probabilities.get(positive)
+                                            for r in batch.results],
         "Atypicality": [r.atypicality for r in batch.results],
         "Unlike the cohort": [r.atypical for r in batch.results],
         "Error": [r.error or "" for r in batch.results],
@@ -322,9 +351,22 @@ def errors_markdown(batch: CaseBatch) -> str | None:
 
 def case_option(card: ModelCard, case: CaseResult) -> str:
     positive = card.positive_class
-    return (f"Row {case.row}: {case.prediction} (P({positive}) "
+    return (f"Row {case.row}: {card.class_label(case.prediction)} "
+            f"(P({card.class_label(positive)}) "
             f"{results.probability_is(case.probabilities[positive])}, atypicality "
             f"{case.atypicality:.0f})")
+
+
+def with_gene_symbols(card: ModelCard, explanation: CaseExplanation) -> CaseExplanation:
+    """The explanation with each probe's gene symbol beside its id in the field labels
+    ("S68616_at (SLC9A1) expression"), from the card's ``gene_symbols``; as it is for
+    models without them."""
+    symbols = card.gene_symbols
+    if not symbols:
+        return explanation
+    return replace(explanation, fields=[
+        replace(f, label=f.label.replace(f.name, f"{f.name} ({symbols[f.name]})", 1))
+        if f.name in symbols else f for f in explanation.fields])
 
 
 def top_fields(schema: Schema, explanation: CaseExplanation) -> list[FieldExplanation]:

@@ -18,6 +18,8 @@ so that none reads 1.00 or 0.00.
 from __future__ import annotations
 
 import hashlib
+import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,6 +30,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dxcore.audit import AuditLog
 from dxcore.contract import DecisionRule, Result
 from dxcore.explain import Explanation, explainers_for, get_explainer
 from dxcore.registry import get_model
@@ -103,7 +106,37 @@ def analyse(model_id: str, upload: Upload, read_options: dict[str, Any] | None =
     """``model_id``'s result for the upload: read with ``read_options`` (as :func:`read`),
     predicted with ``options`` (an ECG's ``lead``); raises
     :class:`~dxcore.errors.DxError` on bad input."""
-    return _analyse(model_id, upload.key, read_options or {}, options, upload.files)
+    result = _analyse(model_id, upload.key, read_options or {}, options, upload.files)
+    audit(model_id, upload, {**(read_options or {}), **options}, result)
+    return result
+
+
+def session_pseudonym() -> str:
+    """This browser session's pseudonym in the audit trail: random, never a user's name."""
+    return st.session_state.setdefault("dx_audit_pseudonym", f"s-{secrets.token_hex(6)}")
+
+
+def audit(model_id: str, upload: Upload, options: dict[str, Any], result: Result) -> None:
+    """Append the prediction to the audit trail (:mod:`dxcore.audit`; off when
+    ``$DX_AUDIT_LOG`` is ``off``), once per session, upload and options however often the
+    page reruns; a log that cannot be written is said on the page, and the result shown.
+    The options (an ECG's lead name, read from the file's header) are not logged: a
+    header may say anything."""
+    log = AuditLog.configured()
+    if log is None:
+        return
+    logged = st.session_state.setdefault("dx_audit_logged", set())
+    key = (model_id, upload.key, json.dumps(options, sort_keys=True, default=str))
+    if key in logged:
+        return
+    try:
+        log.append(result, get_model(model_id).card, upload.files, session_pseudonym())
+    except OSError as error:
+        st.warning(f"This prediction could not be written to the audit log at {log.path} "
+                   f"({error.strerror or error}). Tell whoever runs the dashboard.",
+                   icon=":material/history:")
+        return
+    logged.add(key)
 
 
 def explain(model_id: str, upload: Upload, method: str, item: int = 0,
@@ -189,23 +222,33 @@ def _listed(names: list[str], last: str = "and") -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
 
 
+def class_text(result: Result, name: str) -> str:
+    """A class as the pages name it: the card's readable label (``ckd`` -> "chronic kidney
+    disease", :meth:`~dxcore.cards.ModelCard.class_label`), or the code itself where the
+    label would only change its case (``PNEUMONIA``) or there is none."""
+    label = get_model(result.model_id).card.class_label(name)
+    return name if label.lower() == name.lower() else label
+
+
 def verdict_label(result: Result, item: int) -> str:
     """The prediction as the verdict shows it: the decision when the item's prediction set
-    is that one class, else ``"uncertain: NORMAL or PNEUMONIA"``."""
+    is that one class, else ``"uncertain: NORMAL or PNEUMONIA"`` (readable labels,
+    :func:`class_text`)."""
     if result.uncertain(item):
-        return f"uncertain: {_listed(result.set_of(item), 'or')}"
-    return str(result.decisions[item])
+        return f"uncertain: {_listed([class_text(result, n) for n in result.set_of(item)], 'or')}"
+    return class_text(result, str(result.decisions[item]))
 
 
 def uncertainty_text(result: Result, item: int) -> str | None:
     """What a prediction set of more than one class means, in words (None otherwise)."""
     if not result.uncertain(item):
         return None
-    chosen = result.set_of(item)
+    chosen = [class_text(result, name) for name in result.set_of(item)]
     return (f"**Low confidence.** The {result.coverage:.0%} prediction set holds "
             f"{_listed(chosen)}: for cases like this one the model cannot rule out "
             f"{'either' if len(chosen) == 2 else 'any'} of them at that coverage. The rule "
-            f"still picks **{result.decisions[item]}**; read it as uncertain.")
+            f"still picks **{class_text(result, str(result.decisions[item]))}**; read it as "
+            "uncertain.")
 
 
 def coverage_caveat(result: Result) -> str:
@@ -264,7 +307,7 @@ def decision_sentence(result: Result, item: int, noun: str) -> str:
     threshold 0.43." (more decimals where two would show the probability equal to the
     threshold)."""
     rule, decided = result.rule, str(result.decisions[item])
-    opening = f"The model reads this {noun} as **{decided}**"
+    opening = f"The model reads this {noun} as **{class_text(result, decided)}**"
     if rule.log_offsets is not None:
         probability = float(rule.shown_probability(result.probabilities[item:item + 1],
                                                    result.decisions[item:item + 1])[0])
@@ -276,7 +319,8 @@ def decision_sentence(result: Result, item: int, noun: str) -> str:
     probability = float(result.probabilities[item, rule.class_names.index(positive)])
     digits = next((d for d in (2, 3) if f"{probability:.{d}f}" != f"{threshold:.{d}f}"), 4)
     comparison = "at or above" if probability >= threshold else "below"
-    return (f"{opening}: P({positive}) {probability_is(probability, digits)}, "
+    return (f"{opening}: P({class_text(result, positive)}) "
+            f"{probability_is(probability, digits)}, "
             f"{comparison} the decision threshold {threshold:.{digits}f}.")
 
 
@@ -294,7 +338,9 @@ def probability_chart(result: Result, item: int) -> alt.LayerChart:
                      if name == decided else
                      float(result.probabilities[item, result.class_names.index(name)])
                      for name in shown]
-    labels = [shown_class(rule, name) if name == decided else name for name in shown]
+    labels = [shown_class(rule, name) if name == decided else class_text(result, name)
+              for name in shown]
+    labels = [class_text(result, label) for label in labels]
     frame = pd.DataFrame({
         "Class": [f"P({label}) {probability_is(p)}"
                   for label, p in zip(labels, probabilities, strict=True)],
@@ -344,7 +390,8 @@ def verdict(result: Result, item: int, noun: str, calibrated_on: str,
             if uncertain is not None:
                 st.warning(f"{uncertain} {caveat}".strip(), icon=":material/help:")
             elif result.prediction_sets is not None:
-                st.caption(f"{result.coverage:.0%} prediction set: {result.decisions[item]} "
+                st.caption(f"{result.coverage:.0%} prediction set: "
+                           f"{class_text(result, str(result.decisions[item]))} "
                            f"alone (a confident reading at that coverage). {caveat}".strip())
         with columns[1]:
             probability_bars(result, item, calibrated_on)

@@ -9,6 +9,7 @@ are the models and files most tests share.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,11 @@ import pytest
 
 from dxcore.contract import DxModel
 from dxcore.datasets import data_dir as resolve_data_dir
+
+# The audit trail (dxcore.audit) is off in tests, set before any test or server process
+# starts, so that no run writes to the real log; a test that checks the log points
+# DX_AUDIT_LOG at a temporary file itself.
+os.environ["DX_AUDIT_LOG"] = "off"
 
 
 @pytest.fixture(scope="session")

@@ -74,7 +74,7 @@ def test_page_opens_with_notice_and_model_card(page, cxr_card):
     assert not page.exception
     assert not page.error
     assert any(NOTICE in warning.value for warning in page.warning)
-    assert page.file_uploader[0].allowed_type == [".png", ".jpg", ".jpeg", ".dcm"]
+    assert not page.file_uploader[0].allowed_type  # any file: the page checks the type
     assert "About the model" in [header.value for header in page.subheader]
     assert cxr_card["intended_use"] in [markdown.value for markdown in page.markdown]
     assert not page.image  # nothing analysed before an upload

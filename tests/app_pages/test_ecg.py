@@ -105,7 +105,7 @@ def test_page_opens_with_notice_uploader_and_model_card(page, ecg_card):
     assert not page.error
     assert any(NOTICE in warning.value for warning in page.warning)
     [uploader] = page.file_uploader
-    assert uploader.allowed_type == [".hea", ".dat", ".atr", ".csv", ".edf"]
+    assert not uploader.allowed_type  # any file: the page checks the type
     assert uploader.accept_multiple_files
     [rate] = page.number_input
     assert rate.label == "CSV sampling rate (Hz)" and rate.value is None

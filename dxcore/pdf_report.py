@@ -1,0 +1,434 @@
+"""PDF reports (fpdf2): one page per case, and for a worklist a summary page before them.
+
+A case page holds what a reader needs to judge one answer and nothing that identifies the
+patient: the input as the model saw it (a thumbnail, an ECG strip, or the model's own fields
+of a case record: never file names, DICOM tags, header comments or unused columns), the
+prediction with every class's probability, the prediction set and the decision rule, the
+saliency map with its colour bar, the domain guard's result, the model's id, version and
+weights SHA-256, the card's test metrics with their 95% CIs and its limitations, the
+input's SHA-256 (:func:`dxcore.audit.input_sha256`), the time, the app version and the
+research-prototype notice.
+
+Example (needs the shipped weights)::
+
+    from dxcore import get_model
+    from dxcore.pdf_report import cases_for, case_report
+    cases = cases_for(get_model("cxr-pneumonia").load(), {"x.png": png_bytes})
+    open("report.pdf", "wb").write(case_report(cases))
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+import numpy as np
+from fpdf import FPDF
+from PIL import Image
+
+from dxcore.audit import input_sha256
+from dxcore.errors import DxError, OutOfDomain
+
+if TYPE_CHECKING:
+    from dxcore.contract import DxModel, Result
+    from dxcore.explain import Explanation
+
+APP_VERSION = "0.13"
+DISCLAIMER = ("Research prototype - not for clinical decisions. The models are trained and "
+              "tested on public research datasets; their outputs have not been validated "
+              "for patient care and must not guide diagnosis or treatment.")
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu: Unicode (≥, –)
+STRIP_SECONDS = 10.0
+FIELDS_SHOWN = 40  # a gene profile's 7,129 probes: the first ones and "... more"
+
+
+@cache
+def app_version() -> str:
+    """The app's version and, in a git checkout, its commit."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{APP_VERSION} (commit {commit})" if commit else APP_VERSION
+
+
+@dataclass
+class Case:
+    """One case of a report: ``result`` item ``item`` of ``model`` on the input ``files``,
+    with its explanation; or the ``error`` it got instead (a refusal, a bad row)."""
+
+    model: DxModel
+    files: dict[str, bytes]
+    result: Result | None = None
+    item: int = 0
+    explanation: Explanation | None = None
+    error: DxError | None = None
+    row: int | None = None  # a case record's row in its table
+
+    @property
+    def card(self):
+        return self.model.card
+
+    @property
+    def input_sha256(self) -> str:
+        return input_sha256(self.files)
+
+
+def cases_for(model: DxModel, files: dict[str, bytes], explain: bool = True,
+              **options) -> list[Case]:
+    """The cases of one input (an image, an ECG record, a table of cases: one per row),
+    predicted and, with ``explain``, explained by the modality's default method; an input
+    that cannot be read is one case holding its error."""
+    try:
+        result = model.predict(files, **options)
+    except DxError as error:
+        return [Case(model, files, error=error)]
+    return cases_of(model, files, result, explain)
+
+
+def cases_of(model: DxModel, files: dict[str, bytes], result: Result,
+             explain: bool = True) -> list[Case]:
+    """The cases of a result already predicted (a page's), explained as :func:`cases_for`."""
+    from dxcore.explain import explainers_for
+
+    method = explainers_for(model.modality)[0]
+    if model.modality == "record":
+        items = [case.item for case in result.detail.results if case.item is not None]
+        explained = model.explain_all(result, method, items) if explain and items else {}
+        return [Case(model, files, result, case.item, explained.get(case.item), row=case.row)
+                if case.error is None else
+                Case(model, files, error=DxError(case.error), row=case.row)
+                for case in result.detail.results]
+    items = model.explained_items(result)[:1] if model.modality == "ecg" else [0]
+    explained = model.explain_all(result, method, items) if explain and items else {}
+    return [Case(model, files, result, 0, next(iter(explained.values()), None))]
+
+
+# --- Drawing ------------------------------------------------------------------------------
+
+
+def _png(figure) -> Image.Image:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def _figure(width: float, height: float):
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height))
+
+
+def ecg_strip(case: Case) -> Image.Image:
+    """The first seconds of the analysed lead, each beat marked with its class."""
+    analysis = case.result.detail
+    record = analysis.record
+    index = [name.lower() for name in record.lead_names].index(analysis.lead.lower())
+    shown = int(min(len(record.signals), STRIP_SECONDS * record.fs))
+    times = np.arange(shown) / record.fs
+    figure, axis = _figure(7.2, 1.8)
+    axis.plot(times, record.signals[:shown, index], color="black", linewidth=0.6)
+    for sample, label in zip(analysis.samples, analysis.labels, strict=True):
+        if sample < shown:
+            axis.annotate(str(label), (sample / record.fs, 1.0), xycoords=("data", "axes fraction"),
+                          ha="center", va="bottom", fontsize=7,
+                          color="black" if label == "N" else "red")
+    axis.set_xlabel("seconds")
+    axis.set_ylabel(f"{analysis.lead} (mV)")
+    axis.set_xlim(0, times[-1] if shown else 1)
+    return _png(figure)
+
+
+def beat_saliency(explanation: Explanation) -> Image.Image:
+    """One beat's waveform coloured by its saliency, with the colour bar."""
+    beat = explanation.detail
+    figure, axis = _figure(4.5, 1.8)
+    points = axis.scatter(beat.times_s * 1000, beat.waveform, c=beat.saliency, cmap="jet",
+                          s=6, vmin=0, vmax=1)
+    axis.set_xlabel("ms from the R peak")
+    figure.colorbar(points, ax=axis, label="influence (low-high)")
+    return _png(figure)
+
+
+def image_overlay(explanation: Explanation) -> Image.Image:
+    from dxcore.images.explainers import overlay
+
+    detail = explanation.detail
+    return Image.fromarray(overlay(detail.pixels, detail.saliency))
+
+
+def colour_bar_image() -> Image.Image:
+    from dxcore.images.explainers import colour_bar
+
+    return Image.fromarray(colour_bar(256, 12))
+
+
+def _percent(p: float) -> str:
+    return f"{p:.3f}" if 0.001 <= p <= 0.999 else ("> 0.999" if p > 0.999 else "< 0.001")
+
+
+class Report(FPDF):
+    """A page layout with the notice in the footer of every page."""
+
+    def __init__(self):
+        super().__init__(format="A4")
+        self.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
+        self.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+        self.add_font("Mono", "", str(FONT_DIR / "DejaVuSansMono.ttf"))
+        self.set_auto_page_break(True, margin=18)
+        self.set_margins(14, 12, 14)
+        self.created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font("DejaVu", "", 6.5)
+        self.set_text_color(110)
+        self.multi_cell(0, 3, align="L", text=f"{DISCLAIMER} Dx dashboard {app_version()} · "
+                        f"report made {self.created} · page {self.page_no()}")
+        self.set_text_color(0)
+
+    def heading(self, text: str, size: float = 14) -> None:
+        self.set_font("DejaVu", "B", size)
+        self.multi_cell(0, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
+        self.ln(1)
+
+    def line_of(self, text: str, size: float = 9, bold: bool = False) -> None:
+        self.set_font("DejaVu", "B" if bold else "", size)
+        self.multi_cell(0, size * 0.45, text, align="L", new_x="LMARGIN", new_y="NEXT")
+
+    def mono(self, text: str) -> None:
+        self.set_font("Mono", "", 7.5)
+        self.multi_cell(0, 3.6, text, new_x="LMARGIN", new_y="NEXT")
+
+    def notice(self) -> None:
+        self.set_fill_color(255, 243, 205)
+        self.set_font("DejaVu", "B", 8.5)
+        self.multi_cell(0, 4.2, DISCLAIMER, fill=True, align="L", new_x="LMARGIN",
+                        new_y="NEXT")
+        self.ln(2)
+
+    def picture(self, image: Image.Image, width: float) -> None:
+        if self.get_y() + width * image.height / image.width > self.h - 20:
+            self.add_page()
+        self.image(image, w=width)
+        self.ln(1)
+
+
+def _verdict(case: Case) -> str:
+    result, item, card = case.result, case.item, case.card
+    if case.model.modality == "ecg":
+        counts = result.detail.summary["beats_per_class"]
+        return "Beats: " + ", ".join(f"{card.class_label(name)} {count}"
+                                     for name, count in counts.items())
+    decided = str(result.decisions[item])
+    text = f"Prediction: {card.class_label(decided)}"
+    if result.uncertain(item):
+        text += (" - uncertain: the prediction set holds "
+                 + " and ".join(card.class_label(n) for n in result.set_of(item)))
+    return text
+
+
+def _rule(case: Case) -> str:
+    rule = case.result.rule
+    if rule.log_offsets is None:
+        return (f"Decision rule: {case.card.class_label(rule.positive_class)} when "
+                f"P({rule.positive_class}) ≥ threshold {rule.threshold:.3f} "
+                "(calibrated probability).")
+    return ("Decision rule: the most probable of " + ", ".join(rule.returned) +
+            (f"; never returned: {', '.join(rule.never_returned)}" if rule.never_returned
+             else "") + ".")
+
+
+def _domain(case: Case) -> str:
+    if case.error is not None:
+        return f"Refused: {case.error}"
+    if case.model.modality == "record":
+        row = next(r for r in case.result.detail.results if r.item == case.item)
+        flag = "atypical for the training cohort" if row.atypical else "typical enough"
+        return (f"Accepted by the record checks; atypicality {row.atypicality:.0f}th "
+                f"percentile of the training cohort ({flag}).")
+    if case.model.modality == "image":
+        guarded = case.card.domain_guard is not None
+        return ("Accepted by the domain guard (the image is like the training images)."
+                if guarded else "This model has no domain guard.")
+    return "Accepted by the signal-quality check (the record reads as an ECG)."
+
+
+def _input_section(pdf: Report, case: Case) -> None:
+    pdf.heading("Input", 11)
+    modality = case.model.modality
+    if case.result is not None and modality == "image":
+        image = case.result.detail.image
+        thumbnail = Image.fromarray((image.pixels * 255).astype(np.uint8))
+        thumbnail.thumbnail((256, 256))
+        pdf.line_of(f"{image.format} image, {image.size[0]} x {image.size[1]} px.")
+        pdf.picture(thumbnail, 35)
+    elif case.result is not None and modality == "ecg":
+        analysis = case.result.detail
+        pdf.line_of(f"ECG record, {analysis.record.duration_s:.0f} s at {analysis.fs:g} Hz, "
+                    f"lead {analysis.lead}, {len(analysis.samples)} beats; the first "
+                    f"{STRIP_SECONDS:g} s:")
+        pdf.picture(ecg_strip(case), 175)
+    elif case.result is not None and modality == "record":
+        row = next(r for r in case.result.detail.results if r.item == case.item)
+        schema = case.model.schema
+        symbols = case.card.gene_symbols
+        shown = [name for name in schema.names if name in row.values][:FIELDS_SHOWN]
+        lines = []
+        for name in shown:
+            field, value = schema[name], row.values[name]
+            symbol = f" [{symbols[name]}]" if name in symbols else ""
+            text = "missing (imputed)" if value is None else field.describe(value)
+            lines.append(f"{field.label}{symbol}: {text}")
+        more = len(schema) - len(shown)
+        pdf.line_of(f"Case record, row {case.row}: the model's {len(schema):,} fields "
+                    "(other columns of the file are not read nor shown).", 8)
+        pdf.mono("\n".join(lines) + (f"\n... and {more:,} more fields" if more > 0 else ""))
+    pdf.line_of(f"Input SHA-256: {case.input_sha256}", 7.5)
+    pdf.ln(1)
+
+
+def _prediction_section(pdf: Report, case: Case) -> None:
+    pdf.heading("Prediction", 11)
+    if case.error is not None:
+        pdf.line_of(f"No answer: {case.error}", bold=True)
+        return
+    result, item, card = case.result, case.item, case.card
+    pdf.line_of(_verdict(case), 10, bold=True)
+    if case.model.modality == "ecg":
+        summary = result.detail.summary
+        pdf.line_of(f"Mean heart rate {summary.get('mean_heart_rate_bpm')} bpm; ectopic "
+                    f"burden {summary.get('ectopic_burden_percent')}%; longest V run "
+                    f"{summary.get('longest_v_run')}.")
+    else:
+        for name, p in zip(result.class_names, result.probabilities[item], strict=True):
+            pdf.line_of(f"P({card.class_label(name)}) = {_percent(float(p))}")
+        if result.prediction_sets is not None:
+            pdf.line_of(f"Prediction set at {result.coverage:.0%} coverage: "
+                        + ", ".join(card.class_label(n) for n in result.set_of(item)))
+    pdf.line_of(_rule(case), 8)
+    pdf.line_of(f"Domain guard: {_domain(case)}", 8)
+    pdf.ln(1)
+
+
+def _explanation_section(pdf: Report, case: Case) -> None:
+    explanation = case.explanation
+    if explanation is None:
+        return
+    pdf.heading(f"Explanation ({explanation.label}, for "
+                f"{case.card.class_label(explanation.class_name)})", 11)
+    if case.model.modality == "image":
+        pdf.picture(image_overlay(explanation), 55)
+        pdf.picture(colour_bar_image(), 55)
+        pdf.line_of("Colour bar: low (left, blue) to high (right, red) influence on the "
+                    "prediction." + (" This map carries almost no signal." if explanation.flat
+                                     else ""), 7.5)
+    elif case.model.modality == "ecg":
+        pdf.line_of(f"The first beat not called N, at {explanation.detail.start_s:.2f} s "
+                    f"({explanation.detail.predicted}):", 8)
+        pdf.picture(beat_saliency(explanation), 95)
+    else:
+        for sentence in explanation.detail.sentences(5):
+            pdf.line_of(f"• {sentence}", 8)
+    pdf.ln(1)
+
+
+def _model_section(pdf: Report, case: Case) -> None:
+    card = case.card
+    pdf.heading("Model", 11)
+    pdf.line_of(f"{card['name']} - id {card.id}, version {card['date']} (trained)", 8.5)
+    pdf.line_of(f"Weights SHA-256: {card['weights_sha256']}", 7.5)
+    headline = card.headline()
+    if headline:
+        pdf.line_of("Held-out test metrics (95% bootstrap CI): " + "; ".join(
+            f"{name} {value}" for name, value in headline.items()), 8)
+    unmet = card.unmet_targets()
+    if unmet:
+        pdf.line_of("Below its targets: " + "; ".join(c.describe() for c in unmet), 8, True)
+    limitations = card["limitations"]
+    if limitations:
+        pdf.line_of("Limitations:", 8, bold=True)
+        for limitation in limitations:
+            pdf.line_of(f"• {limitation}", 6.5)
+
+
+def _case_page(pdf: Report, case: Case, number: int) -> None:
+    pdf.add_page()
+    pdf.heading(f"Dx case report - case {number}")
+    pdf.notice()
+    pdf.line_of(f"Made {pdf.created} by the Dx dashboard {app_version()}.", 8)
+    pdf.ln(1)
+    _input_section(pdf, case)
+    _prediction_section(pdf, case)
+    _explanation_section(pdf, case)
+    _model_section(pdf, case)
+
+
+def summary_row(case: Case) -> list[str]:
+    """Model, prediction, its probability, the prediction set and the domain guard."""
+    if case.error is not None:
+        refused = "refused" if isinstance(case.error, OutOfDomain) else "error"
+        return [case.card.id, "no answer", "", "", refused]
+    result, item, card = case.result, case.item, case.card
+    if case.model.modality == "ecg":
+        counts = result.detail.summary["beats_per_class"]
+        return [card.id, ", ".join(f"{n} {c}" for n, c in counts.items()), "", "", "passed"]
+    decided = str(result.decisions[item])
+    p = float(result.probabilities[item, result.class_names.index(decided)])
+    return [card.id, card.class_label(decided), _percent(p),
+            " / ".join(card.class_label(n) for n in result.set_of(item)), "passed"]
+
+
+def _summary_page(pdf: Report, cases: list[Case]) -> None:
+    pdf.add_page()
+    pdf.heading(f"Dx worklist report - {len(cases)} cases")
+    pdf.notice()
+    pdf.line_of(f"Made {pdf.created} by the Dx dashboard {app_version()}. One page per case "
+                "follows.", 8)
+    pdf.ln(2)
+    pdf.set_font("DejaVu", "", 7.5)
+    with pdf.table(col_widths=(8, 22, 30, 12, 20, 14, 30), text_align="LEFT") as table:
+        table.row(["Case", "Model", "Prediction", "P", "Prediction set", "Domain guard",
+                   "Input SHA-256"])
+        for number, case in enumerate(cases, start=1):
+            table.row([str(number), *summary_row(case), case.input_sha256[:16] + "…"])
+    models = {case.card.id: case.card for case in cases}
+    pdf.ln(2)
+    for card in models.values():
+        pdf.line_of(f"{card.id}: version {card['date']}, weights SHA-256 "
+                    f"{card['weights_sha256']}", 7)
+
+
+def _bytes(pdf: Report) -> bytes:
+    return bytes(pdf.output())
+
+
+def case_report(cases: list[Case]) -> bytes:
+    """One page per case (a patient's inputs, or one input's rows), as PDF bytes."""
+    if not cases:
+        raise DxError("There is nothing to report: no case was given.")
+    pdf = Report()
+    for number, case in enumerate(cases, start=1):
+        _case_page(pdf, case, number)
+    return _bytes(pdf)
+
+
+def worklist_report(cases: list[Case]) -> bytes:
+    """A summary page of every case, then one page per case, as PDF bytes."""
+    if not cases:
+        raise DxError("There is nothing to report: no case was given.")
+    pdf = Report()
+    _summary_page(pdf, cases)
+    for number, case in enumerate(cases, start=1):
+        _case_page(pdf, case, number)
+    return _bytes(pdf)

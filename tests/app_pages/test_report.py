@@ -1,0 +1,44 @@
+"""The case pages' PDF report button (dxui.report) and the records page's case-file
+templates (dxui.records.templates_section). What a report holds: tests/test_pdf_report.py."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tests.app_pages.conftest import open_app
+
+PREPARE, DOWNLOAD = "Prepare a PDF report", "Download the PDF report"
+
+
+def downloads(app: AppTest) -> list[str]:
+    return [button.proto.label for button in app.get("download_button")]
+
+
+def test_the_chest_xray_page_prepares_then_offers_the_report(cxr_card, test_xray_bytes):
+    app = open_app("app_pages/chest_xray.py")
+    assert PREPARE not in [button.label for button in app.button]  # nothing to report yet
+    app.file_uploader[0].set_value(("x.jpeg", test_xray_bytes, "image/jpeg"))
+    app.run()
+    assert DOWNLOAD not in downloads(app)  # no PDF is written until asked for
+    [prepare] = [button for button in app.button if button.label == PREPARE]
+    prepare.click().run()
+    assert not app.exception and not app.error
+    assert DOWNLOAD in downloads(app)
+
+
+def test_the_records_page_offers_each_models_templates_and_a_report(heart_card):
+    from dxui.records import record_cards
+
+    app = open_app("app_pages/records.py")
+    assert not app.exception
+    offered = downloads(app)
+    assert offered.count("Field guide (CSV)") == len(record_cards()) >= 3
+    assert offered.count("Blank case file (CSV header)") == len(record_cards())
+    cases = (b"age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n"
+             b"63,1,1,145,233,1,2,150,0,2.3,3,0,6\n41,0,2,130,204,0,2,172,0,1.4,1,0,3\n")
+    app.file_uploader[0].set_value(("cases.csv", cases, "text/csv"))
+    app.run()
+    [prepare] = [button for button in app.button if button.label == PREPARE]
+    prepare.click().run()
+    assert not app.exception and not app.error
+    assert DOWNLOAD in downloads(app)

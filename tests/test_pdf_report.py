@@ -1,0 +1,145 @@
+"""PDF reports (dxcore.pdf_report, ``python -m dxcore report``): what a page says, read back
+with pypdf; pages rendered with poppler's pdftoppm; nothing identifying in them."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from dxcore.audit import input_sha256
+from dxcore.ecg import load_record
+from dxcore.pdf_report import DISCLAIMER, app_version, case_report, cases_for
+from tests.app_pages.test_chest_xray import PATIENT, dicom_bytes
+from tests.helpers import wfdb_bytes
+
+IDENTIFIERS = ("Doe", "Jane", "PID-738291", "19790412", "1979-04-12")
+CASES = (b"name,patient_id,birth_date,age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,"
+         b"oldpeak,slope,ca,thal\n"
+         b"Jane Doe,PID-738291,1979-04-12,63,1,1,145,233,1,2,150,0,2.3,3,0,6\n"
+         b"Jane Doe,PID-738291,1979-04-12,41,0,2,130,204,0,2,172,0,1.4,1,0,3\n"
+         b"Jane Doe,PID-738291,1979-04-12,430,1,1,145,233,1,2,150,0,2.3,3,0,6\n")
+
+
+def text_of(pdf: bytes) -> list[str]:
+    """Each page's text, whitespace collapsed (fpdf2 breaks lines anywhere)."""
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def render(pdf: bytes, tmp_path, page: int = 1) -> Image.Image:
+    """Page ``page`` rendered by pdftoppm (poppler-utils) at 50 dpi."""
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (Debian's poppler-utils) is not installed; .ci/run installs it")
+    source = tmp_path / "report.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", str(page), "-l", str(page),
+                    str(source), str(tmp_path / "page")], check=True, timeout=60)
+    [png] = tmp_path.glob("page*.png")
+    return Image.open(png).convert("RGB")
+
+
+@pytest.fixture(scope="module")
+def xray_report(cxr_model, test_xray_bytes) -> tuple[bytes, dict, object]:
+    files = {"Doe_Jane.dcm": dicom_bytes(test_xray_bytes)}
+    cases = cases_for(cxr_model, files)
+    return case_report(cases), files, cases[0]
+
+
+def test_a_chest_xray_report_holds_what_the_issue_lists(xray_report, cxr_model):
+    pdf, files, case = xray_report
+    [page] = text_of(pdf)
+    card = cxr_model.card
+    decided = str(case.result.decisions[0])
+    assert f"Prediction: {card.class_label(decided)}" in page
+    for name in card.class_names:
+        assert f"P({card.class_label(name)}) =" in page
+    assert "Prediction set at 90% coverage" in page
+    assert f"threshold {card.threshold:.3f}" in page
+    assert "Accepted by the domain guard" in page
+    assert f"Explanation (Grad-CAM++, for {card.class_label(decided)})" in page
+    assert "Colour bar" in page
+    assert f"id {card.id}, version {card['date']}" in page
+    assert card["weights_sha256"] in page and input_sha256(files) in page
+    assert "95% bootstrap CI" in page and card.headline()["auc"] in page
+    assert " ".join(card["limitations"][0].split()) in page
+    assert app_version() in page and " ".join(DISCLAIMER.split()) in page
+    assert "UTC" in page
+
+
+def test_a_report_never_holds_an_identifier(xray_report):
+    pdf, files, _ = xray_report
+    text = " ".join(text_of(pdf))
+    for identifier in (*IDENTIFIERS, *files):
+        assert identifier not in text
+
+
+def test_a_report_page_renders_with_the_image_and_its_map(xray_report, tmp_path):
+    pixels = np.asarray(render(xray_report[0], tmp_path))
+    assert pixels.shape[0] > pixels.shape[1] > 300  # an A4 page
+    # The saliency overlay and colour bar are in colour; the text is black on white.
+    red = (pixels[..., 0] > 180) & (pixels[..., 1] < 90) & (pixels[..., 2] < 90)
+    blue = (pixels[..., 2] > 150) & (pixels[..., 0] < 60)
+    assert red.sum() > 20 and blue.sum() > 20
+
+
+def test_an_ecg_report_shows_the_strip_and_not_the_header_comments(ecg_model, mitdb_root):
+    files = wfdb_bytes(load_record(mitdb_root / "100").signals[:360 * 60], name="rec")
+    files["rec.hea"] += f"# {PATIENT['PatientName']} {PATIENT['PatientID']}\n".encode()
+    cases = cases_for(ecg_model, files, explain=False)  # a beat's Grad-CAM: tests/ecg
+    pdf = case_report(cases)
+    [page] = text_of(pdf)
+    summary = cases[0].result.detail.summary
+    assert f"{summary['beats']} beats; the first 10 s" in page and "lead MLII" in page
+    assert "Beats: " + ecg_model.card.class_label("N") in page
+    assert not any(identifier in page for identifier in IDENTIFIERS)
+    assert len(PdfReader(io.BytesIO(pdf)).pages[0].images) == 1  # the strip
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    from dxcore.cli import main
+
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out + captured.err
+
+
+def test_the_cli_worklist_report_is_a_summary_then_a_page_per_case(capsys, tmp_path,
+                                                                   heart_model):
+    cases = tmp_path / "cases.csv"
+    cases.write_bytes(CASES)
+    out = tmp_path / "report.pdf"
+    status, said = run(capsys, "report", "heart-disease", str(cases), "--out", str(out))
+    assert status == 0 and "3 cases (1 without an answer)" in said
+    pages = text_of(out.read_bytes())
+    assert len(pages) == 4 and pages[0].startswith("Dx worklist report - 3 cases")
+    assert "no answer" in pages[0] and heart_model.card["weights_sha256"] in pages[0]
+    assert all(page.startswith(f"Dx case report - case {k}")
+               for k, page in enumerate(pages[1:], start=1))
+    assert "Age: 63 years" in pages[1] and "raised the probability" in " ".join(pages[1:3])
+    assert "No answer" in pages[3]
+    assert not any(identifier in " ".join(pages) for identifier in IDENTIFIERS)
+    assert "name" not in pages[1].split("Case record")[1].split("Input SHA-256")[0]
+
+
+def test_the_cli_report_refuses_an_existing_out_and_reads_folders(capsys, tmp_path,
+                                                                  test_xray_path):
+    out = tmp_path / "exists.pdf"
+    out.write_bytes(b"keep")
+    status, said = run(capsys, "report", "cxr-pneumonia", str(test_xray_path), "--out",
+                       str(out))
+    assert status == 1 and "already exists" in said and out.read_bytes() == b"keep"
+    folder = tmp_path / "images"
+    folder.mkdir()
+    shutil.copy(test_xray_path, folder / "a.jpeg")
+    (folder / "notes.txt").write_text("not an image")
+    target = tmp_path / "folder.pdf"
+    status, said = run(capsys, "report", "cxr-pneumonia", str(folder), "--out", str(target),
+                       "--no-explain")
+    assert status == 0 and "2 cases (1 without an answer)" in said
+    pages = text_of(target.read_bytes())
+    assert len(pages) == 3 and "error" in pages[0] and "Explanation" not in pages[1]
