@@ -148,12 +148,14 @@ def table(results: list[dict]) -> str:
             cells.append(f"{a.mean():.3f} ± {a.std():.3f} / {e.mean():.3f} ± {e.std():.3f}")
         complete = len(mean_auc) == len(datasets)
         summary[c] = (np.mean(mean_auc), np.mean(mean_err), complete)
+        done = "" if complete else f" ({len(mean_auc)} of {len(datasets)} sets)"
         lines.append(f"| {LABELS[c]} | " + " | ".join(cells) +
-                     f" | {np.mean(mean_auc):.4f} | {np.mean(mean_err):.4f} |")
+                     f" | {np.mean(mean_auc):.4f}{done} | {np.mean(mean_err):.4f}{done} |")
     lines.append("")
-    lines.append("Cells: AUC mean ± SD / error mean ± SD over folds x repeats; repeats: " +
-                 ", ".join(f"{c} {by[(c, d)]['repeats']}" for c in names
-                           for d in ["golub"] if (c, d) in by) + ".")
+    repeats = {c: sorted({r["repeats"] for r in results if r["candidate"] == c}) for c in names}
+    lines.append(f"Cells: AUC mean ± SD / error mean ± SD over the folds of {FOLDS}-fold CV x "
+                 "repeats; repeats: " + ", ".join(
+                     f"{c} {'/'.join(map(str, repeats[c]))}" for c in names) + ".")
     ranked = rank(summary)
     if ranked:
         lines.append("Ranking (rule in the script's docstring): " + " > ".join(
