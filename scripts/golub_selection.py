@@ -24,11 +24,14 @@ today's supervised autoencoder with today's preprocessing (floor, ceiling and lo
 intensities, nothing for the logged sets; per-probe standardisation in the network), with
 fewer repeats because each fit takes seconds.
 
-Run (about 30 to 60 minutes on two shared cores)::
+Run (the defaults: every linear candidate, 2 repeats; on two idle cores about half an hour,
+estimated from unloaded per-set times; the autoencoder far longer)::
 
     nice -n 19 python scripts/golub_selection.py --out runs/golub_selection.json
     nice -n 19 python scripts/golub_selection.py --only ae --repeats 1 --out runs/ae.json
     python scripts/golub_selection.py --table runs/golub_selection.json runs/ae.json
+
+What issue 15's run measured, and what it cut: ``docs/golub-selection.md``.
 """
 
 from __future__ import annotations
