@@ -13,12 +13,6 @@ from dxcore.registry import recipe_for
 RECORD_MODELS = ("heart-disease", "ckd", "leukemia-golub")
 DATASETS = {"heart-disease": "heart_disease", "ckd": "ckd", "leukemia-golub": "golub"}
 
-# leukemia-golub is shipped below its targets (issue 4 is blocked on them): 4 of 34 test
-# patients wrong and AUC 0.936; strict, so that reaching them is noticed.
-GOLUB_BELOW_TARGET = pytest.mark.xfail(strict=True, reason="issue 4: leukemia-golub gets 4 of "
-                                       "34 test patients wrong (at most 2 asked) and AUC 0.936 "
-                                       "(0.95 asked)")
-
 
 @pytest.fixture(scope="module")
 def measured(shipped_model, dataset):
@@ -41,8 +35,7 @@ def meets(metrics: dict, targets: dict) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model_id", [
-    "heart-disease", "ckd", pytest.param("leukemia-golub", marks=GOLUB_BELOW_TARGET)])
+@pytest.mark.parametrize("model_id", RECORD_MODELS)
 def test_test_split_metrics_meet_the_targets(measured, model_id):
     assert meets(measured(model_id), recipe_for(model_id).TARGETS)
 
