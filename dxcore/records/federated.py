@@ -20,13 +20,14 @@ start than these tests may run).
 
 Example:
     >>> import pandas as pd
-    >>> from dxcore.records.recipes.heart_disease import SCHEMA
-    >>> site = pd.DataFrame({name: [None, None] for name in SCHEMA.names})
-    >>> site["age"] = [40.0, 60.0]
-    >>> other = site.assign(age=[50.0, 50.0], chol=[200.0, 300.0])
-    >>> pooled = pool_summaries([summarise(site, SCHEMA), summarise(other, SCHEMA)], SCHEMA)
-    >>> pooled.fill["age"], pooled.fill["chol"]     # chol: only the site that recorded it
-    (50.0, 250.0)
+    >>> schema = Schema.from_json({"fields": [
+    ...     {"name": "age", "label": "Age", "type": "numeric", "missing_allowed": True},
+    ...     {"name": "chol", "label": "Cholesterol", "type": "numeric", "missing_allowed": True}]})
+    >>> site = pd.DataFrame({"age": [40.0, 60.0], "chol": [None, None]})  # chol never recorded
+    >>> other = pd.DataFrame({"age": [50.0, 50.0], "chol": [200.0, 300.0]})
+    >>> pooled = pool_summaries([summarise(site, schema), summarise(other, schema)], schema)
+    >>> pooled.fill
+    {'age': 50.0, 'chol': 250.0}
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from flwr.common import (
 from flwr.server import Server, SimpleClientManager
 from flwr.server.client_proxy import ClientProxy
 from flwr.server.strategy import FedAvg, FedProx
+from flwr.supercore import telemetry as flower_telemetry
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
@@ -66,11 +68,15 @@ from dxcore.records.preprocessing import encode
 from dxcore.records.schema import Schema
 
 log = logging.getLogger(__name__)
+# Flower sends usage events to its developers' server unless this is "0" (read when an
+# event is sent); work with patient data contacts no other host.
+flower_telemetry.FLWR_TELEMETRY_ENABLED = "0"
 VALIDATION_SEED = 1  # the validation part carved from each site's training split
 VALIDATION_SIZE = 0.25
 # An update (site weights less global weights) longer than this many times the round's
 # median update is left out: a site sending huge weights cannot drag the model away.
 MAX_UPDATE_RATIO = 10.0
+COMPILE_STEPS = True  # tf.function for the local steps (tracing pays off over many steps)
 
 
 @dataclass(frozen=True)
@@ -223,7 +229,8 @@ class LocalTrainer:
         self.optimizer = keras.optimizers.AdamW(settings.learning_rate)
         self.anchor = [tf.Variable(v, trainable=False) for v in model.trainable_variables]
         self.mu = tf.Variable(0.0, trainable=False)
-        self._step = tf.function(self._train_step)
+        self._step = (tf.function(self._train_step, reduce_retracing=True) if COMPILE_STEPS
+                      else self._train_step)
         self.cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     def _train_step(self, x, y):
@@ -366,6 +373,7 @@ def robust_strategy(base: type[FedAvg]) -> type[FedAvg]:
             self.left_out: dict[str, str] = {}   # site -> why it takes no part
             self.site_of: dict[str, str] = {}    # client id -> site
             self.rejected: list[tuple[int, str, str]] = []  # (round, site, why)
+            self.sites_per_round: list[int] = []  # how many updates each round averaged
             self.current: list[np.ndarray] | None = None
             self.validation: list[dict[str, float]] = []  # per round: site -> AUC
             super().__init__(min_fit_clients=1, min_evaluate_clients=1,
@@ -439,6 +447,7 @@ def robust_strategy(base: type[FedAvg]) -> type[FedAvg]:
                     continue
                 log.warning("round %d: %s left out: %s", server_round, site,
                             self.rejected[-1][2])
+            self.sites_per_round.append(len(kept))
             parameters, metrics = super().aggregate_fit(server_round, kept, failures)
             if parameters is not None:
                 self.current = parameters_to_ndarrays(parameters)

@@ -1,0 +1,122 @@
+"""The federated heart-disease run as separate processes over gRPC: a Flower server, and one
+client per site that reads only its own site's file (``python -m dxcore federate
+heart-disease``; README, "Training across sites").
+
+:func:`serve` runs the server and, when the rounds are done, saves the global network
+(``model.keras``) and ``federated.json`` (the plan, the pooled statistics, the sites that
+took part, any left out and why) in its output folder. :func:`join` runs one site's client.
+:func:`run_locally` starts both kinds on this machine, each as its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from dxcore.cards import save_weights_file, write_json
+from dxcore.errors import DxError
+from dxcore.records import federated
+from dxcore.records.recipes.heart_disease import SCHEMA, SETTINGS
+
+RESULT_FILE = "federated.json"
+# The recipes scripts/federated_heart.py chose on the validation parts (runs/ selection).
+CHOSEN = {"fedavg": federated.Plan("fedavg", 20, 5),
+          "fedprox": federated.Plan("fedprox", 20, 5, 0.1)}
+
+
+def serve(address: str, plan: federated.Plan, sites: int, out_dir: Path, seed: int = 0,
+          join_timeout: float = 120.0, round_timeout: float = 600.0) -> dict:
+    """Run the server until ``plan.rounds`` rounds are done; save and return the result."""
+    from flwr.server import ServerConfig, start_server
+
+    strategy = federated.make_strategy(plan, SCHEMA, SETTINGS, sites, seed, evaluate=False,
+                                       join_timeout=join_timeout)
+    start_server(server_address=address, strategy=strategy,
+                 config=ServerConfig(num_rounds=plan.rounds, round_timeout=round_timeout))
+    if strategy.statistics is None:
+        raise DxError("The federated run stopped before any site sent its summary.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_weights_file(federated.final_network(strategy, SETTINGS), out_dir / "model.keras")
+    result = {"plan": asdict(plan), "seed": seed, "statistics": asdict(strategy.statistics),
+              "sites": sorted(set(strategy.site_of.values()) - set(strategy.left_out)),
+              "left_out": strategy.left_out,
+              "rejected_updates": [list(r) for r in strategy.rejected]}
+    write_json(out_dir, RESULT_FILE, result)
+    return result
+
+
+def join(site: str, server: str, data: str | None = None, seed: int = 0,
+         max_wait: float = 120.0) -> None:
+    """Run one site's client until the server ends the run."""
+    from flwr.compat.client.app import start_client
+
+    federated.site_named(site)
+    client = federated.SiteClient(site, SCHEMA, SETTINGS, data, "final", seed)
+    start_client(server_address=server, client=client.to_client(), insecure=True,
+                 max_wait_time=max_wait)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_locally(plan: federated.Plan, out_dir: Path, data: str | None = None, seed: int = 0,
+                sites: tuple[str, ...] = tuple(federated.SITES), timeout: float = 1800.0,
+                say=print) -> dict:
+    """The server and one client per site, each a separate process on this machine."""
+    address = f"127.0.0.1:{_free_port()}"
+    base = [sys.executable, "-m", "dxcore", "federate", "heart-disease", "--seed", str(seed)]
+    env = {**os.environ, "FLWR_TELEMETRY_ENABLED": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    server = subprocess.Popen(
+        [*base, "--serve", "--address", address, "--sites", str(len(sites)), "--out",
+         str(out_dir), "--strategy", plan.strategy, "--rounds", str(plan.rounds),
+         "--local-epochs", str(plan.local_epochs), "--mu", str(plan.mu)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    clients = {}
+    for site in sites:
+        extra = ["--data", data] if data else []
+        clients[site] = subprocess.Popen([*base, "--site", site, "--server", address, *extra],
+                                         env=env, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, text=True)
+    say(f"Server at {address} (process {server.pid}); sites: "
+        + ", ".join(f"{site} (process {p.pid})" for site, p in clients.items()))
+    started = time.time()
+    try:
+        _, server_errors = server.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        raise DxError(f"The federated run did not finish within {timeout:.0f} s.") from None
+    finally:
+        for process in clients.values():
+            if process.poll() is None:
+                process.terminate()
+    for site, process in clients.items():
+        errors = process.communicate()[1]
+        if process.returncode:
+            say(f"{site}: {_last_line(errors)}")
+    if server.returncode:
+        raise DxError(f"The federated server stopped: {_last_line(server_errors)}")
+    result = json.loads((out_dir / RESULT_FILE).read_text())
+    say(f"{plan.describe()} done in {time.time() - started:.0f} s with "
+        f"{', '.join(result['sites'])}; weights in {out_dir}")
+    for site, why in result["left_out"].items():
+        say(f"left out: {site}: {why}")
+    return result
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def quiet_flower() -> None:
+    logging.getLogger("flwr").setLevel(logging.WARNING)
