@@ -288,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
         "federate", help="train across sites with Flower: a server and one client per site, "
                          "each client reading only its own site's file")
     federate.add_argument("model_id", help="heart-disease")
-    federate.add_argument("--strategy", choices=["fedavg", "fedprox"], default="fedprox")
+    federate.add_argument("--strategy", choices=["fedavg", "fedprox"], default="fedavg",
+                          help="default fedavg (the higher validation AUC)")
     federate.add_argument("--rounds", type=int, help="default: the chosen recipe's")
     federate.add_argument("--local-epochs", type=int, help="default: the chosen recipe's")
     federate.add_argument("--mu", type=float, help="FedProx's proximal weight")

@@ -17,6 +17,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dxcore.cards import write_json  # noqa: E402
+from dxcore.cards import save_weights_file, write_json  # noqa: E402
 from dxcore.evaluation import _changed_card  # noqa: E402
 from dxcore.records import federated, federated_study  # noqa: E402
 from dxcore.records.recipes.heart_disease import SCHEMA, SETTINGS  # noqa: E402
@@ -71,6 +72,11 @@ def _test(args) -> None:
                                                           args.data)
         candidates[name] = (model, strategy.statistics)
         recipes[name] = f"federated {plan.describe()} (python -m dxcore federate heart-disease)"
+    for name, (model, statistics) in candidates.items():  # kept for shipping, if it holds
+        folder = OUT / name.split()[0]
+        folder.mkdir(parents=True, exist_ok=True)
+        save_weights_file(model, folder / "model.keras")
+        write_json(folder, "statistics.json", dataclasses.asdict(statistics))
     table = federated_study.measure(shipped, candidates, SCHEMA, args.data)
     rule = {name: federated_study.ship_rule(table, name) for name in ("fedavg", "fedprox")}
     for name, sites in table.items():
