@@ -10,12 +10,14 @@ took part, any left out and why) in its output folder. :func:`join` runs one sit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -76,36 +78,41 @@ def run_locally(plan: federated.Plan, out_dir: Path, data: str | None = None, se
     """The server and one client per site, each a separate process on this machine."""
     address = f"127.0.0.1:{_free_port()}"
     base = [sys.executable, "-m", "dxcore", "federate", "heart-disease", "--seed", str(seed)]
-    env = {**os.environ, "FLWR_TELEMETRY_ENABLED": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    server = subprocess.Popen(
-        [*base, "--serve", "--address", address, "--sites", str(len(sites)), "--out",
-         str(out_dir), "--strategy", plan.strategy, "--rounds", str(plan.rounds),
-         "--local-epochs", str(plan.local_epochs), "--mu", str(plan.mu)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    clients = {}
+    commands = {"server": [*base, "--serve", "--address", address, "--sites", str(len(sites)),
+                           "--out", str(out_dir), "--strategy", plan.strategy, "--rounds",
+                           str(plan.rounds), "--local-epochs", str(plan.local_epochs),
+                           "--mu", str(plan.mu)]}
     for site in sites:
-        extra = ["--data", data] if data else []
-        clients[site] = subprocess.Popen([*base, "--site", site, "--server", address, *extra],
-                                         env=env, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE, text=True)
-    say(f"Server at {address} (process {server.pid}); sites: "
-        + ", ".join(f"{site} (process {p.pid})" for site, p in clients.items()))
+        commands[site] = [*base, "--site", site, "--server", address,
+                          *(["--data", data] if data else [])]
+    env = {**os.environ, "FLWR_TELEMETRY_ENABLED": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
     started = time.time()
-    try:
-        _, server_errors = server.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        raise DxError(f"The federated run did not finish within {timeout:.0f} s.") from None
-    finally:
-        for process in clients.values():
-            if process.poll() is None:
-                process.terminate()
-    for site, process in clients.items():
-        errors = process.communicate()[1]
-        if process.returncode:
-            say(f"{site}: {_last_line(errors)}")
-    if server.returncode:
-        raise DxError(f"The federated server stopped: {_last_line(server_errors)}")
+    with contextlib.ExitStack() as stack:
+        # logs go to files, not pipes: a log must not fill a pipe nobody reads mid-run
+        logs = {name: stack.enter_context(tempfile.TemporaryFile("w+")) for name in commands}
+        processes = {name: subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                            stderr=logs[name], text=True)
+                     for name, command in commands.items()}
+        say(f"Server at {address}; one process per site: {', '.join(sites)}")
+        try:
+            failed = {name: process.wait(timeout=timeout if name == "server" else 60)
+                      for name, process in processes.items()}  # clients leave after it
+        except subprocess.TimeoutExpired:
+            raise DxError(f"The federated run did not finish within {timeout:.0f} s.") \
+                from None
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.kill()
+        for name, status in failed.items():
+            if status:
+                logs[name].seek(0)
+                failed[name] = _last_line(logs[name].read())
+    if failed["server"]:
+        raise DxError(f"The federated server stopped: {failed['server']}")
+    for site in sites:
+        if failed[site]:
+            say(f"{site}: {failed[site]}")
     result = json.loads((out_dir / RESULT_FILE).read_text())
     say(f"{plan.describe()} done in {time.time() - started:.0f} s with "
         f"{', '.join(result['sites'])}; weights in {out_dir}")
