@@ -391,6 +391,9 @@ def robust_strategy(base: type[FedAvg]) -> type[FedAvg]:
 
         def initialize_parameters(self, client_manager) -> Parameters:
             client_manager.wait_for(self.expected_sites, timeout=int(self.join_timeout))
+            if not client_manager.num_available():
+                raise DxError(f"No site joined the federated run within "
+                              f"{self.join_timeout:.0f} s.")
             summaries = []
             for cid, proxy in sorted(client_manager.all().items()):
                 try:

@@ -191,3 +191,9 @@ def test_the_ship_rule_needs_cleveland_kept_and_the_other_sites_improved():
     assert federated_study.ship_rule(table((0.93, 0.85, 0.70)), "fedavg")
     assert not federated_study.ship_rule(table((0.92, 0.85, 0.70)), "fedavg")
     assert not federated_study.ship_rule(table((0.95, 0.85, 0.60)), "fedavg")
+
+
+def test_a_run_that_no_site_joins_stops_with_a_clear_message():
+    strategy = federated.make_strategy(PLAN, SCHEMA, TINY, 3, join_timeout=0)
+    with pytest.raises(DxError, match="No site joined the federated run within 0 s"):
+        federated.run_in_process([], strategy, 1)

@@ -1,9 +1,11 @@
-"""``python -m dxcore federate``: its refusals in one plain line, and (slow) a real run of a
-Flower server and three site clients as separate processes over gRPC."""
+"""``python -m dxcore federate``: its refusals in one plain line, and (slow, on request with
+``DX_PROCESS_TESTS=1``) a real run of a Flower server and three site clients as separate
+processes over gRPC, on small synthetic site files."""
 
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -26,6 +28,9 @@ def test_an_unknown_site_is_named(capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("DX_PROCESS_TESTS"),
+                    reason="starts four TensorFlow processes (a minute or more on 2 cores); "
+                           "run with DX_PROCESS_TESTS=1")
 def test_server_and_site_clients_run_as_separate_processes(capsys, tmp_path):
     folder = tmp_path / "data" / "heart_disease"
     folder.mkdir(parents=True)
