@@ -28,6 +28,7 @@ from dxcore.records import federated
 from dxcore.records.recipes.heart_disease import SCHEMA, SETTINGS
 
 RESULT_FILE = "federated.json"
+CLIENT_EXIT_SECONDS = 300  # generous: on a loaded machine a client takes minutes to leave
 # What `scripts/federated_heart.py select` chose on the validation parts (highest mean of
 # the sites' validation AUCs; the table is in the heart-disease card, methods.federated).
 CHOSEN = {"fedavg": federated.Plan("fedavg", 20, 5),
@@ -90,20 +91,33 @@ def run_locally(plan: federated.Plan, out_dir: Path, data: str | None = None, se
     with contextlib.ExitStack() as stack:
         # logs go to files, not pipes: a log must not fill a pipe nobody reads mid-run
         logs = {name: stack.enter_context(tempfile.TemporaryFile("w+")) for name in commands}
-        processes = {name: subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                            stderr=logs[name], text=True)
-                     for name, command in commands.items()}
+        processes: dict[str, subprocess.Popen] = {}
+        # however this ends (an error, Ctrl-C), no process of the run is left behind
+        stack.callback(lambda: [p.kill() for p in processes.values() if p.poll() is None])
+
+        def start(name: str) -> subprocess.Popen:
+            return subprocess.Popen(commands[name], env=env, stdout=subprocess.DEVNULL,
+                                    stderr=logs[name], text=True)
+
+        processes["server"] = start("server")
+        # the clients start once the server listens: a client that finds no server waits
+        # ever longer between retries (Flower's exponential backoff)
+        _wait_until_listening(address, processes["server"], timeout)
+        processes.update({site: start(site) for site in sites})
         say(f"Server at {address}; one process per site: {', '.join(sites)}")
         try:
-            failed = {name: process.wait(timeout=timeout if name == "server" else 60)
-                      for name, process in processes.items()}  # clients leave after it
+            failed = {"server": processes["server"].wait(timeout=timeout)}
         except subprocess.TimeoutExpired:
             raise DxError(f"The federated run did not finish within {timeout:.0f} s.") \
                 from None
-        finally:
-            for process in processes.values():
-                if process.poll() is None:
-                    process.kill()
+        for site in sites:  # each client leaves when the server ends the run
+            try:
+                failed[site] = processes[site].wait(timeout=CLIENT_EXIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                processes[site].kill()
+                failed[site] = 0
+                say(f"{site}: still running {CLIENT_EXIT_SECONDS} s after the server "
+                    "ended; stopped")
         for name, status in failed.items():
             if status:
                 logs[name].seek(0)
@@ -119,6 +133,17 @@ def run_locally(plan: federated.Plan, out_dir: Path, data: str | None = None, se
     for site, why in result["left_out"].items():
         say(f"left out: {site}: {why}")
     return result
+
+
+def _wait_until_listening(address: str, server: subprocess.Popen, timeout: float) -> None:
+    host, port = address.rsplit(":", 1)
+    deadline = time.time() + timeout
+    while server.poll() is None and time.time() < deadline:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.5)
 
 
 def _last_line(text: str | None) -> str:
