@@ -55,3 +55,4 @@ if model_id is None:
                "is shown here once it has.")
 else:
     model_card_section(cards[model_id])
+    records.site_performance(cards[model_id])

@@ -327,6 +327,31 @@ def _audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _federate(args: argparse.Namespace) -> int:
+    """``federate heart-disease``: the server and one client per site as local processes;
+    ``--serve`` or ``--site`` runs one of them (on separate machines)."""
+    from dxcore.records import federated, federated_nodes
+
+    if args.model_id != "heart-disease":
+        raise DxError(f"Federated training is available for heart-disease only, not "
+                      f"'{args.model_id}'.")
+    federated_nodes.quiet_flower()
+    chosen = federated_nodes.CHOSEN[args.strategy]
+    plan = federated.Plan(args.strategy, args.rounds or chosen.rounds,
+                          args.local_epochs or chosen.local_epochs,
+                          chosen.mu if args.mu is None else args.mu)
+    out_dir = Path(args.out or "runs/federated-heart-disease")
+    if args.site:
+        federated_nodes.join(args.site, args.server, args.data, args.seed)
+        return 0
+    if args.serve:
+        result = federated_nodes.serve(args.address, plan, args.sites, out_dir, args.seed)
+        _say(f"{plan.describe()}: sites {', '.join(result['sites'])}; weights in {out_dir}")
+        return 0
+    federated_nodes.run_locally(plan, out_dir, args.data, args.seed, say=_say)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dxcore", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -417,6 +442,30 @@ def build_parser() -> argparse.ArgumentParser:
     for action in (verify, export):
         action.add_argument("--log", metavar="PATH", help="default: $DX_AUDIT_LOG, else "
                             "~/.local/state/dx-dashboard/audit.jsonl")
+
+    federate = commands.add_parser(
+        "federate", help="train across sites with Flower: a server and one client per site, "
+                         "each client reading only its own site's file")
+    federate.add_argument("model_id", help="heart-disease")
+    federate.add_argument("--strategy", choices=["fedavg", "fedprox"], default="fedavg",
+                          help="default fedavg (the higher validation AUC)")
+    federate.add_argument("--rounds", type=int, help="default: the chosen recipe's")
+    federate.add_argument("--local-epochs", type=int, help="default: the chosen recipe's")
+    federate.add_argument("--mu", type=float, help="FedProx's proximal weight")
+    federate.add_argument("--seed", type=int, default=0)
+    federate.add_argument("--out", help="where the server saves the global model "
+                                        "(default runs/federated-heart-disease)")
+    federate.add_argument("--data", help="a client's datasets folder")
+    federate.add_argument("--serve", action="store_true", help="run the server only")
+    federate.add_argument("--address", default="0.0.0.0:8080",
+                          help="with --serve: where to listen")
+    federate.add_argument("--sites", type=int, default=3,
+                          help="with --serve: how many sites to wait for")
+    federate.add_argument("--site", help="run this site's client only (cleveland, hungary "
+                                         "or switzerland)")
+    federate.add_argument("--server", default="127.0.0.1:8080",
+                          help="with --site: the server's address")
+    federate.set_defaults(run=_federate)
     return parser
 
 

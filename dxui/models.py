@@ -126,6 +126,7 @@ def metrics_section(card: ModelCard) -> None:
         st.info("This model has not been measured on its test set yet.")
     else:
         st.table(table, hide_index=True, border="horizontal")
+    site_section(card)
     checks = card.target_checks()
     if checks:
         st.markdown("**Targets on the test set**\n\n" + _bullets([
@@ -139,6 +140,44 @@ def metrics_section(card: ModelCard) -> None:
             "Shipped": "yes" if e.get("shipped") else "no"} for e in evaluations]),
             hide_index=True, border="horizontal")
     st.caption("Every measurement is counted: the test split may inform no choice.")
+
+
+def site_table(card: ModelCard) -> pd.DataFrame | None:
+    """The test AUC at each site (``test_metrics.by_site``, written by
+    ``scripts/federated_heart.py test``): a row per training recipe, a column per site;
+    None for a card without them.
+
+    >>> from types import SimpleNamespace
+    >>> auc = {"value": 0.9, "ci95": [0.8, 0.95], "n": 76, "positives": 35}
+    >>> card = SimpleNamespace(get=lambda key, default=None: {"by_site": {"auc": {
+    ...     "cleveland-only (shipped)": {"cleveland": auc}}}})
+    >>> site_table(card).to_dict("records")
+    [{'Trained on': 'cleveland-only (shipped)', 'Cleveland (76 cases)': '0.900 (0.800–0.950)'}]
+    """
+    by_site = (card.get("test_metrics") or {}).get("by_site")
+    if not by_site:
+        return None
+    rows = []
+    for recipe, sites in by_site["auc"].items():
+        row = {"Trained on": recipe}
+        for site, auc in sites.items():
+            low, high = auc["ci95"]
+            row[f"{site.capitalize()} ({auc['n']} cases)"] = (
+                f"{auc['value']:.3f} ({low:.3f}–{high:.3f})")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def site_section(card: ModelCard) -> None:
+    """Per-site test AUCs, where the card has them (the heart-disease sites)."""
+    table = site_table(card)
+    if table is None:
+        return
+    by_site = card["test_metrics"]["by_site"]
+    st.markdown("**AUC at each site** (95% bootstrap CI)")
+    st.table(table, hide_index=True, border="horizontal")
+    st.caption(f"{clinical(by_site['note'])}. Measured {by_site['date']} by "
+               f"`{by_site['command']}`.")
 
 
 # --- Prediction sets and the domain guard (stored with the test metrics) --------------------

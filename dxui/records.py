@@ -74,6 +74,20 @@ def record_cards() -> dict[str, ModelCard]:
     return {card.id: card for card in list_cards() if card["modality"] == "record"}
 
 
+def site_performance(card: ModelCard) -> None:
+    """The model's test AUC at each hospital its card measured it at (heart-disease:
+    Cleveland, Hungary, Switzerland): a case from another centre than the training one may
+    fare differently, and the page says how much."""
+    from dxui.models import site_table
+
+    table = site_table(card)
+    if table is None:
+        return
+    st.markdown("**Performance at each hospital** (test AUC, 95% bootstrap CI; the first "
+                "row is this model)")
+    st.table(table, hide_index=True, border="horizontal")
+
+
 def answers_upload(answers: dict[str, Any]) -> dict[str, bytes]:
     """The form's answers (None where left empty) as an upload of one JSON case, so that
     they go through the same path, reading and checks as a file."""
