@@ -29,14 +29,17 @@ table = worklist.rows(outcomes)
 view = worklist.table_section(table)
 if not view.empty:
     st.subheader("Case")
-    index = st.selectbox("Open a case", list(view.index), key="worklist_case",
+    index = st.selectbox("Open a case", list(view.index), index=None, key="worklist_case",
+                         placeholder="Pick a row to see its full view",
                          format_func=lambda i: worklist.row_label(view, i))
-    row = view.loc[index]
-    chosen = outcomes[int(row["outcome"])]
-    st.markdown(f"**{patient.heading(chosen)}**")
-    if chosen.case.kind != "record":
-        patient.outcome_section(chosen)
-    elif row["answered"]:  # one row of a case table
-        patient.outcome_section(chosen, int(row["item"]))
-    else:
-        st.error(plain(f"{row['Prediction']} {row['Domain guard']}"), icon=":material/error:")
+    if index is not None:
+        row = view.loc[index]
+        chosen = outcomes[int(row["outcome"])]
+        st.markdown(f"**{patient.heading(chosen)}**")
+        if chosen.case.kind != "record":
+            patient.outcome_section(chosen)
+        elif row["answered"]:  # one row of a case table
+            patient.outcome_section(chosen, int(row["item"]))
+        else:
+            st.error(plain(f"{row['Prediction']} {row['Domain guard']}"),
+                     icon=":material/error:")

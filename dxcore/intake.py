@@ -141,8 +141,10 @@ def _text(data: bytes, limit: int = 1 << 16) -> str | None:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         text = head.decode("latin-1")
-    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
-    return text if printable >= 0.95 * len(text) else None
+    # Printable ASCII and letters (accented ones of a Latin-1 file): random bytes decoded
+    # as Latin-1 are mostly neither.
+    readable = sum((" " <= ch <= "~") or ch.isalpha() or ch in "\r\n\t" for ch in text)
+    return text if readable >= 0.95 * len(text) else None
 
 
 def wfdb_signal_files(text: str) -> list[str] | None:
@@ -245,8 +247,9 @@ def group_files(files: dict[str, bytes], cards: list[ModelCard] | None = None) -
     for name in [n for n in files if kinds[n] == "wfdb-header"]:
         folder, stem = _folder(name), PurePosixPath(name).stem
         wanted = set(wfdb_signal_files(_text(files[name]) or "") or ()) | {f"{stem}.atr"}
+        # Claimed whatever they look like: a signal file's bytes can pass for text.
         members = {n for n in files if _folder(n) == folder and PurePosixPath(n).name in wanted
-                   and kinds[n] is None and n not in claimed}
+                   and kinds[n] != "wfdb-header" and n not in claimed}
         claimed |= members | {name}
         record = {PurePosixPath(n).name: files[n] for n in sorted({name} | members)}
         cases.append(_routed(f"{folder}{stem}" if folder else stem, "ecg", record, cards,
