@@ -25,7 +25,7 @@ zone before any model is loaded.
 Example:
     >>> kind_of("x.png", b"\\x89PNG\\r\\n\\x1a\\n" + b"\\0" * 8)
     'image'
-    >>> kind_of("100.hea", b"100 2 360 650000\\n100.dat 212 200 11 1024 995 -22131 0 MLII\\n")
+    >>> kind_of("100.hea", b"100 1 360 650000\\n100.dat 212 200 11 1024 995 -22131 0 MLII\\n")
     'wfdb-header'
     >>> kind_of("notes.txt", b"\\x00\\x01binary")
 """

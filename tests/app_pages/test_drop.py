@@ -108,8 +108,10 @@ def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_
     assert "Where the model looked" in [s.value for s in app.subheader]
 
 
-def test_patient_view_shows_each_file_with_its_own_model(home, mixed):
-    drop(home, mixed)
+def test_patient_view_shows_each_file_with_its_own_model(home, mitdb_root, test_xray_bytes):
+    one_case = b"\n".join(HEART_CASES.splitlines()[:2]) + b"\n"  # this patient's record
+    drop(home, {**short_record(mitdb_root, 10), "chest.jpeg": test_xray_bytes,
+                "cases.csv": one_case})
     home.button[1].click().run()
     app = home
     assert not app.exception and not app.error
@@ -119,7 +121,7 @@ def test_patient_view_shows_each_file_with_its_own_model(home, mixed):
                      "Image: chest.jpeg — read by cxr-pneumonia",
                      "Case records: cases.csv — read by heart-disease"):
         assert expected in headings
-    assert "Record summary" in headings and "Where the model looked" in headings
+    assert {"Record summary", "Where the model looked", "Result"} <= set(headings)
     assert app.get("metric")  # each verdict's prediction
 
 
