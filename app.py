@@ -2,29 +2,36 @@
 
 import streamlit as st
 
-from dxui.navigation import PAGES
+from dxui.navigation import PAGES, WARM_UP_MODEL
 from dxui.server import (
     import_core,
     keep_uploads_in_memory,
     limit_malloc_arenas,
     release_free_memory,
+    warm_up_in_background,
 )
 
 # Before any page can offer a file uploader or import the core (see dxui/server.py).
 keep_uploads_in_memory()
 limit_malloc_arenas()
-import_core()
 
 # A favicon of its own: without one the browser tab shows the current page's Material icon,
 # which Streamlit's frontend fetches from fonts.gstatic.com (the icon font it bundles serves
 # the page itself, not the tab). An emoji favicon is an inline SVG: no request at all.
 st.set_page_config(page_title="Dx dashboard", page_icon="🩺", layout="wide")
+pages = {page.path: st.Page(page.path, title=page.title, icon=page.icon, default=page.default)
+         for page in PAGES}
 try:
-    st.navigation([
-        st.Page(page.path, title=page.title, icon=page.icon, default=page.default)
-        for page in PAGES
-    ]).run()
+    chosen = st.navigation(list(pages.values()))
+    light = next(page for page in PAGES if page.default)
+    # The home page shows without TensorFlow (about half the first page's time); every
+    # other page runs a model and imports the core first, one session at a time.
+    if chosen is not pages[light.path]:
+        import_core()
+    chosen.run()
 finally:
     # A run's buffers (a decoded record, a batch of beats) are freed by now (see
     # dxui/server.py); also when the run was stopped or restarted by a newer one.
     release_free_memory()
+# The first model warms up once the first page has been shown (no-op from then on).
+warm_up_in_background(WARM_UP_MODEL)

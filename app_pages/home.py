@@ -1,10 +1,12 @@
-"""Home: what the dashboard is, the shipped models and their test metrics, the task pages."""
+"""Home: what the dashboard is, the drop zone for any files, the shipped models with their
+test metrics, the task pages. Shown without TensorFlow until files are dropped."""
 
 import streamlit as st
 
 from dxcore import list_cards
+from dxui import drop
 from dxui.common import models_table, research_notice, show_error
-from dxui.navigation import HOME, TASK_PAGES
+from dxui.navigation import DROP_PAGES, HOME, PATIENT, TASK_PAGES, WORKLIST
 
 st.title(HOME.heading)
 st.markdown(
@@ -15,6 +17,21 @@ st.markdown(
     "map of the regions that drove it."
 )
 research_notice()
+
+st.subheader("Drop anything")
+files = drop.drop_zone("home_drop", "Drop images, ECG records, case tables or a ZIP")
+intake = drop.sort_out(files) if files else None
+if intake is not None:
+    if intake.cases:
+        st.dataframe(drop.routing_table(intake), hide_index=True)
+        st.caption("Each file is recognised by its content and read by the model shown.")
+        worklist_column, patient_column = st.columns(2)
+        if worklist_column.button(f"Open as a worklist ({len(intake.cases)} cases)",
+                                  icon=WORKLIST.icon, type="primary"):
+            st.switch_page(WORKLIST.path)
+        if patient_column.button("Open as one patient", icon=PATIENT.icon):
+            st.switch_page(PATIENT.path)
+    drop.show_problems(intake)
 
 st.subheader("Shipped models")
 try:
@@ -39,3 +56,4 @@ for column, page in zip(columns, TASK_PAGES, strict=False):
         st.markdown(f"**{page.title}**")
         st.caption(page.summary)
         st.page_link(page.path, label=f"Open {page.title}", icon=":material/arrow_forward:")
+st.caption(" · ".join(f"**{page.title}**: {page.summary}" for page in DROP_PAGES))

@@ -12,9 +12,14 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dxcore.errors import DxError
+
+if TYPE_CHECKING:
+    from dxcore.contract import DxModel, Result
 
 # Terminal escape sequences (CSI such as "\x1b[2J", OSC such as a window title, the 8-bit
 # CSI "\x9b", two-character ones) and every other C0 and C1 control character: text from a
@@ -157,13 +162,53 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def predict_inputs(paths: list[str], model: DxModel) -> Iterator[tuple[str, Any]]:
+    """``(input name, source or DxError)`` for every input the arguments name: a file as
+    itself; a folder as the files in it and its subfolders, in name order (a WFDB record's
+    .dat and .atr come with its .hea); a ZIP as its files, read in memory
+    (:func:`dxcore.intake.expand_zip`) and grouped into records and cases as a drop is."""
+    from dxcore.intake import expand_zip, group_files, kind_of
+
+    for argument in paths:
+        path = Path(argument)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            headers = {p.with_suffix("") for p in files if p.suffix.lower() == ".hea"}
+            for file in files:
+                companion = file.suffix.lower() in (".dat", ".atr") and \
+                    file.with_suffix("") in headers  # read with its header
+                if not (model.modality == "ecg" and companion):
+                    yield str(file), str(file)
+        elif path.is_file() and path.suffix.lower() == ".zip":
+            try:
+                data = path.read_bytes()
+                if kind_of(argument, data) != "zip":
+                    raise DxError(f"{argument} is not a ZIP file that can be opened.")
+                inner, refused = expand_zip(str(path), data)
+            except (DxError, OSError) as error:
+                yield argument, error if isinstance(error, DxError) else \
+                    DxError(f"The file {argument} cannot be opened.")
+                continue
+            intake = group_files(inner, cards=[model.card])
+            for case in intake.cases:
+                yield case.name, case.files
+            yield from [*refused, *intake.problems]
+        else:
+            yield argument, argument
+
+
 def _predict(args: argparse.Namespace) -> int:
     """Every model the same way: each file through the contract, one JSON object per image,
     record or table row; a file that cannot be read gets its error and the others still
-    run."""
+    run. Inputs go through the network in batches (``predict_many``) of
+    :data:`dxcore.intake.CHUNK`."""
+    from itertools import islice
+
     from tqdm import tqdm
 
     from dxcore.explain import get_explainer
+    from dxcore.intake import CHUNK
     from dxcore.registry import get_model
 
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
@@ -175,32 +220,19 @@ def _predict(args: argparse.Namespace) -> int:
     options = {name: value for name, value in (("fs", args.fs), ("lead", args.lead))
                if value is not None}
     failures = 0
-    files = tqdm(args.files, desc="Predicting", unit="file", disable=len(args.files) < 2)
-    for path in files:
-        try:
-            result = model.predict(path, **options)
-            explanations = model.explain_all(result, args.explain) if args.explain else {}
-        except DxError as error:
-            # An error that needs an option says which one, as the command line spells it.
-            hint = f" (--{error.facts['needs']} HZ)" if "needs" in error.facts else ""
-            lines, text, notes = [error.as_json()], [f"{error}{hint}"], []
-        else:
-            if args.out:
-                for explanation in explanations.values():
-                    explanation.save(Path(args.out), Path(path).stem)
-            lines, notes = result.as_json(explanations), result.notes
-            text = result.text() + [f"    {sentence}" for e in explanations.values()
-                                    for sentence in e.text()]
-        for note in notes:  # on stderr: stdout stays one JSON object per line
-            _say(f"{path}: {note}", error=True)
-        failures += sum("error" in line for line in lines)
-        if args.json:
-            for line in lines:
-                # allow_nan=False: NaN is not JSON; a non-finite figure is a bug to see
-                _say(json.dumps({"input": str(path), **line}, allow_nan=False))
-        else:
-            for line in text:
-                _say(f"{path}: {line}")
+    several = len(args.files) > 1 or not Path(args.files[0]).is_file()
+    progress = tqdm(desc="Predicting", unit="input", disable=not several)
+    inputs = predict_inputs(args.files, model)
+    while chunk := list(islice(inputs, CHUNK)):
+        readable = [(name, source) for name, source in chunk if not isinstance(source, DxError)]
+        answers = dict(zip([name for name, _ in readable],
+                           model.predict_many([source for _, source in readable], **options),
+                           strict=True))
+        for name, source in chunk:
+            answer = source if isinstance(source, DxError) else answers[name]
+            failures += _print_answer(args, model, name, answer)
+        progress.update(len(chunk))
+    progress.close()
     return 1 if failures else 0
 
 
@@ -351,6 +383,35 @@ def _federate(args: argparse.Namespace) -> int:
     federated_nodes.run_locally(plan, out_dir, args.data, args.seed, say=_say)
     return 0
 
+def _print_answer(args: argparse.Namespace, model: DxModel, name: str,
+                  answer: Result | DxError) -> int:
+    """One input's lines (JSON or text), its notes on stderr; how many lines were errors."""
+    try:
+        if isinstance(answer, DxError):
+            raise answer
+        explanations = model.explain_all(answer, args.explain) if args.explain else {}
+    except DxError as error:
+        # An error that needs an option says which one, as the command line spells it.
+        hint = f" (--{error.facts['needs']} HZ)" if "needs" in error.facts else ""
+        lines, text, notes = [error.as_json()], [f"{error}{hint}"], []
+    else:
+        if args.out:
+            for explanation in explanations.values():
+                explanation.save(Path(args.out), Path(name).stem)
+        lines, notes = answer.as_json(explanations), answer.notes
+        text = answer.text() + [f"    {sentence}" for e in explanations.values()
+                                for sentence in e.text()]
+    for note in notes:  # on stderr: stdout stays one JSON object per line
+        _say(f"{name}: {note}", error=True)
+    if args.json:
+        for line in lines:
+            # allow_nan=False: NaN is not JSON; a non-finite figure is a bug to see
+            _say(json.dumps({"input": name, **line}, allow_nan=False))
+    else:
+        for line in text:
+            _say(f"{name}: {line}")
+    return sum("error" in line for line in lines)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dxcore", description=__doc__.split("\n")[0])
@@ -394,9 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="run a model on files")
     predict.add_argument("model_id")
     predict.add_argument("files", nargs="+", metavar="FILE",
-                         help="images; for ECG models, WFDB records (name without extension "
-                              "or .hea), EDF files or CSV files; for record models, CSV or "
-                              "JSON files of cases (one per row or object)")
+                         help="files, folders (read with their subfolders) or ZIP files "
+                              "(read in memory) of: images; for ECG models, WFDB records "
+                              "(name without extension or .hea), EDF files or CSV files; "
+                              "for record models, CSV or JSON files of cases (one per row or "
+                              "object)")
     predict.add_argument("--fs", type=float, metavar="HZ",
                          help="ECG: sampling rate of CSV files without a time column")
     predict.add_argument("--lead", metavar="NAME", help="ECG: the lead to analyse (default MLII)")

@@ -3,7 +3,8 @@
 Every ``saved_models/*/card.json`` is one model; its ``modality`` names the
 :class:`~dxcore.contract.DxModel` subclass that runs it. A modality registers itself
 (:func:`register_modality`, from its package's ``__init__``) with its model class and the
-recipes that train its models; this module never imports one.
+recipes that train its models; this module imports only the built-in ones, by name, the
+first time a modality is needed (:data:`BUILT_IN`).
 
 Example::
 
@@ -20,11 +21,14 @@ from functools import cache
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from dxcore.cards import CARD_FILE, ModelCard, read_card
-from dxcore.contract import DxModel
 from dxcore.datasets import PROJECT_ROOT
 from dxcore.errors import DxError
+
+if TYPE_CHECKING:  # the contract imports Keras: listing the cards needs neither
+    from dxcore.contract import DxModel
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,23 @@ class Modality:
 
 
 _MODALITIES: dict[str, Modality] = {}
+# The built-in modalities, imported (with TensorFlow) the first time any modality is asked
+# for, so that reading the cards alone stays fast.
+BUILT_IN = ("dxcore.ecg", "dxcore.images", "dxcore.records")
+_built_in_loaded = False
+
+
+def _registered() -> dict[str, Modality]:
+    """Every registered modality, the built-in ones imported first if not yet."""
+    global _built_in_loaded
+    if not _built_in_loaded:
+        from dxcore import import_tensorflow
+
+        import_tensorflow()
+        for name in BUILT_IN:
+            import_module(name)
+        _built_in_loaded = True
+    return _MODALITIES
 
 
 def register_modality(modality: Modality) -> None:
@@ -49,18 +70,18 @@ def register_modality(modality: Modality) -> None:
 
 
 def modalities() -> dict[str, Modality]:
-    return dict(_MODALITIES)
+    return dict(_registered())
 
 
 def modality(name: str) -> Modality:
-    if name not in _MODALITIES:
+    if name not in _registered():
         raise DxError(f"Unknown modality '{name}'. Known: {', '.join(_MODALITIES) or 'none'}.")
     return _MODALITIES[name]
 
 
 def recipe_for(model_id: str) -> ModuleType:
     """The training and evaluation recipe of ``model_id``."""
-    for registered in _MODALITIES.values():
+    for registered in _registered().values():
         if model_id in registered.recipes:
             return import_module(registered.recipes[model_id])
     known = ", ".join(m for r in _MODALITIES.values() for m in r.recipes)
@@ -89,7 +110,7 @@ def model_for(card: ModelCard) -> DxModel:
     """The model ``card`` describes. A card of a modality not registered in this process is
     listed like any other (plug-ins register their own modality when imported) and refused
     here, when it is used, naming the field."""
-    if card["modality"] not in _MODALITIES:
+    if card["modality"] not in _registered():
         raise DxError(f"Unknown modality '{card['modality']}' (field 'modality' of the model "
                       f"card of '{card.id}'). Known: {', '.join(_MODALITIES) or 'none'}.")
     return modality(card["modality"]).model_class(card)

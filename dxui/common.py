@@ -7,14 +7,17 @@ from __future__ import annotations
 import logging
 import math
 import re
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from dxcore import DxError, get_card, get_model, list_cards
 from dxcore.cards import ModelCard
-from dxcore.contract import DxModel
 from dxcore.errors import OutOfDomain
+
+if TYPE_CHECKING:  # the contract imports Keras, which the home page does without
+    from dxcore.contract import DxModel
 
 logger = logging.getLogger("dxui")
 

@@ -53,6 +53,22 @@ RECORDS = PageSpec(
 
 TASK_PAGES: tuple[PageSpec, ...] = (CHEST_XRAY, ECG, RECORDS)
 
+# Files dropped on the home page (or on these pages): every model at once.
+WORKLIST = PageSpec(
+    "app_pages/worklist.py", "Worklist", ":material/checklist:", "Worklist",
+    summary="Many cases at once (a morning's X-rays, ECG records, a table of cases): every "
+            "file read by its model, one sortable table, the uncertain or positive ones "
+            "first, each case's full view, a CSV download.",
+)
+PATIENT = PageSpec(
+    "app_pages/patient.py", "Patient view", ":material/person:", "Patient view",
+    summary="The files of one patient (an X-ray, an ECG record, a case record) side by "
+            "side, each with its own model's answer and explanation.",
+)
+DROP_PAGES: tuple[PageSpec, ...] = (WORKLIST, PATIENT)
+# The model the server loads in the background once the first page is shown.
+WARM_UP_MODEL = "cxr-pneumonia"
+
 # Every shipped model's card in full and its test report; each task page's "About the
 # model" links here (``?model=<id>`` picks the model).
 MODELS = PageSpec(
@@ -70,7 +86,7 @@ AUDIT = PageSpec(
             "identifies a patient. Each entry carries the hash of the one before it.",
 )
 
-PAGES: tuple[PageSpec, ...] = (HOME, *TASK_PAGES, MODELS, AUDIT)
+PAGES: tuple[PageSpec, ...] = (HOME, *TASK_PAGES, *DROP_PAGES, MODELS, AUDIT)
 
 
 def page_for_model(model_id: str) -> PageSpec | None:

@@ -30,11 +30,13 @@ lowest RSS grew by 8 MB a minute over one run's second half and 1,097 MB was lef
 grows, though (+21 MB a minute over the second half of a 20-minute run: README). A
 ``MALLOC_ARENA_MAX`` the user sets is left as it is; the README advises it for a ward server.
 
-The core, imported by one session at a time. Each browser session runs ``app.py`` in a
-thread of its own, and TensorFlow's import (which ``dxcore`` starts) is not thread-safe: two
-first visits at once to a fresh server left half-initialised TensorFlow modules in
-``sys.modules`` ("partially initialized module ... most likely due to a circular import"),
-and every page failed from then on until a restart (``scripts/load_test.py`` found it).
+The core, imported by one session at a time, and only by pages that run a model (the home
+page shows without it; :func:`warm_up_in_background` imports it once the first page is
+shown). Each browser session runs ``app.py`` in a thread of its own, and TensorFlow's import
+(which the modalities start) is not thread-safe: two first visits at once to a fresh server
+left half-initialised TensorFlow modules in ``sys.modules`` ("partially initialized module
+... most likely due to a circular import"), and every page failed from then on until a
+restart (``scripts/load_test.py`` found it).
 """
 
 from __future__ import annotations
@@ -85,7 +87,34 @@ def _glibc_function(name: str) -> Callable[..., int] | None:
 
 
 def import_core() -> None:
-    """Import ``dxcore`` (and TensorFlow) unless done, one session's thread at a time; once
-    it is imported this is a lookup in ``sys.modules``."""
+    """Import the models' part of ``dxcore`` (TensorFlow and the modalities) unless done, one
+    session's thread at a time; once it is imported this is a lookup. The home page runs
+    without it (``dxcore`` itself and the model cards import no TensorFlow); every page that
+    runs a model, and the home page once files are dropped, calls it first."""
     with _importing_core:
-        import dxcore  # noqa: F401
+        from dxcore.registry import modalities
+
+        modalities()  # imports TensorFlow quietly, then each built-in modality
+
+
+_warm_up_started = threading.Event()
+
+
+def warm_up_in_background(model_id: str) -> None:
+    """Once per server process, import the core and load ``model_id``'s weights in a
+    daemon thread, so that the first prediction after the home page need not wait for
+    TensorFlow. A failure (the model not installed) is left to the page that needs it."""
+    if _warm_up_started.is_set():
+        return
+    _warm_up_started.set()
+
+    def warm_up() -> None:
+        try:
+            import_core()
+            from dxcore.registry import get_model
+
+            get_model(model_id).load()
+        except Exception:  # noqa: BLE001, S110 - the page that needs the model says why
+            pass
+
+    threading.Thread(target=warm_up, name="dx-warm-up", daemon=True).start()

@@ -379,3 +379,55 @@ def test_one_unreadable_file_first_and_the_second_still_runs(kind, request, caps
     assert set(first) == {"input", "error", "code"} and first["input"] == str(bad)
     assert rest and all("error" not in line and line["input"] == str(good) for line in rest)
     assert all("probabilities" in line or "beats" in line for line in rest)
+
+
+# --- folders and ZIP files ----------------------------------------------------------------
+
+
+def test_predict_reads_a_folder_with_its_subfolders_in_name_order(capsys, cxr_model, tmp_path,
+                                                                  test_xray_bytes):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "two.jpeg").write_bytes(test_xray_bytes)
+    (tmp_path / "a.jpeg").write_bytes(test_xray_bytes)
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / ".hidden.jpeg").write_bytes(b"skipped")
+    status, lines, _ = run_cli(capsys, "predict", "cxr-pneumonia", str(tmp_path), "--json")
+    assert status == 1  # one input could not be read
+    assert [Path(line["input"]).relative_to(tmp_path).as_posix() for line in lines] == [
+        "a.jpeg", "b/two.jpeg", "notes.txt"]
+    assert set(lines[0]) == IMAGE_KEYS and lines[0]["probabilities"] == lines[1]["probabilities"]
+    assert lines[2]["code"] == "invalid_input"
+
+
+def test_predict_reads_a_zip_in_memory_and_refuses_a_zip_inside_it(capsys, cxr_model, tmp_path,
+                                                                   test_xray_bytes):
+    from tests.drops import zip_of
+
+    archive = tmp_path / "day.zip"
+    archive.write_bytes(zip_of({"scans/one.jpeg": test_xray_bytes,
+                                "inner.zip": zip_of({"x.jpeg": test_xray_bytes})}))
+    status, lines, _ = run_cli(capsys, "predict", "cxr-pneumonia", str(archive), "--json")
+    assert status == 1
+    by_input = {line["input"]: line for line in lines}
+    assert set(by_input) == {f"{archive}/scans/one.jpeg", f"{archive}/inner.zip"}
+    assert set(by_input[f"{archive}/scans/one.jpeg"]) == IMAGE_KEYS
+    assert "ZIP inside a ZIP" in by_input[f"{archive}/inner.zip"]["error"]
+    assert not list(tmp_path.glob("*/"))  # nothing unpacked to disk
+
+
+def test_predict_reads_wfdb_records_from_a_folder_and_a_zip(capsys, ecg_model, mitdb_root,
+                                                            tmp_path):
+    from tests.drops import short_record, zip_of
+
+    record = short_record(mitdb_root, 20)
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for name, data in record.items():
+        (folder / name).write_bytes(data)
+    (tmp_path / "records.zip").write_bytes(zip_of({f"day/{n}": d for n, d in record.items()}))
+    status, lines, _ = run_cli(capsys, "predict", "ecg-beats", str(folder),
+                               str(tmp_path / "records.zip"), "--json")
+    assert status == 0
+    assert [line["input"] for line in lines] == [str(folder / "100.hea"),
+                                                 f"{tmp_path / 'records.zip'}/day/100"]
+    assert lines[0]["beats"] == lines[1]["beats"]

@@ -1,0 +1,45 @@
+"""Worklist: many cases at once (the home page's drop, or files dropped here), each read by
+its model in batches, one sortable table with triage orderings and filters, a CSV download,
+and the full view of the case picked."""
+
+import streamlit as st
+
+from dxui import drop, patient, worklist
+from dxui.common import plain, research_notice, show_error
+from dxui.navigation import WORKLIST as PAGE
+
+st.title(PAGE.heading)
+st.caption(PAGE.summary)
+research_notice()
+
+files = drop.drop_zone("worklist_drop", "Drop files for the worklist")
+if not files:
+    st.info("Drop images, ECG records, case tables or a ZIP of them (here or on the home "
+            "page) to read them all at once.", icon=":material/upload_file:")
+    st.stop()
+try:
+    intake, outcomes = worklist.run(files)
+except Exception as error:
+    show_error(error)
+    st.stop()
+drop.show_problems(intake)
+if not outcomes:
+    st.stop()
+table = worklist.rows(outcomes)
+view = worklist.table_section(table)
+if not view.empty:
+    st.subheader("Case")
+    index = st.selectbox("Open a case", list(view.index), index=None, key="worklist_case",
+                         placeholder="Pick a row to see its full view",
+                         format_func=lambda i: worklist.row_label(view, i))
+    if index is not None:
+        row = view.loc[index]
+        chosen = outcomes[int(row["outcome"])]
+        st.markdown(f"**{patient.heading(chosen)}**")
+        if chosen.case.kind != "record":
+            patient.outcome_section(chosen)
+        elif row["answered"]:  # one row of a case table
+            patient.outcome_section(chosen, int(row["item"]))
+        else:
+            st.error(plain(f"{row['Prediction']} {row['Domain guard']}"),
+                     icon=":material/error:")

@@ -1,0 +1,172 @@
+"""The worklist: every case of a drop through its model (batched, with a progress bar), one
+table of all of them, orderings and filters for triage, a CSV download, and the full view of
+the case picked.
+
+:func:`run` returns the drop's :class:`~dxcore.intake.Outcome` list (case, model, Result or
+DxError): the one place a worklist report or an audit log will read from. The run is kept in
+the session's memory for the latest drop only, so that sorting or picking a case reruns no
+model.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dxcore.contract import Result
+from dxcore.errors import DxError, OutOfDomain
+from dxcore.intake import Intake, Outcome, group_files, predict_cases
+from dxui.common import load_model, plain
+from dxui.results import probability_text, upload_key, verdict_label
+
+RUNS = "dx_worklist_run"
+COLUMNS = ["Case", "Model", "Prediction", "Probability", "Prediction set", "Domain guard",
+           "Atypicality"]
+# Hidden columns the orderings read: which outcome and item a row is, whether it is uncertain
+# (its prediction set holds more than one class), positive, or has no answer.
+HIDDEN = ["outcome", "item", "uncertain", "positive", "answered"]
+ORDERS = ("As dropped", "Uncertain first", "Positives first", "Highest probability first",
+          "Lowest probability first")
+SHOWN = ("All cases", "Uncertain only", "Positives only", "No answer only")
+
+
+def run(files: dict[str, bytes]) -> tuple[Intake, list[Outcome]]:
+    """The drop sorted out and predicted, with a progress bar while it runs; kept in the
+    session for the latest drop."""
+    key = upload_key(files)
+    kept = st.session_state.get(RUNS)
+    if kept is not None and kept[0] == key:
+        return kept[1], kept[2]
+    intake = group_files(files)
+    bar = st.progress(0.0, text=f"Reading {len(intake.cases)} cases…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"{done} of {total} cases read")
+
+    outcomes = predict_cases(intake.cases, model_of=load_model, progress=progress)
+    bar.empty()
+    st.session_state[RUNS] = (key, intake, outcomes)
+    return intake, outcomes
+
+
+def rows(outcomes: list[Outcome]) -> pd.DataFrame:
+    """One row per image, ECG record or table row, in the order dropped."""
+    table: list[dict] = []
+    for index, outcome in enumerate(outcomes):
+        for row in _rows_of(outcome):
+            table.append({**row, "outcome": index})
+    return pd.DataFrame(table, columns=COLUMNS + HIDDEN)
+
+
+def _rows_of(outcome: Outcome) -> list[dict]:
+    case, result = outcome.case, outcome.result
+    base = {"Case": case.name, "Model": case.model_id, "Probability": np.nan,
+            "Prediction set": "", "Domain guard": "accepted", "Atypicality": np.nan,
+            "item": 0, "uncertain": False, "positive": False, "answered": True}
+    if isinstance(result, DxError):
+        refused = isinstance(result, OutOfDomain)
+        return [{**base, "Prediction": "no answer" if refused else f"not read: {result}",
+                 "Domain guard": f"refused: {result}" if refused else "",
+                 "answered": False}]
+    card = load_model(case.model_id).card
+    if case.kind == "record":
+        return [_case_row(base, card.positive_class, case_result)
+                for case_result in result.detail.results]
+    if case.kind == "ecg":
+        counts = Counter(str(d) for d in result.decisions)
+        uncertain = sum(result.uncertain(i) for i in range(len(result)))
+        ectopic = len(result) - counts.get("N", 0)
+        return [{**base, "Prediction": f"{len(result)} beats: " + ", ".join(
+                     f"{name} {counts.get(name, 0)}" for name in result.rule.returned),
+                 "Prediction set": f"{uncertain} beats uncertain",
+                 "uncertain": uncertain > 0, "positive": ectopic > 0}]
+    probability = _shown_probability(result, 0)
+    return [{**base, "Prediction": verdict_label(result, 0), "Probability": probability,
+             "Prediction set": " or ".join(result.set_of(0)),
+             "uncertain": result.uncertain(0),
+             "positive": str(result.decisions[0]) == card.positive_class}]
+
+
+def _case_row(base: dict, positive_class: str | None, case) -> dict:
+    row = {**base, "Case": f"{base['Case']} · row {case.row}", "item": case.item,
+           "Atypicality": np.nan if case.atypicality is None else case.atypicality}
+    if case.error is not None:
+        refused = case.code in ("out_of_domain", "too_few_fields")
+        return {**row, "Prediction": "no answer" if refused else f"not read: {case.error}",
+                "Domain guard": f"refused: {case.error}" if refused else "",
+                "answered": False}
+    chosen = case.prediction_set.get("prediction_set", [case.prediction])
+    return {**row, "Prediction": case.prediction if len(chosen) == 1
+            else f"uncertain: {' or '.join(chosen)}",
+            "Probability": case.probabilities[case.prediction],
+            "Prediction set": " or ".join(chosen), "uncertain": len(chosen) > 1,
+            "positive": case.prediction == positive_class}
+
+
+def _shown_probability(result: Result, item: int) -> float:
+    return float(result.rule.shown_probability(result.probabilities[item:item + 1],
+                                               result.decisions[item:item + 1])[0])
+
+
+def ordered(table: pd.DataFrame, order: str, shown: str = SHOWN[0]) -> pd.DataFrame:
+    """The rows filtered by ``shown`` and sorted by ``order`` (stable: ties keep the order
+    dropped); positives and uncertain rows come most probable first.
+
+    >>> t = pd.DataFrame({"Probability": [0.2, 0.9, 0.6], "uncertain": [True, False, True],
+    ...                   "positive": [False, True, True], "answered": [True] * 3})
+    >>> ordered(t, "Uncertain first").index.tolist(), ordered(t, "Positives first").index.tolist()
+    ([2, 0, 1], [1, 2, 0])
+    >>> ordered(t, "As dropped", "Uncertain only").index.tolist()
+    [0, 2]
+    """
+    keep = {"All cases": pd.Series(True, index=table.index),
+            "Uncertain only": table["uncertain"].astype(bool),
+            "Positives only": table["positive"].astype(bool),
+            "No answer only": ~table["answered"].astype(bool)}[shown]
+    table = table[keep]
+    if order == "As dropped":
+        return table
+    if order in ("Highest probability first", "Lowest probability first"):
+        return table.sort_values("Probability", ascending=order.startswith("Lowest"),
+                                 kind="stable", na_position="last")
+    flag = "uncertain" if order == "Uncertain first" else "positive"
+    return table.sort_values([flag, "Probability"], ascending=[False, False], kind="stable",
+                             na_position="last")
+
+
+def export_csv(table: pd.DataFrame) -> bytes:
+    """The table as shown (its columns, its order) as CSV, probabilities unrounded."""
+    return table[COLUMNS].to_csv(index=False).encode()
+
+
+def row_label(table: pd.DataFrame, index: int) -> str:
+    row = table.loc[index]
+    probability = ("" if pd.isna(row["Probability"])
+                   else f" ({probability_text(row['Probability'])})")
+    return plain(f"{row['Case']}: {row['Prediction']}{probability}")
+
+
+def table_section(table: pd.DataFrame) -> pd.DataFrame:
+    """The orderings and filters, the table, the CSV download; returns the rows shown."""
+    order_column, shown_column = st.columns(2)
+    order = order_column.selectbox("Order", ORDERS, key="worklist_order",
+                                   help="Uncertain: the prediction set holds more than one "
+                                        "class. Positive: the model's positive class (for an "
+                                        "ECG record, any beat not N).")
+    shown = shown_column.selectbox("Show", SHOWN, key="worklist_shown")
+    view = ordered(table, order, shown)
+    st.dataframe(view[COLUMNS], hide_index=True,
+                 key="worklist_table",
+                 column_config={
+                     "Probability": st.column_config.NumberColumn(
+                         format="%.3f", help="Calibrated probability of the prediction"),
+                     "Atypicality": st.column_config.NumberColumn(
+                         format="%.1f", help="Case records: percentile of the training "
+                                             "cohort's reconstruction error")})
+    st.caption(f"{len(view)} of {len(table)} rows. Click a column header to sort by it.")
+    st.download_button("Download the worklist (CSV)", export_csv(view),
+                       file_name="worklist.csv", mime="text/csv", icon=":material/download:")
+    return view

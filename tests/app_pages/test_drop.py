@@ -1,0 +1,132 @@
+"""The drop zone (home page), the worklist and the patient view: files of every kind
+recognised and routed, ZIPs, unknown files, ordering, filters, the CSV export, the drill-down,
+and the patient view's cases side by side."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dxui import worklist
+from dxui.navigation import PATIENT, WORKLIST
+from dxui.patient import NOT_FUSED
+from tests.app_pages.conftest import open_app, shown
+from tests.app_pages.test_chest_xray import dicom_bytes
+from tests.drops import HEART_CASES, short_record, zip_of
+
+
+@pytest.fixture
+def home(cxr_card, ecg_card, heart_card) -> AppTest:
+    return open_app(None)
+
+
+def drop(app: AppTest, files: dict[str, bytes]) -> AppTest:
+    app.file_uploader[0].set_value([(name, data, "application/octet-stream")
+                                    for name, data in files.items()]).run()
+    return app
+
+
+def routed(app: AppTest) -> list[tuple[str, str]]:
+    table = app.dataframe[0].value
+    return list(zip(table["Case"], table["Model"], strict=True))
+
+
+@pytest.fixture(scope="module")
+def mixed(mitdb_root, test_xray_bytes) -> dict[str, bytes]:
+    return {**short_record(mitdb_root, 20), "chest.jpeg": test_xray_bytes,
+            "cases.csv": HEART_CASES}
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "dicom", "wfdb", "csv", "json"])
+def test_each_kind_of_file_is_routed_to_its_model(home, kind, test_xray_bytes, mitdb_root):
+    files, expected = {
+        "jpeg": ({"scan": test_xray_bytes}, [("scan", "cxr-pneumonia")]),
+        "dicom": ({"scan.bin": dicom_bytes(test_xray_bytes)}, [("scan.bin", "cxr-pneumonia")]),
+        "wfdb": (short_record(mitdb_root, 10), [("100", "ecg-beats")]),
+        "csv": ({"cases.csv": HEART_CASES}, [("cases.csv", "heart-disease")]),
+        "json": ({"case.json": pd.read_csv(io.BytesIO(HEART_CASES)).to_json(
+            orient="records").encode()}, [("case.json", "heart-disease")]),
+    }[kind]
+    drop(home, files)
+    assert not home.exception and not home.error
+    assert routed(home) == expected
+
+
+def test_a_mixed_drop_in_a_zip_with_an_unknown_file(home, mixed):
+    drop(home, {"day.zip": zip_of(mixed), "notes.bin": b"\x00\x01"})
+    assert not home.exception
+    assert routed(home) == [("day.zip/100", "ecg-beats"), ("day.zip/chest.jpeg", "cxr-pneumonia"),
+                            ("day.zip/cases.csv", "heart-disease")]
+    [error] = home.error
+    assert "notes.bin is not a file the dashboard can read" in shown(error.value)
+    assert [b.label for b in home.button][:2] == ["Open as a worklist (3 cases)",
+                                                  "Open as one patient"]
+
+
+def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_bytes):
+    drop(home, {**mixed, "second.jpeg": test_xray_bytes})
+    home.button[0].click().run()
+    app = home
+    assert not app.exception and not app.error
+    table = app.dataframe[0].value
+    assert list(table.columns) == ["Case", "Model", "Prediction", "Probability",
+                                   "Prediction set", "Domain guard", "Atypicality"]
+    assert len(table) == 1 + 2 + 3  # the record, two images, three cases
+    assert table["Atypicality"].notna().tolist() == [False, False, True, True, True, False]
+
+    app.selectbox(key="worklist_order").select("Highest probability first").run()
+    probabilities = app.dataframe[0].value["Probability"].dropna().tolist()
+    assert probabilities == sorted(probabilities, reverse=True)
+
+    app.selectbox(key="worklist_shown").select("Positives only").run()
+    positives = app.dataframe[0].value
+    assert len(positives) < len(table)
+    for model, prediction in zip(positives["Model"], positives["Prediction"], strict=True):
+        assert model == "ecg-beats" or prediction.split(": ")[-1] in (
+            "PNEUMONIA", "heart disease") or "heart disease" in prediction
+
+    app.selectbox(key="worklist_shown").select("All cases").run()
+    app.selectbox(key="worklist_order").select("Uncertain first").run()
+    ordered = app.dataframe[0].value
+    _, _, outcomes = app.session_state[worklist.RUNS]  # the run, kept for the latest drop
+    rows = worklist.rows(outcomes)
+    expected = worklist.ordered(rows, "Uncertain first")
+    assert ordered["Case"].tolist() == expected["Case"].tolist()
+    assert expected["uncertain"].tolist() == sorted(expected["uncertain"], reverse=True)
+
+    exported = pd.read_csv(io.BytesIO(worklist.export_csv(expected)))
+    assert exported.columns.tolist() == worklist.COLUMNS
+    assert exported["Case"].tolist() == ordered["Case"].tolist()
+    assert [b.label for b in app.get("download_button")] == ["Download the worklist (CSV)"]
+
+    image_row = ordered["Case"].tolist().index("chest.jpeg")
+    app.selectbox(key="worklist_case").select_index(image_row).run()
+    assert not app.exception
+    assert "Where the model looked" in [s.value for s in app.subheader]
+
+
+def test_patient_view_shows_each_file_with_its_own_model(home, mitdb_root, test_xray_bytes):
+    one_case = b"\n".join(HEART_CASES.splitlines()[:2]) + b"\n"  # this patient's record
+    drop(home, {**short_record(mitdb_root, 10), "chest.jpeg": test_xray_bytes,
+                "cases.csv": one_case})
+    home.button[1].click().run()
+    app = home
+    assert not app.exception and not app.error
+    assert any(NOT_FUSED in info.value for info in app.info)
+    headings = [shown(s.value) for s in app.subheader]
+    for expected in ("ECG record: 100 — read by ecg-beats",
+                     "Image: chest.jpeg — read by cxr-pneumonia",
+                     "Case records: cases.csv — read by heart-disease"):
+        assert expected in headings
+    assert {"Record summary", "Where the model looked", "Result"} <= set(headings)
+    assert app.get("metric")  # each verdict's prediction
+
+
+def test_pages_without_a_drop_say_what_to_do(cxr_card):
+    for page in (WORKLIST, PATIENT):
+        app = open_app(page.path)
+        assert not app.exception and not app.error
+        assert any("Drop" in info.value for info in app.info)

@@ -1,0 +1,33 @@
+"""The drop zone in a browser: a mixed set of files (a chest X-ray, a short WFDB record, a
+table of cases, one unknown file) dropped on the home page, sorted out, then read on the
+worklist."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.drops import HEART_CASES, short_record
+from tests.e2e.browsing import WAIT_MS, opened, wait_for_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_mixed_drop_on_the_home_page_opens_as_a_worklist(
+        shipped_cxr_card, shipped_ecg_card, shipped_heart_card, browser, app_url,
+        pneumonia_xray_path, data_dir, tmp_path):
+    files = [pneumonia_xray_path]
+    for name, data in {**short_record(data_dir / "mitdb", 20), "cases.csv": HEART_CASES,
+                       "notes.bin": b"\x00\x01"}.items():
+        (tmp_path / name).write_bytes(data)
+        files.append(tmp_path / name)
+    with opened(browser, app_url) as page:
+        page.locator('input[type="file"]').set_input_files([str(p) for p in files])
+        page.get_by_text("Open as a worklist (3 cases)").wait_for(timeout=WAIT_MS)
+        assert "notes.bin is not a file the dashboard can read" in \
+            page.get_by_test_id("stAlertContentError").inner_text()
+        page.get_by_text("Open as a worklist (3 cases)").click()
+        page.get_by_text("Download the worklist (CSV)").wait_for(timeout=WAIT_MS)
+        wait_for_idle(page)
+        assert page.get_by_test_id("stException").count() == 0
+        assert page.get_by_test_id("stDataFrame").count() == 1
+        assert page.get_by_text("Open a case").count() == 1

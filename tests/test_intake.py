@@ -1,0 +1,155 @@
+"""dxcore.intake: files recognised by their bytes, ZIPs opened in memory within limits (and
+hostile ones refused), files grouped into cases and routed to their model, predictions
+batched per model in the order dropped."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dxcore import intake
+from dxcore.errors import DxError
+from dxcore.intake import Case, expand_zip, group_files, kind_of, predict_cases
+from tests.drops import HEART_CASES, short_record, zip_of
+
+HEADER = b"rec 2 360 3600\nrec.dat 212 200 11 1024 0 0 0 MLII\nrec.dat 212 200 11 1024 0 0 0 V5\n"
+
+
+def image_bytes(fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "TIFF"])
+def test_images_are_recognised_by_their_bytes_whatever_their_name(fmt):
+    assert kind_of("no-extension", image_bytes(fmt)) == "image"
+
+
+def test_dicom_edf_wfdb_and_tables_are_recognised_by_content():
+    assert kind_of("x", b"\0" * 128 + b"DICM" + b"\0" * 16) == "image"
+    assert kind_of("x", b"0       " + b" " * 248) == "edf"
+    assert kind_of("header.txt", b"# comment\n" + HEADER) == "wfdb-header"
+    assert kind_of("x", HEART_CASES) == "table"
+    assert kind_of("x", b'[{"age": 63}]') == "table"
+    assert kind_of("x", zip_of({"a.txt": b"a"})) == "zip"
+    assert kind_of("x.csv", b"\x00\x01\x02binary") is None
+    assert kind_of("x.hea", b"just a sentence of text\n") is None
+
+
+def test_a_wfdb_header_claims_its_signal_file_and_annotations_by_name():
+    found = group_files({"rec.hea": HEADER, "rec.dat": b"\x01\x02\x03", "rec.atr": b"\x00\x00",
+                         "other.dat": b"\x01\x02"})
+    [case] = found.cases
+    assert (case.name, case.kind, case.model_id) == ("rec", "ecg", "ecg-beats")
+    assert sorted(case.files) == ["rec.atr", "rec.dat", "rec.hea"]
+    [(name, error)] = found.problems
+    assert name == "other.dat" and "needs its .hea header" in str(error)
+
+
+def test_records_of_the_same_name_in_two_folders_of_a_zip_stay_apart():
+    archive = zip_of({"a/rec.hea": HEADER, "a/rec.dat": b"1", "b/rec.hea": HEADER,
+                      "b/rec.dat": b"2"})
+    found = group_files({"day.zip": archive})
+    assert [case.name for case in found.cases] == ["day.zip/a/rec", "day.zip/b/rec"]
+    assert [case.files["rec.dat"] for case in found.cases] == [b"1", b"2"]
+    assert not found.problems
+
+
+def test_tables_are_routed_by_their_columns_and_an_unknown_file_does_not_stop_the_rest(
+        heart_model):
+    found = group_files({"cases.csv": HEART_CASES, "x.png": image_bytes("PNG"),
+                         "notes.csv": b"colour,size\nred,3\n", "blob.bin": b"\x00\xff"})
+    assert [(c.name, c.model_id) for c in found.cases] == [
+        ("cases.csv", "heart-disease"), ("x.png", "cxr-pneumonia")]
+    problems = dict(found.problems)
+    assert set(problems) == {"notes.csv", "blob.bin"}
+    assert "match no case-record model" in str(problems["notes.csv"])
+    assert "not a file the dashboard can read" in str(problems["blob.bin"])
+
+
+def test_a_long_csv_of_numbers_that_matches_no_case_model_is_an_ecg(ecg_model):
+    signal = "MLII,V5\n" + "".join(f"{i % 7},{i % 5}\n" for i in range(400))
+    [case] = group_files({"strip.csv": signal.encode()}).cases
+    assert (case.kind, case.model_id) == ("ecg", "ecg-beats")
+
+
+# --- hostile ZIPs ----------------------------------------------------------------------------
+
+
+def test_a_zip_bomb_is_refused_before_it_is_expanded(monkeypatch):
+    monkeypatch.setattr(intake, "MAX_ZIP_BYTES", 1 << 20)
+    bomb = zip_of({"zeros.png": b"\0" * (2 << 20)})  # 2 MB of zeros: a few kB compressed
+    assert len(bomb) < 20_000
+    with pytest.raises(DxError, match="expands to"):
+        expand_zip("bomb.zip", bomb)
+    found = group_files({"bomb.zip": bomb, "x.png": image_bytes("PNG")})
+    assert [case.name for case in found.cases] == ["x.png"]
+    assert "expands to" in str(dict(found.problems)["bomb.zip"])
+
+
+def test_a_zip_of_too_many_files_is_refused(monkeypatch):
+    monkeypatch.setattr(intake, "MAX_ZIP_ENTRIES", 10)
+    with pytest.raises(DxError, match="holds 11 files"):
+        expand_zip("many.zip", zip_of({f"{i}.png": b"x" for i in range(11)}))
+
+
+def test_nested_damaged_and_hidden_entries():
+    inner = zip_of({"a.png": image_bytes("PNG")})
+    files, refused = expand_zip("outer.zip", zip_of({
+        "inner.zip": inner, "__MACOSX/._a.png": b"junk", ".DS_Store": b"junk",
+        "folder/b.png": image_bytes("PNG")}))
+    assert list(files) == ["outer.zip/folder/b.png"]
+    [(name, error)] = refused
+    assert name == "outer.zip/inner.zip" and "ZIP inside a ZIP" in str(error)
+    with pytest.raises(DxError, match="not a ZIP file that can be opened"):
+        expand_zip("cut.zip", zip_of({"a.png": b"x" * 1000})[:60])
+
+
+def test_an_entry_longer_than_its_declared_size_is_not_read_past_it():
+    archive = bytearray(zip_of({"a.png": b"\x89PNG\r\n\x1a\n" + b"A" * 5000}))
+    # Declare 100 bytes in both headers (local at offset 22, central directory's copy).
+    central = archive.rfind(b"PK\x01\x02")
+    for offset in (22, central + 24):
+        archive[offset:offset + 4] = (100).to_bytes(4, "little")
+    files, refused = expand_zip("lying.zip", bytes(archive))
+    assert not files and "cannot be unpacked" in str(refused[0][1])
+
+
+# --- prediction -----------------------------------------------------------------------------
+
+
+class CountingModel:
+    """Stands in for a model: records each predict_many call, answers each input's name."""
+
+    def __init__(self):
+        self.calls: list[int] = []
+
+    def predict_many(self, sources, **options):
+        self.calls.append(len(sources))
+        return [next(iter(source)) for source in sources]
+
+
+def test_predictions_are_batched_per_model_and_come_back_in_the_order_dropped(monkeypatch):
+    monkeypatch.setattr(intake, "CHUNK", 2)
+    models = {"a": CountingModel(), "b": CountingModel()}
+    cases = [Case(f"{i}", "image", "ab"[i % 2], {f"f{i}": b""}) for i in range(5)]
+    seen = []
+    outcomes = predict_cases(cases, model_of=models.__getitem__,
+                             progress=lambda done, total: seen.append((done, total)))
+    assert [o.result for o in outcomes] == [f"f{i}" for i in range(5)]
+    assert models["a"].calls == [2, 1] and models["b"].calls == [2]
+    assert seen[-1] == (5, 5)
+
+
+def test_a_real_drop_of_three_kinds_through_the_contract(mitdb_root, test_xray_bytes,
+                                                         cxr_model, ecg_model, heart_model):
+    found = group_files({**short_record(mitdb_root, 20), "chest.jpeg": test_xray_bytes,
+                         "cases.csv": HEART_CASES})
+    outcomes = predict_cases(found.cases)
+    assert [o.model_id for o in outcomes] == ["ecg-beats", "cxr-pneumonia", "heart-disease"]
+    assert [len(o.result) for o in outcomes][1:] == [1, 3]
+    assert len(outcomes[0].result) > 10  # beats of 20 s
