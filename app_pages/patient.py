@@ -3,9 +3,10 @@ page, each with its own model's answer, prediction set and explanation; no model
 
 import streamlit as st
 
-from dxui import drop, patient, worklist
+from dxui import drop, patient, report, worklist
 from dxui.common import research_notice, show_error
 from dxui.navigation import PATIENT as PAGE
+from dxui.results import upload_key
 
 st.title(PAGE.heading)
 st.caption(PAGE.summary)
@@ -23,6 +24,8 @@ except Exception as error:
     show_error(error)
     st.stop()
 drop.show_problems(intake)
+if outcomes:  # one report of every input (each its own model's answer: still not fused)
+    report.drop_report_button(outcomes, upload_key(files), worklist=False)
 images = sum(outcome.case.kind == "image" for outcome in outcomes)
 for outcome in outcomes:
     st.divider()

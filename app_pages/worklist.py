@@ -4,9 +4,10 @@ and the full view of the case picked."""
 
 import streamlit as st
 
-from dxui import drop, patient, worklist
+from dxui import drop, patient, report, worklist
 from dxui.common import plain, research_notice, show_error
 from dxui.navigation import WORKLIST as PAGE
+from dxui.results import upload_key
 
 st.title(PAGE.heading)
 st.caption(PAGE.summary)
@@ -27,6 +28,7 @@ if not outcomes:
     st.stop()
 table = worklist.rows(outcomes)
 view = worklist.table_section(table)
+report.drop_report_button(outcomes, upload_key(files), worklist=True)
 if not view.empty:
     st.subheader("Case")
     index = st.selectbox("Open a case", list(view.index), index=None, key="worklist_case",

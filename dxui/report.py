@@ -5,11 +5,14 @@ disk."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
 from dxcore import pdf_report
+from dxcore.contract import Result
+from dxcore.intake import Outcome
 from dxui import results
 from dxui.common import load_model, show_error
 
@@ -27,7 +30,34 @@ def report_button(model_id: str, upload: results.Upload,
                   read_options: dict[str, Any] | None = None, **options: Any) -> None:
     """"Prepare the PDF report", then "Download the PDF report" of ``model_id``'s result on
     the upload (read and predicted with the same options as the page's)."""
-    tag = f"{model_id}_{upload.key[:12]}"
+    prepare_then_download(
+        f"{model_id}_{upload.key[:12]}", f"dx-report-{model_id}.pdf",
+        lambda: _pdf(model_id, upload.key, read_options or {}, options, upload))
+
+
+def drop_report_button(outcomes: list[Outcome], key: str, worklist: bool) -> None:
+    """The same for a drop (``key`` names it): a worklist's report, a summary page then one
+    page per case, or one patient's, a page per input; a case its model could not answer
+    says why."""
+    def build() -> bytes:
+        with st.spinner("Writing the report…"):
+            cases = []
+            for outcome in outcomes:
+                model = load_model(outcome.model_id)
+                if isinstance(outcome.result, Result):
+                    cases += pdf_report.cases_of(model, outcome.case.files, outcome.result)
+                else:
+                    cases.append(pdf_report.Case(model, outcome.case.files,
+                                                 error=outcome.result))
+            return (pdf_report.worklist_report if worklist else pdf_report.case_report)(cases)
+
+    name = "worklist" if worklist else "patient"
+    prepare_then_download(f"{name}_{key[:12]}", f"dx-{name}-report.pdf", build)
+
+
+def prepare_then_download(tag: str, file_name: str, build: Callable[[], bytes]) -> None:
+    """A "Prepare a PDF report" button; once clicked, the report ``build`` writes behind a
+    download button (it is written only when asked for: explanations take time)."""
     prepared = f"dx_report_{tag}"
     if not st.session_state.get(prepared):
         if st.button("Prepare a PDF report", key=f"dx_report_prepare_{tag}",
@@ -39,10 +69,10 @@ def report_button(model_id: str, upload: results.Upload,
             st.rerun()
         return
     try:
-        data = _pdf(model_id, upload.key, read_options or {}, options, upload)
+        data = build()
     except Exception as error:
         show_error(error)
         return
-    st.download_button("Download the PDF report", data, file_name=f"dx-report-{model_id}.pdf",
+    st.download_button("Download the PDF report", data, file_name=file_name,
                        mime="application/pdf", key=f"dx_report_download_{tag}",
                        icon=":material/download:", on_click="ignore")

@@ -3,7 +3,8 @@ table of all of them, orderings and filters for triage, a CSV download, and the 
 the case picked.
 
 :func:`run` returns the drop's :class:`~dxcore.intake.Outcome` list (case, model, Result or
-DxError): the one place a worklist report or an audit log will read from. The run is kept in
+DxError): what the audit trail logs (each answer, as a case page's) and the worklist's
+PDF report reads. The run is kept in
 the session's memory for the latest drop only, so that sorting or picking a case reruns no
 model.
 """
@@ -20,7 +21,7 @@ from dxcore.contract import Result
 from dxcore.errors import DxError, OutOfDomain
 from dxcore.intake import Intake, Outcome, group_files, predict_cases
 from dxui.common import load_model, plain
-from dxui.results import probability_text, upload_key, verdict_label
+from dxui.results import Upload, audit, probability_text, upload_key, verdict_label
 
 RUNS = "dx_worklist_run"
 COLUMNS = ["Case", "Model", "Prediction", "Probability", "Prediction set", "Domain guard",
@@ -48,6 +49,9 @@ def run(files: dict[str, bytes]) -> tuple[Intake, list[Outcome]]:
 
     outcomes = predict_cases(intake.cases, model_of=load_model, progress=progress)
     bar.empty()
+    for outcome in outcomes:  # the audit trail: as for a case page's prediction
+        if isinstance(outcome.result, Result):
+            audit(outcome.model_id, Upload(outcome.case.files), {}, outcome.result)
     st.session_state[RUNS] = (key, intake, outcomes)
     return intake, outcomes
 

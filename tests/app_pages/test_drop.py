@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dxcore.audit import AuditLog, verify
 from dxui import worklist
 from dxui.navigation import PATIENT, WORKLIST
 from dxui.patient import NOT_FUSED
@@ -108,7 +109,10 @@ def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_
     assert "Where the model looked" in [s.value for s in app.subheader]
 
 
-def test_patient_view_shows_each_file_with_its_own_model(home, mitdb_root, test_xray_bytes):
+def test_patient_view_shows_each_file_with_its_own_model(home, mitdb_root, test_xray_bytes,
+                                                         monkeypatch, tmp_path):
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("DX_AUDIT_LOG", str(log))
     one_case = b"\n".join(HEART_CASES.splitlines()[:2]) + b"\n"  # this patient's record
     drop(home, {**short_record(mitdb_root, 10), "chest.jpeg": test_xray_bytes,
                 "cases.csv": one_case})
@@ -123,6 +127,16 @@ def test_patient_view_shows_each_file_with_its_own_model(home, mitdb_root, test_
         assert expected in headings
     assert {"Record summary", "Where the model looked", "Result"} <= set(headings)
     assert app.get("metric")  # each verdict's prediction
+    # Each answer is in the audit trail once, as a case page's is, whatever the reruns.
+    app.run()
+    assert sorted(entry["model"] for entry in AuditLog(log).entries()) == [
+        "cxr-pneumonia", "ecg-beats", "heart-disease"]
+    assert verify(log).ok
+    # One report of the patient's inputs, written only when asked for.
+    [prepare] = [button for button in app.button if button.label == "Prepare a PDF report"]
+    prepare.click().run()
+    assert not app.exception and not app.error
+    assert "Download the PDF report" in [b.proto.label for b in app.get("download_button")]
 
 
 def test_pages_without_a_drop_say_what_to_do(cxr_card):
