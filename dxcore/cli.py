@@ -246,39 +246,18 @@ def _refuse_existing(out: str) -> Path:
     return path
 
 
-def input_groups(paths: list[str], modality: str) -> list[dict[str, bytes]]:
-    """The uploads the arguments name, as ``{file name: bytes}``: each file (a folder's
-    files in name order), or for ECG models each record's files grouped by name (``100``,
-    ``100.hea`` or a folder of records: its .hea with its .dat and .atr)."""
+def _files_of(path: Path, modality: str) -> dict[str, bytes]:
+    """An input file as ``{file name: bytes}``, as a report holds it: for ECG models a
+    record's header with its .dat and .atr beside it (``100`` names ``100.hea``)."""
     from dxcore.contract import read_path
 
-    files: list[Path] = []
-    for argument in paths:
-        path = Path(argument)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file()
-                           and not p.name.startswith("."))
-            if not found:
-                raise DxError(f"The folder {argument} holds no files.")
-            files += found
-        elif modality == "ecg" and not path.exists() and path.with_suffix(".hea").exists():
-            files.append(path.with_suffix(".hea"))  # a WFDB record named without extension
-        else:
-            files.append(path)
     if modality != "ecg":
-        return [{path.name: read_path(path)} for path in files]
-    records: dict[Path, dict[str, bytes]] = {}
-    for path in files:
-        stem = path.with_suffix("")
-        if path.suffix.lower() in (".dat", ".atr") and stem.with_suffix(".hea") not in files:
-            continue  # a signal file whose header is not given is read with its header
-        group = records.setdefault(stem, {})
-        if path.suffix.lower() == ".hea":
-            for sibling in (".dat", ".atr"):
-                if stem.with_suffix(sibling).is_file():
-                    group[stem.with_suffix(sibling).name] = read_path(stem.with_suffix(sibling))
-        group[path.name] = read_path(path)
-    return list(records.values())
+        return {path.name: read_path(path)}
+    if not path.exists() and path.with_suffix(".hea").exists():
+        path = path.with_suffix(".hea")  # a WFDB record named without extension
+    siblings = [path.with_suffix(s) for s in (".dat", ".atr")] if path.suffix == ".hea" else []
+    return {file.name: read_path(file) for file in [path, *siblings] if file.is_file()} \
+        or {path.name: read_path(path)}
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -289,13 +268,16 @@ def _report(args: argparse.Namespace) -> int:
 
     out = _refuse_existing(args.out)
     model = get_model(args.model_id).load()
-    groups = input_groups(args.files, model.modality)
     cases = []
-    for files in groups:
+    for name, source in predict_inputs(args.files, model):  # the inputs predict reads
         try:
+            if isinstance(source, DxError):
+                raise source
+            files = source if isinstance(source, dict) else _files_of(Path(source),
+                                                                      model.modality)
             cases += cases_for(model, files, explain=not args.no_explain)
         except DxError as error:  # a file that cannot even be opened
-            _say(f"{next(iter(files))}: {error}", error=True)
+            _say(f"{name}: {error}", error=True)
     refused = sum(case.error is not None for case in cases)
     pdf = worklist_report(cases) if len(cases) > 1 else case_report(cases)
     out.write_bytes(pdf)

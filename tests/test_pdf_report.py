@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import zipfile
 
 import numpy as np
 import pytest
@@ -143,3 +144,25 @@ def test_the_cli_report_refuses_an_existing_out_and_reads_folders(capsys, tmp_pa
     assert status == 0 and "2 cases (1 without an answer)" in said
     pages = text_of(target.read_bytes())
     assert len(pages) == 3 and "error" in pages[0] and "Explanation" not in pages[1]
+
+
+def test_the_cli_report_reads_what_predict_reads(capsys, tmp_path, test_xray_path, ecg_model,
+                                                 mitdb_root):
+    """A ZIP is read in memory and a WFDB record named without extension brings its .dat
+    and .atr, as for ``predict``."""
+    archive = tmp_path / "drop.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(test_xray_path, "inside/a.jpeg")
+    target = tmp_path / "zip.pdf"
+    status, said = run(capsys, "report", "cxr-pneumonia", str(archive), "--out", str(target),
+                       "--no-explain")
+    assert status == 0 and "1 case (0 without an answer)" in said
+    for suffix in (".hea", ".dat", ".atr"):
+        shutil.copy(mitdb_root / f"100{suffix}", tmp_path / f"100{suffix}")
+    target = tmp_path / "ecg.pdf"
+    status, said = run(capsys, "report", "ecg-beats", str(tmp_path / "100"), "--out",
+                       str(target), "--no-explain")
+    assert status == 0 and "1 case (0 without an answer)" in said
+    record = {f"100{suffix}": (mitdb_root / f"100{suffix}").read_bytes()
+              for suffix in (".hea", ".dat", ".atr")}
+    assert f"Input SHA-256: {input_sha256(record)}" in text_of(target.read_bytes())[0]
