@@ -5,30 +5,22 @@ and the full view of the case picked."""
 import streamlit as st
 
 from dxui import drop, patient, report, worklist
-from dxui.common import plain, research_notice, show_error
+from dxui.common import plain, research_notice
 from dxui.navigation import WORKLIST as PAGE
-from dxui.results import upload_key
 
 st.title(PAGE.heading)
 st.caption(PAGE.summary)
 research_notice()
 
-files = drop.drop_zone("worklist_drop", "Drop files for the worklist")
-if not files:
-    st.info("Drop images, ECG records, case tables or a ZIP of them (here or on the home "
-            "page) to read them all at once.", icon=":material/upload_file:")
-    st.stop()
-try:
-    intake, outcomes = worklist.run(files)
-except Exception as error:
-    show_error(error)
-    st.stop()
-drop.show_problems(intake)
+key, outcomes = drop.dropped(
+    "worklist_drop", "Drop files for the worklist",
+    "Drop images, ECG records, case tables or a ZIP of them (here or on the home page) to "
+    "read them all at once.")
 if not outcomes:
     st.stop()
 table = worklist.rows(outcomes)
 view = worklist.table_section(table)
-report.drop_report_button(outcomes, upload_key(files), worklist=True)
+report.drop_report_button(outcomes, key, worklist=True)
 if not view.empty:
     st.subheader("Case")
     index = st.selectbox("Open a case", list(view.index), index=None, key="worklist_case",

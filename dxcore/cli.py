@@ -291,13 +291,17 @@ def _template(args: argparse.Namespace) -> int:
     from dxcore.templates import blank_cases_csv, field_guide_csv
 
     card = get_card(args.model_id)
-    text = blank_cases_csv(card) if args.blank else field_guide_csv(card)
-    if args.out:
-        _refuse_existing(args.out).write_text(text)
-        _say(f"Wrote {args.out}.")
+    _write_or_print(blank_cases_csv(card) if args.blank else field_guide_csv(card), args.out)
+    return 0
+
+
+def _write_or_print(text: str, out: str | None, what: str = "") -> None:
+    """``text`` into the new file ``out`` (never overwritten), or on stdout without one."""
+    if out:
+        _refuse_existing(out).write_text(text)
+        _say(f"Wrote {what}{' to ' if what else ''}{out}.")
     else:
         _say(*text.splitlines())
-    return 0
 
 
 def _audit_log(args: argparse.Namespace) -> Path:
@@ -333,11 +337,7 @@ def _audit_export(args: argparse.Namespace) -> int:
     entries = read_entries(_audit_log(args))
     text = (export_csv(entries) if args.format == "csv" else
             "".join(json.dumps(entry) + "\n" for entry in entries))
-    if args.out:
-        _refuse_existing(args.out).write_text(text)
-        _say(f"Wrote {len(entries)} entries to {args.out}.")
-    else:
-        _say(*text.splitlines())
+    _write_or_print(text, args.out, f"{len(entries)} entries")
     return 0
 
 

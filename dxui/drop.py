@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dxcore.intake import KINDS, Intake, group_files
+from dxcore.intake import KINDS, Intake, Outcome, group_files
 from dxui.common import plain, show_error
 from dxui.server import import_core
 
@@ -59,3 +59,23 @@ def show_problems(intake: Intake) -> None:
     if intake.problems:
         st.error("\n".join(f"- {plain(error)}" for _, error in intake.problems),
                  icon=":material/error:")
+
+
+def dropped(key: str, label: str, hint: str) -> tuple[str, list[Outcome]]:
+    """A page's drop (its key, :func:`dxui.results.upload_key`) read and predicted
+    (:func:`dxui.worklist.run`), with its unreadable files said; without a drop the page
+    shows ``hint`` and stops."""
+    from dxui.results import upload_key  # the core: not for the home page (no TensorFlow)
+    from dxui.worklist import run
+
+    files = drop_zone(key, label)
+    if not files:
+        st.info(hint, icon=":material/upload_file:")
+        st.stop()
+    try:
+        intake, outcomes = run(files)
+    except Exception as error:
+        show_error(error)
+        st.stop()
+    show_problems(intake)
+    return upload_key(files), outcomes

@@ -47,7 +47,6 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import RepeatedStratifiedKFold
-from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -88,26 +87,14 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray, bool]:
 
 def ae_scores(x_fit, y_fit, x_held, log_scaled: bool, seed: int) -> np.ndarray:
     """Today's supervised autoencoder (leukemia-golub's settings), logits of ``x_held``."""
-    import keras
-
-    from dxcore.records.network import DEVIATION, LOGITS, record_autoencoder
+    from dxcore.records.network import LOGITS
     from dxcore.records.recipes.leukemia_golub import SETTINGS as s
-    from dxcore.records.training import MIN_VARIANCE
+    from dxcore.records.training import fit_network
 
     def prep(x):
         return (x if log_scaled else clipped_log10(x)).astype("float32")
     x_fit, x_held = prep(x_fit), prep(x_held)
-    keras.utils.set_random_seed(seed)
-    scaler = StandardScaler().fit(x_fit)
-    net = record_autoencoder(scaler.mean_, np.maximum(scaler.var_, MIN_VARIANCE), s.hidden,
-                             s.code, s.input_dropout, s.head_dropout, s.l2,
-                             classes=int(y_fit.max()) + 1)
-    net.compile(optimizer=keras.optimizers.AdamW(s.learning_rate),
-                loss={LOGITS: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      DEVIATION: keras.losses.MeanSquaredError()},
-                loss_weights={LOGITS: 1.0, DEVIATION: s.reconstruction_weight})
-    net.fit(x_fit, {LOGITS: y_fit, DEVIATION: np.zeros_like(x_fit)}, epochs=s.epochs,
-            batch_size=s.batch_size, shuffle=True, verbose=0)
+    net = fit_network(x_fit, y_fit, s, seed, classes=int(y_fit.max()) + 1)
     return np.asarray(net(x_held, training=False)[LOGITS])
 
 

@@ -68,13 +68,14 @@ def dataset_values(table: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, i
     return checked.values, int(checked.values.isna().sum().sum() - was_missing.sum().sum())
 
 
-def fit_network(x: np.ndarray, y: np.ndarray, settings: Settings, seed: int) -> keras.Model:
-    """One supervised autoencoder trained on encoded cases ``x``."""
+def fit_network(x: np.ndarray, y: np.ndarray, settings: Settings, seed: int,
+                classes: int = 2) -> keras.Model:
+    """One supervised autoencoder trained on encoded cases ``x`` of ``classes`` classes."""
     keras.utils.set_random_seed(seed)
     scaler = StandardScaler().fit(x)
     model = record_autoencoder(scaler.mean_, np.maximum(scaler.var_, MIN_VARIANCE),
                                settings.hidden, settings.code, settings.input_dropout,
-                               settings.head_dropout, settings.l2)
+                               settings.head_dropout, settings.l2, classes=classes)
     model.compile(optimizer=keras.optimizers.AdamW(settings.learning_rate),
                   loss={LOGITS: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                         DEVIATION: keras.losses.MeanSquaredError()},
