@@ -32,6 +32,7 @@ import streamlit as st
 
 from dxcore.audit import AuditLog
 from dxcore.contract import DecisionRule, Result
+from dxcore.errors import DxError
 from dxcore.explain import Explanation, explainers_for, get_explainer
 from dxcore.registry import get_model
 from dxui.common import load_model
@@ -226,7 +227,10 @@ def class_text(result: Result, name: str) -> str:
     """A class as the pages name it: the card's readable label (``ckd`` -> "chronic kidney
     disease", :meth:`~dxcore.cards.ModelCard.class_label`), or the code itself where the
     label would only change its case (``PNEUMONIA``) or there is none."""
-    label = get_model(result.model_id).card.class_label(name)
+    try:
+        label = get_model(result.model_id).card.class_label(name)
+    except DxError:  # a model from outside the registry (a plug-in's own folder)
+        return name
     return name if label.lower() == name.lower() else label
 
 
