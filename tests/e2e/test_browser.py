@@ -119,7 +119,9 @@ def test_upload_on_records_page(shipped_heart_card, browser, app_url, tmp_path):
         shown = page.get_by_test_id("stMetricValue").first.inner_text().strip()
         assert set(shown.removeprefix("uncertain: ").split(" or ")) \
             <= set(shipped_heart_card.class_names)
-        assert page.get_by_test_id("stDownloadButton").count() == 1
+        # The results' download, beside each model's case-file templates.
+        assert page.get_by_test_id("stDownloadButton").filter(
+            has_text="Download the results (CSV)").count() == 1
         shows_no_error_then_screenshot(page, RECORDS_SCREENSHOT)
 
 
