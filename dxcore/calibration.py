@@ -36,6 +36,15 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp(result.x))
 
 
+def sensitivity_threshold(labels: np.ndarray, positive_probability: np.ndarray,
+                          sensitivity: float) -> float:
+    """The highest cut-off (``p >= cut-off`` is positive) that still finds ``sensitivity`` of
+    the positives: an operating point stated as a sensitivity, which does not move with the
+    negatives, unlike Youden's, when the cases it meets are unlike these."""
+    positives = np.sort(positive_probability[labels == 1])
+    return float(positives[int(np.floor((1 - sensitivity) * len(positives)))])
+
+
 def youden_threshold(labels: np.ndarray, positive_probability: np.ndarray) -> float:
     """The probability cut-off that maximises sensitivity + specificity - 1."""
     fpr, tpr, thresholds = roc_curve(labels, positive_probability)

@@ -566,3 +566,14 @@ def save_weights_file(network: keras.Model, path: Path) -> None:
         full = Path(scratch) / "compiled.keras"
         network.save(full)
         keras.saving.load_model(full, compile=False, safe_mode=True).save(path)
+
+
+def earlier_test_evaluations(model_id: str, out_dir: Path) -> list[dict]:
+    """Every test measurement made so far of ``model_id`` (by the card in ``out_dir``, else
+    by the shipped one): a retrained card keeps counting them."""
+    from dxcore.registry import models_dir
+
+    for folder in (out_dir, models_dir() / model_id):
+        if (folder / CARD_FILE).is_file():
+            return json.loads((folder / CARD_FILE).read_text()).get("test_evaluations", [])
+    return []

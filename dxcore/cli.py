@@ -65,18 +65,25 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from dxcore.cards import training_software, write_card
+    from dxcore.cards import earlier_test_evaluations, training_software, write_card
     from dxcore.evaluation import evaluate_and_store, fit_domain_guard, fit_prediction_sets
     from dxcore.registry import models_dir, recipe_for
 
     out_dir = Path(args.out) if args.out else models_dir() / args.model_id
     options = {} if args.epochs is None else {"epochs": args.epochs}  # else the recipe's
     recipe = recipe_for(args.model_id)
+    if args.recipe:
+        if args.recipe not in getattr(recipe, "RECIPES", {}):
+            raise DxError(f"The model '{args.model_id}' has no recipe named '{args.recipe}'; "
+                          f"it has: {', '.join(getattr(recipe, 'RECIPES', {})) or 'one'}.")
+        options["recipe"] = args.recipe
+    earlier = earlier_test_evaluations(args.model_id, out_dir)
     fields = recipe.train(out_dir, data=args.data, seed=args.seed, **options)
     # The model's own licence: none stated (the repository has none); the card's format
-    # version and checksums are stamped by write_card.
+    # version and checksums are stamped by write_card. The test split's measurements so far
+    # stay counted, whatever the recipe.
     card = write_card({"licence": None, **fields, "software": training_software(),
-                       "targets": recipe.TARGETS}, out_dir)
+                       "targets": recipe.TARGETS, "test_evaluations": earlier}, out_dir)
     _say(f"Trained {card.id} in {fields['training']['seconds']} s; weights in {out_dir}.")
     if not args.out:
         if hasattr(recipe, "fit_domain_guard") and card.domain_guard is None:
@@ -409,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="default: the recipe's own")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="write here instead of replacing the shipped model")
+    train.add_argument("--recipe", help="a named variant of the model's recipe, where it has "
+                                        "several (default: the shipped model's)")
     train.set_defaults(run=_train)
 
     calibrate = commands.add_parser(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+from skimage.exposure import equalize_hist
 
 
 def resize_for_model(pixels: np.ndarray, side: int) -> np.ndarray:
@@ -23,8 +24,17 @@ def standardize(pixels: np.ndarray) -> np.ndarray:
     return (pixels - pixels.mean()) / max(float(pixels.std()), 1e-6)
 
 
+def equalize(pixels: np.ndarray) -> np.ndarray:
+    """Per-image histogram equalisation to [0, 1]: the image's intensity ranks, so that any
+    monotone change of exposure, contrast or gamma between machines leaves it unchanged."""
+    return equalize_hist(pixels, nbins=256).astype(np.float32)
+
+
+NORMALIZATIONS = {"unit": lambda pixels: pixels, "zscore": standardize, "equalize": equalize}
+
+
 def prepare_for_model(pixels: np.ndarray, side: int, normalization: str = "unit") -> np.ndarray:
-    """What a network sees: resized as in training, then ``"unit"`` (kept in [0, 1]) or
-    ``"zscore"`` (:func:`standardize`), as the card's ``runtime.input.normalization`` says."""
-    resized = resize_for_model(pixels, side)
-    return standardize(resized) if normalization == "zscore" else resized
+    """What a network sees: resized as in training, then ``"unit"`` (kept in [0, 1]),
+    ``"zscore"`` (:func:`standardize`) or ``"equalize"`` (:func:`equalize`), as the card's
+    ``runtime.input.normalization`` says."""
+    return NORMALIZATIONS[normalization](resize_for_model(pixels, side))

@@ -16,7 +16,6 @@ of the network. The supervised autoencoder stays in the network for the atypical
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from datetime import date
 from pathlib import Path
@@ -156,18 +155,6 @@ def fit_model(values: pd.DataFrame, y: np.ndarray, schema: Schema,
                             round(time.time() - started)), chosen
 
 
-def _earlier_evaluations(out_dir: Path) -> list[dict]:
-    """Every test measurement made so far (of the card in ``out_dir``, else of the shipped
-    one): a retrained card must keep counting them."""
-    from dxcore.cards import CARD_FILE
-    from dxcore.registry import models_dir
-
-    for folder in (out_dir, models_dir() / MODEL_ID):
-        if (folder / CARD_FILE).is_file():
-            return json.loads((folder / CARD_FILE).read_text()).get("test_evaluations", [])
-    return []
-
-
 def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
           seed: int = 0) -> dict:
     """Cross-validate, train on the 38 training profiles, save ``model.keras``, return the
@@ -202,7 +189,6 @@ def train(out_dir: Path, data: str | None = None, epochs: int = SETTINGS.epochs,
         "which the shipped network does not use")
     fields["training"].update(classifier=CLASSIFIER, classifier_hyperparameters=chosen)
     return {
-        "test_evaluations": _earlier_evaluations(out_dir),
         "id": MODEL_ID,
         "name": "Leukaemia type from a gene-expression profile",
         "task": "Acute myeloid (AML) vs acute lymphoblastic (ALL) leukaemia from 7,129 "
