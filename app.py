@@ -23,11 +23,12 @@ pages = {page.path: st.Page(page.path, title=page.title, icon=page.icon, default
          for page in PAGES}
 try:
     chosen = st.navigation(list(pages.values()))
-    light = next(page for page in PAGES if page.default)
+    spec = next(page for page in PAGES if pages[page.path] is chosen)
     # The home page shows without TensorFlow (about half the first page's time); every
-    # other page runs a model and imports the core first, one session at a time.
-    if chosen is not pages[light.path]:
-        import_core()
+    # other page runs a model and imports its modality's core first, one session at a time
+    # (the chest X-ray page's without TensorFlow: dxcore.compiled).
+    if not spec.default:
+        import_core(spec.modality)
     chosen.run()
 finally:
     # A run's buffers (a decoded record, a batch of beats) are freed by now (see

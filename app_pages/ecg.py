@@ -47,7 +47,7 @@ else:
         show_error(error)
 
 if result is not None:
-    ecg.summary_section(result.detail)
+    ecg.summary_section(result)
     ecg.reference_section(result.detail)
     ecg.record_section(result, tag)
     ecg.beats_section(PAGE.model_id, upload, read_options, {"lead": lead}, result, tag)

@@ -14,9 +14,7 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
-from sklearn.metrics import roc_curve
 
 
 def calibrated_probabilities(logits: np.ndarray, temperature: float) -> np.ndarray:
@@ -26,6 +24,8 @@ def calibrated_probabilities(logits: np.ndarray, temperature: float) -> np.ndarr
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The temperature that minimises the negative log-likelihood of ``labels``."""
+    from scipy.optimize import minimize_scalar  # fitting only: prediction need not import it
+
     logits = np.asarray(logits, dtype=np.float64)
 
     def nll(log_temperature: float) -> float:
@@ -42,11 +42,15 @@ def sensitivity_threshold(labels: np.ndarray, positive_probability: np.ndarray,
     the positives: an operating point stated as a sensitivity, which does not move with the
     negatives, unlike Youden's, when the cases it meets are unlike these."""
     positives = np.sort(positive_probability[labels == 1])
-    return float(positives[int(np.floor((1 - sensitivity) * len(positives)))])
+    # The fewest positives that hold the sensitivity (less a rounding error of the product).
+    kept = int(np.ceil(sensitivity * len(positives) - 1e-9))
+    return float(positives[len(positives) - kept])
 
 
 def youden_threshold(labels: np.ndarray, positive_probability: np.ndarray) -> float:
     """The probability cut-off that maximises sensitivity + specificity - 1."""
+    from sklearn.metrics import roc_curve  # fitting only: prediction need not import it
+
     fpr, tpr, thresholds = roc_curve(labels, positive_probability)
     best = int(np.argmax(tpr - fpr))
     return float(min(thresholds[best], 1.0))

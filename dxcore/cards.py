@@ -78,6 +78,7 @@ def named_files(fields: dict[str, Any]) -> list[tuple[str, str]]:
         ("runtime.input.fields_file", (runtime.get("input") or {}).get("fields_file")),
         ("runtime.domain_guard.parameters_file",
          (runtime.get("domain_guard") or {}).get("parameters_file")),
+        ("runtime.compiled.file", (runtime.get("compiled") or {}).get("file")),
         ("training.log_file", (fields.get("training") or {}).get("log_file")),
         ("test_report.file", (fields.get("test_report") or {}).get("file")),
         ("gene_symbols.file", (fields.get("gene_symbols") or {}).get("file")),
@@ -346,6 +347,11 @@ class ModelCard:
     def domain_guard(self) -> dict[str, Any] | None:
         """The modality's domain-guard parameters, if the card has them."""
         return self.runtime.get("domain_guard")
+
+    @property
+    def compiled(self) -> dict[str, Any] | None:
+        """The network compiled for inference (:mod:`dxcore.compiled`), if the card has one."""
+        return self.runtime.get("compiled")
 
     @property
     def explainer_layer(self) -> str:

@@ -110,6 +110,16 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compile(args: argparse.Namespace) -> int:
+    from dxcore.evaluation import compile_for_inference
+
+    card = compile_for_inference(args.model_id)
+    entry = card.compiled
+    _say(f"{card.id}: {entry['file']} written beside its card; largest output difference "
+         f"from Keras {entry['max_abs_difference']:.2e} on {entry['checked_on']}.")
+    return 0
+
+
 def _evaluate_domain(args: argparse.Namespace) -> int:
     """``evaluate --domain``: the recipe's domain-guard measurement."""
     from dxcore.evaluation import store_test_metrics
@@ -427,6 +437,12 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("model_id")
     calibrate.add_argument("--data")
     calibrate.set_defaults(run=_calibrate)
+
+    compile_ = commands.add_parser(
+        "compile", help="export a model's network for inference without TensorFlow (LiteRT), "
+                        "checked against Keras, and name it in its card")
+    compile_.add_argument("model_id")
+    compile_.set_defaults(run=_compile)
 
     evaluate = commands.add_parser("evaluate", help="measure a model on its official test split")
     evaluate.add_argument("model_id")

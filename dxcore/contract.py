@@ -24,15 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-import keras
 import numpy as np
 
 from dxcore.calibration import calibrated_probabilities
-from dxcore.cards import ModelCard
+from dxcore.cards import ModelCard, sha256_of
 from dxcore.conformal import ConformalSets
 from dxcore.errors import DxError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the core imports Keras (and TensorFlow) only where a network is loaded
+    import keras
+
+    from dxcore.compiled import CompiledNetwork
     from dxcore.explain import Explanation
 
 # A network input: one array, or one array per input of a multi-input network; the first
@@ -52,7 +54,8 @@ def take(x: Batch, index: slice | np.ndarray) -> Batch:
     return [part[index] for part in x] if isinstance(x, list) else x[index]
 
 
-def batched_outputs(network: keras.Model, x: Batch, batch_size: int) -> dict[str, np.ndarray]:
+def batched_outputs(network: keras.Model | CompiledNetwork, x: Batch,
+                    batch_size: int) -> dict[str, np.ndarray]:
     """The network's outputs in inference mode, batch by batch, without ``model.predict``'s
     per-call overhead. Always a dict: a single-output network's output is ``"logits"``.
     Every forward pass of the project (prediction, training, evaluation) goes through here.
@@ -241,6 +244,8 @@ def load_network(card: ModelCard) -> keras.Model:
     """The card's network, loaded in Keras safe mode (no Python code in the file runs: no
     Lambda layer, no external SavedModel, no function named by the config); one
     :class:`DxError` for a file that safe mode refuses or Keras cannot read."""
+    import keras
+
     try:
         return keras.saving.load_model(card.weights_path, compile=False, safe_mode=True)
     except Exception as error:  # Keras's deserializer raises many types for a bad file
@@ -269,6 +274,7 @@ class DxModel:
         self.conformal = (None if card.conformal is None else
                           ConformalSets.from_runtime(card.class_names, card.conformal))
         self._network: keras.Model | None = None
+        self._compiled: CompiledNetwork | None = None
         self._lock = threading.Lock()
 
     # --- weights ---------------------------------------------------------------------
@@ -280,9 +286,31 @@ class DxModel:
                 self._network = load_network(self.card)
         return self._network
 
+    @property
+    def compiled_network(self) -> CompiledNetwork | None:
+        """The network compiled for inference (:mod:`dxcore.compiled`) when the card has
+        one, checked against its SHA-256 and loaded once; prediction runs it instead of the
+        Keras network, without TensorFlow."""
+        entry = self.card.compiled
+        if entry is None:
+            return None
+        with self._lock:
+            if self._compiled is None:
+                from dxcore.compiled import load_compiled
+
+                path = self.card.beside(entry["file"], "runtime.compiled.file")
+                if not path.is_file() or sha256_of(path) != entry["sha256"]:
+                    raise DxError(f"The compiled model file of '{self.card.id}' is missing or "
+                                  "does not match its model card (checksum mismatch); the "
+                                  "model was not loaded.")
+                self._compiled = load_compiled(path, self.card.interface["inputs"][0]["name"])
+        return self._compiled
+
     def load(self) -> DxModel:
-        """Verify and load the weights now rather than on the first prediction."""
-        _ = self.network
+        """Verify and load what prediction runs (the compiled network, else the weights)
+        now rather than on the first prediction."""
+        if self.compiled_network is None:
+            _ = self.network
         return self
 
     # --- the modality's part -----------------------------------------------------------
@@ -314,9 +342,16 @@ class DxModel:
         return list(range(len(result)))
 
     # --- shared ----------------------------------------------------------------------
+    @property
+    def forward_network(self) -> keras.Model:
+        """The Keras network :meth:`forward` runs when there is no compiled one (and the one
+        that is compiled): the network itself, unless a modality adds outputs."""
+        return self.network
+
     def forward(self, x: Batch) -> dict[str, np.ndarray]:
-        """One batched pass through the network."""
-        return batched_outputs(self.network, x, self.batch_size)
+        """One batched pass through the network (its compiled form, where there is one)."""
+        return batched_outputs(self.compiled_network or self.forward_network, x,
+                               self.batch_size)
 
     def probabilities(self, x: Batch) -> np.ndarray:
         """Calibrated probabilities, (items, classes), of a prepared batch."""

@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
+
+import numpy as np
 
 from dxcore.cards import CARD_FILE, ModelCard, sha256_of, write_card, write_json
 from dxcore.conformal import DEFAULT_COVERAGE, ConformalSets, coverage_report
@@ -87,6 +90,22 @@ def fit_domain_guard(model_id: str, data: str | None = None) -> ModelCard:
     fitted = recipe_for(model_id).fit_domain_guard(model, data)
     return _rewrite_card(model.card, runtime={"domain_guard": fitted["runtime"]},
                          methods={"domain_guard": fitted["method"]})
+
+
+def compile_for_inference(model_id: str, folder: Path | None = None) -> ModelCard:
+    """Export the model's forward network as a LiteRT file beside its card
+    (:mod:`dxcore.compiled`), checked against the Keras network on random inputs in the
+    interface's range, and name it in ``runtime.compiled``; prediction runs it from then on."""
+    from dxcore.compiled import export_compiled
+
+    model = get_model(model_id, folder)
+    entry = model.card.interface["inputs"][0]
+    low, high = entry.get("range", [0.0, 1.0])
+    probe = np.random.default_rng(0).uniform(low, high, (32, *entry["shape"][1:]))
+    compiled = export_compiled(model.forward_network, model.card.folder,
+                               probe.astype(np.float32),
+                               f"32 random inputs uniform in [{low:g}, {high:g}] (seed 0)")
+    return _rewrite_card(model.card, runtime={"compiled": compiled}, methods={})
 
 
 def _rewrite_card(card: ModelCard, runtime: dict, methods: dict) -> ModelCard:

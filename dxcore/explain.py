@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 
 from dxcore.contract import take
 from dxcore.errors import DxError
 
 if TYPE_CHECKING:
+    import keras
+
     from dxcore.contract import Batch, DxModel, Result
 
 # A saliency map whose values span less than this before the per-item rescaling carries

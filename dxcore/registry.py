@@ -46,22 +46,18 @@ class Modality:
 
 
 _MODALITIES: dict[str, Modality] = {}
-# The built-in modalities, imported (with TensorFlow) the first time any modality is asked
-# for, so that reading the cards alone stays fast.
-BUILT_IN = ("dxcore.ecg", "dxcore.images", "dxcore.records")
-_built_in_loaded = False
+# The built-in modalities by name, each package imported the first time it is asked for:
+# listing the cards imports none, and a chest X-ray's prediction imports only the image
+# package (which runs its compiled network without TensorFlow).
+BUILT_IN = {"ecg": "dxcore.ecg", "image": "dxcore.images", "record": "dxcore.records"}
 
 
-def _registered() -> dict[str, Modality]:
-    """Every registered modality, the built-in ones imported first if not yet."""
-    global _built_in_loaded
-    if not _built_in_loaded:
-        from dxcore import import_tensorflow
-
-        import_tensorflow()
-        for name in BUILT_IN:
-            import_module(name)
-        _built_in_loaded = True
+def _registered(name: str | None = None) -> dict[str, Modality]:
+    """The registered modalities, after importing the built-in package of ``name`` (of
+    every built-in one when ``name`` is None) if not yet."""
+    for key, package in BUILT_IN.items():
+        if key not in _MODALITIES and (name is None or name == key):
+            import_module(package)
     return _MODALITIES
 
 
@@ -69,13 +65,19 @@ def register_modality(modality: Modality) -> None:
     _MODALITIES[modality.name] = modality
 
 
+def is_registered(name: str) -> bool:
+    """Whether the modality ``name`` is registered already (its package imported)."""
+    return name in _MODALITIES
+
+
 def modalities() -> dict[str, Modality]:
     return dict(_registered())
 
 
 def modality(name: str) -> Modality:
-    if name not in _registered():
-        raise DxError(f"Unknown modality '{name}'. Known: {', '.join(_MODALITIES) or 'none'}.")
+    if name not in _registered(name):
+        raise DxError(f"Unknown modality '{name}'. Known: "
+                      f"{', '.join(_registered()) or 'none'}.")
     return _MODALITIES[name]
 
 
@@ -110,9 +112,9 @@ def model_for(card: ModelCard) -> DxModel:
     """The model ``card`` describes. A card of a modality not registered in this process is
     listed like any other (plug-ins register their own modality when imported) and refused
     here, when it is used, naming the field."""
-    if card["modality"] not in _registered():
+    if card["modality"] not in _registered(card["modality"]):
         raise DxError(f"Unknown modality '{card['modality']}' (field 'modality' of the model "
-                      f"card of '{card.id}'). Known: {', '.join(_MODALITIES) or 'none'}.")
+                      f"card of '{card.id}'). Known: {', '.join(_registered()) or 'none'}.")
     return modality(card["modality"]).model_class(card)
 
 

@@ -33,13 +33,8 @@ MODEL_MISSING = (
 )
 CALIBRATED_ON = ("out-of-fold predictions of a record-grouped cross-validation on the "
                  "MIT-BIH DS1 training records")
-CLASS_MEANINGS = {
-    "N": "normal or bundle-branch block",
-    "S": "supraventricular ectopic",
-    "V": "ventricular ectopic",
-    "F": "fusion of ventricular and normal",
-    "Q": "unclassifiable",
-}
+# The beats the model does not classify (the card's classes name the others).
+UNCLASSIFIABLE = {"Q": "unclassifiable beat (Q)"}
 CLASS_COLOURS = {"N": "#7f7f7f", "S": "#1f77b4", "V": "#d62728", "F": "#ff7f0e",
                  "Q": "#9467bd"}
 STRIP_SECONDS = 60.0
@@ -84,8 +79,9 @@ def rule_caption(result: Result) -> str:
             "So a beat's class can have a probability under 0.5.")
 
 
-def summary_section(analysis: RecordAnalysis) -> None:
+def summary_section(result: Result) -> None:
     """The headline figures, beats per class and episodes, then the notes."""
+    analysis: RecordAnalysis = result.detail
     summary = analysis.summary
     st.subheader("Record summary")
     if analysis.paced:  # first and loud: every class below is in question
@@ -99,7 +95,7 @@ def summary_section(analysis: RecordAnalysis) -> None:
         classes_column, episodes_column = st.columns([2, 3], gap="large")
         with classes_column:
             st.markdown("**Beats per class**")
-            st.table(class_table(summary), hide_index=True, border="horizontal")
+            st.table(class_table(result, summary), hide_index=True, border="horizontal")
         with episodes_column:
             st.markdown("**Episodes worth a look**")
             episodes = episodes_table(summary)
@@ -285,11 +281,17 @@ def summary_metrics(summary: dict) -> list[tuple[str, str, str]]:
          if "uncertain_beats" in summary else [])
 
 
-def class_table(summary: dict) -> pd.DataFrame:
-    """Beats per class with their share of all beats."""
+def class_meaning(result: Result, name: str) -> str:
+    """A beat class as people read it: the card's label (``V`` -> "ventricular ectopic
+    beat (V)"), or what a Q beat is."""
+    return UNCLASSIFIABLE.get(name) or results.class_text(result, name)
+
+
+def class_table(result: Result, summary: dict) -> pd.DataFrame:
+    """Beats per class, with the class's meaning and its share of all beats."""
     total = max(summary["beats"], 1)
     return pd.DataFrame(
-        [{"Class": name, "Meaning": CLASS_MEANINGS.get(name, ""), "Beats": count,
+        [{"Class": name, "Meaning": class_meaning(result, name), "Beats": count,
           "Share": f"{100.0 * count / total:.1f} %"}
          for name, count in summary["beats_per_class"].items()],
         columns=["Class", "Meaning", "Beats", "Share"])
@@ -327,6 +329,8 @@ def beats_table(result: Result, include_normal: bool = False) -> pd.DataFrame:
         "Beat": np.arange(1, len(analysis.labels) + 1),
         "Time": [clock(t) for t in analysis.times],
         "Class": analysis.labels.astype(str),
+        "Meaning": pd.Series(analysis.labels.astype(str)).map(
+            {name: class_meaning(result, name) for name in set(analysis.labels.astype(str))}),
         "Probability": predicted_probability(result).round(3),
     })
     for name in result.rule.never_returned:
@@ -370,7 +374,7 @@ def beat_option(table: pd.DataFrame, index: int, rule: DecisionRule) -> str:
     else:
         folded = "".join(f"; P({name}) {results.probability_is(row[f'P({name})'])}"
                          for name in rule.never_returned)
-        text = (f"Beat {row['Beat']} at {row['Time']}: {row['Class']} "
+        text = (f"Beat {row['Beat']} at {row['Time']}: {row['Meaning']} "
                 f"(P({results.shown_class(rule, row['Class'])}) "
                 f"{results.probability_is(row['Probability'])}{folded})")
     return f"{text}, reference {row['Reference']}" if "Reference" in row else text

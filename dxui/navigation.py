@@ -23,6 +23,8 @@ class PageSpec:
     heading: str
     summary: str = ""
     model_id: str | None = None  # the one model the page runs, if it runs one
+    # The modality of the models it runs (the core it imports first); None: any.
+    modality: str | None = None
     default: bool = False
 
 
@@ -33,14 +35,14 @@ CHEST_XRAY = PageSpec(
     "Chest X-ray: pneumonia",
     summary="Pneumonia vs normal on a frontal paediatric chest X-ray (PNG, JPEG or "
             "DICOM), with the calibrated probability and a saliency map.",
-    model_id="cxr-pneumonia",
+    model_id="cxr-pneumonia", modality="image",
 )
 ECG = PageSpec(
     "app_pages/ecg.py", "ECG", ":material/monitor_heart:", "ECG: heartbeat classes",
     summary="Every heartbeat of an ECG record (WFDB or CSV) classed N, S, V or F, with "
             "a record summary (heart rate, ectopic burden, runs) and, for any beat, the "
             "part of the waveform that drove its class.",
-    model_id="ecg-beats",
+    model_id="ecg-beats", modality="ecg",
 )
 # Several models (heart-disease, ckd, any other of modality "record"): the page lists them
 # from the registry, so no single model_id.
@@ -49,6 +51,7 @@ RECORDS = PageSpec(
     summary="Heart disease or chronic kidney disease from a case record (CSV, JSON or a "
             "form), one case or many, with which findings pushed the prediction and "
             "how unlike the training cohort the case is.",
+    modality="record",
 )
 
 TASK_PAGES: tuple[PageSpec, ...] = (CHEST_XRAY, ECG, RECORDS)

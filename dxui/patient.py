@@ -45,7 +45,7 @@ def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = F
             imaging.saliency_section(case.model_id, upload, plain(case.name), result)
     elif case.kind == "ecg":
         tag = upload.key[:12]
-        ecg.summary_section(result.detail)
+        ecg.summary_section(result)
         ecg.reference_section(result.detail)
         ecg.record_section(result, tag)
         ecg.beats_section(case.model_id, upload, {}, {}, result, tag)

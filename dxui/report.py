@@ -15,11 +15,13 @@ from dxcore.contract import Result
 from dxcore.intake import Outcome
 from dxui import results
 from dxui.common import load_model, show_error
+from dxui.server import import_core
 
 
 @st.cache_data(max_entries=4, ttl=results.CACHE_SECONDS, show_spinner="Writing the report…")
 def _pdf(model_id: str, key: str, read_options: dict[str, Any], options: dict[str, Any],
          _upload: results.Upload) -> bytes:
+    import_core()  # the report's saliency maps read the Keras network
     result = results.analyse(model_id, _upload, read_options, **options)
     cases = pdf_report.cases_of(load_model(model_id), _upload.files, result)
     return (pdf_report.worklist_report(cases) if len(cases) > 1
@@ -41,6 +43,7 @@ def drop_report_button(outcomes: list[Outcome], key: str, worklist: bool) -> Non
     says why."""
     def build() -> bytes:
         with st.spinner("Writing the report…"):
+            import_core()  # the report's explanations read the Keras networks
             cases = []
             for outcome in outcomes:
                 model = load_model(outcome.model_id)

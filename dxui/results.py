@@ -36,6 +36,7 @@ from dxcore.errors import DxError
 from dxcore.explain import Explanation, explainers_for, get_explainer
 from dxcore.registry import get_model
 from dxui.common import load_model
+from dxui.server import import_core
 
 CACHE_SECONDS = 600
 BAR_ROW_PX = 34
@@ -145,6 +146,7 @@ def explain(model_id: str, upload: Upload, method: str, item: int = 0,
             options: dict[str, Any] | None = None) -> Explanation:
     """Why item ``item`` of :func:`analyse`'s result (same upload and options) got its
     decision (or ``class_name``), by ``method``."""
+    import_core()  # an explanation reads the Keras network (TensorFlow): one thread at a time
     return _explain(model_id, upload.key, read_options or {}, options or {}, method, item,
                     class_name, upload.files)
 

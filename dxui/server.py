@@ -86,34 +86,45 @@ def _glibc_function(name: str) -> Callable[..., int] | None:
     return getattr(ctypes.CDLL(None), name, None)
 
 
-def import_core() -> None:
-    """Import the models' part of ``dxcore`` (TensorFlow and the modalities) unless done, one
-    session's thread at a time; once it is imported this is a lookup. The home page runs
-    without it (``dxcore`` itself and the model cards import no TensorFlow); every page that
-    runs a model, and the home page once files are dropped, calls it first."""
-    with _importing_core:
-        from dxcore.registry import modalities
+def import_core(modality: str | None = None) -> None:
+    """Import the models' part of ``dxcore`` unless done, one session's thread at a time;
+    once it is imported this is a lookup. ``modality``: only that modality's package (the
+    image package runs its compiled network without TensorFlow); None: every modality, with
+    TensorFlow. The home page runs without it; every page that runs a model, the home page
+    once files are dropped, and an explanation (which reads the Keras network) call it
+    first."""
+    from dxcore import registry
 
-        modalities()  # imports TensorFlow quietly, then each built-in modality
+    if modality is not None and registry.is_registered(modality):
+        return  # imported already: no need to wait behind a TensorFlow import
+    with _importing_core:
+        if modality is None:
+            registry.modalities()  # TensorFlow (imported quietly), then each modality
+        else:
+            registry.modality(modality)
 
 
 _warm_up_started = threading.Event()
 
 
 def warm_up_in_background(model_id: str) -> None:
-    """Once per server process, import the core and load ``model_id``'s weights in a
-    daemon thread, so that the first prediction after the home page need not wait for
-    TensorFlow. A failure (the model not installed) is left to the page that needs it."""
+    """Once per server process, in a daemon thread: load ``model_id`` (its compiled network
+    where it has one: no TensorFlow), then import the rest of the core and load its Keras
+    network for the explanations, so that neither the first prediction nor the first map
+    waits for an import that has not begun. A failure (the model not installed) is left to
+    the page that needs it."""
     if _warm_up_started.is_set():
         return
     _warm_up_started.set()
 
     def warm_up() -> None:
         try:
-            import_core()
-            from dxcore.registry import get_model
+            from dxcore.registry import get_card, get_model
 
-            get_model(model_id).load()
+            import_core(get_card(model_id)["modality"])
+            model = get_model(model_id).load()
+            import_core()
+            _ = model.network
         except Exception:  # noqa: BLE001, S110 - the page that needs the model says why
             pass
 

@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from dxcore.calibration import calibrated_probabilities, fit_temperature, youden_threshold
+from dxcore.calibration import (
+    calibrated_probabilities,
+    fit_temperature,
+    sensitivity_threshold,
+    youden_threshold,
+)
 from dxcore.metrics import binary_metrics, expected_calibration_error
 
 
@@ -77,3 +82,14 @@ def test_youden_threshold_is_never_above_one():
     # Uninformative scores: the best point is sklearn's "nothing positive" (threshold inf).
     threshold = youden_threshold(np.array([0, 1, 0, 1]), np.full(4, 0.5))
     assert threshold == 1.0
+
+
+def test_the_sensitivity_threshold_is_the_highest_that_keeps_the_sensitivity():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 500)
+    probability = np.clip(labels * 0.4 + rng.random(500) * 0.6, 0, 1)
+    for target in (0.8, 0.9, 0.95, 1.0):
+        cut = sensitivity_threshold(labels, probability, target)
+        positives = probability[labels == 1]
+        assert (positives >= cut).mean() >= target
+        assert (positives > cut).mean() < target  # any higher cut-off loses a positive

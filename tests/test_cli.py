@@ -58,6 +58,16 @@ def test_unknown_model_is_one_clear_line_and_exit_one(capsys):
     assert "no model called 'no-such-model'" in err and "Traceback" not in err
 
 
+def test_an_unknown_recipe_is_refused_before_any_training(capsys, tmp_path):
+    status, _, err = run_cli(capsys, "train", "cxr-pneumonia", "--recipe", "v9",
+                             "--out", str(tmp_path / "cxr-pneumonia"))
+    assert status == 1 and "no recipe named 'v9'" in err and "v1, v3" in err
+    status, _, err = run_cli(capsys, "train", "heart-disease", "--recipe", "v3",
+                             "--out", str(tmp_path / "heart-disease"))
+    assert status == 1 and "no recipe named 'v3'" in err
+    assert not any(tmp_path.iterdir())  # nothing trained, nothing written
+
+
 # --- images -------------------------------------------------------------------------
 
 

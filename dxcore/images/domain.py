@@ -40,9 +40,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 
 from dxcore.cards import sha256_of
@@ -50,6 +49,9 @@ from dxcore.contract import batched_outputs
 from dxcore.errors import DxError, OutOfDomain
 from dxcore.images.preprocessing import prepare_for_model
 from dxcore.images.reader import load_image
+
+if TYPE_CHECKING:
+    import keras
 
 PARAMETERS_FILE = "domain_guard.npz"
 FEATURE_LAYER = "pool"
@@ -80,6 +82,8 @@ def refusal_message(reason: str) -> str:
 def feature_network(network: keras.Model, layer: str) -> keras.Model:
     """The network with a second output, ``features`` (layer ``layer``), beside its
     ``logits``: one forward pass gives the prediction and the guard's features."""
+    import keras
+
     return keras.Model(network.input, {"logits": network.outputs[0],
                                         "features": network.get_layer(layer).output},
                        name=f"{network.name}_with_features")

@@ -23,8 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
-import matplotlib
 import numpy as np
 from PIL import Image
 
@@ -65,6 +63,7 @@ class FasterScoreCam(MapExplainer):
     def compute(self, network, x, score, layer):
         # tf-keras-vis applies a softmax to the masked images' outputs before ``score``, so
         # each channel is weighed by the class probability, as in the paper.
+        import keras
         from tf_keras_vis.scorecam import Scorecam
 
         # Scorecam calls ``model.predict``, whose progress bar would land on stdout (and
@@ -139,6 +138,8 @@ def colour_bar(width: int = 256, height: int = 12) -> np.ndarray:
     >>> colour_bar(4, 2).shape
     (2, 4, 3)
     """
+    import matplotlib  # drawing only: prediction need not import it
+
     ramp = np.tile(np.linspace(0.0, 1.0, width), (height, 1))
     return (matplotlib.colormaps[COLOUR_MAP](ramp)[..., :3] * 255).astype(np.uint8)
 
@@ -149,6 +150,8 @@ def overlay(pixels: np.ndarray, saliency: np.ndarray, opacity: float = 0.45) -> 
     height, width = pixels.shape
     if saliency.shape != pixels.shape:  # an ImageMap's saliency is at the image's size already
         saliency = resize_map(saliency, (width, height))
+    import matplotlib
+
     # Colours as uint8 and blending in float32: at a 1024-pixel image, float64 RGBA
     # copies would take hundreds of megabytes.
     heat = matplotlib.colormaps[COLOUR_MAP](saliency, bytes=True)[..., :3]

@@ -14,17 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 
 from dxcore.contract import (
-    Batch,
     DxModel,
     Prepared,
     Result,
-    batched_outputs,
     is_upload,
     read_path,
     single_upload,
@@ -35,6 +32,9 @@ from dxcore.images.domain import DomainGuard, feature_network
 from dxcore.images.explainers import ImageMap, resize_map
 from dxcore.images.preprocessing import prepare_for_model
 from dxcore.images.reader import LoadedImage, check_image, load_image
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass
@@ -74,16 +74,12 @@ class ImageModel(DxModel):
         return DomainGuard.from_card(self.card)
 
     @cached_property
-    def _guarded_network(self) -> keras.Model:
-        """The loaded network with the guard's features as a second output (the
-        explainers keep reading ``self.network``)."""
-        return feature_network(self.network, self.card.domain_guard["feature_layer"])
-
-    def forward(self, x: Batch) -> dict[str, np.ndarray]:
-        """One batched pass: the logits, and the guard's features when the card has one."""
+    def forward_network(self) -> keras.Model:
+        """The loaded network with the guard's features as a second output, when the card
+        has a guard (the explainers keep reading ``self.network``)."""
         if self.domain_guard is None:
-            return super().forward(x)
-        return batched_outputs(self._guarded_network, x, self.batch_size)
+            return self.network
+        return feature_network(self.network, self.card.domain_guard["feature_layer"])
 
     def check_domain(self, prepared: Prepared, outputs: dict[str, np.ndarray]) -> None:
         if self.domain_guard is not None:

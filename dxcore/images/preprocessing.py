@@ -25,8 +25,9 @@ def standardize(pixels: np.ndarray) -> np.ndarray:
 
 
 def equalize(pixels: np.ndarray) -> np.ndarray:
-    """Per-image histogram equalisation to [0, 1]: the image's intensity ranks, so that any
-    monotone change of exposure, contrast or gamma between machines leaves it unchanged."""
+    """Per-image histogram equalisation to [0, 1] (256 bins over the image's own range):
+    about the image's intensity ranks, so that a change of exposure or contrast between
+    machines (linear) leaves it unchanged, and any other monotone one (gamma) almost so."""
     return equalize_hist(pixels, nbins=256).astype(np.float32)
 
 

@@ -85,9 +85,10 @@ RECIPES = {
     # Issue 15: chosen from the literature before the one test measurement allowed, for
     # robustness to the acquisition shift between the dataset's train and test images.
     "v3": Recipe(
-        "v1's CNN on per-image histogram-equalised input (invariant to any monotone "
-        "exposure/contrast change), stronger geometric augmentation, mixup (alpha 0.2; "
-        "Zhang et al., ICLR 2018; better calibrated, Thulasidasan et al., NeurIPS 2019), "
+        "v1's CNN on per-image histogram-equalised input (invariant to linear changes of "
+        "exposure and contrast, nearly so to gamma), stronger geometric augmentation, "
+        "mixup (alpha 0.2; Zhang et al., ICLR 2018; better calibrated, Thulasidasan et "
+        "al., NeurIPS 2019), "
         "weights averaged over steps (EMA 0.99, Polyak averaging, as SWA: Izmailov et al., "
         "UAI 2018), best epoch by validation loss, threshold holding sensitivity 0.95 on "
         "validation", epochs=24, normalization="equalize", geometric=(0.05, 0.1, 0.15),

@@ -133,6 +133,9 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     assert 2900 < beats < 3200  # XQRS on 30 min of record 233 (3,079 reference beats)
     per_class = page.table[0].value
     assert list(per_class["Class"]) == ["N", "S", "V", "F", "Q"]  # Q: unclassifiable
+    # Each class read as the card names it, not only by its AAMI letter.
+    assert per_class.set_index("Class").loc["V", "Meaning"] == "ventricular ectopic beat (V)"
+    assert per_class.set_index("Class").loc["Q", "Meaning"] == "unclassifiable beat (Q)"
     assert per_class["Beats"].astype(int).sum() == beats
     assert int(summary["Low-confidence beats"].replace(",", "")) < beats
     assert per_class.set_index("Class").loc["V", "Beats"] > 500
@@ -151,6 +154,7 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     table = page.dataframe[-1].value
     assert set(table["Class"]) <= {"S", "V", "F", "Q"} and "V" in set(table["Class"])
     assert "F" not in set(table["Class"])  # the card's rule never returns F
+    assert set(table.loc[table["Class"] == "V", "Meaning"]) == {"ventricular ectopic beat (V)"}
 
     [pager] = page.get("select_slider")
     assert (pager.options[0], pager.options[-1]) == ("0:00–1:00", "30:00–30:06")

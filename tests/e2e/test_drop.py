@@ -1,10 +1,11 @@
 """The drop zone in a browser: a mixed set of files (a chest X-ray, a short WFDB record, a
-table of cases, one unknown file) dropped on the home page, sorted out, then read on the
-worklist."""
+table of cases, one unknown file) dropped on the home page, sorted out, read on the
+worklist, and its PDF report downloaded."""
 
 from __future__ import annotations
 
 import pytest
+from pypdf import PdfReader
 
 from tests.drops import HEART_CASES, short_record
 from tests.e2e.browsing import WAIT_MS, opened, wait_for_idle
@@ -12,7 +13,7 @@ from tests.e2e.browsing import WAIT_MS, opened, wait_for_idle
 pytestmark = pytest.mark.e2e
 
 
-def test_a_mixed_drop_on_the_home_page_opens_as_a_worklist(
+def test_a_mixed_drop_on_the_home_page_opens_as_a_worklist_and_its_report_downloads(
         shipped_cxr_card, shipped_ecg_card, shipped_heart_card, browser, app_url,
         pneumonia_xray_path, data_dir, tmp_path):
     files = [pneumonia_xray_path]
@@ -31,3 +32,18 @@ def test_a_mixed_drop_on_the_home_page_opens_as_a_worklist(
         assert page.get_by_test_id("stException").count() == 0
         assert page.get_by_test_id("stDataFrame").count() == 1
         assert page.get_by_text("Open a case").count() == 1
+
+        page.get_by_text("Prepare a PDF report").click()
+        download_button = page.get_by_text("Download the PDF report")
+        download_button.wait_for(timeout=WAIT_MS * 3)  # three models' explanations
+        with page.expect_download(timeout=WAIT_MS) as download:
+            download_button.click()
+        saved = tmp_path / "worklist-report.pdf"
+        download.value.save_as(saved)
+        assert download.value.suggested_filename == "dx-worklist-report.pdf"
+    report = PdfReader(saved)
+    text = " ".join(" ".join(p.extract_text().split()) for p in report.pages)
+    assert len(report.pages) >= 1 + 3  # a summary page, then a page per case (or more)
+    for model_id in ("cxr-pneumonia", "ecg-beats", "heart-disease"):
+        assert model_id in text
+    assert "not for clinical decisions" in text
