@@ -374,9 +374,9 @@ def beat_option(table: pd.DataFrame, index: int, rule: DecisionRule) -> str:
     else:
         folded = "".join(f"; P({name}) {results.probability_is(row[f'P({name})'])}"
                          for name in rule.never_returned)
-        text = (f"Beat {row['Beat']} at {row['Time']}: {row['Meaning']} "
-                f"(P({results.shown_class(rule, row['Class'])}) "
-                f"{results.probability_is(row['Probability'])}{folded})")
+        text = (f"Beat {row['Beat']} at {row['Time']}: {row['Meaning']}, "
+                f"P({results.shown_class(rule, row['Class'])}) "
+                f"{results.probability_is(row['Probability'])}{folded}")
     return f"{text}, reference {row['Reference']}" if "Reference" in row else text
 
 

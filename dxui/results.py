@@ -36,7 +36,7 @@ from dxcore.errors import DxError
 from dxcore.explain import Explanation, explainers_for, get_explainer
 from dxcore.registry import get_model
 from dxui.common import load_model
-from dxui.server import import_core
+from dxui.server import answer_shown, import_core
 
 CACHE_SECONDS = 600
 BAR_ROW_PX = 34
@@ -404,3 +404,4 @@ def verdict(result: Result, item: int, noun: str, calibrated_on: str,
         if beside is not None:
             with columns[2]:
                 beside()
+    answer_shown()  # the background warm-up may take the interpreter for TensorFlow now

@@ -105,14 +105,23 @@ def import_core(modality: str | None = None) -> None:
 
 
 _warm_up_started = threading.Event()
+_first_answer = threading.Event()
+# How long the warm-up waits for a first answer before importing TensorFlow all the same.
+IDLE_BEFORE_TENSORFLOW_S = 30.0
+
+
+def answer_shown() -> None:
+    """Called once a page has shown an answer: the warm-up may import TensorFlow now."""
+    _first_answer.set()
 
 
 def warm_up_in_background(model_id: str) -> None:
     """Once per server process, in a daemon thread: load ``model_id`` (its compiled network
-    where it has one: no TensorFlow), then import the rest of the core and load its Keras
-    network for the explanations, so that neither the first prediction nor the first map
-    waits for an import that has not begun. A failure (the model not installed) is left to
-    the page that needs it."""
+    where it has one: no TensorFlow); then, once a page has shown its first answer (or after
+    ``IDLE_BEFORE_TENSORFLOW_S``), import the rest of the core and load the Keras network
+    for the explanations. TensorFlow's import takes the interpreter for seconds: begun with
+    the home page, it held the first chest X-ray answer back from 8 to 16 s after launch.
+    A failure (the model not installed) is left to the page that needs it."""
     if _warm_up_started.is_set():
         return
     _warm_up_started.set()
@@ -123,6 +132,7 @@ def warm_up_in_background(model_id: str) -> None:
 
             import_core(get_card(model_id)["modality"])
             model = get_model(model_id).load()
+            _first_answer.wait(IDLE_BEFORE_TENSORFLOW_S)
             import_core()
             _ = model.network
         except Exception:  # noqa: BLE001, S110 - the page that needs the model says why

@@ -63,9 +63,11 @@ def one_run(browser, checkout: Path, image: Path, log: Path) -> tuple[float, flo
         page.get_by_text("Open Chest X-ray").click()
         # The home page has a file input of its own (the drop zone): wait for the new page.
         page.get_by_text("Upload a frontal chest X-ray").wait_for(timeout=WAIT_MS)
+        opened = time.perf_counter() - launched
         page.locator('input[type="file"]').set_input_files(str(image))
         page.get_by_test_id("stMetricValue").first.wait_for(timeout=WAIT_MS)
         first = time.perf_counter() - launched
+        print(f"  the Chest X-ray page shown {opened:5.2f} s after launch", flush=True)
         return healthy, home, first
     finally:
         context.close()

@@ -37,3 +37,21 @@ def test_importing_dxcore_and_listing_cards_imports_no_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, timeout=60, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_every_shipped_model_loads_in_a_fresh_process():
+    """Nothing a model needs to load (a custom layer's registration) may depend on what an
+    earlier test, a recipe or a page happened to import."""
+    code = ("import json; from dxcore import get_model, list_cards\n"
+            "loaded = {}\n"
+            "for card in list_cards():\n"
+            "    model = get_model(card.id)\n"
+            "    model.load(); _ = model.network\n"
+            "    loaded[card.id] = model.network.count_params()\n"
+            "print(json.dumps(loaded))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300, check=True)
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(loaded) >= {"cxr-pneumonia", "ecg-beats", "heart-disease", "ckd",
+                           "leukemia-golub"}
+    assert all(count > 0 for count in loaded.values())

@@ -32,7 +32,11 @@ Example:
     'Row 1, Age (years): 430 is outside the plausible range 0 to 120 years.'
 """
 
-from dxcore.records import explainers as _explainers  # noqa: F401  (registers the method)
+# The explainers register the method; expression registers the gene-expression model's own
+# layer (ArrayStandardization) with Keras, so that its saved network loads (without it the
+# shipped leukemia-golub model loaded only in a process that had imported its recipe).
+from dxcore.records import explainers as _explainers  # noqa: F401
+from dxcore.records import expression as _expression  # noqa: F401
 from dxcore.records.explainers import CaseExplanation, FieldExplanation
 from dxcore.records.model import CaseBatch, CaseResult, RecordModel
 from dxcore.records.reader import read_cases
