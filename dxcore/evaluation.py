@@ -14,6 +14,7 @@ import numpy as np
 from dxcore.cards import CARD_FILE, ModelCard, sha256_of, write_card, write_json
 from dxcore.conformal import DEFAULT_COVERAGE, ConformalSets, coverage_report
 from dxcore.contract import DxModel
+from dxcore.errors import DxError
 from dxcore.predictions import Predictions
 from dxcore.registry import clear_cache, get_model, recipe_for
 from dxcore.reports import REPORT_FILE, build_report
@@ -99,6 +100,9 @@ def compile_for_inference(model_id: str, folder: Path | None = None) -> ModelCar
     from dxcore.compiled import export_compiled
 
     model = get_model(model_id, folder)
+    if len(model.card.interface["inputs"]) != 1:
+        raise DxError(f"The model '{model_id}' reads {len(model.card.interface['inputs'])} "
+                      "inputs; only a network with one input can be compiled.")
     entry = model.card.interface["inputs"][0]
     low, high = entry.get("range", [0.0, 1.0])
     probe = np.random.default_rng(0).uniform(low, high, (32, *entry["shape"][1:]))

@@ -68,6 +68,12 @@ def test_an_unknown_recipe_is_refused_before_any_training(capsys, tmp_path):
     assert not any(tmp_path.iterdir())  # nothing trained, nothing written
 
 
+def test_compiling_a_network_of_two_inputs_is_refused(capsys, ecg_model):
+    status, _, err = run_cli(capsys, "compile", "ecg-beats")
+    assert status == 1 and "reads 2 inputs" in err and "Traceback" not in err
+    assert not (ecg_model.card.folder / "model.tflite").exists()
+
+
 # --- images -------------------------------------------------------------------------
 
 
