@@ -298,6 +298,9 @@ class DxModel:
             if self._compiled is None:
                 from dxcore.compiled import load_compiled
 
+                # The weights it was compiled from must be the card's too: one rule for a
+                # model whose files were changed, whichever of them prediction reads.
+                self.card.verify_weights()
                 path = self.card.beside(entry["file"], "runtime.compiled.file")
                 if not path.is_file() or sha256_of(path) != entry["sha256"]:
                     raise DxError(f"The compiled model file of '{self.card.id}' is missing or "

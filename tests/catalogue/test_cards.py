@@ -27,7 +27,7 @@ from tests.test_cards import rewrite_config
 
 MODEL_ID = "cxr-pneumonia"
 SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / MODEL_ID
-NAMED_FILES = ("model.keras", "domain_guard.npz", "test_report.json")
+NAMED_FILES = ("model.keras", "model.tflite", "domain_guard.npz", "test_report.json")
 
 Fault = Callable[[dict[str, Any], Path], None]
 
@@ -172,6 +172,10 @@ CARD_CASES = [
              expect="are missing"),
     BadInput("weights-changed", lambda: models_folder(flip_a_byte("model.keras")),
              expect="checksum mismatch"),
+    BadInput("compiled-network-missing", lambda: models_folder(deleting("model.tflite")),
+             expect="compiled model file of 'cxr-pneumonia' is missing"),
+    BadInput("compiled-network-changed", lambda: models_folder(flip_a_byte("model.tflite")),
+             expect="checksum mismatch"),
     BadInput("guard-parameters-missing", lambda: models_folder(deleting("domain_guard.npz")),
              expect="domain guard of model 'cxr-pneumonia'"),
     BadInput("guard-parameters-changed", lambda: models_folder(
@@ -209,7 +213,14 @@ def case_folder(request) -> Callable[[BadInput], Path]:
 def test_card_case_through_the_page_path(case_folder, case):
     folder = case_folder(case)
     upload = {"chest.png": xray_png()}
-    assert_refused(case, lambda: get_model(MODEL_ID, folder).predict(upload))
+
+    def as_the_page_does() -> None:
+        # The prediction runs the compiled network; the saliency map loads the Keras weights
+        # (a hostile weights file is refused there, before any of it runs).
+        model = get_model(MODEL_ID, folder)
+        model.explain(model.predict(upload), "gradcam++")
+
+    assert_refused(case, as_the_page_does)
 
 
 @pytest.mark.parametrize("case", ids([case for case in CARD_CASES if case.name in CLI_CASES]))
@@ -220,13 +231,18 @@ def test_card_case_through_the_command_line(case_folder, case, command, monkeypa
     upload = tmp_path / "chest.png"
     upload.write_bytes(xray_png())
     argv = ["models", "--json"] if command == "models" else \
-        ["predict", MODEL_ID, str(upload), "--json"]
+        ["predict", MODEL_ID, str(upload), "--json", "--explain", "gradcam++"]
     status, lines, err = run_cli(capsys, *argv)
     if command == "models" and case.name in LOADING_CASES:
         assert status == 0 and [line["id"] for line in lines] == [MODEL_ID]  # nothing loaded
         return
-    assert status == 1 and lines == []
-    assert err.startswith("Error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert status == 1 and "Traceback" not in err
+    if lines:  # refused once the input was read: its one error object, as for a bad input
+        # (hostile Keras weights: the compiled network answered, the explanation read them)
+        [line] = lines
+        assert err == "" and case.expect.lower() in line["error"].lower()
+        return
+    assert err.startswith("Error: ") and err.count("\n") == 1
     assert case.expect.lower() in err.lower()
 
 

@@ -33,8 +33,8 @@ def test_a_mixed_drop_on_the_home_page_opens_as_a_worklist_and_its_report_downlo
         assert page.get_by_test_id("stDataFrame").count() == 1
         assert page.get_by_text("Open a case").count() == 1
 
-        page.get_by_text("Prepare a PDF report").click()
-        download_button = page.get_by_text("Download the PDF report")
+        page.get_by_role("button", name="Prepare a PDF report").click()
+        download_button = page.get_by_role("button", name="Download the PDF report")
         download_button.wait_for(timeout=WAIT_MS * 3)  # three models' explanations
         with page.expect_download(timeout=WAIT_MS) as download:
             download_button.click()
