@@ -41,31 +41,26 @@ class CompiledNetwork:
         self._content, self._input_name = content, input_name
         self._local = threading.local()
         self._threads = os.cpu_count() or 1
-        self._interpreter()  # a file LiteRT cannot read fails here, at load time
+        with native_stderr_silenced():
+            self._interpreter()  # a file LiteRT cannot read fails here, at load time
 
     def _interpreter(self) -> Any:
-        """This thread's signature runner (it resizes the input to each batch itself)."""
-        runner = getattr(self._local, "runner", None)
-        if runner is None:
-            from ai_edge_litert.interpreter import Interpreter
+        """A new LiteRT interpreter of the file, or one clear error."""
+        from ai_edge_litert.interpreter import Interpreter
 
-            try:
-                with native_stderr_silenced():  # "INFO: Created ... delegate", on fd 2
-                    interpreter = Interpreter(model_content=self._content,
-                                              num_threads=self._threads)
-            except (ValueError, RuntimeError) as error:
-                raise DxError("The compiled model file cannot be read; it was not "
-                              "loaded.") from error
-            runner = self._local.runner = interpreter.get_signature_runner()
-        return runner
+        try:
+            return Interpreter(model_content=self._content, num_threads=self._threads)
+        except (ValueError, RuntimeError) as error:
+            raise DxError("The compiled model file cannot be read; it was not "
+                          "loaded.") from error
 
     def __call__(self, x: np.ndarray, training: bool = False) -> dict[str, np.ndarray]:
-        first = not getattr(self._local, "called", False)
-        runner = self._interpreter()
         inputs = {self._input_name: np.ascontiguousarray(x, np.float32)}
-        if first:  # a thread's first call prints "INFO: Created ... delegate" again
-            self._local.called = True
+        runner = getattr(self._local, "runner", None)
+        if runner is None:  # this thread's first call; it resizes the input to each batch
+            # Making the interpreter and its first call print "INFO: Created ... delegate".
             with native_stderr_silenced():
+                runner = self._local.runner = self._interpreter().get_signature_runner()
                 outputs = runner(**inputs)
         else:
             outputs = runner(**inputs)

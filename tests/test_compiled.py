@@ -15,11 +15,10 @@ import numpy as np
 import pytest
 
 from dxcore.calibration import calibrated_probabilities
-from dxcore.cards import read_card
 from dxcore.compiled import COMPILED_FILE, load_compiled
 from dxcore.contract import batched_outputs
 from dxcore.errors import DxError
-from dxcore.registry import get_model, list_cards
+from dxcore.registry import get_card, get_model, list_cards
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPILED = [card.id for card in list_cards() if card.compiled is not None]
@@ -45,9 +44,8 @@ def test_the_shipped_chest_xray_model_is_compiled():
 
 @pytest.mark.parametrize("model_id", COMPILED)
 def test_a_compiled_file_that_does_not_match_its_card_is_refused(model_id, tmp_path):
-    card = read_card(next(c for c in list_cards() if c.id == model_id).folder / "card.json")
     folder = tmp_path / model_id
-    shutil.copytree(card.folder, folder)
+    shutil.copytree(get_card(model_id).folder, folder)
     compiled = folder / COMPILED_FILE
     content = bytearray(compiled.read_bytes())
     content[len(content) // 2] ^= 0xFF
