@@ -30,9 +30,11 @@ lowest RSS grew by 8 MB a minute over one run's second half and 1,097 MB was lef
 grows, though (+21 MB a minute over the second half of a 20-minute run: README). A
 ``MALLOC_ARENA_MAX`` the user sets is left as it is; the README advises it for a ward server.
 
-The core, imported by one session at a time, and only by pages that run a model (the home
-page shows without it; :func:`warm_up_in_background` imports it once the first page is
-shown). Each browser session runs ``app.py`` in a thread of its own, and TensorFlow's import
+The core, imported by one session at a time, and only by pages that run a model, each its
+own modality's part (the home page shows without it, and the chest X-ray page without
+TensorFlow; :func:`warm_up_in_background` loads the chest X-ray model once the first page is
+shown, and TensorFlow once a first answer has been). Each browser session runs ``app.py``
+in a thread of its own, and TensorFlow's import
 (which the modalities start) is not thread-safe: two first visits at once to a fresh server
 left half-initialised TensorFlow modules in ``sys.modules`` ("partially initialized module
 ... most likely due to a circular import"), and every page failed from then on until a
