@@ -57,6 +57,9 @@ class RecordAnalysis:
     # Per beat why it is class Q ("noisy segment", "paced beat ..."), "" when classified.
     unclassifiable_reasons: np.ndarray | None = None
     paced: str | None = None  # the evidence of a paced rhythm, in words
+    # Rhythm episodes covering the record (:mod:`dxcore.ecg.rhythm`): dicts with "label"
+    # (MIT-BIH rhythm code without the bracket), "start_s" and "end_s".
+    rhythm: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def fs(self) -> float:
@@ -85,7 +88,8 @@ class RecordAnalysis:
 
     def as_json(self, result: Result, explanations: dict[int, Explanation]) -> list[dict]:
         line: dict[str, Any] = {"model": result.model_id, "fs": self.fs,
-                                "beats": self.beats_json(explanations), "summary": self.summary}
+                                "beats": self.beats_json(explanations), "summary": self.summary,
+                                "rhythm": self.rhythm}
         if self.notes:
             line["notes"] = self.notes
         return [line]
