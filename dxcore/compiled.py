@@ -54,6 +54,12 @@ class CompiledNetwork:
             raise DxError("The compiled model file cannot be read; it was not "
                           "loaded.") from error
 
+    def output_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Each output's shape, the batch axis first (as exported, so its size is arbitrary)."""
+        with native_stderr_silenced():
+            details = self._interpreter().get_signature_runner().get_output_details()
+        return {name: tuple(int(n) for n in detail["shape"]) for name, detail in details.items()}
+
     def __call__(self, x: np.ndarray, training: bool = False) -> dict[str, np.ndarray]:
         inputs = {self._input_name: np.ascontiguousarray(x, np.float32)}
         runner = getattr(self._local, "runner", None)

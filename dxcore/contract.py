@@ -60,13 +60,26 @@ def batched_outputs(network: keras.Model | CompiledNetwork, x: Batch,
     per-call overhead. Always a dict: a single-output network's output is ``"logits"``.
     Every forward pass of the project (prediction, training, evaluation) goes through here.
     """
+    if batch_size_of(x) == 0:
+        return empty_outputs(network)
     parts: list[dict[str, np.ndarray]] = []
-    # At least one call, so that an empty batch gives empty outputs of the right width.
-    for start in range(0, max(batch_size_of(x), 1), batch_size):
+    for start in range(0, batch_size_of(x), batch_size):
         out = network(take(x, slice(start, start + batch_size)), training=False)
         parts.append({k: np.asarray(v) for k, v in out.items()} if isinstance(out, dict)
                      else {"logits": np.asarray(out)})
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def empty_outputs(network: keras.Model | CompiledNetwork) -> dict[str, np.ndarray]:
+    """The outputs of an empty batch, shaped from the network's declared outputs.
+
+    The network is never called on an empty batch: oneDNN on CPUs with AVX-512 and AMX
+    fails inside a batch normalisation given zero rows (seen with the ECG network)."""
+    declared = network.output_shapes() if hasattr(network, "output_shapes") else network.output
+    if not isinstance(declared, dict):
+        declared = {"logits": declared}
+    return {name: np.zeros((0, *tuple(getattr(shape, "shape", shape))[1:]), np.float32)
+            for name, shape in declared.items()}
 
 
 @dataclass(frozen=True)

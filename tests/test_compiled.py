@@ -38,6 +38,17 @@ def test_compiled_outputs_match_keras_on_real_images(model_id, shipped_model, te
         calibrated_probabilities(expected["logits"], model.card.temperature), atol=1e-5)
 
 
+@pytest.mark.parametrize("model_id", COMPILED)
+def test_an_empty_batch_has_the_keras_networks_output_widths(model_id, shipped_model,
+                                                             test_batch):
+    model = shipped_model(model_id)
+    empty = test_batch[:0]
+    expected = batched_outputs(model.forward_network, empty, 64)
+    got = batched_outputs(model.compiled_network, empty, 64)
+    assert {k: v.shape for k, v in got.items()} == {k: v.shape for k, v in expected.items()}
+    assert all(v.shape[0] == 0 and v.ndim == 2 and v.shape[1] > 0 for v in got.values())
+
+
 def test_the_shipped_chest_xray_model_is_compiled():
     assert "cxr-pneumonia" in COMPILED
 
