@@ -349,6 +349,11 @@ class ModelCard:
         return self.runtime.get("domain_guard")
 
     @property
+    def rhythm(self) -> dict[str, Any] | None:
+        """The rhythm analysis's parameters (``runtime.rhythm``), if the card has them."""
+        return self.runtime.get("rhythm")
+
+    @property
     def compiled(self) -> dict[str, Any] | None:
         """The network compiled for inference (:mod:`dxcore.compiled`), if the card has one."""
         return self.runtime.get("compiled")

@@ -167,7 +167,7 @@ def main() -> int:
         out = Path("runs/ecg-cv")
         out.mkdir(parents=True, exist_ok=True)
         np.savez(out / f"{args.tag}.npz", logits=logits, members=np.stack(members), labels=y,
-                 records=beats.records)
+                 records=beats.records, samples=beats.samples)
 
     print(f"\n{args.tag}: epochs {args.epochs}, seed {args.seed}, zeroed features "
           f"{args.zero or 'none'}, channels {args.zero_channel or 'none'}, "

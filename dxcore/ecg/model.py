@@ -29,7 +29,7 @@ import numpy as np
 from dxcore.contract import DxModel, Prepared, Result, is_upload
 from dxcore.datasets import mitdb
 from dxcore.ecg import beats as beat_positions
-from dxcore.ecg import preprocessing, quality
+from dxcore.ecg import preprocessing, quality, rhythm
 from dxcore.ecg.reader import load_record, load_uploads
 from dxcore.ecg.record import MODEL_FS, EcgRecord, check_record, resample, to_rate
 from dxcore.ecg.summary import PAUSE_S, UNCLASSIFIABLE, summarise
@@ -242,6 +242,8 @@ class EcgModel(DxModel):
         (``["Q"]``), before anything is counted (see :mod:`dxcore.ecg.quality`)."""
         record, context = prepared.decoded, prepared.context
         names = self.card.class_names
+        times = context["samples"] / record.fs
+        in_af = self.read_rhythm(prepared, result, times)
         assessment: quality.Assessment | None = context.get("quality")
         reasons, paced = None, None
         if assessment is not None:
@@ -266,6 +268,16 @@ class EcgModel(DxModel):
                 f"{held} RR interval{'s' if held > 1 else ''} over {PAUSE_S:g} s "
                 f"hold{'' if held > 1 else 's'} a beat-like deflection that the beat "
                 "detection missed, so they are not listed as pauses; check them on the strip.")
+        episodes = []
+        if in_af is not None:
+            episodes = rhythm.rhythm_episodes(times, result.decisions, in_af,
+                                              record.duration_s)
+            summary["af_burden_percent"] = rhythm.af_burden_percent(episodes,
+                                                                    record.duration_s)
+            notable = rhythm.notable_episodes(episodes, times)
+            summary["episodes"] = sorted([*summary["episodes"], *notable],
+                                         key=lambda e: (e["start_s"], e["kind"]))
+            summary["episodes_total"] += len(notable)
         summary.update({"lead": context["lead"], "beat_positions": context["source"],
                         "paced_rhythm": paced})
         if result.prediction_sets is not None:
@@ -279,7 +291,25 @@ class EcgModel(DxModel):
                               class_names=names, summary=summary,
                               reference_labels=reference, notes=result.notes,
                               prediction_sets=result.prediction_sets,
-                              unclassifiable_reasons=reasons, paced=paced)
+                              unclassifiable_reasons=reasons, paced=paced,
+                              rhythm=episodes)
+
+    def read_rhythm(self, prepared: Prepared, result: Result,
+                    times: np.ndarray) -> np.ndarray | None:
+        """Which beats are in atrial fibrillation or flutter (:mod:`dxcore.ecg.rhythm`),
+        and the beat classes read with that rhythm (``result.decisions``, in place); None
+        for a card without a rhythm analysis."""
+        parameters = self.card.rhythm
+        if parameters is None:
+            return None
+        context_features = prepared.x[1]
+        series = rhythm.beat_series(times, context_features)
+        probability = rhythm.classical_af_probability(series, parameters["af_parameters"])
+        in_af = rhythm.af_beats(probability, times, parameters["af_threshold"])
+        result.decisions = rhythm.conditioned_decisions(
+            result.decisions, result.probabilities, self.card.class_names, in_af,
+            context_features, parameters["v_min_qrs_difference"])
+        return in_af
 
     def describe_explanation(self, result: Result, explanation: Explanation) -> BeatSaliency:
         analysis: RecordAnalysis = result.detail

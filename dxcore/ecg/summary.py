@@ -4,8 +4,10 @@ ectopic burden, the longest ventricular run and the episodes worth a look.
 Episode rules (conventional Holter-report definitions, e.g. Steinberg JS et al., "2017
 ISHNE-HRS expert consensus statement on ambulatory ECG", Heart Rhythm 14(7):e55-e96):
 
-- ventricular run: 3 or more consecutive V beats (couplet: exactly 2);
-- supraventricular run: 3 or more consecutive S beats;
+- ventricular run: 3 or more consecutive V beats (couplet: exactly 2), a tachycardia run
+  at 100 bpm or more, else idioventricular;
+- supraventricular run: 3 or more consecutive S beats, a tachycardia run at 100 bpm or
+  more, else a slow supraventricular run;
 - pause: an RR interval over 2.0 s;
 - tachycardia / bradycardia: the heart rate over 8 consecutive RR intervals above 120 or
   below 40 beats per minute; windows that share beats make one episode.
@@ -20,7 +22,7 @@ Example:
     >>> labels = np.array(["N"] * 10 + ["V"] * 4 + ["N"] * 6)
     >>> s = summarise(times, labels, duration_s=16.0, classes=["N", "S", "V", "F"])
     >>> s["mean_heart_rate_bpm"], s["longest_v_run"], s["episodes"][0]["kind"]
-    (75.0, 4, 'ventricular run')
+    (75.0, 4, 'idioventricular run')
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ from __future__ import annotations
 import numpy as np
 
 MIN_RUN = 3
+# A run of 3 or more ectopic beats is a tachycardia only at 100 bpm or more; a slower one
+# is an idioventricular or a slow supraventricular (ectopic atrial or junctional) run.
+RUN_TACHYCARDIA_BPM = 100.0
+RUN_KINDS = {"V": ("ventricular tachycardia run", "idioventricular run"),
+             "S": ("supraventricular tachycardia run", "slow supraventricular run")}
 PAUSE_S = 2.0
 RATE_INTERVALS = 8
 TACHYCARDIA_BPM = 120.0
@@ -113,10 +120,11 @@ def episodes(times: np.ndarray, labels: np.ndarray,
     """Runs, pauses and rate episodes in time order; ``beat_inside`` (per RR interval,
     from :func:`holds_a_beat`) keeps the intervals with a missed beat out of the pauses."""
     found = []
-    for label, kind in (("V", "ventricular run"), ("S", "supraventricular run")):
+    for label, (fast, slow) in RUN_KINDS.items():
         for start, stop in runs_of(labels == label):
             if stop - start >= MIN_RUN:
                 rate = 60.0 * (stop - start - 1) / max(times[stop - 1] - times[start], 1e-9)
+                kind = fast if rate >= RUN_TACHYCARDIA_BPM else slow
                 found.append(_episode(kind, times, start, stop, rate_bpm=round(rate)))
     intervals = np.diff(times)
     long = intervals > PAUSE_S

@@ -17,7 +17,8 @@ def test_summary_runs_pauses_and_burden():
     assert summary["ectopic_burden_percent"] == 25.0
     assert summary["longest_v_run"] == 5 and summary["v_couplets"] == 1
     kinds = [e["kind"] for e in summary["episodes"]]
-    assert kinds == ["ventricular run", "supraventricular run", "pause"]
+    # at 75 bpm neither run is a tachycardia
+    assert kinds == ["idioventricular run", "slow supraventricular run", "pause"]
     assert summary["episodes"][2]["rr_s"] == pytest.approx(3.3)
 
 
@@ -54,3 +55,12 @@ def test_rate_windows_that_share_beats_make_one_episode():
     assert episode["start_s"] == 0.0 and episode["end_s"] == pytest.approx(times[-1])
     assert episode["beats"] == len(times)
     assert episode["rate_bpm"] == round(60 * (len(times) - 1) / times[-1])
+
+
+def test_a_run_is_a_tachycardia_only_at_100_bpm_or_more():
+    times = np.concatenate([np.arange(10) * 0.8, 8 + np.arange(4) * 0.5, 10 + np.arange(10) * 0.8,
+                            18 + np.arange(3) * 1.2, 22 + np.arange(5) * 0.8])
+    labels = np.array(["N"] * 10 + ["S"] * 4 + ["N"] * 10 + ["S"] * 3 + ["N"] * 5)
+    summary = summarise(times, labels, duration_s=26, classes=["N", "S", "V", "F"])
+    runs = [(e["kind"], e["rate_bpm"]) for e in summary["episodes"]]
+    assert runs == [("supraventricular tachycardia run", 120), ("slow supraventricular run", 50)]
