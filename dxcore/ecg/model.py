@@ -1,11 +1,11 @@
 """ECG records behind the one contract: one item per beat, the record's summary as the
 detail, and per beat the saliency over time.
 
-Steps: read (WFDB or CSV; :mod:`dxcore.ecg.reader`), pick the lead (MLII by default),
-resample to 360 Hz, take the beat positions from the record's reference annotations or
-detect them (XQRS), build each beat's inputs (:mod:`dxcore.ecg.preprocessing`), classify
-all beats in one batched pass, summarise. Beat positions are reported at the input's own
-sampling rate.
+Steps: read (WFDB, EDF or CSV; :mod:`dxcore.ecg.reader`), pick the lead (MLII, else lead
+II, else another limb lead; :meth:`dxcore.ecg.record.EcgRecord.lead`), resample to 360 Hz,
+take the beat positions from the record's reference annotations or detect them (XQRS),
+build each beat's inputs (:mod:`dxcore.ecg.preprocessing`), classify all beats in one
+batched pass, summarise. Beat positions are reported at the input's own sampling rate.
 
 Example (needs the shipped model and the MIT-BIH data)::
 

@@ -19,7 +19,14 @@ import pytest
 from dxcore.datasets import data_dir
 from dxcore.ecg.record import MAX_HOURS
 from tests.catalogue import BadInput, assert_answered_with_note, assert_refused, ids
-from tests.helpers import edf_bytes, record_files, run_cli, wfdb_bytes
+from tests.helpers import (
+    TWELVE_LEADS,
+    edf_bytes,
+    record_files,
+    run_cli,
+    twelve_lead_ecg,
+    wfdb_bytes,
+)
 
 SECONDS = 30.0
 
@@ -181,7 +188,10 @@ SIGNALS = [
              expect="no heartbeats could be found"),
     BadInput("signal-paced", _paced, warns="Paced rhythm: the model was not trained on paced"),
     BadInput("signal-no-mlii", lambda: _record(leads=("V1", "V2")),
-             warns="The record has no MLII lead; lead V1 was analysed"),
+             warns="Lead II was not in the record; lead V1 was analysed instead"),
+    BadInput("signal-12-leads-without-mlii", lambda: wfdb_bytes(
+        twelve_lead_ecg(_mitdb(), seconds=SECONDS), fs=500, leads=TWELVE_LEADS),
+             warns="Lead II was analysed; the model was trained on lead MLII"),
 ]
 
 CSV = [
