@@ -173,7 +173,11 @@ SIGNALS = [
     BadInput("signal-all-missing", lambda: _edited(lambda s: s.fill(np.nan)),
              expect="lead MLII holds no values"),
     BadInput("signal-mostly-missing", lambda: _edited(lambda s: s.__setitem__(
-        slice(0, int(len(s) * 0.7)), np.nan)), expect="is mostly missing (70% of samples)"),
+        slice(0, int(len(s) * 0.7)), np.nan)),
+             expect="has too many missing samples: 70% of its samples are missing"),
+    BadInput("signal-gap-of-3-s", lambda: _edited(lambda s: s.__setitem__(
+        slice(3600, 3600 + 3 * 360), np.nan)),
+             expect="has a gap of 3.0 s of missing samples (from 10.0 s)"),
     BadInput("signal-a-few-missing", lambda: _edited(lambda s: s.__setitem__(
         slice(100, 120), np.nan)), warns="20 missing samples of lead MLII were bridged"),
     BadInput("signal-flat", lambda: _edited(lambda s: s.fill(0.25)),
@@ -207,6 +211,9 @@ CSV = [
              warns="CSV values were taken to be in millivolts"),
     BadInput("csv-huge-values", lambda: {"ecg.csv": b"MLII\n" + b"1e300\n" * 11000},
              expect="beyond ±10,000 mV"),
+    BadInput("csv-infinite-cells", lambda: _csv(_signals() * np.where(
+        np.isin(np.arange(len(_signals())), [100, 101, 250, 900]), np.inf, 1.0)[:, None]),
+             warns="4 missing samples of lead MLII were bridged"),
     BadInput("csv-nan-lead", lambda: _csv(np.c_[np.full(len(_signals()), np.nan),
                                                 _signals()[:, 1]]),
              expect="lead MLII holds no values"),

@@ -1,5 +1,6 @@
-"""The record's lead choice: MLII, else lead II, else another limb lead, else the first;
-in WFDB 12-lead records, EDF and CSV alike."""
+"""The record's lead choice (MLII, else lead II, else another limb lead, else the first;
+in WFDB 12-lead records, EDF and CSV alike) and its missing samples (a few bridged with a
+note, too many refused in words about missing samples, not about amplitude)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import pytest
 
 from dxcore.ecg import EcgRecord, load_record, load_uploads
 from dxcore.ecg.csv_io import read_csv
-from dxcore.ecg.record import lead_rank
-from dxcore.errors import OutOfDomain
+from dxcore.ecg.record import check_amplitude, lead_rank
+from dxcore.errors import DxError, OutOfDomain
 from tests.helpers import (
     TWELVE_LEADS,
     edf_bytes,
+    real_ecg,
     synthetic_ecg,
     twelve_lead_ecg,
+    wfdb_bytes,
 )
 
 NOT_II = "Lead II was not in the record; lead {} was analysed instead: the model was " \
@@ -27,11 +30,11 @@ def leads(*names: str) -> EcgRecord:
     return EcgRecord(np.repeat(signal, len(names), axis=1), 360.0, list(names), "leads")
 
 
-def csv_text(signals: np.ndarray, names: tuple[str, ...]) -> bytes:
-    """A CSV at 360 Hz with a time column."""
+def csv_text(signals: np.ndarray, names: tuple[str, ...], cells: dict | None = None) -> bytes:
+    """A CSV at 360 Hz with a time column; ``cells`` {(row, column): text} replace values."""
     rows = ["time," + ",".join(names)]
     for i, row in enumerate(signals):
-        values = [f"{v:.4f}" for v in row]
+        values = [(cells or {}).get((i, k), f"{v:.4f}") for k, v in enumerate(row)]
         rows.append(",".join([f"{i / 360:.6f}", *values]))
     return ("\n".join(rows) + "\n").encode()
 
@@ -120,3 +123,63 @@ def test_a_12_lead_record_without_mlii_gets_an_answer_on_lead_ii(ecg_model, twel
                for note in result.notes)
     with pytest.raises(OutOfDomain, match="does not look like an ECG lead"):
         ecg_model.predict(str(twelve_lead), lead="I")
+
+
+# --- Missing samples -----------------------------------------------------------------------
+
+def test_nan_and_infinite_csv_cells_are_bridged_with_a_note(ecg_model, mitdb_root):
+    signals = real_ecg(mitdb_root, seconds=30.0)
+    cells = {(100, 0): "nan", (101, 0): "inf", (102, 0): "-inf", (5000, 0): "",
+             (200, 1): "inf"}
+    record = read_csv(csv_text(signals, ("MLII", "V5"), cells))
+    name, lead, notes = record.lead()
+    assert name == "MLII" and np.isfinite(lead).all()
+    assert notes == ["4 missing samples of lead MLII were bridged by linear interpolation "
+                     "(the longest gap 0.01 s, from 0.3 s)."]
+    assert np.isinf(record.signals[101, 0])  # the record keeps what the file holds
+    result = ecg_model.predict(record)
+    assert len(result.decisions) > 30 and notes[0] in result.notes
+
+
+def test_bridging_leaves_a_float64_record_as_it_was():
+    signals = synthetic_ecg()
+    signals[10:20, 0] = np.nan
+    record = EcgRecord(signals, 360.0, ["MLII", "V5"], "float64")
+    record.lead()
+    assert np.isnan(record.signals[10:20, 0]).all()
+
+
+def test_a_lead_mostly_missing_is_refused_in_words_about_missing_samples():
+    signals = synthetic_ecg(seconds=30)
+    signals[::4, 0] = np.inf  # a quarter of the samples, in gaps of one sample
+    record = read_csv(csv_text(signals, ("MLII", "V5")))
+    with pytest.raises(DxError, match=r"Lead MLII has too many missing samples: 25% of its "
+                                      r"samples are missing, and at most 20% can be bridged"):
+        record.lead()
+    assert record.lead("V5")[0] == "V5"  # the other lead is still usable
+
+
+def test_a_gap_of_over_two_seconds_is_refused():
+    signals = synthetic_ecg(seconds=30)
+    signals[3600:3600 + 3 * 360, 0] = np.nan  # 3 s, a tenth of the lead
+    with pytest.raises(DxError, match=r"Lead MLII has a gap of 3\.0 s of missing samples "
+                                      r"\(from 10\.0 s\); a gap of over 2 s cannot be bridged"):
+        load_uploads(wfdb_bytes(signals)).lead()
+
+
+def test_finite_absurd_values_are_still_refused_and_overflows_too():
+    with pytest.raises(DxError, match="beyond ±10,000 mV"):
+        read_csv(csv_text(np.c_[synthetic_ecg()[:, :1], np.full(7200, 2e4)], ("MLII", "V5")))
+    check_amplitude(np.array([[np.inf], [np.nan], [1.0]]), ["MLII"])  # missing samples
+    with pytest.raises(DxError, match="Lead MLII holds values beyond"):
+        check_amplitude(np.array([[np.inf], [1.0]]), ["MLII"], infinite_is_missing=False)
+
+
+def test_an_edf_whose_values_overflow_is_refused_not_read_as_missing():
+    """EDF has no missing samples: values beyond float32 in millivolts (here a physical
+    range of 1e36 to 2e36 V) are refused as before, not read as infinities (missing)."""
+    data = bytearray(edf_bytes(synthetic_ecg(), unit="V", plus=False))
+    for offset, value in ((104, "1e36"), (112, "2e36")):  # physical min, max of lead 1
+        data[256 + offset * 2:256 + offset * 2 + 8] = value.ljust(8).encode()
+    with pytest.raises(DxError, match="Lead MLII holds values beyond ±10,000 mV"):
+        load_uploads({"overflow.edf": bytes(data)})
