@@ -40,8 +40,11 @@ else:
     try:
         record = results.read(PAGE.model_id, upload, **read_options)
         lead = st.selectbox(
-            "Lead", record.lead_names, index=ecg.default_lead_index(record),
-            key=f"ecg_lead_{tag}", help="The model was trained on lead MLII.")
+            # The lead the analysis picks when none is named: the one shown is analysed.
+            "Lead", record.lead_names, index=record.default_lead(),
+            key=f"ecg_lead_{tag}",
+            help="The model was trained on lead MLII; without it, lead II is analysed, "
+                 "else another limb lead (I, III, aVF, aVL, aVR), else the first lead.")
         result = results.analyse(PAGE.model_id, upload, read_options, lead=lead)
     except Exception as error:
         show_error(error)

@@ -469,7 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "object)")
     predict.add_argument("--fs", type=float, metavar="HZ",
                          help="ECG: sampling rate of CSV files without a time column")
-    predict.add_argument("--lead", metavar="NAME", help="ECG: the lead to analyse (default MLII)")
+    predict.add_argument("--lead", metavar="NAME",
+                         help="ECG: the lead to analyse (default MLII, else lead II, else "
+                              "another limb lead, else the first)")
     predict.add_argument("--explain", metavar="METHOD",
                          help="also explain each prediction: image models gradcam++, "
                               "scorecam or smoothgrad; ECG models gradcam or saliency (the "

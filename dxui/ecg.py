@@ -18,10 +18,9 @@ import pandas as pd
 import streamlit as st
 
 from dxcore.contract import DecisionRule, Result
-from dxcore.ecg import BeatSaliency, EcgRecord, RecordAnalysis
+from dxcore.ecg import BeatSaliency, RecordAnalysis
 from dxcore.ecg.preprocessing import window_times
 from dxcore.ecg.quality import PACED_NOTE
-from dxcore.ecg.record import DEFAULT_LEAD
 from dxui import results
 from dxui.common import plain, show_error, show_notes
 
@@ -53,12 +52,6 @@ def read_options(files: dict[str, bytes], rate: float | None) -> dict[str, Any]:
     that column is missing or unusable."""
     is_csv = any(name.lower().endswith(".csv") for name in files)
     return {"fs": float(rate) if is_csv and rate else None}
-
-
-def default_lead_index(record: EcgRecord) -> int:
-    """Where MLII (the model's training lead) is among the record's leads, else 0."""
-    names = [name.strip().lower() for name in record.lead_names]
-    return names.index(DEFAULT_LEAD.lower()) if DEFAULT_LEAD.lower() in names else 0
 
 
 def lead_signal(analysis: RecordAnalysis) -> tuple[np.ndarray, str]:
@@ -109,9 +102,7 @@ def summary_section(result: Result) -> None:
         # Lead names and notes come from the file (a CSV header names the leads).
         st.caption(f"Lead {plain(analysis.lead)} · {analysis.fs:g} Hz · beat positions: "
                    f"{summary['beat_positions']}.")
-    if analysis.lead.strip().lower() != DEFAULT_LEAD.lower():
-        st.info(f"The model was trained on lead {DEFAULT_LEAD}; its classes on lead "
-                f"{plain(analysis.lead)} are less reliable.", icon=":material/info:")
+    # A lead other than MLII has its note among these (dxcore.ecg.record's lead choice);
     # the pacing note is shown as the warning above
     show_notes([note for note in analysis.notes if not note.startswith(PACED_NOTE)])
 

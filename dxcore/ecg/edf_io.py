@@ -34,6 +34,7 @@ from dxcore.ecg.record import (
     MIN_FS,
     Annotations,
     EcgRecord,
+    check_amplitude,
     check_record,
     check_size,
 )
@@ -98,12 +99,14 @@ def read_edf(source: bytes | str | Path, name: str | None = None) -> EcgRecord:
             scale = 1.0
         signals[:, column] *= scale
         units.append("mV")
+    lead_names = [header.signals[k].label or f"lead {k + 1}" for k in kept]
+    # In millivolts, before float32, which would overflow to infinity.
+    check_amplitude(signals, lead_names, infinite_is_missing=False)
     beats, other = _beat_annotations(annotations, fs)
     if other and beats is None:
         notes.append(f"The file's {other} EDF+ annotations are not beat labels (WFDB "
                      "symbols such as N or V), so the beats were detected.")
-    record = EcgRecord(signals=signals, fs=float(fs),
-                       lead_names=[header.signals[k].label or f"lead {k + 1}" for k in kept],
+    record = EcgRecord(signals=signals.astype(np.float32), fs=float(fs), lead_names=lead_names,
                        name=name, units=units, annotations=beats, source_format="EDF",
                        notes=notes)
     return check_record(record)
@@ -197,8 +200,9 @@ def _signal(data: bytes, count: int, k: int, name: str) -> Signal:
 
 def _decode(data: bytes, header: Header, kept: list[int],
             name: str) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """The kept signals in physical units, (samples, leads), and the EDF+ annotations
-    (onsets in seconds, descriptions), decoded by EDFlib from a memory-backed file."""
+    """The kept signals in physical units, (samples, leads) float64, and the EDF+
+    annotations (onsets in seconds, descriptions), decoded by EDFlib from a memory-backed
+    file."""
     import pyedflib
 
     descriptor = os.memfd_create("edf-upload", os.MFD_CLOEXEC)
@@ -227,7 +231,7 @@ def _decode(data: bytes, header: Header, kept: list[int],
             reader.close()
     finally:
         os.close(descriptor)
-    return (np.stack(columns, axis=1).astype(np.float32),
+    return (np.stack(columns, axis=1),
             (np.asarray(onsets, np.float64), np.asarray(descriptions, str)))
 
 

@@ -1,11 +1,11 @@
 """ECG records behind the one contract: one item per beat, the record's summary as the
 detail, and per beat the saliency over time.
 
-Steps: read (WFDB or CSV; :mod:`dxcore.ecg.reader`), pick the lead (MLII by default),
-resample to 360 Hz, take the beat positions from the record's reference annotations or
-detect them (XQRS), build each beat's inputs (:mod:`dxcore.ecg.preprocessing`), classify
-all beats in one batched pass, summarise. Beat positions are reported at the input's own
-sampling rate.
+Steps: read (WFDB, EDF or CSV; :mod:`dxcore.ecg.reader`), pick the lead (MLII, else lead
+II, else another limb lead; :meth:`dxcore.ecg.record.EcgRecord.lead`), resample to 360 Hz,
+take the beat positions from the record's reference annotations or detect them (XQRS),
+build each beat's inputs (:mod:`dxcore.ecg.preprocessing`), classify all beats in one
+batched pass, summarise. Beat positions are reported at the input's own sampling rate.
 
 Example (needs the shipped model and the MIT-BIH data)::
 
@@ -31,7 +31,7 @@ from dxcore.datasets import mitdb
 from dxcore.ecg import beats as beat_positions
 from dxcore.ecg import preprocessing, quality, rhythm
 from dxcore.ecg.reader import load_record, load_uploads
-from dxcore.ecg.record import MODEL_FS, EcgRecord, check_record, resample, to_rate
+from dxcore.ecg.record import MODEL_FS, EcgRecord, bridge, check_record, resample, to_rate
 from dxcore.ecg.summary import PAUSE_S, UNCLASSIFIABLE, summarise
 from dxcore.errors import DxError, OutOfDomain
 from dxcore.explain import Explanation
@@ -225,9 +225,9 @@ class EcgModel(DxModel):
             inside = (annotations.sample >= 0) & (annotations.sample < len(record.signals))
             annotated_paced = np.isin(annotations.symbol[is_beat & inside],
                                       quality.PACED_SYMBOLS)
-        leads = [resample(record.signals[:, k], record.fs, MODEL_FS)
-                 for k in range(record.signals.shape[1])]
-        leads = [np.nan_to_num(lead, nan=float(np.nanmedian(lead))) for lead in leads
+        # Every lead with a value, its gaps bridged before resampling (the filter would
+        # spread a NaN or an infinity over its neighbours), as the analysed lead's are.
+        leads = [resample(bridge(lead)[0], record.fs, MODEL_FS) for lead in record.signals.T
                  if np.isfinite(lead).any()]
         return quality.assess(signal, leads, samples, guard, annotated_paced)
 

@@ -241,8 +241,8 @@ def _read_signals(header: dict, header_name: str,
             values = (digital[:, column].astype(np.float64) - baseline) / gain
             if invalid is not None:
                 values[invalid[:, column]] = np.nan
-            # Before float32, which would overflow to infinity.
-            check_amplitude(values[:, None], [names[channel]])
+            # Before float32, which would overflow to infinity; NaN is a missing sample.
+            check_amplitude(values[:, None], [names[channel]], infinite_is_missing=False)
             signals[:, channel] = values
     return signals, notes
 

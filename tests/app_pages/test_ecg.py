@@ -380,6 +380,21 @@ def test_an_edf_plus_record_at_250_hz_is_analysed_with_its_annotations(page, mit
                for info in page.info)
 
 
+def test_a_12_lead_record_without_mlii_shows_and_analyses_lead_ii(page, mitdb_root):
+    """The lead the page offers first is the lead analysed: lead II of a 12-lead record
+    (its lead I, first in the file, is one the quality guard refuses)."""
+    from tests.helpers import TWELVE_LEADS, twelve_lead_ecg
+
+    upload(page, wfdb_bytes(twelve_lead_ecg(mitdb_root, seconds=20.0), fs=500,
+                            leads=TWELVE_LEADS))
+
+    assert not page.exception and not page.error
+    assert page.selectbox[0].value == "II" and page.selectbox[0].options == list(TWELVE_LEADS)
+    assert "II · 500 Hz · beat positions: detected (XQRS)" in rendered_text(page)
+    assert any(shown(info.value).startswith("Lead II was analysed; the model was trained on "
+                                            "lead MLII") for info in page.info)
+
+
 def test_unexpected_failure_shows_a_plain_message_not_a_traceback(page, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("internal detail that must not reach the browser")

@@ -19,7 +19,14 @@ import pytest
 from dxcore.datasets import data_dir
 from dxcore.ecg.record import MAX_HOURS
 from tests.catalogue import BadInput, assert_answered_with_note, assert_refused, ids
-from tests.helpers import edf_bytes, record_files, run_cli, wfdb_bytes
+from tests.helpers import (
+    TWELVE_LEADS,
+    edf_bytes,
+    record_files,
+    run_cli,
+    twelve_lead_ecg,
+    wfdb_bytes,
+)
 
 SECONDS = 30.0
 
@@ -166,7 +173,11 @@ SIGNALS = [
     BadInput("signal-all-missing", lambda: _edited(lambda s: s.fill(np.nan)),
              expect="lead MLII holds no values"),
     BadInput("signal-mostly-missing", lambda: _edited(lambda s: s.__setitem__(
-        slice(0, int(len(s) * 0.7)), np.nan)), expect="is mostly missing (70% of samples)"),
+        slice(0, int(len(s) * 0.7)), np.nan)),
+             expect="has too many missing samples: 70% of its samples are missing"),
+    BadInput("signal-gap-of-3-s", lambda: _edited(lambda s: s.__setitem__(
+        slice(3600, 3600 + 3 * 360), np.nan)),
+             expect="has a gap of 3.0 s of missing samples (from 10.0 s)"),
     BadInput("signal-a-few-missing", lambda: _edited(lambda s: s.__setitem__(
         slice(100, 120), np.nan)), warns="20 missing samples of lead MLII were bridged"),
     BadInput("signal-flat", lambda: _edited(lambda s: s.fill(0.25)),
@@ -181,7 +192,10 @@ SIGNALS = [
              expect="no heartbeats could be found"),
     BadInput("signal-paced", _paced, warns="Paced rhythm: the model was not trained on paced"),
     BadInput("signal-no-mlii", lambda: _record(leads=("V1", "V2")),
-             warns="The record has no MLII lead; lead V1 was analysed"),
+             warns="Lead II was not in the record; lead V1 was analysed instead"),
+    BadInput("signal-12-leads-without-mlii", lambda: wfdb_bytes(
+        twelve_lead_ecg(_mitdb(), seconds=SECONDS), fs=500, leads=TWELVE_LEADS),
+             warns="Lead II was analysed; the model was trained on lead MLII"),
 ]
 
 CSV = [
@@ -197,6 +211,9 @@ CSV = [
              warns="CSV values were taken to be in millivolts"),
     BadInput("csv-huge-values", lambda: {"ecg.csv": b"MLII\n" + b"1e300\n" * 11000},
              expect="beyond ±10,000 mV"),
+    BadInput("csv-infinite-cells", lambda: _csv(_signals() * np.where(
+        np.isin(np.arange(len(_signals())), [100, 101, 250, 900]), np.inf, 1.0)[:, None]),
+             warns="4 missing samples of lead MLII were bridged"),
     BadInput("csv-nan-lead", lambda: _csv(np.c_[np.full(len(_signals()), np.nan),
                                                 _signals()[:, 1]]),
              expect="lead MLII holds no values"),

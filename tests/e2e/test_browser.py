@@ -178,5 +178,5 @@ def test_ecg_page_shows_a_hostile_lead_name_as_text(shipped_ecg_card, browser, a
         page.locator('input[type="file"]').set_input_files(
             {"name": "strip.csv", "mimeType": "text/csv", "buffer": "\n".join(lines).encode()})
         page.get_by_text("Record summary").wait_for(timeout=WAIT_MS)
-        page.get_by_text("less reliable").first.wait_for(timeout=WAIT_MS)
+        page.get_by_text("read the beat classes with care").first.wait_for(timeout=WAIT_MS)
         shows_literally(page, [HOSTILE["image"]])

@@ -63,7 +63,7 @@ def test_upload_without_annotations_and_a_record_without_mlii_notes_it():
     assert record.annotations is None
     notes_before = list(record.notes)
     name, _, notes = record.lead()
-    assert name == "V1" and any("no MLII lead" in note for note in notes)
+    assert name == "V1" and any("Lead II was not in the record" in note for note in notes)
     assert record.notes == notes_before  # choosing a lead leaves the record as it was
     assert record.lead()[2] == notes  # and a second analysis gets the same notes, once
 
