@@ -14,7 +14,7 @@ from dxcore.ecg import load_record
 from tests.helpers import run_cli, run_entry_point
 
 IMAGE_KEYS = {"input", "model", "probabilities", "prediction", "prediction_set", "coverage"}
-ECG_KEYS = {"input", "model", "fs", "beats", "summary"}
+ECG_KEYS = {"input", "model", "fs", "beats", "summary", "rhythm"}
 CASE_KEYS = {"input", "row", "model", "probabilities", "prediction", "prediction_set",
              "coverage", "atypicality"}
 HEADER = "age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal,comment\n"

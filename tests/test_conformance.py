@@ -182,7 +182,7 @@ def ecg_samples(model: DxModel, find: Finder, folder: Path) -> list[Source]:
 ECG_KIT = Kit(
     samples=ecg_samples,
     example=lambda folder: written(folder, "synthetic.csv", ecg_csv(synthetic_ecg(12), 360)),
-    keys=frozenset({"model", "fs", "beats", "summary"}),
+    keys=frozenset({"model", "fs", "beats", "summary", "rhythm"}),
     optional_keys=frozenset({"notes"}),
     explanation_shape=first_input_without_channels,  # the beat window, (128,)
     bad_inputs={
