@@ -106,3 +106,14 @@ def load_beats(names: tuple[str, ...] | list[str],
                override: str | Path | None = None) -> BeatSet:
     """The beats of several records, concatenated (cached per process)."""
     return _cached(tuple(names), str(override) if override else None)
+
+
+def reference_rhythm(name: str, override: str | Path | None = None) -> list[dict]:
+    """The reference rhythm episodes of one record (its ``.atr`` rhythm notes,
+    :func:`dxcore.ecg.rhythm.reference_episodes`)."""
+    import wfdb
+
+    from dxcore.ecg.rhythm import reference_episodes
+
+    annotation = wfdb.rdann(str(root(override) / name), "atr")
+    return reference_episodes(annotation.sample, annotation.aux_note, 360.0, RECORD_SECONDS)

@@ -1,14 +1,20 @@
 """The ``ecg-beats`` test measurement on MIT-BIH DS2 (22 records, never used for a
-choice): at the reference beat positions and end to end with detected beats, and the beat
-detector's own figures; 95% CIs by bootstrapping records. ``test_predictions`` gives the
-DS2 reference beats' logits for the coverage of the prediction sets."""
+choice): at the reference beat positions and end to end with detected beats, the beat
+detector's own figures, and the rhythm found from the signal alone (AF/flutter second by
+second against the reference rhythm notes, each record's AF burden); 95% CIs by
+bootstrapping records. Beats are read with the rhythm as a prediction reads them
+(:meth:`dxcore.ecg.model.EcgModel.read_with_rhythm`). ``test_predictions`` gives the DS2
+reference beats' logits for the coverage of the prediction sets."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from dxcore.datasets import mitdb
+from dxcore.ecg import rhythm
 from dxcore.ecg.beats import MODEL_CLASSES as CLASSES
+from dxcore.ecg.record import MODEL_FS
+from dxcore.ecg.rhythm_labels import AF_LABELS
 from dxcore.predictions import Predictions
 
 
@@ -43,12 +49,13 @@ def end_to_end(model, data: str | None = None) -> dict[str, np.ndarray]:
     """
     from dxcore.ecg.beats import match_beats, reference_beats
 
-    labels, predicted, records, detection = [], [], [], []
+    labels, predicted, records, detection, rhythms = [], [], [], [], {}
     for name in mitdb.DS2:
         record = mitdb.read_record(name, data)
         reference, reference_labels = reference_beats(record.annotations.symbol,
                                                       record.annotations.sample)
         analysis = model.predict(record, lead=mitdb.LEAD, use_reference=False).detail
+        rhythms[name] = analysis.rhythm
         matched_reference, matched_detected = match_beats(reference, analysis.samples,
                                                           record.fs)
         detection.append((len(matched_reference), len(reference), len(analysis.samples)))
@@ -61,7 +68,61 @@ def end_to_end(model, data: str | None = None) -> dict[str, np.ndarray]:
         records += [np.full(scored.sum() + len(false), name)]
     return {"labels": np.concatenate(labels), "predicted": np.concatenate(predicted),
             "records": np.concatenate(records), "detection": np.array(detection),
-            "detection_records": np.array(mitdb.DS2)}
+            "detection_records": np.array(mitdb.DS2), "rhythm": rhythms}
+
+
+def read_with_rhythm(model, beats: mitdb.BeatSet, decisions: np.ndarray,
+                     probabilities: np.ndarray) -> np.ndarray:
+    """Each record's decisions at the reference positions read with the rhythm found on
+    those beats, as a prediction from a record with its annotations reads them."""
+    decisions = np.asarray(decisions).copy()
+    for name in np.unique(beats.records):
+        rows = np.flatnonzero(beats.records == name)
+        context = beats.inputs["context"][rows]
+        in_af = model.af_beats(beats.samples[rows] / MODEL_FS, context)
+        if in_af is not None:
+            decisions[rows] = model.read_with_rhythm(decisions[rows], probabilities[rows],
+                                                     in_af, context)
+    return decisions
+
+
+def rhythm_report(found: dict[str, list[dict]], data: str | None, resamples: int,
+                  seed: int = 0) -> dict:
+    """AF/flutter found from the signal against the reference rhythm notes, second by
+    second: sensitivity and PPV pooled over the records (CIs by bootstrapping records),
+    and each record's AF burden, found and reference."""
+    from dxcore.metrics import bootstrap_intervals
+
+    duration = mitdb.RECORD_SECONDS
+    counts, burdens = [], {}
+    for name, episodes in found.items():
+        got = np.isin(rhythm.per_second(episodes, duration), AF_LABELS)
+        reference = np.isin(rhythm.per_second(mitdb.reference_rhythm(name, data), duration),
+                            AF_LABELS)
+        counts.append(((got & reference).sum(), reference.sum(), got.sum()))
+        burdens[name] = {"reference": round(100 * float(reference.mean()), 2),
+                         "found": round(100 * float(got.mean()), 2)}
+    counts_array = np.array(counts, dtype=np.float64)
+
+    def metric(index: np.ndarray) -> dict[str, float]:
+        both, reference, got = counts_array[index].sum(axis=0)
+        return {"sensitivity": both / max(reference, 1.0), "ppv": both / max(got, 1.0)}
+
+    point = metric(np.arange(len(counts_array)))
+    intervals = bootstrap_intervals(metric, len(counts_array), resamples, seed)
+    errors = {name: round(abs(b["found"] - b["reference"]), 2) for name, b in burdens.items()}
+    both, reference, got = counts_array.sum(axis=0)
+    return {"af_sensitivity": {"value": float(point["sensitivity"]),
+                               "ci95": intervals["sensitivity"]},
+            "af_ppv": {"value": float(point["ppv"]), "ci95": intervals["ppv"]},
+            "af_burden_max_error_points": {"value": max(errors.values())},
+            "af_burden_records_over_5_points": {
+                "value": sorted(n for n, e in errors.items() if e > 5)},
+            "af_burden_percent": {"value": burdens},
+            "seconds": {"value": int(reference), "found": int(got), "both": int(both)},
+            "what": {"value": "AF or flutter (AFIB, AFL) second by second from records read "
+                              "without their annotations, against the reference rhythm "
+                              "notes"}}
 
 
 def detection_report(counts: np.ndarray, resamples: int, seed: int = 0) -> dict:
@@ -91,7 +152,12 @@ def evaluate(model, data: str | None = None, resamples: int = 2000,
     from dxcore.metrics import report_multiclass
 
     cases = cases or test_predictions(model, data)
-    predicted = model.rule.decide(cases.probabilities(model.card.temperature))
+    probabilities = cases.probabilities(model.card.temperature)
+    beats = mitdb.load_beats(mitdb.DS2, data)
+    beats = beats.subset(np.flatnonzero(np.isin(beats.labels, CLASSES)))
+    if beat_ids(beats) != list(cases.case_ids):
+        raise ValueError("the test cases are not the DS2 reference beats")
+    predicted = read_with_rhythm(model, beats, model.rule.decide(probabilities), probabilities)
     metrics = report_multiclass(cases.label_names(list(CLASSES)), predicted, list(CLASSES),
                                 groups=np.asarray(cases.groups), resamples=resamples)
     metrics["beat_positions"] = {"value": "reference annotations of the 22 DS2 records"}
@@ -103,6 +169,8 @@ def evaluate(model, data: str | None = None, resamples: int = 2000,
         "value": "XQRS detections matched to reference beats within 150 ms; '-' row: false "
                  "detections, '-' column: missed reference beats (counted as errors)"}
     metrics["detection"] = detection_report(e2e["detection"], resamples)
+    if model.card.rhythm is not None:
+        metrics["rhythm"] = rhythm_report(e2e["rhythm"], data, resamples)
     return metrics
 
 
@@ -140,4 +208,16 @@ def table(metrics: dict) -> str:
     n = detection["n"]
     lines.append(f"  reference {n['value']}, detected {n['detected']}, missed {n['missed']}, "
                  f"false {n['false']}")
+    if "rhythm" in metrics:
+        found = metrics["rhythm"]
+        lines += ["", "Rhythm from the signal alone (AF/flutter, second by second):"]
+        for name in ("af_sensitivity", "af_ppv"):
+            low, high = found[name]["ci95"]
+            lines.append(f"  {name:22} {found[name]['value']:.4f} ({low:.4f}-{high:.4f})")
+        lines.append(f"  AF burden: largest error "
+                     f"{found['af_burden_max_error_points']['value']:.1f} points; records "
+                     f"over 5 points: {found['af_burden_records_over_5_points']['value']}")
+        lines += [f"    {name}: found {b['found']:.1f} %, reference {b['reference']:.1f} %"
+                  for name, b in found["af_burden_percent"]["value"].items()
+                  if b["found"] or b["reference"]]
     return "\n".join(lines)

@@ -299,17 +299,29 @@ class EcgModel(DxModel):
         """Which beats are in atrial fibrillation or flutter (:mod:`dxcore.ecg.rhythm`),
         and the beat classes read with that rhythm (``result.decisions``, in place); None
         for a card without a rhythm analysis."""
+        context_features = prepared.x[1]
+        in_af = self.af_beats(times, context_features)
+        if in_af is not None:
+            result.decisions = self.read_with_rhythm(result.decisions, result.probabilities,
+                                                     in_af, context_features)
+        return in_af
+
+    def af_beats(self, times: np.ndarray, context_features: np.ndarray) -> np.ndarray | None:
+        """Per beat, whether it lies in atrial fibrillation or flutter (the card's AF
+        model); None for a card without a rhythm analysis."""
         parameters = self.card.rhythm
         if parameters is None:
             return None
-        context_features = prepared.x[1]
         series = rhythm.beat_series(times, context_features)
         probability = rhythm.classical_af_probability(series, parameters["af_parameters"])
-        in_af = rhythm.af_beats(probability, times, parameters["af_threshold"])
-        result.decisions = rhythm.conditioned_decisions(
-            result.decisions, result.probabilities, self.card.class_names, in_af,
-            context_features, parameters["v_min_qrs_difference"])
-        return in_af
+        return rhythm.af_beats(probability, times, parameters["af_threshold"])
+
+    def read_with_rhythm(self, decisions: np.ndarray, probabilities: np.ndarray,
+                         in_af: np.ndarray, context_features: np.ndarray) -> np.ndarray:
+        """The beat classes read with the rhythm (:func:`rhythm.conditioned_decisions`)."""
+        return rhythm.conditioned_decisions(decisions, probabilities, self.card.class_names,
+                                            in_af, context_features,
+                                            self.card.rhythm["v_min_qrs_difference"])
 
     def describe_explanation(self, result: Result, explanation: Explanation) -> BeatSaliency:
         analysis: RecordAnalysis = result.detail

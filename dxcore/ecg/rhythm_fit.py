@@ -31,16 +31,12 @@ CHOSEN_BY = ("leave-one-record-out cross-validation on MIT-BIH DS1, beats detect
 def record_series(name: str, data: str | None = None) -> dict[str, Any]:
     """One DS1 record's detected beats: times, rhythm series, reference AF per beat, the
     reference rhythm episodes and the record's duration."""
-    import wfdb
-
     record = mitdb.read_record(name, data)
     _, signal, _ = record.lead(mitdb.LEAD)
     samples = detect_beats(signal, MODEL_FS)
     context = model_inputs(signal, samples)["context"]
     times = samples / MODEL_FS
-    annotation = wfdb.rdann(str(mitdb.root(data) / name), "atr")
-    reference = rhythm.reference_episodes(annotation.sample, annotation.aux_note, record.fs,
-                                          record.duration_s)
+    reference = mitdb.reference_rhythm(name, data)
     codes = rhythm.per_second(reference, record.duration_s)
     beat_codes = codes[np.clip(times.astype(int), 0, len(codes) - 1)]
     return {"times": times, "series": rhythm.beat_series(times, context),
