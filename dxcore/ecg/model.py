@@ -32,6 +32,7 @@ from dxcore.ecg import beats as beat_positions
 from dxcore.ecg import preprocessing, quality, rhythm
 from dxcore.ecg.reader import load_record, load_uploads
 from dxcore.ecg.record import MODEL_FS, EcgRecord, bridge, check_record, resample, to_rate
+from dxcore.ecg.rhythm_labels import RHYTHM_LABELS
 from dxcore.ecg.summary import PAUSE_S, UNCLASSIFIABLE, summarise
 from dxcore.errors import DxError, OutOfDomain
 from dxcore.explain import Explanation
@@ -98,7 +99,17 @@ class RecordAnalysis:
         summary = self.summary
         counts = ", ".join(f"{k} {v}" for k, v in summary["beats_per_class"].items())
         flag = [f"PACED RHYTHM ({self.paced}): {quality.PACED_NOTE}"] if self.paced else []
-        return [*flag, f"{summary['beats']} beats ({counts}); mean heart rate "
+        rhythm_line = []
+        if self.rhythm:
+            seconds: dict[str, float] = {}
+            for episode in self.rhythm:
+                seconds[episode["label"]] = (seconds.get(episode["label"], 0.0)
+                                             + episode["end_s"] - episode["start_s"])
+            shares = ", ".join(f"{RHYTHM_LABELS.get(code, code)} "
+                               f"{100 * t / self.record.duration_s:.0f}%"
+                               for code, t in sorted(seconds.items(), key=lambda kv: -kv[1]))
+            rhythm_line = [f"rhythm: {shares}; AF burden {summary['af_burden_percent']}%"]
+        return [*flag, *rhythm_line, f"{summary['beats']} beats ({counts}); mean heart rate "
                 f"{summary['mean_heart_rate_bpm']} bpm; ectopic burden "
                 f"{summary['ectopic_burden_percent']}%; longest V run "
                 f"{summary['longest_v_run']}"]
