@@ -22,6 +22,7 @@ from dxcore.ecg import BeatSaliency, EcgRecord, RecordAnalysis
 from dxcore.ecg.preprocessing import window_times
 from dxcore.ecg.quality import PACED_NOTE
 from dxcore.ecg.record import DEFAULT_LEAD
+from dxcore.ecg.summary import clock, duration_text
 from dxui import results
 from dxui.common import plain, show_error, show_notes
 
@@ -232,33 +233,6 @@ def beats_section(model_id: str, upload: results.Upload, read_options: dict[str,
 
 
 # --- Text and tables ----------------------------------------------------------------------
-
-
-def clock(seconds: float, tenths: bool = True) -> str:
-    """A time in the record, to a tenth of a second (or to the second).
-
-    >>> clock(83.42), clock(3723), clock(1805.56, tenths=False)
-    ('1:23.4', '1:02:03.0', '30:06')
-    """
-    scale = 10 if tenths else 1
-    minutes, rest = divmod(int(round(seconds * scale)), 60 * scale)
-    hours, minutes = divmod(minutes, 60)
-    second = f"{rest / scale:04.1f}" if tenths else f"{rest:02d}"
-    return f"{hours}:{minutes:02d}:{second}" if hours else f"{minutes}:{second}"
-
-
-def duration_text(seconds: float) -> str:
-    """A record's length in words.
-
-    >>> duration_text(45.3), duration_text(1805.56), duration_text(7300)
-    ('45.3 s', '30 min 6 s', '2 h 01 min')
-    """
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def summary_metrics(summary: dict) -> list[tuple[str, str, str]]:
