@@ -1,10 +1,15 @@
 """ECG page views: the upload and its options, the record summary, beat and agreement
-tables, and the charts (Altair, which Streamlit ships with): beat classes over the whole
-record, the ECG strip one page at a time, and one beat's waveform with its saliency band.
-The record goes through :mod:`dxui.results` like every upload.
+tables, the rhythm episodes, and the charts (Altair, which Streamlit ships with): beat
+classes over the whole record, the ECG strip one page at a time, and one beat's waveform
+with its saliency band. The record goes through :mod:`dxui.results` like every upload.
 
-Plots stay light on long records: the strip shows one page (a minute) at a time, at most
-:data:`STRIP_POINTS` samples of it, and the whole-record chart has one point per beat.
+The strip is drawn as a cardiologist reads one: on ECG paper at 25 mm/s and 10 mm/mV
+(:func:`strip_chart`), every beat marked with its class, the rhythm episodes in a band
+above the trace.
+
+Plots stay light on long records: the strip holds one page (a minute) at a time, at most
+:data:`STRIP_POINTS` samples of it, its paper drawn by the browser; the whole-record chart
+has one point per beat.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ import streamlit as st
 
 from dxcore.contract import DecisionRule, Result
 from dxcore.ecg import BeatSaliency, EcgRecord, RecordAnalysis
+from dxcore.ecg.edf_io import TO_MV
 from dxcore.ecg.preprocessing import window_times
 from dxcore.ecg.quality import PACED_NOTE
 from dxcore.ecg.record import DEFAULT_LEAD
+from dxcore.ecg.rhythm_labels import RHYTHM_LABELS, merged_episodes, rhythm_text
 from dxcore.ecg.summary import clock, duration_text
 from dxui import results
 from dxui.common import plain, show_error, show_notes
@@ -38,12 +45,33 @@ CALIBRATED_ON = ("out-of-fold predictions of a record-grouped cross-validation o
 UNCLASSIFIABLE = {"Q": "unclassifiable beat (Q)"}
 CLASS_COLOURS = {"N": "#7f7f7f", "S": "#1f77b4", "V": "#d62728", "F": "#ff7f0e",
                  "Q": "#9467bd"}
+# Rhythm band colours: sinus rhythms neutral or pale, atrial fibrillation and flutter amber,
+# supraventricular blue and ventricular red as their beat classes; light enough for the
+# code printed on them.
+RHYTHM_COLOURS = {"N": "#e3e3e3", "SBR": "#d4e6d0", "STACH": "#b5d9ad", "AFIB": "#f5a623",
+                  "AFL": "#f8cd78", "SVTA": "#9cc3eb", "B": "#f2a7a7", "T": "#f7c6c6",
+                  "VT": "#e46464", "IVR": "#ec9090", "Q": "#d8cce8"}
+UNKNOWN_RHYTHM_COLOUR = "#bdbdbd"
 STRIP_SECONDS = 60.0
 STRIP_POINTS = 24_000  # a minute at 360 Hz is drawn in full; faster rates as an envelope
-CONTEXT_SECONDS = 4.0  # either side of the selected beat
-STRIP_HEIGHT = 240
+CONTEXT_SECONDS = 6.0  # either side of the selected beat: a wide page's strip at 25 mm/s
+# ECG paper: 25 mm/s and 10 mm/mV; small squares of 1 mm (0.04 s, 0.1 mV), large ones of
+# 5 mm (0.2 s, 0.5 mV), pink as printed. PX_PER_MM is the screen's millimetre of paper: the
+# strip shows as many seconds as the page is wide (about 10 s on a laptop).
+MM_PER_S, MM_PER_MV, PX_PER_MM = 25.0, 10.0, 4.0
+MINOR_S, MINOR_MV, MAJOR_EVERY = 0.04, 0.1, 5
+PAPER_MINOR, PAPER_MAJOR = "#f6d3d8", "#e597a3"
+STRIP_MV = (2.0, 8.0)  # the trace's room: at least 2 mV, at most what a screen holds
+# Above the trace, in pixels from the plot's top: the rhythm band (when there is one), then
+# each beat's class letter and its mark.
+BAND_PX = 16
+LETTER_PX, MARK_PX, HEADROOM_PX = 8, (14, 21), 24
+RHYTHM_LABEL_EVERY_S = 5.0  # a long episode's code repeats, so that any view names it
 OVERVIEW_HEIGHT = 220  # the plot area: tall enough to read the rate off its axis
 RATE_TICKS = 6
+# Streamlit fits a chart's legends and axes into the height it is given ("fit"): "fit-x"
+# keeps that height for the plot area alone (the strip's paper scale, the overview's axis).
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 BEAT_HEIGHT = 280
 BAND_SPAN = 0.3  # the saliency band's height under the waveform, as a share of its range
 
@@ -64,11 +92,14 @@ def default_lead_index(record: EcgRecord) -> int:
 
 def lead_signal(analysis: RecordAnalysis) -> tuple[np.ndarray, str]:
     """The analysed lead at the record's own rate (gaps bridged as the analysis did) and
-    its unit."""
+    its unit: millivolts when the record's unit is one we know (the strip's paper is ruled
+    in mV), else the record's own."""
     record = analysis.record
     index = record.lead_names.index(analysis.lead)
     unit = record.units[index] if index < len(record.units) else "mV"
-    return record.lead(analysis.lead)[1], unit
+    signal = record.lead(analysis.lead)[1]
+    scale = TO_MV.get(unit.strip().lower())
+    return (signal * scale, "mV") if scale is not None else (signal, unit)
 
 
 # --- Views -------------------------------------------------------------------------------
@@ -148,8 +179,7 @@ def record_section(result: Result, tag: str) -> None:
             format_func=lambda s: page_label(s, duration),
             help="Which minute of the record the strip shows.")
     st.altair_chart(strip_chart(result, start, STRIP_SECONDS), width="stretch")
-    st.caption("Drag to scroll, use the mouse wheel or pinch to zoom, double-click to reset. "
-               "Each beat is marked with its predicted class.")
+    st.caption(strip_caption(analysis))
 
 
 def beats_section(model_id: str, upload: results.Upload, read_options: dict[str, Any],
@@ -233,6 +263,16 @@ def beats_section(model_id: str, upload: results.Upload, read_options: dict[str,
 
 
 # --- Text and tables ----------------------------------------------------------------------
+
+
+def strip_caption(analysis: RecordAnalysis) -> str:
+    """How to read and move the strip; the rhythm band is named only when there is one."""
+    band = ("The band above the trace shows the rhythm episodes (their words in the legend "
+            "and the tooltip). " if analysis.rhythm else "")
+    return ("ECG paper at 25 mm/s and 10 mm/mV: small squares 0.04 s and 0.1 mV, large ones "
+            f"0.2 s and 0.5 mV. {band}Each beat is marked with its predicted class. Drag to "
+            "scroll through the minute; the mouse wheel or a pinch zooms (off the paper's "
+            "scale), a double-click returns to it.")
 
 
 def summary_metrics(summary: dict) -> list[tuple[str, str, str]]:
@@ -405,8 +445,15 @@ def page_label(start_s: float, duration_s: float) -> str:
     return f"{clock(start_s, tenths=False)}–{clock(end_s, tenths=False)}"
 
 
+def shown_classes(analysis: RecordAnalysis) -> list[str]:
+    """The beat classes the record has beats of, in the card's order then Q: the legends
+    list these, so that each colour drawn is named and no unused class is."""
+    present = set(analysis.labels.astype(str))
+    return [name for name in [*analysis.class_names, *UNCLASSIFIABLE] if name in present]
+
+
 def _class_colour(classes: list[str]) -> alt.Color:
-    return alt.Color("Class:N", title="Class",
+    return alt.Color("Class:N", title="Beat class",
                      scale=alt.Scale(domain=classes,
                                      range=[CLASS_COLOURS.get(c, "#000000") for c in classes]),
                      legend=alt.Legend(orient="top"))
@@ -449,6 +496,7 @@ def overview_chart(result: Result) -> alt.Chart:
     rr = np.diff(times)
     rr = np.concatenate([rr[:1], rr])  # the first beat has no RR before it: use the next
     frame = _beat_frame(result, np.arange(len(times)))
+    classes = shown_classes(analysis)
     frame["Minutes"] = times / 60.0
     frame["Heart rate (bpm)"] = np.round(60.0 / np.maximum(rr, 1e-3), 1)
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
@@ -460,16 +508,118 @@ def overview_chart(result: Result) -> alt.Chart:
                 scale=alt.Scale(domain=rate_domain(frame["Heart rate (bpm)"].to_numpy()),
                                 clamp=True, nice=False),
                 axis=alt.Axis(tickCount=RATE_TICKS, grid=True)),
-        color=_class_colour(analysis.class_names),
-        shape=alt.Shape("Class:N", legend=None),
+        color=_class_colour(classes),
+        shape=alt.Shape("Class:N", scale=alt.Scale(domain=classes), legend=None),
         tooltip=tooltip,
-    ).add_params(zoom).properties(height=OVERVIEW_HEIGHT)
+    ).add_params(zoom).properties(height=OVERVIEW_HEIGHT, autosize=FIT_WIDTH)
+
+
+def strip_range(values: np.ndarray) -> tuple[float, float]:
+    """The trace's room (mV): its extremes rounded out to the large squares (0.5 mV), at
+    least ``STRIP_MV[0]`` tall and at most about ``STRIP_MV[1]`` (a spike or a baseline jump
+    beyond is cut off, around the median).
+
+    >>> strip_range(np.array([-0.4, 1.3])), strip_range(np.array([0.1, 0.2]))
+    ((-0.5, 1.5), (-1.0, 1.5))
+    >>> strip_range(np.array([0.0, 0.5, 1.0, 30.0]))  # a 30 mV spike: cut off
+    (-3.5, 5.0)
+    """
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    if high - low > STRIP_MV[1]:
+        middle = float(np.nanmedian(values))
+        low, high = middle - STRIP_MV[1] / 2, middle + STRIP_MV[1] / 2
+    major = MINOR_MV * MAJOR_EVERY
+    low, high = math.floor(low / major) * major, math.ceil(high / major) * major
+    short = math.ceil(round((STRIP_MV[0] - (high - low)) / (2 * major), 6)) * major
+    return (low - short, high + short) if short > 0 else (low, high)
+
+
+def rhythm_band(rhythm: list[dict[str, Any]], start_s: float,
+                end_s: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rhythm episodes over ``start_s`` to ``end_s``, cut to it: one segment each (its
+    code and words, and for the tooltip where it starts and ends in the record), and where
+    to print the codes: at each segment's start and every :data:`RHYTHM_LABEL_EVERY_S`
+    seconds along it, so that any part of a long episode in view is named.
+
+    >>> segments, labels = rhythm_band([{"label": "N", "start_s": 0.0, "end_s": 70.0},
+    ...                                 {"label": "AFIB", "start_s": 70.0, "end_s": 200.0}],
+    ...                                60.0, 120.0)
+    >>> segments[["Time (s)", "to", "Code"]].values.tolist()
+    [[60.0, 70.0, 'N'], [70.0, 120.0, 'AFIB']]
+    >>> labels[["Time (s)", "Code"]].values.tolist()[:4]
+    [[60.0, 'N'], [65.0, 'N'], [70.0, 'AFIB'], [75.0, 'AFIB']]
+    """
+    segments = []
+    for episode in merged_episodes(rhythm):
+        start, end = max(episode["start_s"], start_s), min(episode["end_s"], end_s)
+        if end > start:
+            segments.append({"Time (s)": start, "to": end, "Code": episode["label"],
+                             "Rhythm": rhythm_text(episode["label"]),
+                             "From": clock(episode["start_s"]), "To": clock(episode["end_s"]),
+                             "Duration": duration_text(episode["end_s"] - episode["start_s"])})
+    frame = pd.DataFrame(segments, columns=["Time (s)", "to", "Code", "Rhythm", "From", "To",
+                                            "Duration"])
+    step, clear = RHYTHM_LABEL_EVERY_S, 1.0  # no code within a second of another's
+    labels = []
+    for segment in segments:
+        start, end = segment["Time (s)"], segment["to"]
+        along = np.arange(math.floor((start + clear) / step + 1) * step, end - clear, step)
+        labels += [{"Time (s)": at, "Code": segment["Code"]} for at in [start, *along.tolist()]]
+    return frame, pd.DataFrame(labels, columns=["Time (s)", "Code"])
+
+
+def _paper(x: alt.X, y: alt.Y, seconds: tuple[float, float],
+           millivolts: tuple[float, float]) -> list[alt.Chart]:
+    """ECG paper under the trace: minor lines every :data:`MINOR_S` and :data:`MINOR_MV`,
+    every fifth a major line, drawn over the given span. The lines are counted out in the
+    browser (``alt.sequence``), so a minute's 1,500 of them send no data."""
+    layers = []
+    for major in (False, True):
+        for encoding, field, (low, high), step in ((x, "Time (s)", seconds, MINOR_S),
+                                                    (y, "Value", millivolts, MINOR_MV)):
+            first = math.ceil(round(low / step, 6))
+            last = math.floor(round(high / step, 6))
+            layers.append(
+                alt.Chart(alt.sequence(first, last + 1, as_="mm"))
+                .transform_filter(f"datum.mm % {MAJOR_EVERY} {'==' if major else '!='} 0")
+                .transform_calculate(**{field: f"datum.mm * {step}"})
+                .mark_rule(color=PAPER_MAJOR if major else PAPER_MINOR,
+                           strokeWidth=1.0 if major else 0.6, clip=True)
+                .encode(encoding))
+    return layers
+
+
+def _rhythm_layers(rhythm: list[dict[str, Any]], x: alt.X, start_s: float,
+                   end_s: float) -> list[alt.Chart]:
+    """The rhythm band along the strip's top: a coloured segment per episode (its words in
+    the tooltip and the legend) with its code printed on it."""
+    segments, labels = rhythm_band(rhythm, start_s, end_s)
+    codes = [code for code in RHYTHM_LABELS if any(e["label"] == code for e in rhythm)]
+    codes += sorted({e["label"] for e in rhythm} - set(codes))
+    fill = alt.Fill("Rhythm:N", title="Rhythm", scale=alt.Scale(
+        domain=[rhythm_text(code) for code in codes],
+        range=[RHYTHM_COLOURS.get(code, UNKNOWN_RHYTHM_COLOUR) for code in codes]),
+        # Two columns, so that the words fit beside the beat classes' legend on a laptop.
+        legend=alt.Legend(orient="top", columns=2, labelLimit=0, symbolType="square",
+                          symbolSize=120, symbolStrokeColor="#9e9e9e", symbolStrokeWidth=0.5))
+    band = alt.Chart(segments).mark_rect(stroke="white", strokeWidth=1, clip=True).encode(
+        x=x, x2="to:Q", y=alt.value(1), y2=alt.value(BAND_PX - 1), fill=fill,
+        tooltip=["Rhythm", "From", "To", "Duration"])
+    codes_text = alt.Chart(labels).mark_text(
+        align="left", baseline="middle", dx=3, fontSize=10, fontWeight="bold",
+        color="#222222", clip=True).encode(x=x, y=alt.value(BAND_PX / 2), text="Code:N")
+    return [band, codes_text]
 
 
 def strip_chart(result: Result, start_s: float, seconds: float,
                 highlight: tuple[float, float] | None = None) -> alt.LayerChart:
-    """The analysed lead from ``start_s`` for ``seconds``, each beat marked by its class
-    (letter and colour), optionally one time span shaded; zoom and pan along time."""
+    """The analysed lead from ``start_s`` for ``seconds`` on ECG paper at 25 mm/s and
+    10 mm/mV: its height follows the trace's range at :data:`PX_PER_MM`, its view as many
+    seconds as the page's width holds (the width is known only in the browser: the time
+    axis is an expression of it), opening at ``start_s`` or centred on ``highlight`` (a
+    span shaded). Above the trace, the rhythm band (when the rhythm was analysed) and each
+    beat's class letter and mark. Drag to scroll along the page; zooming leaves the paper's
+    scale, a double-click returns to it."""
     analysis: RecordAnalysis = result.detail
     signal, unit = lead_signal(analysis)
     fs = analysis.fs
@@ -479,28 +629,43 @@ def strip_chart(result: Result, start_s: float, seconds: float,
     trace = pd.DataFrame({"Time (s)": picks / fs, "Value": signal[picks]})
     beats = _beat_frame(result, np.flatnonzero((analysis.samples >= first)
                                                  & (analysis.samples < last)))
-    x = alt.X("Time (s):Q", title="Time (s)",
-              scale=alt.Scale(domain=[first / fs, last / fs], nice=False))
-    # Headroom over the trace for the class letters.
-    low, high = float(trace["Value"].min()), float(trace["Value"].max())
-    span = max(high - low, 1e-6)
+    px_per_s, px_per_mv = MM_PER_S * PX_PER_MM, MM_PER_MV * PX_PER_MM
+    if highlight is None:
+        opens = [first / fs, alt.ExprRef(f"{first / fs} + width / {px_per_s}")]
+    else:
+        middle = (highlight[0] + highlight[1]) / 2
+        opens = [alt.ExprRef(f"{middle} - width / {2 * px_per_s}"),
+                 alt.ExprRef(f"{middle} + width / {2 * px_per_s}")]
+    x = alt.X("Time (s):Q", title="Time (s)", scale=alt.Scale(domain=opens, nice=False),
+              axis=alt.Axis(grid=False, labelBound=True))  # no label cut at the edge
+    top = BAND_PX if analysis.rhythm else 0
+    low, high = strip_range(trace["Value"].to_numpy())
+    ceiling = high + (top + HEADROOM_PX) / px_per_mv
     y = alt.Y("Value:Q", title=f"{analysis.lead} ({unit})",
-              scale=alt.Scale(domain=[low - 0.05 * span, high + 0.25 * span], nice=False))
+              scale=alt.Scale(domain=[low, ceiling], nice=False, zero=False),
+              axis=alt.Axis(grid=False, format="d",
+                            values=list(range(math.ceil(low), math.floor(high) + 1))))
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
-    line = alt.Chart(trace).mark_line(color="#333333", strokeWidth=1, clip=True).encode(
+    line = alt.Chart(trace).mark_line(color="#1a1a1a", strokeWidth=1.1, clip=True).encode(
         x=x, y=y).add_params(zoom)
     tooltip = ["Beat", "At", "Class", "Probability"]
     tooltip += ["Reference"] if "Reference" in beats else []
-    # Each beat's class letter along the top, as on a Holter strip.
+    colour = _class_colour(shown_classes(analysis))
+    # Each beat's class letter and a mark over it, as on a Holter strip.
     letters = alt.Chart(beats).mark_text(fontWeight="bold", fontSize=12, clip=True).encode(
-        x=x, y=alt.value(8), text="Class:N", color=_class_colour(analysis.class_names),
-        tooltip=tooltip)
-    layers = [line, letters]
+        x=x, y=alt.value(top + LETTER_PX), text="Class:N", color=colour, tooltip=tooltip)
+    marks = alt.Chart(beats).mark_rule(strokeWidth=1.5, clip=True).encode(
+        x=x, y=alt.value(top + MARK_PX[0]), y2=alt.value(top + MARK_PX[1]), color=colour)
+    layers = [*_paper(x, y, (first / fs, last / fs), (low, ceiling))]
     if highlight is not None:
         span = pd.DataFrame({"Time (s)": [highlight[0]], "to": [highlight[1]]})
-        layers.insert(0, alt.Chart(span).mark_rect(color="#f2c94c", opacity=0.3).encode(
+        layers.append(alt.Chart(span).mark_rect(color="#f2c94c", opacity=0.3).encode(
             x=x, x2="to:Q"))
-    return alt.layer(*layers).properties(height=STRIP_HEIGHT)
+    if analysis.rhythm:
+        layers += _rhythm_layers(analysis.rhythm, x, first / fs, last / fs)
+    layers += [marks, letters, line]
+    return alt.layer(*layers).properties(height=round((ceiling - low) * px_per_mv),
+                                         autosize=FIT_WIDTH)
 
 
 def beat_window(analysis: RecordAnalysis, index: int) -> tuple[float, float]:

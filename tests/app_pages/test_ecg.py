@@ -60,9 +60,23 @@ def axis_titles(spec: dict) -> set[str]:
     return titles
 
 
-def strip_domain(spec: dict) -> list[float]:
-    """The time span (s) a strip chart opens on."""
-    return spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+def strip_opens_at(spec: dict) -> float:
+    """The time (s) a page's strip chart opens at; the page's width sets its end, at
+    25 mm/s (100 px a second)."""
+    start, end = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert end == {"expr": f"{start} + width / 100.0"}
+    return start
+
+
+def strip_frame(chart, *columns: str) -> pd.DataFrame:
+    """The frame of a strip chart's layer that has these columns (the trace: "Time (s)" and
+    "Value"; the rhythm band: "Code")."""
+    return next(frame for frame in chart_frames(chart) if set(columns) <= set(frame.columns))
+
+
+def strip_layers(spec: dict, mark: str) -> list[dict]:
+    """A strip chart's layers of one mark type."""
+    return [layer for layer in spec["layer"] if layer["mark"]["type"] == mark]
 
 
 def csv_bytes(signals: np.ndarray, fs: float | None) -> bytes:
@@ -156,12 +170,41 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     assert "F" not in set(table["Class"])  # the card's rule never returns F
     assert set(table.loc[table["Class"] == "V", "Meaning"]) == {"ventricular ectopic beat (V)"}
 
+    # Nothing of the rhythm until it is analysed: no AF burden (the labels above), no
+    # episodes, no band over the strip.
+    assert "**Rhythm episodes**" not in [markdown.value for markdown in page.markdown]
+    assert not any("Rhythm" in layer["encoding"].get("fill", {}).get("field", "")
+                   for layer in strip["layer"])
+    assert not any("rhythm" in caption.value for caption in page.caption)
+
+    # Every beat of the minute marked (a letter and a rule) in its class's colour, the
+    # legend naming the classes the record has beats of, Q included.
+    beats = strip_frame(other_charts(page)[1], "Beat", "Class")
+    minutes = strip_frame(other_charts(page)[0], "Minutes")["Minutes"]
+    assert len(beats) == (minutes < 1.0).sum() > 60
+    present = list(per_class.loc[per_class["Beats"] > 0, "Class"])
+    for mark in ("text", "rule"):
+        [layer] = [layer for layer in strip_layers(strip, mark)
+                   if layer["encoding"].get("color", {}).get("field") == "Class"]
+        assert layer["encoding"]["color"]["scale"]["domain"] == present
+
+    # ECG paper: minor lines every 0.04 s and 0.1 mV, major every fifth, drawn at 10 mm/mV
+    # (40 px: the height is the mV range times 40) and 25 mm/s (the view 100 px a second).
+    paper = [layer for layer in strip_layers(strip, "rule") if "sequence" in layer["data"]]
+    assert [(layer["mark"]["color"], layer["transform"][-1]["calculate"]) for layer in paper] == [
+        (ecg.PAPER_MINOR, "datum.mm * 0.04"), (ecg.PAPER_MINOR, "datum.mm * 0.1"),
+        (ecg.PAPER_MAJOR, "datum.mm * 0.04"), (ecg.PAPER_MAJOR, "datum.mm * 0.1")]
+    low, high = paper[1]["encoding"]["y"]["scale"]["domain"]
+    assert strip["height"] == pytest.approx((high - low) * 40, abs=1)
+
     [pager] = page.get("select_slider")
     assert (pager.options[0], pager.options[-1]) == ("0:00–1:00", "30:00–30:06")
-    assert strip_domain(strip) == [0.0, 60.0]
+    assert strip_opens_at(strip) == 0.0
+    trace = strip_frame(other_charts(page)[1], "Time (s)", "Value")["Time (s)"]
+    assert (trace.min(), trace.max()) == (0.0, pytest.approx(60.0, abs=0.01))  # the minute
     pager.set_value(300.0).run()
     assert not page.exception
-    assert strip_domain(charts(page)[1]) == [300.0, 360.0]
+    assert strip_opens_at(charts(page)[1]) == 300.0
 
 
 def test_the_page_states_the_cards_decision_rule(page, record_233, ecg_card):
@@ -435,3 +478,31 @@ def test_ecg_card_metrics_table_lists_numbers_only():
     table = card_metrics_table(card)
 
     assert list(table["Metric"]) == ["Accuracy", "V PPV", "Test set size"]
+
+
+def test_rhythm_band_cuts_the_episodes_to_the_page_and_names_each_along_it():
+    rhythm = [{"label": "N", "start_s": 0.0, "end_s": 50.0},
+              {"label": "AFIB", "start_s": 50.0, "end_s": 64.0},
+              {"label": "AFIB", "start_s": 64.0, "end_s": 80.0},  # one episode, cut in two
+              {"label": "SVTA", "start_s": 80.0, "end_s": 81.2},
+              {"label": "NOD", "start_s": 81.2, "end_s": 150.0},  # a code without words
+              {"label": "N", "start_s": 150.0, "end_s": 200.0}]
+
+    segments, labels = ecg.rhythm_band(rhythm, 60.0, 120.0)
+
+    assert segments[["Time (s)", "to", "Code", "Rhythm"]].values.tolist() == [
+        [60.0, 80.0, "AFIB", "atrial fibrillation (AFIB)"],
+        [80.0, 81.2, "SVTA", "supraventricular tachyarrhythmia (SVTA)"],
+        [81.2, 120.0, "NOD", "NOD"]]
+    # The tooltip gives the whole episode, not the part on this page.
+    assert segments[["From", "To", "Duration"]].values.tolist()[0] == ["0:50.0", "1:20.0", "30.0 s"]
+    # Each code at its segment's start, then on every 5 s inside it, none squeezed
+    # against the segment's end.
+    assert labels.values.tolist() == [
+        [60.0, "AFIB"], [65.0, "AFIB"], [70.0, "AFIB"], [75.0, "AFIB"], [80.0, "SVTA"],
+        [81.2, "NOD"], *[[at, "NOD"] for at in (85.0, 90.0, 95.0, 100.0, 105.0, 110.0, 115.0)]]
+
+    empty, no_labels = ecg.rhythm_band([], 0.0, 60.0)
+    assert empty.empty and list(empty.columns) == ["Time (s)", "to", "Code", "Rhythm", "From",
+                                                   "To", "Duration"]
+    assert no_labels.empty
