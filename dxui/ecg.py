@@ -28,7 +28,7 @@ from dxcore.ecg.edf_io import TO_MV
 from dxcore.ecg.preprocessing import window_times
 from dxcore.ecg.quality import PACED_NOTE
 from dxcore.ecg.record import DEFAULT_LEAD
-from dxcore.ecg.rhythm_labels import RHYTHM_LABELS, merged_episodes, rhythm_text
+from dxcore.ecg.rhythm_labels import RHYTHM_LABELS, episode_rows, merged_episodes, rhythm_text
 from dxcore.ecg.summary import clock, duration_text
 from dxui import results
 from dxui.common import plain, show_error, show_notes
@@ -52,6 +52,9 @@ RHYTHM_COLOURS = {"N": "#e3e3e3", "SBR": "#d4e6d0", "STACH": "#b5d9ad", "AFIB": 
                   "AFL": "#f8cd78", "SVTA": "#9cc3eb", "B": "#f2a7a7", "T": "#f7c6c6",
                   "VT": "#e46464", "IVR": "#ec9090", "Q": "#d8cce8"}
 UNKNOWN_RHYTHM_COLOUR = "#bdbdbd"
+# Headline figures per row: four keep "30 min 6 s" and "Low-confidence beats" whole on a
+# laptop's page, where six or seven in one row were cut off.
+METRICS_PER_ROW = 4
 STRIP_SECONDS = 60.0
 STRIP_POINTS = 24_000  # a minute at 360 Hz is drawn in full; faster rates as an envelope
 CONTEXT_SECONDS = 6.0  # either side of the selected beat: a wide page's strip at 25 mm/s
@@ -121,9 +124,11 @@ def summary_section(result: Result) -> None:
                    icon=":material/warning:")
     with st.container(border=True):
         metrics = summary_metrics(summary)
-        for column, (label, value, detail) in zip(st.columns(len(metrics)), metrics,
-                                                  strict=True):
-            column.metric(label, value, help=detail)
+        per_row = metrics_per_row(len(metrics))
+        for row in range(0, len(metrics), per_row):
+            for column, (label, value, detail) in zip(st.columns(per_row),
+                                                      metrics[row:row + per_row], strict=False):
+                column.metric(label, value, help=detail)
         classes_column, episodes_column = st.columns([2, 3], gap="large")
         with classes_column:
             st.markdown("**Beats per class**")
@@ -138,6 +143,10 @@ def summary_section(result: Result) -> None:
                 st.dataframe(episodes, hide_index=True, height=min(300, 38 + 35 * len(episodes)))
                 if summary["episodes_total"] > len(episodes):
                     st.caption(f"The first {len(episodes)} of {summary['episodes_total']}.")
+        if analysis.rhythm:
+            st.markdown("**Rhythm episodes**")
+            rhythm = rhythm_table(analysis.rhythm)
+            st.dataframe(rhythm, hide_index=True, height=min(300, 38 + 35 * len(rhythm)))
         # Lead names and notes come from the file (a CSV header names the leads).
         st.caption(f"Lead {plain(analysis.lead)} · {analysis.fs:g} Hz · beat positions: "
                    f"{summary['beat_positions']}.")
@@ -265,6 +274,15 @@ def beats_section(model_id: str, upload: results.Upload, read_options: dict[str,
 # --- Text and tables ----------------------------------------------------------------------
 
 
+def metrics_per_row(count: int) -> int:
+    """Metrics per row: at most :data:`METRICS_PER_ROW`, the rows as even as they can be.
+
+    >>> metrics_per_row(5), metrics_per_row(6), metrics_per_row(7), metrics_per_row(3)
+    (3, 3, 4, 3)
+    """
+    return math.ceil(count / math.ceil(count / METRICS_PER_ROW))
+
+
 def strip_caption(analysis: RecordAnalysis) -> str:
     """How to read and move the strip; the rhythm band is named only when there is one."""
     band = ("The band above the trace shows the rhythm episodes (their words in the legend "
@@ -280,19 +298,27 @@ def summary_metrics(summary: dict) -> list[tuple[str, str, str]]:
     rate = summary["mean_heart_rate_bpm"]
     run = summary["longest_v_run"]
     couplets = summary["v_couplets"]
-    return [
+    metrics = [
         ("Duration", duration_text(summary["duration_s"]), "Length of the uploaded record."),
         ("Mean heart rate", f"{rate:.0f} bpm" if rate else "—",
          "Beats per minute from the first to the last beat."),
         ("Beats", f"{summary['beats']:,}", f"Beat positions: {summary['beat_positions']}."),
         ("Ectopic burden", f"{summary['ectopic_burden_percent']:.1f} %",
          "Beats not classed N, as a share of all beats."),
-        ("Longest V run", f"{run} beats" if run else "none",
+        ("Longest V run", f"{run} beat{'s' if run > 1 else ''}" if run else "none",
          f"Consecutive V beats; 3 or more make a ventricular run. V couplets: {couplets}."),
-    ] + ([("Low-confidence beats", f"{summary['uncertain_beats']:,}",
-           f"Beats whose {summary['prediction_set_coverage']:.0%} prediction set holds more "
-           "than one class: the model cannot tell those classes apart for them.")]
-         if "uncertain_beats" in summary else [])
+    ]
+    if "uncertain_beats" in summary:
+        metrics.append((
+            "Low-confidence beats", f"{summary['uncertain_beats']:,}",
+            f"Beats whose {summary['prediction_set_coverage']:.0%} prediction set holds more "
+            "than one class: the model cannot tell those classes apart for them."))
+    if "af_burden_percent" in summary:  # once the rhythm is analysed
+        metrics.append((
+            "AF burden", f"{summary['af_burden_percent']:.1f} %",
+            "Share of the record's time in atrial fibrillation or flutter (AFIB, AFL), from "
+            "the rhythm episodes."))
+    return metrics
 
 
 def class_meaning(result: Result, name: str) -> str:
@@ -302,11 +328,12 @@ def class_meaning(result: Result, name: str) -> str:
 
 
 def class_table(result: Result, summary: dict) -> pd.DataFrame:
-    """Beats per class, with the class's meaning and its share of all beats."""
+    """Beats per class, with the class's meaning and its share of all beats (its number
+    and "%" kept on one line in the narrow column)."""
     total = max(summary["beats"], 1)
     return pd.DataFrame(
         [{"Class": name, "Meaning": class_meaning(result, name), "Beats": count,
-          "Share": f"{100.0 * count / total:.1f} %"}
+          "Share": f"{100.0 * count / total:.1f}\u00a0%"}
          for name, count in summary["beats_per_class"].items()],
         columns=["Class", "Meaning", "Beats", "Share"])
 
@@ -325,6 +352,12 @@ def episodes_table(summary: dict) -> pd.DataFrame:
                      "End": clock(episode["end_s"]), "Beats": episode["beats"],
                      "Detail": detail})
     return pd.DataFrame(rows, columns=["Episode", "Start", "End", "Beats", "Detail"])
+
+
+def rhythm_table(rhythm: list[dict[str, Any]]) -> pd.DataFrame:
+    """The rhythm episodes, one row each: the rhythm in words, start, end and duration."""
+    return pd.DataFrame(episode_rows(merged_episodes(rhythm)),
+                        columns=["Rhythm", "Start", "End", "Duration"])
 
 
 def predicted_probability(result: Result) -> np.ndarray:

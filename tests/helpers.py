@@ -119,3 +119,20 @@ def synthetic_ecg(seconds: float = 20.0, fs: float = 360, rate_bpm: float = 72) 
     qrs = np.exp(-0.5 * ((t[:, None] - beats[None, :]) / 0.012) ** 2).sum(axis=1)
     lead = qrs + 0.05 * np.sin(2 * np.pi * 0.3 * t)
     return np.stack([lead, 0.6 * lead], axis=1)
+
+
+def with_rhythm(monkeypatch, rhythm: list[dict], af_burden_percent: float) -> None:
+    """Every ECG analysis from now on (in this test) carries ``rhythm`` and its AF burden,
+    as the rhythm analysis will give them: the views of the rhythm are tested before it
+    exists, and without it."""
+    from dxcore.ecg import EcgModel
+
+    describe = EcgModel.describe
+
+    def with_episodes(self, prepared, result):
+        analysis = describe(self, prepared, result)
+        analysis.rhythm = [dict(episode) for episode in rhythm]
+        analysis.summary["af_burden_percent"] = af_burden_percent
+        return analysis
+
+    monkeypatch.setattr(EcgModel, "describe", with_episodes)

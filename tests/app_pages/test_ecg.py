@@ -28,7 +28,7 @@ from tests.app_pages.conftest import (
     shown,
 )
 from tests.app_pages.test_chest_xray import rendered_text
-from tests.helpers import real_ecg, record_files, synthetic_ecg, wfdb_bytes
+from tests.helpers import real_ecg, record_files, synthetic_ecg, wfdb_bytes, with_rhythm
 
 PAGE = "app_pages/ecg.py"
 # tf-keras-vis calls the functional model with a list; Keras warns, harmlessly.
@@ -36,6 +36,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWa
 RECORD = "233"  # DS2: frequent V beats, V runs and a few S and F beats
 SUMMARY_LABELS = ["Duration", "Mean heart rate", "Beats", "Ectopic burden", "Longest V run",
                   "Low-confidence beats"]
+# Until the rhythm analysis exists, a rhythm made by hand over 90 s of record 201 (which opens
+# in atrial fibrillation); AF burden (36 + 11) s of 90 s.
+RHYTHM = [{"label": "AFIB", "start_s": 0.0, "end_s": 36.0},
+          {"label": "N", "start_s": 36.0, "end_s": 70.0},
+          {"label": "AFL", "start_s": 70.0, "end_s": 81.0},
+          {"label": "N", "start_s": 81.0, "end_s": 90.0}]
 
 
 def upload(app: AppTest, files: dict[str, bytes]) -> AppTest:
@@ -205,6 +211,47 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     pager.set_value(300.0).run()
     assert not page.exception
     assert strip_opens_at(charts(page)[1]) == 300.0
+
+
+def test_the_rhythm_shows_as_af_burden_episodes_and_a_band_over_the_strip(page, mitdb_root,
+                                                                          monkeypatch):
+    with_rhythm(monkeypatch, RHYTHM, af_burden_percent=52.2)
+    # 90 s of record 201 that no other test uploads: no cached analysis answers for them.
+    upload(page, wfdb_bytes(real_ecg(mitdb_root, seconds=90.0, record="201"), name="af201"))
+
+    assert not page.exception and not page.error
+    summary = {metric.label: metric.value for metric in page.metric}
+    assert list(summary)[-1] == "AF burden" and summary["AF burden"] == "52.2 %"
+    assert "**Rhythm episodes**" in [markdown.value for markdown in page.markdown]
+    [episodes] = [frame.value for frame in page.dataframe if "Rhythm" in frame.value.columns]
+    assert episodes.values.tolist() == [
+        ["atrial fibrillation (AFIB)", "0:00.0", "0:36.0", "36.0 s"],
+        ["sinus rhythm (N)", "0:36.0", "1:10.0", "34.0 s"],
+        ["atrial flutter (AFL)", "1:10.0", "1:21.0", "11.0 s"],
+        ["sinus rhythm (N)", "1:21.0", "1:30.0", "9.0 s"]]
+
+    chart = other_charts(page)[1]
+    spec = json.loads(chart.proto.spec)
+    band = strip_frame(chart, "Code", "Rhythm", "to")
+    assert band[["Time (s)", "to", "Code"]].values.tolist() == [[0.0, 36.0, "AFIB"],
+                                                                [36.0, 60.0, "N"]]
+    [fill] = [layer["encoding"]["fill"] for layer in spec["layer"]
+              if "fill" in layer["encoding"]]
+    assert fill["scale"] == {"domain": ["sinus rhythm (N)", "atrial fibrillation (AFIB)",
+                                        "atrial flutter (AFL)"],
+                             "range": [ecg.RHYTHM_COLOURS[c] for c in ("N", "AFIB", "AFL")]}
+    assert fill["legend"]["labelLimit"] == 0  # the words are never cut off
+    codes = strip_frame(chart, "Code")
+    assert set(codes["Code"]) == {"AFIB", "N"} and 0.0 in set(codes["Time (s)"])
+    assert any("band above the trace shows the rhythm" in caption.value
+               for caption in page.caption)
+    assert strip_opens_at(spec) == 0.0
+
+    page.get("select_slider")[0].set_value(60.0).run()
+    assert not page.exception
+    band = strip_frame(other_charts(page)[1], "Code", "Rhythm", "to")
+    assert band[["Time (s)", "to", "Code"]].values.tolist() == [
+        [60.0, 70.0, "N"], [70.0, 81.0, "AFL"], [81.0, pytest.approx(90.0, abs=0.01), "N"]]
 
 
 def test_the_page_states_the_cards_decision_rule(page, record_233, ecg_card):
