@@ -266,8 +266,8 @@ def beats_section(model_id: str, upload: results.Upload, read_options: dict[str,
             results.probability_bars(result, index, CALIBRATED_ON)
     st.markdown("**Around this beat**")
     st.altair_chart(
-        strip_chart(result, analysis.times[index] - CONTEXT_SECONDS, 2 * CONTEXT_SECONDS,
-                    highlight=beat_window(analysis, index)),
+        strip_chart(result, max(0.0, analysis.times[index] - CONTEXT_SECONDS),
+                    2 * CONTEXT_SECONDS, highlight=beat_window(analysis, index)),
         width="stretch")
 
 
@@ -603,22 +603,26 @@ def rhythm_band(rhythm: list[dict[str, Any]], start_s: float,
 
 def _paper(x: alt.X, y: alt.Y, seconds: tuple[float, float],
            millivolts: tuple[float, float]) -> list[alt.Chart]:
-    """ECG paper under the trace: minor lines every :data:`MINOR_S` and :data:`MINOR_MV`,
-    every fifth a major line, drawn over the given span. The lines are counted out in the
-    browser (``alt.sequence``), so a minute's 1,500 of them send no data."""
+    """ECG paper under the trace, as far as the trace goes: minor lines every
+    :data:`MINOR_S` and :data:`MINOR_MV`, every fifth a major line. The lines are counted
+    out in the browser (``alt.sequence``), so a minute's 1,500 of them send no data."""
     layers = []
     for major in (False, True):
-        for encoding, field, (low, high), step in ((x, "Time (s)", seconds, MINOR_S),
-                                                    (y, "Value", millivolts, MINOR_MV)):
+        for vertical, (low, high), step in ((True, seconds, MINOR_S),
+                                            (False, millivolts, MINOR_MV)):
             first = math.ceil(round(low / step, 6))
             last = math.floor(round(high / step, 6))
-            layers.append(
-                alt.Chart(alt.sequence(first, last + 1, as_="mm"))
-                .transform_filter(f"datum.mm % {MAJOR_EVERY} {'==' if major else '!='} 0")
-                .transform_calculate(**{field: f"datum.mm * {step}"})
-                .mark_rule(color=PAPER_MAJOR if major else PAPER_MINOR,
-                           strokeWidth=1.0 if major else 0.6, clip=True)
-                .encode(encoding))
+            lines = (alt.Chart(alt.sequence(first, last + 1, as_="mm"))
+                     .transform_filter(f"datum.mm % {MAJOR_EVERY} {'==' if major else '!='} 0")
+                     .mark_rule(color=PAPER_MAJOR if major else PAPER_MINOR,
+                                strokeWidth=1.0 if major else 0.6, clip=True))
+            if vertical:
+                lines = lines.transform_calculate(**{"Time (s)": f"datum.mm * {step}"}).encode(x)
+            else:
+                lines = lines.transform_calculate(**{
+                    "Value": f"datum.mm * {step}", "Time (s)": f"{seconds[0]}",
+                    "to": f"{seconds[1]}"}).encode(y, x, x2="to:Q")
+            layers.append(lines)
     return layers
 
 
@@ -650,7 +654,8 @@ def strip_chart(result: Result, start_s: float, seconds: float,
     10 mm/mV: its height follows the trace's range at :data:`PX_PER_MM`, its view as many
     seconds as the page's width holds (the width is known only in the browser: the time
     axis is an expression of it), opening at ``start_s`` or centred on ``highlight`` (a
-    span shaded). Above the trace, the rhythm band (when the rhythm was analysed) and each
+    span shaded) as far as the trace allows (no blank paper before the record's start).
+    Above the trace, the rhythm band (when the rhythm was analysed) and each
     beat's class letter and mark. Drag to scroll along the page; zooming leaves the paper's
     scale, a double-click returns to it."""
     analysis: RecordAnalysis = result.detail
@@ -663,12 +668,12 @@ def strip_chart(result: Result, start_s: float, seconds: float,
     beats = _beat_frame(result, np.flatnonzero((analysis.samples >= first)
                                                  & (analysis.samples < last)))
     px_per_s, px_per_mv = MM_PER_S * PX_PER_MM, MM_PER_MV * PX_PER_MM
-    if highlight is None:
-        opens = [first / fs, alt.ExprRef(f"{first / fs} + width / {px_per_s}")]
-    else:
+    opens: list = [first / fs, alt.ExprRef(f"{first / fs} + width / {px_per_s}")]
+    if highlight is not None:  # centred on it, within the trace where the trace is wider
         middle = (highlight[0] + highlight[1]) / 2
-        opens = [alt.ExprRef(f"{middle} - width / {2 * px_per_s}"),
-                 alt.ExprRef(f"{middle} + width / {2 * px_per_s}")]
+        opens_at = (f"clamp({middle} - width / {2 * px_per_s}, {first / fs}, "
+                    f"max({first / fs}, {last / fs} - width / {px_per_s}))")
+        opens = [alt.ExprRef(opens_at), alt.ExprRef(f"{opens_at} + width / {px_per_s}")]
     x = alt.X("Time (s):Q", title="Time (s)", scale=alt.Scale(domain=opens, nice=False),
               axis=alt.Axis(grid=False, labelBound=True))  # no label cut at the edge
     top = BAND_PX if analysis.rhythm else 0

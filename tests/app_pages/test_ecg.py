@@ -197,11 +197,18 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     # ECG paper: minor lines every 0.04 s and 0.1 mV, major every fifth, drawn at 10 mm/mV
     # (40 px: the height is the mV range times 40) and 25 mm/s (the view 100 px a second).
     paper = [layer for layer in strip_layers(strip, "rule") if "sequence" in layer["data"]]
-    assert [(layer["mark"]["color"], layer["transform"][-1]["calculate"]) for layer in paper] == [
+    assert [(layer["mark"]["color"], next(t["calculate"] for t in layer["transform"]
+                                          if t.get("calculate", "").startswith("datum.mm")))
+            for layer in paper] == [
         (ecg.PAPER_MINOR, "datum.mm * 0.04"), (ecg.PAPER_MINOR, "datum.mm * 0.1"),
         (ecg.PAPER_MAJOR, "datum.mm * 0.04"), (ecg.PAPER_MAJOR, "datum.mm * 0.1")]
     low, high = paper[1]["encoding"]["y"]["scale"]["domain"]
     assert strip["height"] == pytest.approx((high - low) * 40, abs=1)
+
+    # Around the first beat listed (at 1.4 s), the strip opens centred on it but not before
+    # the record's start.
+    opens_at = around["layer"][0]["encoding"]["x"]["scale"]["domain"][0]["expr"]
+    assert opens_at.startswith("clamp(") and ", 0.0, max(0.0, " in opens_at
 
     [pager] = page.get("select_slider")
     assert (pager.options[0], pager.options[-1]) == ("0:00–1:00", "30:00–30:06")
