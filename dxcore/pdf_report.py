@@ -3,7 +3,8 @@
 A case page holds what a reader needs to judge one answer and nothing that identifies the
 patient: the input as the model saw it (a thumbnail, an ECG strip, or the model's own fields
 of a case record: never file names, DICOM tags, header comments or unused columns), the
-prediction with every class's probability, the prediction set and the decision rule, the
+prediction with every class's probability (an ECG record: its beats per class, summary
+figures, AF burden and rhythm episodes), the prediction set and the decision rule, the
 saliency map with its colour bar, the domain guard's result, the model's id, version and
 weights SHA-256, the card's test metrics with their 95% CIs and its limitations, the
 input's SHA-256 (:func:`dxcore.audit.input_sha256`), the time, the app version and the
@@ -46,6 +47,7 @@ DISCLAIMER = ("Research prototype - not for clinical decisions. The models are t
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu: Unicode (≥, –)
 STRIP_SECONDS = 10.0
 FIELDS_SHOWN = 40  # a gene profile's 7,129 probes: the first ones and "... more"
+RHYTHM_ROWS = 10  # a Holter day's rhythm episodes: the ones that matter most and "... more"
 
 
 @cache
@@ -264,6 +266,50 @@ def _domain(case: Case) -> str:
     return "Accepted by the signal-quality check (the record reads as an ECG)."
 
 
+def report_episodes(rhythm: list[dict], limit: int = RHYTHM_ROWS) -> tuple[list[dict], int]:
+    """The rhythm episodes a report lists, neighbours of one rhythm merged: all of them when
+    ``limit`` rows hold them, else the ``limit`` a reader needs most, in time order: the
+    longest episode of each rhythm other than sinus rhythm, then the other episodes of
+    those rhythms, then sinus rhythm's, the longest first; and how many are left out.
+
+    >>> rhythm = [{"label": label, "start_s": 10.0 * k, "end_s": 10.0 * k + length}
+    ...           for k, (label, length) in enumerate([("N", 10), ("AFIB", 9), ("N", 10),
+    ...                                                ("AFIB", 8), ("SVTA", 1), ("N", 5)])]
+    >>> kept, more = report_episodes(rhythm, limit=3)
+    >>> [(e["label"], e["start_s"]) for e in kept], more
+    ([('AFIB', 10.0), ('AFIB', 30.0), ('SVTA', 40.0)], 3)
+    """
+    from dxcore.ecg.rhythm_labels import merged_episodes  # lazily: the package imports Keras
+
+    merged = merged_episodes(rhythm)
+    if len(merged) <= limit:
+        return merged, 0
+    length = [episode["end_s"] - episode["start_s"] for episode in merged]
+    longest = {episode["label"]: k for k, episode in sorted(enumerate(merged),
+                                                            key=lambda e: length[e[0]])}
+    ranked = sorted(range(len(merged)), key=lambda k: (
+        merged[k]["label"] == "N", longest[merged[k]["label"]] != k, -length[k]))
+    return [merged[k] for k in sorted(ranked[:limit])], len(merged) - limit
+
+
+def _rhythm_section(pdf: Report, rhythm: list[dict]) -> None:
+    """The rhythm episodes as a table (:func:`report_episodes`)."""
+    from dxcore.ecg.rhythm_labels import episode_rows  # lazily, as above
+
+    episodes, more = report_episodes(rhythm)
+    pdf.line_of(f"Rhythm episodes ({len(episodes) + more}"
+                + (f", the {len(episodes)} that matter most listed" if more else "") + "):", 8)
+    pdf.set_font("DejaVu", "", 7.5)
+    with pdf.table(col_widths=(60, 20, 20, 20), width=120, align="LEFT",
+                   text_align="LEFT") as table:
+        table.row(["Rhythm", "Start", "End", "Duration"])
+        for row in episode_rows(episodes):
+            table.row(list(row.values()))
+    if more:
+        pdf.line_of(f"... and {more} more episode{'s' if more > 1 else ''}, shorter or in "
+                    "sinus rhythm.", 7.5)
+
+
 def _input_section(pdf: Report, case: Case) -> None:
     pdf.heading("Input", 11)
     modality = case.model.modality
@@ -307,9 +353,13 @@ def _prediction_section(pdf: Report, case: Case) -> None:
     pdf.line_of(_verdict(case), 10, bold=True)
     if case.model.modality == "ecg":
         summary = result.detail.summary
+        af = (f"; AF burden {summary['af_burden_percent']}% of the record's time"
+              if "af_burden_percent" in summary else "")
         pdf.line_of(f"Mean heart rate {summary.get('mean_heart_rate_bpm')} bpm; ectopic "
                     f"burden {summary.get('ectopic_burden_percent')}%; longest V run "
-                    f"{summary.get('longest_v_run')}.")
+                    f"{summary.get('longest_v_run')}{af}.")
+        if result.detail.rhythm:
+            _rhythm_section(pdf, result.detail.rhythm)
     else:
         for name, p in zip(result.class_names, result.probabilities[item], strict=True):
             pdf.line_of(f"P({card.class_label(name)}) = {_percent(float(p))}")

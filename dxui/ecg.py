@@ -1,10 +1,15 @@
 """ECG page views: the upload and its options, the record summary, beat and agreement
-tables, and the charts (Altair, which Streamlit ships with): beat classes over the whole
-record, the ECG strip one page at a time, and one beat's waveform with its saliency band.
-The record goes through :mod:`dxui.results` like every upload.
+tables, the rhythm episodes, and the charts (Altair, which Streamlit ships with): beat
+classes over the whole record, the ECG strip one page at a time, and one beat's waveform
+with its saliency band. The record goes through :mod:`dxui.results` like every upload.
 
-Plots stay light on long records: the strip shows one page (a minute) at a time, at most
-:data:`STRIP_POINTS` samples of it, and the whole-record chart has one point per beat.
+The strip is drawn as a cardiologist reads one: on ECG paper at 25 mm/s and 10 mm/mV
+(:func:`strip_chart`), every beat marked with its class, the rhythm episodes in a band
+above the trace.
+
+Plots stay light on long records: the strip holds one page (a minute) at a time, at most
+:data:`STRIP_POINTS` samples of it, its paper drawn by the browser; the whole-record chart
+has one point per beat.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ import streamlit as st
 
 from dxcore.contract import DecisionRule, Result
 from dxcore.ecg import BeatSaliency, RecordAnalysis
+from dxcore.ecg.edf_io import TO_MV
 from dxcore.ecg.preprocessing import window_times
 from dxcore.ecg.quality import PACED_NOTE
+from dxcore.ecg.rhythm_labels import RHYTHM_LABELS, episode_rows, merged_episodes, rhythm_text
+from dxcore.ecg.summary import clock, duration_text
 from dxui import results
 from dxui.common import plain, show_error, show_notes
 
@@ -36,12 +44,36 @@ CALIBRATED_ON = ("out-of-fold predictions of a record-grouped cross-validation o
 UNCLASSIFIABLE = {"Q": "unclassifiable beat (Q)"}
 CLASS_COLOURS = {"N": "#7f7f7f", "S": "#1f77b4", "V": "#d62728", "F": "#ff7f0e",
                  "Q": "#9467bd"}
+# Rhythm band colours: sinus rhythms neutral or pale, atrial fibrillation and flutter amber,
+# supraventricular blue and ventricular red as their beat classes; light enough for the
+# code printed on them.
+RHYTHM_COLOURS = {"N": "#e3e3e3", "SBR": "#d4e6d0", "STACH": "#b5d9ad", "AFIB": "#f5a623",
+                  "AFL": "#f8cd78", "SVTA": "#9cc3eb", "B": "#f2a7a7", "T": "#f7c6c6",
+                  "VT": "#e46464", "IVR": "#ec9090", "Q": "#d8cce8"}
+UNKNOWN_RHYTHM_COLOUR = "#bdbdbd"
+# Headline figures per row: four keep "30 min 6 s" and "Low-confidence beats" whole on a
+# laptop's page, where six or seven in one row were cut off.
+METRICS_PER_ROW = 4
 STRIP_SECONDS = 60.0
 STRIP_POINTS = 24_000  # a minute at 360 Hz is drawn in full; faster rates as an envelope
-CONTEXT_SECONDS = 4.0  # either side of the selected beat
-STRIP_HEIGHT = 240
+CONTEXT_SECONDS = 6.0  # either side of the selected beat: a wide page's strip at 25 mm/s
+# ECG paper: 25 mm/s and 10 mm/mV; small squares of 1 mm (0.04 s, 0.1 mV), large ones of
+# 5 mm (0.2 s, 0.5 mV), pink as printed. PX_PER_MM is the screen's millimetre of paper: the
+# strip shows as many seconds as the page is wide (about 10 s on a laptop).
+MM_PER_S, MM_PER_MV, PX_PER_MM = 25.0, 10.0, 4.0
+MINOR_S, MINOR_MV, MAJOR_EVERY = 0.04, 0.1, 5
+PAPER_MINOR, PAPER_MAJOR = "#f6d3d8", "#e597a3"
+STRIP_MV = (2.0, 8.0)  # the trace's room: at least 2 mV, at most what a screen holds
+# Above the trace, in pixels from the plot's top: the rhythm band (when there is one), then
+# each beat's class letter and its mark.
+BAND_PX = 16
+LETTER_PX, MARK_PX, HEADROOM_PX = 8, (14, 21), 24
+RHYTHM_LABEL_EVERY_S = 5.0  # a long episode's code repeats, so that any view names it
 OVERVIEW_HEIGHT = 220  # the plot area: tall enough to read the rate off its axis
 RATE_TICKS = 6
+# Streamlit fits a chart's legends and axes into the height it is given ("fit"): "fit-x"
+# keeps that height for the plot area alone (the strip's paper scale, the overview's axis).
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 BEAT_HEIGHT = 280
 BAND_SPAN = 0.3  # the saliency band's height under the waveform, as a share of its range
 
@@ -56,11 +88,14 @@ def read_options(files: dict[str, bytes], rate: float | None) -> dict[str, Any]:
 
 def lead_signal(analysis: RecordAnalysis) -> tuple[np.ndarray, str]:
     """The analysed lead at the record's own rate (gaps bridged as the analysis did) and
-    its unit."""
+    its unit: millivolts when the record's unit is one we know (the strip's paper is ruled
+    in mV), else the record's own."""
     record = analysis.record
     index = record.lead_names.index(analysis.lead)
     unit = record.units[index] if index < len(record.units) else "mV"
-    return record.lead(analysis.lead)[1], unit
+    signal = record.lead(analysis.lead)[1]
+    scale = TO_MV.get(unit.strip().lower())
+    return (signal * scale, "mV") if scale is not None else (signal, unit)
 
 
 # --- Views -------------------------------------------------------------------------------
@@ -82,9 +117,11 @@ def summary_section(result: Result) -> None:
                    icon=":material/warning:")
     with st.container(border=True):
         metrics = summary_metrics(summary)
-        for column, (label, value, detail) in zip(st.columns(len(metrics)), metrics,
-                                                  strict=True):
-            column.metric(label, value, help=detail)
+        per_row = metrics_per_row(len(metrics))
+        for row in range(0, len(metrics), per_row):
+            for column, (label, value, detail) in zip(st.columns(per_row),
+                                                      metrics[row:row + per_row], strict=False):
+                column.metric(label, value, help=detail)
         classes_column, episodes_column = st.columns([2, 3], gap="large")
         with classes_column:
             st.markdown("**Beats per class**")
@@ -99,6 +136,10 @@ def summary_section(result: Result) -> None:
                 st.dataframe(episodes, hide_index=True, height=min(300, 38 + 35 * len(episodes)))
                 if summary["episodes_total"] > len(episodes):
                     st.caption(f"The first {len(episodes)} of {summary['episodes_total']}.")
+        if analysis.rhythm:
+            st.markdown("**Rhythm episodes**")
+            rhythm = rhythm_table(analysis.rhythm)
+            st.dataframe(rhythm, hide_index=True, height=min(300, 38 + 35 * len(rhythm)))
         # Lead names and notes come from the file (a CSV header names the leads).
         st.caption(f"Lead {plain(analysis.lead)} · {analysis.fs:g} Hz · beat positions: "
                    f"{summary['beat_positions']}.")
@@ -138,8 +179,7 @@ def record_section(result: Result, tag: str) -> None:
             format_func=lambda s: page_label(s, duration),
             help="Which minute of the record the strip shows.")
     st.altair_chart(strip_chart(result, start, STRIP_SECONDS), width="stretch")
-    st.caption("Drag to scroll, use the mouse wheel or pinch to zoom, double-click to reset. "
-               "Each beat is marked with its predicted class.")
+    st.caption(strip_caption(analysis))
 
 
 def beats_section(model_id: str, upload: results.Upload, read_options: dict[str, Any],
@@ -217,39 +257,31 @@ def beats_section(model_id: str, upload: results.Upload, read_options: dict[str,
             results.probability_bars(result, index, CALIBRATED_ON)
     st.markdown("**Around this beat**")
     st.altair_chart(
-        strip_chart(result, analysis.times[index] - CONTEXT_SECONDS, 2 * CONTEXT_SECONDS,
-                    highlight=beat_window(analysis, index)),
+        strip_chart(result, max(0.0, analysis.times[index] - CONTEXT_SECONDS),
+                    2 * CONTEXT_SECONDS, highlight=beat_window(analysis, index)),
         width="stretch")
 
 
 # --- Text and tables ----------------------------------------------------------------------
 
 
-def clock(seconds: float, tenths: bool = True) -> str:
-    """A time in the record, to a tenth of a second (or to the second).
+def metrics_per_row(count: int) -> int:
+    """Metrics per row: at most :data:`METRICS_PER_ROW`, the rows as even as they can be.
 
-    >>> clock(83.42), clock(3723), clock(1805.56, tenths=False)
-    ('1:23.4', '1:02:03.0', '30:06')
+    >>> metrics_per_row(5), metrics_per_row(6), metrics_per_row(7), metrics_per_row(3)
+    (3, 3, 4, 3)
     """
-    scale = 10 if tenths else 1
-    minutes, rest = divmod(int(round(seconds * scale)), 60 * scale)
-    hours, minutes = divmod(minutes, 60)
-    second = f"{rest / scale:04.1f}" if tenths else f"{rest:02d}"
-    return f"{hours}:{minutes:02d}:{second}" if hours else f"{minutes}:{second}"
+    return math.ceil(count / math.ceil(count / METRICS_PER_ROW))
 
 
-def duration_text(seconds: float) -> str:
-    """A record's length in words.
-
-    >>> duration_text(45.3), duration_text(1805.56), duration_text(7300)
-    ('45.3 s', '30 min 6 s', '2 h 01 min')
-    """
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+def strip_caption(analysis: RecordAnalysis) -> str:
+    """How to read and move the strip; the rhythm band is named only when there is one."""
+    band = ("The band above the trace shows the rhythm episodes (their words in the legend "
+            "and the tooltip). " if analysis.rhythm else "")
+    return ("ECG paper at 25 mm/s and 10 mm/mV: small squares 0.04 s and 0.1 mV, large ones "
+            f"0.2 s and 0.5 mV. {band}Each beat is marked with its predicted class. Drag to "
+            "scroll through the minute; the mouse wheel or a pinch zooms (off the paper's "
+            "scale), a double-click returns to it.")
 
 
 def summary_metrics(summary: dict) -> list[tuple[str, str, str]]:
@@ -257,19 +289,27 @@ def summary_metrics(summary: dict) -> list[tuple[str, str, str]]:
     rate = summary["mean_heart_rate_bpm"]
     run = summary["longest_v_run"]
     couplets = summary["v_couplets"]
-    return [
+    metrics = [
         ("Duration", duration_text(summary["duration_s"]), "Length of the uploaded record."),
         ("Mean heart rate", f"{rate:.0f} bpm" if rate else "—",
          "Beats per minute from the first to the last beat."),
         ("Beats", f"{summary['beats']:,}", f"Beat positions: {summary['beat_positions']}."),
         ("Ectopic burden", f"{summary['ectopic_burden_percent']:.1f} %",
          "Beats not classed N, as a share of all beats."),
-        ("Longest V run", f"{run} beats" if run else "none",
+        ("Longest V run", f"{run} beat{'s' if run > 1 else ''}" if run else "none",
          f"Consecutive V beats; 3 or more make a ventricular run. V couplets: {couplets}."),
-    ] + ([("Low-confidence beats", f"{summary['uncertain_beats']:,}",
-           f"Beats whose {summary['prediction_set_coverage']:.0%} prediction set holds more "
-           "than one class: the model cannot tell those classes apart for them.")]
-         if "uncertain_beats" in summary else [])
+    ]
+    if "uncertain_beats" in summary:
+        metrics.append((
+            "Low-confidence beats", f"{summary['uncertain_beats']:,}",
+            f"Beats whose {summary['prediction_set_coverage']:.0%} prediction set holds more "
+            "than one class: the model cannot tell those classes apart for them."))
+    if "af_burden_percent" in summary:  # once the rhythm is analysed
+        metrics.append((
+            "AF burden", f"{summary['af_burden_percent']:.1f} %",
+            "Share of the record's time in atrial fibrillation or flutter (AFIB, AFL), from "
+            "the rhythm episodes."))
+    return metrics
 
 
 def class_meaning(result: Result, name: str) -> str:
@@ -279,11 +319,12 @@ def class_meaning(result: Result, name: str) -> str:
 
 
 def class_table(result: Result, summary: dict) -> pd.DataFrame:
-    """Beats per class, with the class's meaning and its share of all beats."""
+    """Beats per class, with the class's meaning and its share of all beats (its number
+    and "%" kept on one line in the narrow column)."""
     total = max(summary["beats"], 1)
     return pd.DataFrame(
         [{"Class": name, "Meaning": class_meaning(result, name), "Beats": count,
-          "Share": f"{100.0 * count / total:.1f} %"}
+          "Share": f"{100.0 * count / total:.1f}\u00a0%"}
          for name, count in summary["beats_per_class"].items()],
         columns=["Class", "Meaning", "Beats", "Share"])
 
@@ -302,6 +343,12 @@ def episodes_table(summary: dict) -> pd.DataFrame:
                      "End": clock(episode["end_s"]), "Beats": episode["beats"],
                      "Detail": detail})
     return pd.DataFrame(rows, columns=["Episode", "Start", "End", "Beats", "Detail"])
+
+
+def rhythm_table(rhythm: list[dict[str, Any]]) -> pd.DataFrame:
+    """The rhythm episodes, one row each: the rhythm in words, start, end and duration."""
+    return pd.DataFrame(episode_rows(merged_episodes(rhythm)),
+                        columns=["Rhythm", "Start", "End", "Duration"])
 
 
 def predicted_probability(result: Result) -> np.ndarray:
@@ -422,8 +469,15 @@ def page_label(start_s: float, duration_s: float) -> str:
     return f"{clock(start_s, tenths=False)}–{clock(end_s, tenths=False)}"
 
 
+def shown_classes(analysis: RecordAnalysis) -> list[str]:
+    """The beat classes the record has beats of, in the card's order then Q: the legends
+    list these, so that each colour drawn is named and no unused class is."""
+    present = set(analysis.labels.astype(str))
+    return [name for name in [*analysis.class_names, *UNCLASSIFIABLE] if name in present]
+
+
 def _class_colour(classes: list[str]) -> alt.Color:
-    return alt.Color("Class:N", title="Class",
+    return alt.Color("Class:N", title="Beat class",
                      scale=alt.Scale(domain=classes,
                                      range=[CLASS_COLOURS.get(c, "#000000") for c in classes]),
                      legend=alt.Legend(orient="top"))
@@ -466,6 +520,7 @@ def overview_chart(result: Result) -> alt.Chart:
     rr = np.diff(times)
     rr = np.concatenate([rr[:1], rr])  # the first beat has no RR before it: use the next
     frame = _beat_frame(result, np.arange(len(times)))
+    classes = shown_classes(analysis)
     frame["Minutes"] = times / 60.0
     frame["Heart rate (bpm)"] = np.round(60.0 / np.maximum(rr, 1e-3), 1)
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
@@ -477,16 +532,123 @@ def overview_chart(result: Result) -> alt.Chart:
                 scale=alt.Scale(domain=rate_domain(frame["Heart rate (bpm)"].to_numpy()),
                                 clamp=True, nice=False),
                 axis=alt.Axis(tickCount=RATE_TICKS, grid=True)),
-        color=_class_colour(analysis.class_names),
-        shape=alt.Shape("Class:N", legend=None),
+        color=_class_colour(classes),
+        shape=alt.Shape("Class:N", scale=alt.Scale(domain=classes), legend=None),
         tooltip=tooltip,
-    ).add_params(zoom).properties(height=OVERVIEW_HEIGHT)
+    ).add_params(zoom).properties(height=OVERVIEW_HEIGHT, autosize=FIT_WIDTH)
+
+
+def strip_range(values: np.ndarray) -> tuple[float, float]:
+    """The trace's room (mV): its extremes rounded out to the large squares (0.5 mV), at
+    least ``STRIP_MV[0]`` tall and at most about ``STRIP_MV[1]`` (a spike or a baseline jump
+    beyond is cut off, around the median).
+
+    >>> strip_range(np.array([-0.4, 1.3])), strip_range(np.array([0.1, 0.2]))
+    ((-0.5, 1.5), (-1.0, 1.5))
+    >>> strip_range(np.array([0.0, 0.5, 1.0, 30.0]))  # a 30 mV spike: cut off
+    (-3.5, 5.0)
+    """
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))
+    if high - low > STRIP_MV[1]:
+        middle = float(np.nanmedian(values))
+        low, high = middle - STRIP_MV[1] / 2, middle + STRIP_MV[1] / 2
+    major = MINOR_MV * MAJOR_EVERY
+    low, high = math.floor(low / major) * major, math.ceil(high / major) * major
+    short = math.ceil(round((STRIP_MV[0] - (high - low)) / (2 * major), 6)) * major
+    return (low - short, high + short) if short > 0 else (low, high)
+
+
+def rhythm_band(rhythm: list[dict[str, Any]], start_s: float,
+                end_s: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rhythm episodes over ``start_s`` to ``end_s``, cut to it: one segment each (its
+    code and words, and for the tooltip where it starts and ends in the record), and where
+    to print the codes: at each segment's start and every :data:`RHYTHM_LABEL_EVERY_S`
+    seconds along it, so that any part of a long episode in view is named.
+
+    >>> segments, labels = rhythm_band([{"label": "N", "start_s": 0.0, "end_s": 70.0},
+    ...                                 {"label": "AFIB", "start_s": 70.0, "end_s": 200.0}],
+    ...                                60.0, 120.0)
+    >>> segments[["Time (s)", "to", "Code"]].values.tolist()
+    [[60.0, 70.0, 'N'], [70.0, 120.0, 'AFIB']]
+    >>> labels[["Time (s)", "Code"]].values.tolist()[:4]
+    [[60.0, 'N'], [65.0, 'N'], [70.0, 'AFIB'], [75.0, 'AFIB']]
+    """
+    segments = []
+    for episode in merged_episodes(rhythm):
+        start, end = max(episode["start_s"], start_s), min(episode["end_s"], end_s)
+        if end > start:
+            segments.append({"Time (s)": start, "to": end, "Code": episode["label"],
+                             "Rhythm": rhythm_text(episode["label"]),
+                             "From": clock(episode["start_s"]), "To": clock(episode["end_s"]),
+                             "Duration": duration_text(episode["end_s"] - episode["start_s"])})
+    frame = pd.DataFrame(segments, columns=["Time (s)", "to", "Code", "Rhythm", "From", "To",
+                                            "Duration"])
+    step, clear = RHYTHM_LABEL_EVERY_S, 1.0  # no code within a second of another's
+    labels = []
+    for segment in segments:
+        start, end = segment["Time (s)"], segment["to"]
+        along = np.arange(math.floor((start + clear) / step + 1) * step, end - clear, step)
+        labels += [{"Time (s)": at, "Code": segment["Code"]} for at in [start, *along.tolist()]]
+    return frame, pd.DataFrame(labels, columns=["Time (s)", "Code"])
+
+
+def _paper(x: alt.X, y: alt.Y, seconds: tuple[float, float],
+           millivolts: tuple[float, float]) -> list[alt.Chart]:
+    """ECG paper under the trace, as far as the trace goes: minor lines every
+    :data:`MINOR_S` and :data:`MINOR_MV`, every fifth a major line. The lines are counted
+    out in the browser (``alt.sequence``), so a minute's 1,500 of them send no data."""
+    layers = []
+    for major in (False, True):
+        for vertical, (low, high), step in ((True, seconds, MINOR_S),
+                                            (False, millivolts, MINOR_MV)):
+            first = math.ceil(round(low / step, 6))
+            last = math.floor(round(high / step, 6))
+            lines = (alt.Chart(alt.sequence(first, last + 1, as_="mm"))
+                     .transform_filter(f"datum.mm % {MAJOR_EVERY} {'==' if major else '!='} 0")
+                     .mark_rule(color=PAPER_MAJOR if major else PAPER_MINOR,
+                                strokeWidth=1.0 if major else 0.6, clip=True))
+            if vertical:
+                lines = lines.transform_calculate(**{"Time (s)": f"datum.mm * {step}"}).encode(x)
+            else:
+                lines = lines.transform_calculate(**{
+                    "Value": f"datum.mm * {step}", "Time (s)": f"{seconds[0]}",
+                    "to": f"{seconds[1]}"}).encode(y, x, x2="to:Q")
+            layers.append(lines)
+    return layers
+
+
+def _rhythm_layers(rhythm: list[dict[str, Any]], x: alt.X, start_s: float,
+                   end_s: float) -> list[alt.Chart]:
+    """The rhythm band along the strip's top: a coloured segment per episode (its words in
+    the tooltip and the legend) with its code printed on it."""
+    segments, labels = rhythm_band(rhythm, start_s, end_s)
+    codes = [code for code in RHYTHM_LABELS if any(e["label"] == code for e in rhythm)]
+    codes += sorted({e["label"] for e in rhythm} - set(codes))
+    fill = alt.Fill("Rhythm:N", title="Rhythm", scale=alt.Scale(
+        domain=[rhythm_text(code) for code in codes],
+        range=[RHYTHM_COLOURS.get(code, UNKNOWN_RHYTHM_COLOUR) for code in codes]),
+        # Two columns, so that the words fit beside the beat classes' legend on a laptop.
+        legend=alt.Legend(orient="top", columns=2, labelLimit=0, symbolType="square",
+                          symbolSize=120, symbolStrokeColor="#9e9e9e", symbolStrokeWidth=0.5))
+    band = alt.Chart(segments).mark_rect(stroke="white", strokeWidth=1, clip=True).encode(
+        x=x, x2="to:Q", y=alt.value(1), y2=alt.value(BAND_PX - 1), fill=fill,
+        tooltip=["Rhythm", "From", "To", "Duration"])
+    codes_text = alt.Chart(labels).mark_text(
+        align="left", baseline="middle", dx=3, fontSize=10, fontWeight="bold",
+        color="#222222", clip=True).encode(x=x, y=alt.value(BAND_PX / 2), text="Code:N")
+    return [band, codes_text]
 
 
 def strip_chart(result: Result, start_s: float, seconds: float,
                 highlight: tuple[float, float] | None = None) -> alt.LayerChart:
-    """The analysed lead from ``start_s`` for ``seconds``, each beat marked by its class
-    (letter and colour), optionally one time span shaded; zoom and pan along time."""
+    """The analysed lead from ``start_s`` for ``seconds`` on ECG paper at 25 mm/s and
+    10 mm/mV: its height follows the trace's range at :data:`PX_PER_MM`, its view as many
+    seconds as the page's width holds (the width is known only in the browser: the time
+    axis is an expression of it), opening at ``start_s`` or centred on ``highlight`` (a
+    span shaded) as far as the trace allows (no blank paper before the record's start).
+    Above the trace, the rhythm band (when the rhythm was analysed) and each
+    beat's class letter and mark. Drag to scroll along the page; zooming leaves the paper's
+    scale, a double-click returns to it."""
     analysis: RecordAnalysis = result.detail
     signal, unit = lead_signal(analysis)
     fs = analysis.fs
@@ -496,28 +658,43 @@ def strip_chart(result: Result, start_s: float, seconds: float,
     trace = pd.DataFrame({"Time (s)": picks / fs, "Value": signal[picks]})
     beats = _beat_frame(result, np.flatnonzero((analysis.samples >= first)
                                                  & (analysis.samples < last)))
-    x = alt.X("Time (s):Q", title="Time (s)",
-              scale=alt.Scale(domain=[first / fs, last / fs], nice=False))
-    # Headroom over the trace for the class letters.
-    low, high = float(trace["Value"].min()), float(trace["Value"].max())
-    span = max(high - low, 1e-6)
+    px_per_s, px_per_mv = MM_PER_S * PX_PER_MM, MM_PER_MV * PX_PER_MM
+    opens: list = [first / fs, alt.ExprRef(f"{first / fs} + width / {px_per_s}")]
+    if highlight is not None:  # centred on it, within the trace where the trace is wider
+        middle = (highlight[0] + highlight[1]) / 2
+        opens_at = (f"clamp({middle} - width / {2 * px_per_s}, {first / fs}, "
+                    f"max({first / fs}, {last / fs} - width / {px_per_s}))")
+        opens = [alt.ExprRef(opens_at), alt.ExprRef(f"{opens_at} + width / {px_per_s}")]
+    x = alt.X("Time (s):Q", title="Time (s)", scale=alt.Scale(domain=opens, nice=False),
+              axis=alt.Axis(grid=False, labelBound=True))  # no label cut at the edge
+    top = BAND_PX if analysis.rhythm else 0
+    low, high = strip_range(trace["Value"].to_numpy())
+    ceiling = high + (top + HEADROOM_PX) / px_per_mv
     y = alt.Y("Value:Q", title=f"{analysis.lead} ({unit})",
-              scale=alt.Scale(domain=[low - 0.05 * span, high + 0.25 * span], nice=False))
+              scale=alt.Scale(domain=[low, ceiling], nice=False, zero=False),
+              axis=alt.Axis(grid=False, format="d",
+                            values=list(range(math.ceil(low), math.floor(high) + 1))))
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
-    line = alt.Chart(trace).mark_line(color="#333333", strokeWidth=1, clip=True).encode(
+    line = alt.Chart(trace).mark_line(color="#1a1a1a", strokeWidth=1.1, clip=True).encode(
         x=x, y=y).add_params(zoom)
     tooltip = ["Beat", "At", "Class", "Probability"]
     tooltip += ["Reference"] if "Reference" in beats else []
-    # Each beat's class letter along the top, as on a Holter strip.
+    colour = _class_colour(shown_classes(analysis))
+    # Each beat's class letter and a mark over it, as on a Holter strip.
     letters = alt.Chart(beats).mark_text(fontWeight="bold", fontSize=12, clip=True).encode(
-        x=x, y=alt.value(8), text="Class:N", color=_class_colour(analysis.class_names),
-        tooltip=tooltip)
-    layers = [line, letters]
+        x=x, y=alt.value(top + LETTER_PX), text="Class:N", color=colour, tooltip=tooltip)
+    marks = alt.Chart(beats).mark_rule(strokeWidth=1.5, clip=True).encode(
+        x=x, y=alt.value(top + MARK_PX[0]), y2=alt.value(top + MARK_PX[1]), color=colour)
+    layers = [*_paper(x, y, (first / fs, last / fs), (low, ceiling))]
     if highlight is not None:
         span = pd.DataFrame({"Time (s)": [highlight[0]], "to": [highlight[1]]})
-        layers.insert(0, alt.Chart(span).mark_rect(color="#f2c94c", opacity=0.3).encode(
+        layers.append(alt.Chart(span).mark_rect(color="#f2c94c", opacity=0.3).encode(
             x=x, x2="to:Q"))
-    return alt.layer(*layers).properties(height=STRIP_HEIGHT)
+    if analysis.rhythm:
+        layers += _rhythm_layers(analysis.rhythm, x, first / fs, last / fs)
+    layers += [marks, letters, line]
+    return alt.layer(*layers).properties(height=round((ceiling - low) * px_per_mv),
+                                         autosize=FIT_WIDTH)
 
 
 def beat_window(analysis: RecordAnalysis, index: int) -> tuple[float, float]:

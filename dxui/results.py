@@ -354,7 +354,7 @@ def probability_chart(result: Result, item: int) -> alt.LayerChart:
         "Decided": [name == decided for name in shown],
     })
     y = alt.Y("Class:N", title=None, sort=None,
-              axis=alt.Axis(labelLimit=260, labelFontSize=13, labelPadding=8))
+              axis=alt.Axis(labelLimit=0, labelFontSize=13, labelPadding=8))  # never cut
     x = alt.X("Probability:Q", title=None, scale=alt.Scale(domain=[0, 1]),
               axis=alt.Axis(format=".1f", tickCount=5))
     bars = alt.Chart(frame).mark_bar(height=BAR_ROW_PX * 0.6).encode(

@@ -136,3 +136,20 @@ def twelve_lead_ecg(mitdb_root: Path, seconds: float = 30.0, fs: float = 500) ->
     return np.stack([lead_i, ii, ii - lead_i, -(lead_i + ii) / 2, lead_i - ii / 2,
                      ii - lead_i / 2, *(a * v5 + b * ii for a, b in chest), v5,
                      0.8 * v5 + 0.1 * ii], axis=1)
+
+
+def with_rhythm(monkeypatch, rhythm: list[dict], af_burden_percent: float) -> None:
+    """Every ECG analysis from now on (in this test) carries ``rhythm`` and its AF burden,
+    as the rhythm analysis will give them: the views of the rhythm are tested before it
+    exists, and without it."""
+    from dxcore.ecg import EcgModel
+
+    describe = EcgModel.describe
+
+    def with_episodes(self, prepared, result):
+        analysis = describe(self, prepared, result)
+        analysis.rhythm = [dict(episode) for episode in rhythm]
+        analysis.summary["af_burden_percent"] = af_burden_percent
+        return analysis
+
+    monkeypatch.setattr(EcgModel, "describe", with_episodes)

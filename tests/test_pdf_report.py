@@ -17,7 +17,7 @@ from dxcore.audit import input_sha256
 from dxcore.ecg import load_record
 from dxcore.pdf_report import DISCLAIMER, app_version, case_report, cases_for
 from tests.app_pages.test_chest_xray import PATIENT, dicom_bytes
-from tests.helpers import wfdb_bytes
+from tests.helpers import wfdb_bytes, with_rhythm
 
 IDENTIFIERS = ("Doe", "Jane", "PID-738291", "19790412", "1979-04-12")
 CASES = (b"name,patient_id,birth_date,age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,"
@@ -99,6 +99,26 @@ def test_an_ecg_report_shows_the_strip_and_not_the_header_comments(ecg_model, mi
     assert "Beats: " + ecg_model.card.class_label("N") in page
     assert not any(identifier in page for identifier in IDENTIFIERS)
     assert len(PdfReader(io.BytesIO(pdf)).pages[0].images) == 1  # the strip
+    assert "AF burden" not in page and "Rhythm" not in page  # not analysed: not mentioned
+
+
+def test_an_ecg_report_lists_the_af_burden_and_the_rhythm_episodes_that_matter(
+        ecg_model, mitdb_root, monkeypatch):
+    """Twelve episodes of 15 s, sinus rhythm and atrial fibrillation in turn (made by hand
+    until the rhythm analysis exists): ten rows, every AF episode among them."""
+    rhythm = [{"label": "AFIB" if k % 2 else "N", "start_s": 15.0 * k, "end_s": 15.0 * (k + 1)}
+              for k in range(12)]
+    with_rhythm(monkeypatch, rhythm, af_burden_percent=50.0)
+    files = wfdb_bytes(load_record(mitdb_root / "201").signals[:360 * 180], name="rec")
+    text = " ".join(text_of(case_report(cases_for(ecg_model, files, explain=False))))
+
+    assert "AF burden 50.0% of the record's time" in text
+    assert "Rhythm episodes (12, the 10 that matter most listed): Rhythm Start End Duration" \
+        in text
+    assert text.count("atrial fibrillation (AFIB)") == 6
+    assert text.count("sinus rhythm (N)") == 4
+    assert "atrial fibrillation (AFIB) 0:15.0 0:30.0 15.0 s" in text
+    assert "... and 2 more episodes, shorter or in sinus rhythm." in text
 
 
 def run(capsys, *argv: str) -> tuple[int, str]:

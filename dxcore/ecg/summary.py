@@ -147,6 +147,36 @@ def episodes(times: np.ndarray, labels: np.ndarray,
     return sorted(found, key=lambda e: (e["start_s"], e["kind"]))
 
 
+# --- Times as the page and the report write them -----------------------------------------
+
+
+def clock(seconds: float, tenths: bool = True) -> str:
+    """A time in the record, to a tenth of a second (or to the second).
+
+    >>> clock(83.42), clock(3723), clock(1805.56, tenths=False)
+    ('1:23.4', '1:02:03.0', '30:06')
+    """
+    scale = 10 if tenths else 1
+    minutes, rest = divmod(int(round(seconds * scale)), 60 * scale)
+    hours, minutes = divmod(minutes, 60)
+    second = f"{rest / scale:04.1f}" if tenths else f"{rest:02d}"
+    return f"{hours}:{minutes:02d}:{second}" if hours else f"{minutes}:{second}"
+
+
+def duration_text(seconds: float) -> str:
+    """A record's length in words.
+
+    >>> duration_text(45.3), duration_text(1805.56), duration_text(7300)
+    ('45.3 s', '30 min 6 s', '2 h 01 min')
+    """
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def summarise(times: np.ndarray, labels: np.ndarray, duration_s: float,
               classes: list[str], signal: np.ndarray | None = None,
               fs: float | None = None) -> dict:

@@ -28,7 +28,7 @@ from tests.app_pages.conftest import (
     shown,
 )
 from tests.app_pages.test_chest_xray import rendered_text
-from tests.helpers import real_ecg, record_files, synthetic_ecg, wfdb_bytes
+from tests.helpers import real_ecg, record_files, synthetic_ecg, wfdb_bytes, with_rhythm
 
 PAGE = "app_pages/ecg.py"
 # tf-keras-vis calls the functional model with a list; Keras warns, harmlessly.
@@ -36,6 +36,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWa
 RECORD = "233"  # DS2: frequent V beats, V runs and a few S and F beats
 SUMMARY_LABELS = ["Duration", "Mean heart rate", "Beats", "Ectopic burden", "Longest V run",
                   "Low-confidence beats"]
+# Until the rhythm analysis exists, a rhythm made by hand over 90 s of record 201 (which opens
+# in atrial fibrillation); AF burden (36 + 11) s of 90 s.
+RHYTHM = [{"label": "AFIB", "start_s": 0.0, "end_s": 36.0},
+          {"label": "N", "start_s": 36.0, "end_s": 70.0},
+          {"label": "AFL", "start_s": 70.0, "end_s": 81.0},
+          {"label": "N", "start_s": 81.0, "end_s": 90.0}]
 
 
 def upload(app: AppTest, files: dict[str, bytes]) -> AppTest:
@@ -60,9 +66,23 @@ def axis_titles(spec: dict) -> set[str]:
     return titles
 
 
-def strip_domain(spec: dict) -> list[float]:
-    """The time span (s) a strip chart opens on."""
-    return spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+def strip_opens_at(spec: dict) -> float:
+    """The time (s) a page's strip chart opens at; the page's width sets its end, at
+    25 mm/s (100 px a second)."""
+    start, end = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert end == {"expr": f"{start} + width / 100.0"}
+    return start
+
+
+def strip_frame(chart, *columns: str) -> pd.DataFrame:
+    """The frame of a strip chart's layer that has these columns (the trace: "Time (s)" and
+    "Value"; the rhythm band: "Code")."""
+    return next(frame for frame in chart_frames(chart) if set(columns) <= set(frame.columns))
+
+
+def strip_layers(spec: dict, mark: str) -> list[dict]:
+    """A strip chart's layers of one mark type."""
+    return [layer for layer in spec["layer"] if layer["mark"]["type"] == mark]
 
 
 def csv_bytes(signals: np.ndarray, fs: float | None) -> bytes:
@@ -156,12 +176,89 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     assert "F" not in set(table["Class"])  # the card's rule never returns F
     assert set(table.loc[table["Class"] == "V", "Meaning"]) == {"ventricular ectopic beat (V)"}
 
+    # Nothing of the rhythm until it is analysed: no AF burden (the labels above), no
+    # episodes, no band over the strip.
+    assert "**Rhythm episodes**" not in [markdown.value for markdown in page.markdown]
+    assert not any("Rhythm" in layer["encoding"].get("fill", {}).get("field", "")
+                   for layer in strip["layer"])
+    assert not any("rhythm" in caption.value for caption in page.caption)
+
+    # Every beat of the minute marked (a letter and a rule) in its class's colour, the
+    # legend naming the classes the record has beats of, Q included.
+    beats = strip_frame(other_charts(page)[1], "Beat", "Class")
+    minutes = strip_frame(other_charts(page)[0], "Minutes")["Minutes"]
+    assert len(beats) == (minutes < 1.0).sum() > 60
+    present = list(per_class.loc[per_class["Beats"] > 0, "Class"])
+    for mark in ("text", "rule"):
+        [layer] = [layer for layer in strip_layers(strip, mark)
+                   if layer["encoding"].get("color", {}).get("field") == "Class"]
+        assert layer["encoding"]["color"]["scale"]["domain"] == present
+
+    # ECG paper: minor lines every 0.04 s and 0.1 mV, major every fifth, drawn at 10 mm/mV
+    # (40 px: the height is the mV range times 40) and 25 mm/s (the view 100 px a second).
+    paper = [layer for layer in strip_layers(strip, "rule") if "sequence" in layer["data"]]
+    assert [(layer["mark"]["color"], next(t["calculate"] for t in layer["transform"]
+                                          if t.get("calculate", "").startswith("datum.mm")))
+            for layer in paper] == [
+        (ecg.PAPER_MINOR, "datum.mm * 0.04"), (ecg.PAPER_MINOR, "datum.mm * 0.1"),
+        (ecg.PAPER_MAJOR, "datum.mm * 0.04"), (ecg.PAPER_MAJOR, "datum.mm * 0.1")]
+    low, high = paper[1]["encoding"]["y"]["scale"]["domain"]
+    assert strip["height"] == pytest.approx((high - low) * 40, abs=1)
+
+    # Around the first beat listed (at 1.4 s), the strip opens centred on it but not before
+    # the record's start.
+    opens_at = around["layer"][0]["encoding"]["x"]["scale"]["domain"][0]["expr"]
+    assert opens_at.startswith("clamp(") and ", 0.0, max(0.0, " in opens_at
+
     [pager] = page.get("select_slider")
     assert (pager.options[0], pager.options[-1]) == ("0:00–1:00", "30:00–30:06")
-    assert strip_domain(strip) == [0.0, 60.0]
+    assert strip_opens_at(strip) == 0.0
+    trace = strip_frame(other_charts(page)[1], "Time (s)", "Value")["Time (s)"]
+    assert (trace.min(), trace.max()) == (0.0, pytest.approx(60.0, abs=0.01))  # the minute
     pager.set_value(300.0).run()
     assert not page.exception
-    assert strip_domain(charts(page)[1]) == [300.0, 360.0]
+    assert strip_opens_at(charts(page)[1]) == 300.0
+
+
+def test_the_rhythm_shows_as_af_burden_episodes_and_a_band_over_the_strip(page, mitdb_root,
+                                                                          monkeypatch):
+    with_rhythm(monkeypatch, RHYTHM, af_burden_percent=52.2)
+    # 90 s of record 201 that no other test uploads: no cached analysis answers for them.
+    upload(page, wfdb_bytes(real_ecg(mitdb_root, seconds=90.0, record="201"), name="af201"))
+
+    assert not page.exception and not page.error
+    summary = {metric.label: metric.value for metric in page.metric}
+    assert list(summary)[-1] == "AF burden" and summary["AF burden"] == "52.2 %"
+    assert "**Rhythm episodes**" in [markdown.value for markdown in page.markdown]
+    [episodes] = [frame.value for frame in page.dataframe if "Rhythm" in frame.value.columns]
+    assert episodes.values.tolist() == [
+        ["atrial fibrillation (AFIB)", "0:00.0", "0:36.0", "36.0 s"],
+        ["sinus rhythm (N)", "0:36.0", "1:10.0", "34.0 s"],
+        ["atrial flutter (AFL)", "1:10.0", "1:21.0", "11.0 s"],
+        ["sinus rhythm (N)", "1:21.0", "1:30.0", "9.0 s"]]
+
+    chart = other_charts(page)[1]
+    spec = json.loads(chart.proto.spec)
+    band = strip_frame(chart, "Code", "Rhythm", "to")
+    assert band[["Time (s)", "to", "Code"]].values.tolist() == [[0.0, 36.0, "AFIB"],
+                                                                [36.0, 60.0, "N"]]
+    [fill] = [layer["encoding"]["fill"] for layer in spec["layer"]
+              if "fill" in layer["encoding"]]
+    assert fill["scale"] == {"domain": ["sinus rhythm (N)", "atrial fibrillation (AFIB)",
+                                        "atrial flutter (AFL)"],
+                             "range": [ecg.RHYTHM_COLOURS[c] for c in ("N", "AFIB", "AFL")]}
+    assert fill["legend"]["labelLimit"] == 0  # the words are never cut off
+    codes = strip_frame(chart, "Code")
+    assert set(codes["Code"]) == {"AFIB", "N"} and 0.0 in set(codes["Time (s)"])
+    assert any("band above the trace shows the rhythm" in caption.value
+               for caption in page.caption)
+    assert strip_opens_at(spec) == 0.0
+
+    page.get("select_slider")[0].set_value(60.0).run()
+    assert not page.exception
+    band = strip_frame(other_charts(page)[1], "Code", "Rhythm", "to")
+    assert band[["Time (s)", "to", "Code"]].values.tolist() == [
+        [60.0, 70.0, "N"], [70.0, 81.0, "AFL"], [81.0, pytest.approx(90.0, abs=0.01), "N"]]
 
 
 def test_the_page_states_the_cards_decision_rule(page, record_233, ecg_card):
@@ -450,3 +547,31 @@ def test_ecg_card_metrics_table_lists_numbers_only():
     table = card_metrics_table(card)
 
     assert list(table["Metric"]) == ["Accuracy", "V PPV", "Test set size"]
+
+
+def test_rhythm_band_cuts_the_episodes_to_the_page_and_names_each_along_it():
+    rhythm = [{"label": "N", "start_s": 0.0, "end_s": 50.0},
+              {"label": "AFIB", "start_s": 50.0, "end_s": 64.0},
+              {"label": "AFIB", "start_s": 64.0, "end_s": 80.0},  # one episode, cut in two
+              {"label": "SVTA", "start_s": 80.0, "end_s": 81.2},
+              {"label": "NOD", "start_s": 81.2, "end_s": 150.0},  # a code without words
+              {"label": "N", "start_s": 150.0, "end_s": 200.0}]
+
+    segments, labels = ecg.rhythm_band(rhythm, 60.0, 120.0)
+
+    assert segments[["Time (s)", "to", "Code", "Rhythm"]].values.tolist() == [
+        [60.0, 80.0, "AFIB", "atrial fibrillation (AFIB)"],
+        [80.0, 81.2, "SVTA", "supraventricular tachyarrhythmia (SVTA)"],
+        [81.2, 120.0, "NOD", "NOD"]]
+    # The tooltip gives the whole episode, not the part on this page.
+    assert segments[["From", "To", "Duration"]].values.tolist()[0] == ["0:50.0", "1:20.0", "30.0 s"]
+    # Each code at its segment's start, then on every 5 s inside it, none squeezed
+    # against the segment's end.
+    assert labels.values.tolist() == [
+        [60.0, "AFIB"], [65.0, "AFIB"], [70.0, "AFIB"], [75.0, "AFIB"], [80.0, "SVTA"],
+        [81.2, "NOD"], *[[at, "NOD"] for at in (85.0, 90.0, 95.0, 100.0, 105.0, 110.0, 115.0)]]
+
+    empty, no_labels = ecg.rhythm_band([], 0.0, 60.0)
+    assert empty.empty and list(empty.columns) == ["Time (s)", "to", "Code", "Rhythm", "From",
+                                                   "To", "Duration"]
+    assert no_labels.empty
