@@ -99,7 +99,8 @@ def test_an_ecg_report_shows_the_strip_and_not_the_header_comments(ecg_model, mi
     assert "Beats: " + ecg_model.card.class_label("N") in page
     assert not any(identifier in page for identifier in IDENTIFIERS)
     assert len(PdfReader(io.BytesIO(pdf)).pages[0].images) == 1  # the strip
-    assert "AF burden" not in page and "Rhythm" not in page  # not analysed: not mentioned
+    # the rhythm analysed from the signal: a minute of sinus rhythm
+    assert "AF burden 0.0% of the record's time" in page and "sinus rhythm (N)" in page
 
 
 def test_an_ecg_report_lists_the_af_burden_and_the_rhythm_episodes_that_matter(

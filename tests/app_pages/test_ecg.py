@@ -35,7 +35,7 @@ PAGE = "app_pages/ecg.py"
 pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWarning")
 RECORD = "233"  # DS2: frequent V beats, V runs and a few S and F beats
 SUMMARY_LABELS = ["Duration", "Mean heart rate", "Beats", "Ectopic burden", "Longest V run",
-                  "Low-confidence beats"]
+                  "Low-confidence beats", "AF burden"]
 # Until the rhythm analysis exists, a rhythm made by hand over 90 s of record 201 (which opens
 # in atrial fibrillation); AF burden (36 + 11) s of 90 s.
 RHYTHM = [{"label": "AFIB", "start_s": 0.0, "end_s": 36.0},
@@ -176,12 +176,11 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     assert "F" not in set(table["Class"])  # the card's rule never returns F
     assert set(table.loc[table["Class"] == "V", "Meaning"]) == {"ventricular ectopic beat (V)"}
 
-    # Nothing of the rhythm until it is analysed: no AF burden (the labels above), no
-    # episodes, no band over the strip.
-    assert "**Rhythm episodes**" not in [markdown.value for markdown in page.markdown]
-    assert not any("Rhythm" in layer["encoding"].get("fill", {}).get("field", "")
-                   for layer in strip["layer"])
-    assert not any("rhythm" in caption.value for caption in page.caption)
+    # The rhythm analysed from the signal: 233 has ventricular bigeminy and no AF.
+    assert summary["AF burden"] == "0.0 %"
+    assert "**Rhythm episodes**" in [markdown.value for markdown in page.markdown]
+    assert any("Rhythm" in layer["encoding"].get("fill", {}).get("field", "")
+               for layer in strip["layer"])
 
     # Every beat of the minute marked (a letter and a rule) in its class's colour, the
     # legend naming the classes the record has beats of, Q included.
