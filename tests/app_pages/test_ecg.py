@@ -574,3 +574,22 @@ def test_rhythm_band_cuts_the_episodes_to_the_page_and_names_each_along_it():
     assert empty.empty and list(empty.columns) == ["Time (s)", "to", "Code", "Rhythm", "From",
                                                    "To", "Duration"]
     assert no_labels.empty
+
+
+def test_record_119_shows_its_bigeminy_in_the_band_and_the_episodes(page, mitdb_root):
+    """A DS1 record of frequent ventricular bigeminy and trigeminy, uploaded without its
+    annotations: the rhythm is read from the signal, no AF."""
+    upload(page, record_files(mitdb_root, "119", (".hea", ".dat")))
+    assert not page.exception and not page.error
+    summary = {metric.label: metric.value for metric in page.metric}
+    assert summary["AF burden"] == "0.0 %"
+    [episodes] = [frame.value for frame in page.dataframe if "Rhythm" in frame.value.columns]
+    rhythms = set(episodes["Rhythm"])
+    assert "ventricular bigeminy (B)" in rhythms and "ventricular trigeminy (T)" in rhythms
+    strip = charts(page)[1]
+    band = [layer for layer in strip["layer"]
+            if "Rhythm" in layer["encoding"].get("fill", {}).get("field", "")]
+    assert band
+    # The summary's episodes worth a look name the bigeminy too.
+    assert any("Ventricular bigeminy" in str(frame.value.get("Episode", pd.Series()).tolist())
+               for frame in page.dataframe)
