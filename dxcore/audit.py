@@ -47,7 +47,7 @@ GENESIS = "0" * 64  # the ``prev`` of the first entry
 OUTPUT_KEYS = ("row", "prediction", "probabilities", "prediction_set", "coverage",
                "atypicality", "code")
 ECG_SUMMARY_KEYS = ("beats", "beats_per_class", "mean_heart_rate_bpm",
-                    "ectopic_burden_percent", "longest_v_run")
+                    "ectopic_burden_percent", "longest_v_run", "af_burden_percent")
 _lock = threading.Lock()  # one dashboard process, many session threads
 
 
