@@ -3,9 +3,10 @@ detail, and per beat the saliency over time.
 
 Steps: read (WFDB or CSV; :mod:`dxcore.ecg.reader`), pick the lead (MLII by default),
 resample to 360 Hz, take the beat positions from the record's reference annotations or
-detect them (XQRS), build each beat's inputs (:mod:`dxcore.ecg.preprocessing`), classify
-all beats in one batched pass, summarise. Beat positions are reported at the input's own
-sampling rate.
+detect them (XQRS and a search-back, with a second lead when the record has one;
+:mod:`dxcore.ecg.detection`), build each beat's inputs (:mod:`dxcore.ecg.preprocessing`),
+classify all beats in one batched pass, summarise. Beat positions are reported at the
+input's own sampling rate.
 
 Example (needs the shipped model and the MIT-BIH data)::
 
@@ -30,6 +31,7 @@ from dxcore.contract import DxModel, Prepared, Result, is_upload
 from dxcore.datasets import mitdb
 from dxcore.ecg import beats as beat_positions
 from dxcore.ecg import preprocessing, quality
+from dxcore.ecg.detection import find_beats
 from dxcore.ecg.reader import load_record, load_uploads
 from dxcore.ecg.record import MODEL_FS, EcgRecord, check_record, resample, to_rate
 from dxcore.ecg.summary import PAUSE_S, UNCLASSIFIABLE, summarise
@@ -37,7 +39,7 @@ from dxcore.errors import DxError, OutOfDomain
 from dxcore.explain import Explanation
 
 REFERENCE = "reference annotations"
-DETECTED = "detected (XQRS)"
+DETECTED = "detected (XQRS and a search-back)"
 
 
 @dataclass
@@ -130,16 +132,33 @@ class BeatSaliency:
                 f"{self.method} peaks {self.peak_s * 1000:+.0f} ms from the R peak"]
 
 
-def beat_positions_of(record: EcgRecord, signal: np.ndarray,
+def detection_leads(record: EcgRecord, lead: str, signal: np.ndarray) -> np.ndarray:
+    """The leads the beat detection reads (samples x leads at 360 Hz): the analysed lead
+    ``lead`` (``signal``, at 360 Hz already), then the record's first other usable lead
+    (gaps bridged as in :meth:`EcgRecord.lead`) when it has one."""
+    for name in record.lead_names:
+        if name.strip().lower() == lead.strip().lower():
+            continue
+        try:
+            _, other, _ = record.lead(name)
+        except DxError:  # all missing, mostly missing or flat (OutOfDomain is a DxError)
+            continue
+        return np.column_stack([signal, resample(other, record.fs, MODEL_FS)])
+    return signal[:, None]
+
+
+def beat_positions_of(record: EcgRecord, leads: np.ndarray,
                       use_reference: bool) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """Beat samples at 360 Hz, their reference classes if any, and where they came from."""
+    """Beat samples at 360 Hz, their reference classes if any, and where they came from;
+    ``leads`` (samples x leads at 360 Hz, the analysed lead first) are searched when the
+    record has no reference beats or ``use_reference`` is False."""
     annotations = record.annotations
     if use_reference and annotations is not None:
         samples, labels = beat_positions.reference_beats(annotations.symbol, annotations.sample)
         inside = (samples >= 0) & (samples < len(record.signals))
         if inside.sum() >= 2:
             return to_rate(samples[inside], record.fs, MODEL_FS), labels[inside], REFERENCE
-    return beat_positions.detect_beats(signal, MODEL_FS), None, DETECTED
+    return find_beats(leads, MODEL_FS), None, DETECTED
 
 
 def agreement(reference: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
@@ -194,7 +213,8 @@ class EcgModel(DxModel):
                          f"{MODEL_FS} Hz, the rate the model was trained on (polyphase "
                          "filter). Beat positions are given at the record's own rate.")
         signal = resample(signal, decoded.fs, MODEL_FS)
-        samples, reference_labels, source = beat_positions_of(decoded, signal, use_reference)
+        leads = detection_leads(decoded, lead_name, signal)
+        samples, reference_labels, source = beat_positions_of(decoded, leads, use_reference)
         samples = np.clip(samples, 0, len(signal) - 1)
         if len(samples) < 2:  # not an ECG the model can read: no answer (the guard's 2)
             raise OutOfDomain("No heartbeats could be found in this signal. Check that it is "
@@ -204,7 +224,7 @@ class EcgModel(DxModel):
         own_samples = np.clip(to_rate(samples, MODEL_FS, decoded.fs), 0,
                               len(decoded.signals) - 1)
         context = {"lead": lead_name, "samples": own_samples,
-                   "reference_labels": reference_labels, "source": source, "signal": signal}
+                   "reference_labels": reference_labels, "source": source, "leads": leads}
         guard = self.card.domain_guard
         if guard is not None:  # a card without a fitted guard analyses every beat
             context["quality"] = self.assess(decoded, signal, samples, source, guard)
@@ -259,7 +279,8 @@ class EcgModel(DxModel):
         detected = context["source"] == DETECTED
         summary = summarise(context["samples"] / record.fs, result.decisions,
                             record.duration_s, [*names, UNCLASSIFIABLE],
-                            signal=context["signal"] if detected else None, fs=MODEL_FS)
+                            signal=context["leads"][:, 0] if detected else None,
+                            fs=MODEL_FS)
         held = summary["pauses_with_a_beat"]
         if held:
             result.notes.append(

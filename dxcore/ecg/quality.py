@@ -18,7 +18,7 @@ Physiol Meas 33(9):1419-1433, 2012; Behar J et al., IEEE TBME 60(7):1660-1666, 2
 - ``pSQI``: relative QRS power, the share of the 5-40 Hz power that lies in 5-15 Hz.
 - ``basSQI``: relative baseline power, ``1 - P(0-1 Hz) / P(0-40 Hz)`` of the raw lead
   (baseline wander or a drifting signal lowers it).
-- ``bSQI``: agreement of two QRS detectors (the record's beat positions, XQRS or the
+- ``bSQI``: agreement of two QRS detectors (the record's beat positions, detected or the
   reference, against a Pan-Tompkins-like energy detector, Pan J, Tompkins WJ, IEEE TBME
   32(3):230-236, 1985), matched within 150 ms: ``matched / (n1 + n2 - matched)``.
 - flat share: share of the window's 0.2-s blocks whose peak-to-peak amplitude is under 1%

@@ -309,7 +309,7 @@ def test_detected_pauses_are_checked_in_the_signal_and_episodes_do_not_overlap(
     assert overview["height"] >= 150
     y = overview["encoding"]["y"]
     low, high = y["scale"]["domain"]
-    assert 0 <= low < 60 < 100 < high <= 250 and y["axis"]["tickCount"] >= 5
+    assert 0 <= low <= 60 < 100 < high <= 250 and y["axis"]["tickCount"] >= 5
 
 
 def ecg_seconds(clock: str) -> float:
