@@ -5,8 +5,8 @@ Steps: read (WFDB or CSV; :mod:`dxcore.ecg.reader`), pick the lead (MLII by defa
 resample to 360 Hz, take the beat positions from the record's reference annotations or
 detect them (XQRS and a search-back, with a second lead when the record has one;
 :mod:`dxcore.ecg.detection`), build each beat's inputs (:mod:`dxcore.ecg.preprocessing`),
-classify all beats in one batched pass, summarise. Beat positions are reported at the
-input's own sampling rate.
+classify all beats in one batched pass, summarise (with detected beats, where the
+detection is unsure). Beat positions are reported at the input's own sampling rate.
 
 Example (needs the shipped model and the MIT-BIH data)::
 
@@ -34,7 +34,7 @@ from dxcore.ecg import preprocessing, quality
 from dxcore.ecg.detection import find_beats
 from dxcore.ecg.reader import load_record, load_uploads
 from dxcore.ecg.record import MODEL_FS, EcgRecord, check_record, resample, to_rate
-from dxcore.ecg.summary import PAUSE_S, UNCLASSIFIABLE, summarise
+from dxcore.ecg.summary import MISSED, NOISY, PAUSE_S, UNCLASSIFIABLE, clock, summarise
 from dxcore.errors import DxError, OutOfDomain
 from dxcore.explain import Explanation
 
@@ -161,6 +161,31 @@ def beat_positions_of(record: EcgRecord, leads: np.ndarray,
     return find_beats(leads, MODEL_FS), None, DETECTED
 
 
+def doubt_note(doubts: list[dict], listed: int = 5) -> str:
+    """The note that says where the beat detection is unsure (the summary's
+    ``detection_doubts``), with the first ``listed`` places.
+
+    >>> print(doubt_note([{"start_s": 61.2, "end_s": 63.0, "reason": MISSED},
+    ...                   {"start_s": 600.0, "end_s": 620.0, "reason": NOISY}]))
+    Beat detection is unsure in 2 places (1:01, 10:00): 1 long RR interval holds a
+    beat-like deflection that was not counted as a beat, and 1 noisy stretch could not be
+    read. Beats may be missing there, so the beat counts, rates and episodes may be off;
+    check them on the strip.
+    """
+    missed = sum(d["reason"] == MISSED for d in doubts)
+    noisy = sum(d["reason"] == NOISY for d in doubts)
+    parts = ([f"{missed} long RR interval{'s' if missed > 1 else ''} "
+              f"hold{'' if missed > 1 else 's'} a beat-like deflection that was not counted "
+              "as a beat"] if missed else [])
+    parts += [f"{noisy} noisy stretch{'es' if noisy > 1 else ''} could not be read"] if noisy \
+        else []
+    places = ", ".join(clock(d["start_s"]) for d in doubts[:listed])
+    more = ", ..." if len(doubts) > listed else ""
+    return (f"Beat detection is unsure in {len(doubts)} place{'s' if len(doubts) > 1 else ''} "
+            f"({places}{more}): {', and '.join(parts)}. Beats may be missing there, so the "
+            "beat counts, rates and episodes may be off; check them on the strip.")
+
+
 def agreement(reference: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
     """How far the predictions agree with the reference classes, over beats of the model's
     classes (reference Q beats are left out)."""
@@ -274,19 +299,23 @@ class EcgModel(DxModel):
                                               strict=True)]
             if paced:
                 result.notes.insert(0, f"{quality.PACED_NOTE} (Evidence: {paced}.)")
-        # Detected beats can miss some: their long RR intervals are checked in the signal
-        # before they are called pauses (reference beats are taken as they are).
+        # Detected beats can miss some: their long RR intervals are checked in the leads
+        # and the noisy stretches marked before anything is called a pause (reference
+        # beats are taken as they are).
         detected = context["source"] == DETECTED
+        noisy = assessment.noisy_s if assessment is not None and detected else []
         summary = summarise(context["samples"] / record.fs, result.decisions,
                             record.duration_s, [*names, UNCLASSIFIABLE],
-                            signal=context["leads"][:, 0] if detected else None,
-                            fs=MODEL_FS)
+                            signal=context["leads"] if detected else None, fs=MODEL_FS,
+                            noisy=noisy)
         held = summary["pauses_with_a_beat"]
         if held:
             result.notes.append(
                 f"{held} RR interval{'s' if held > 1 else ''} over {PAUSE_S:g} s "
                 f"hold{'' if held > 1 else 's'} a beat-like deflection that the beat "
                 "detection missed, so they are not listed as pauses; check them on the strip.")
+        if summary["detection_doubts"]:
+            result.notes.append(doubt_note(summary["detection_doubts"]))
         summary.update({"lead": context["lead"], "beat_positions": context["source"],
                         "paced_rhythm": paced})
         if result.prediction_sets is not None:

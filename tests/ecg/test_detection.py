@@ -1,6 +1,7 @@
 """Beats from the signal alone (dxcore.ecg.detection): the search-back finds the wide beats
 XQRS misses, leaves T waves alone, finds every V beat of a DS1 minute where XQRS misses
-most. DS1 records only (DS2 is the held-out test split)."""
+most; where the detection stays unsure, the analysis says so. DS1 records only (DS2 is
+the held-out test split)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from dxcore.ecg import EcgRecord, load_record
 from dxcore.ecg.beats import detect_beats, match_beats, reference_beats
 from dxcore.ecg.detection import find_beats
+from dxcore.ecg.summary import MISSED
 
 FS = 360
 
@@ -85,3 +87,22 @@ def test_every_v_beat_of_the_first_minute_of_208_is_found(record_208):
     assert is_v[matched].sum() == is_v.sum() == 30
     assert len(matched) == len(reference) == len(found)
 
+
+def excerpt(record: EcgRecord, start_s: float, end_s: float) -> EcgRecord:
+    """Both leads of ``record`` from ``start_s`` to ``end_s``, without annotations."""
+    return EcgRecord(record.signals[int(start_s * FS):int(end_s * FS)].astype(np.float64),
+                     FS, record.lead_names, "excerpt")
+
+
+def test_where_the_detection_is_unsure_the_analysis_says_so(ecg_model, record_208):
+    """In 208 at 23:03-23:09 MLII goes flat while V1 shows six beats: no pause there, a
+    doubt with its times, and the note; a clean minute has neither."""
+    unsure = ecg_model.predict(excerpt(record_208, 1370, 1400)).detail
+    doubts = unsure.summary["detection_doubts"]
+    assert [d for d in doubts if d["reason"] == MISSED and d["start_s"] < 15 < d["end_s"]]
+    assert not [e for e in unsure.summary["episodes"] if e["kind"] == "pause"]
+    assert any(note.startswith(f"Beat detection is unsure in {len(doubts)} places (0:")
+               for note in unsure.notes)
+    clean = ecg_model.predict(excerpt(record_208, 0, 60)).detail
+    assert clean.summary["detection_doubts"] == []
+    assert not any("unsure" in note for note in clean.notes)
