@@ -151,7 +151,7 @@ def test_csv_with_fs_reports_samples_at_its_own_rate(capsys, ecg_model, csv_250)
     assert status == 0 and set(line) >= ECG_KEYS and line["fs"] == 250
     samples = [b["sample"] for b in line["beats"]]
     assert max(samples) < 250 * 60 and samples == sorted(samples)
-    assert line["summary"]["beat_positions"] == "detected (XQRS)"
+    assert line["summary"]["beat_positions"] == "detected (XQRS and a search-back)"
     assert 70 <= len(samples) <= 80  # record 100 beats about 75 times a minute
     assert any("millivolts" in note for note in line["notes"])
 

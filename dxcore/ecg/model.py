@@ -3,9 +3,12 @@ detail, and per beat the saliency over time.
 
 Steps: read (WFDB, EDF or CSV; :mod:`dxcore.ecg.reader`), pick the lead (MLII, else lead
 II, else another limb lead; :meth:`dxcore.ecg.record.EcgRecord.lead`), resample to 360 Hz,
-take the beat positions from the record's reference annotations or detect them (XQRS),
+take the beat positions from the record's reference annotations or detect them (XQRS and a
+search-back, with a second lead when the record has one; :mod:`dxcore.ecg.detection`),
 build each beat's inputs (:mod:`dxcore.ecg.preprocessing`), classify all beats in one
-batched pass, summarise. Beat positions are reported at the input's own sampling rate.
+batched pass, read the rhythm and the beats with it (:mod:`dxcore.ecg.rhythm`), summarise
+(with detected beats, where the detection is unsure). Beat positions are reported at the
+input's own sampling rate.
 
 Example (needs the shipped model and the MIT-BIH data)::
 
@@ -30,15 +33,16 @@ from dxcore.contract import DxModel, Prepared, Result, is_upload
 from dxcore.datasets import mitdb
 from dxcore.ecg import beats as beat_positions
 from dxcore.ecg import preprocessing, quality, rhythm
+from dxcore.ecg.detection import find_beats
 from dxcore.ecg.reader import load_record, load_uploads
 from dxcore.ecg.record import MODEL_FS, EcgRecord, bridge, check_record, resample, to_rate
 from dxcore.ecg.rhythm_labels import RHYTHM_LABELS
-from dxcore.ecg.summary import PAUSE_S, UNCLASSIFIABLE, summarise
+from dxcore.ecg.summary import MISSED, NOISY, PAUSE_S, UNCLASSIFIABLE, clock, summarise
 from dxcore.errors import DxError, OutOfDomain
 from dxcore.explain import Explanation
 
 REFERENCE = "reference annotations"
-DETECTED = "detected (XQRS)"
+DETECTED = "detected (XQRS and a search-back)"
 
 
 @dataclass
@@ -141,16 +145,58 @@ class BeatSaliency:
                 f"{self.method} peaks {self.peak_s * 1000:+.0f} ms from the R peak"]
 
 
-def beat_positions_of(record: EcgRecord, signal: np.ndarray,
+def detection_leads(record: EcgRecord, lead: str, signal: np.ndarray) -> np.ndarray:
+    """The leads the beat detection reads (samples x leads at 360 Hz): the analysed lead
+    ``lead`` (``signal``, at 360 Hz already), then the record's first other usable lead
+    (gaps bridged as in :meth:`EcgRecord.lead`) when it has one."""
+    for name in record.lead_names:
+        if name.strip().lower() == lead.strip().lower():
+            continue
+        try:
+            _, other, _ = record.lead(name)
+        except DxError:  # all missing, mostly missing or flat (OutOfDomain is a DxError)
+            continue
+        return np.column_stack([signal, resample(other, record.fs, MODEL_FS)])
+    return signal[:, None]
+
+
+def beat_positions_of(record: EcgRecord, leads: np.ndarray,
                       use_reference: bool) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """Beat samples at 360 Hz, their reference classes if any, and where they came from."""
+    """Beat samples at 360 Hz, their reference classes if any, and where they came from;
+    ``leads`` (samples x leads at 360 Hz, the analysed lead first) are searched when the
+    record has no reference beats or ``use_reference`` is False."""
     annotations = record.annotations
     if use_reference and annotations is not None:
         samples, labels = beat_positions.reference_beats(annotations.symbol, annotations.sample)
         inside = (samples >= 0) & (samples < len(record.signals))
         if inside.sum() >= 2:
             return to_rate(samples[inside], record.fs, MODEL_FS), labels[inside], REFERENCE
-    return beat_positions.detect_beats(signal, MODEL_FS), None, DETECTED
+    return find_beats(leads, MODEL_FS), None, DETECTED
+
+
+def doubt_note(doubts: list[dict], listed: int = 5) -> str:
+    """The note that says where the beat detection is unsure (the summary's
+    ``detection_doubts``), with the first ``listed`` places.
+
+    >>> print(doubt_note([{"start_s": 61.2, "end_s": 63.0, "reason": MISSED},
+    ...                   {"start_s": 600.0, "end_s": 620.0, "reason": NOISY}]))
+    Beat detection is unsure in 2 places (1:01, 10:00): 1 long RR interval holds a
+    beat-like deflection that was not counted as a beat, and 1 noisy stretch could not be
+    read. Beats may be missing there, so the beat counts, rates and episodes may be off;
+    check them on the strip.
+    """
+    missed = sum(d["reason"] == MISSED for d in doubts)
+    noisy = sum(d["reason"] == NOISY for d in doubts)
+    parts = ([f"{missed} long RR interval{'s' if missed > 1 else ''} "
+              f"hold{'' if missed > 1 else 's'} a beat-like deflection that was not counted "
+              "as a beat"] if missed else [])
+    parts += [f"{noisy} noisy stretch{'es' if noisy > 1 else ''} could not be read"] if noisy \
+        else []
+    places = ", ".join(clock(d["start_s"], tenths=False) for d in doubts[:listed])
+    more = ", ..." if len(doubts) > listed else ""
+    return (f"Beat detection is unsure in {len(doubts)} place{'s' if len(doubts) > 1 else ''} "
+            f"({places}{more}): {', and '.join(parts)}. Beats may be missing there, so the "
+            "beat counts, rates and episodes may be off; check them on the strip.")
 
 
 def agreement(reference: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
@@ -205,7 +251,8 @@ class EcgModel(DxModel):
                          f"{MODEL_FS} Hz, the rate the model was trained on (polyphase "
                          "filter). Beat positions are given at the record's own rate.")
         signal = resample(signal, decoded.fs, MODEL_FS)
-        samples, reference_labels, source = beat_positions_of(decoded, signal, use_reference)
+        leads = detection_leads(decoded, lead_name, signal)
+        samples, reference_labels, source = beat_positions_of(decoded, leads, use_reference)
         samples = np.clip(samples, 0, len(signal) - 1)
         if len(samples) < 2:  # not an ECG the model can read: no answer (the guard's 2)
             raise OutOfDomain("No heartbeats could be found in this signal. Check that it is "
@@ -215,7 +262,7 @@ class EcgModel(DxModel):
         own_samples = np.clip(to_rate(samples, MODEL_FS, decoded.fs), 0,
                               len(decoded.signals) - 1)
         context = {"lead": lead_name, "samples": own_samples,
-                   "reference_labels": reference_labels, "source": source, "signal": signal}
+                   "reference_labels": reference_labels, "source": source, "leads": leads}
         guard = self.card.domain_guard
         if guard is not None:  # a card without a fitted guard analyses every beat
             context["quality"] = self.assess(decoded, signal, samples, source, guard)
@@ -267,18 +314,23 @@ class EcgModel(DxModel):
                                               strict=True)]
             if paced:
                 result.notes.insert(0, f"{quality.PACED_NOTE} (Evidence: {paced}.)")
-        # Detected beats can miss some: their long RR intervals are checked in the signal
-        # before they are called pauses (reference beats are taken as they are).
+        # Detected beats can miss some: their long RR intervals are checked in the leads
+        # and the noisy stretches marked before anything is called a pause (reference
+        # beats are taken as they are).
         detected = context["source"] == DETECTED
+        noisy = assessment.noisy_s if assessment is not None and detected else []
         summary = summarise(context["samples"] / record.fs, result.decisions,
                             record.duration_s, [*names, UNCLASSIFIABLE],
-                            signal=context["signal"] if detected else None, fs=MODEL_FS)
+                            signal=context["leads"] if detected else None, fs=MODEL_FS,
+                            noisy=noisy)
         held = summary["pauses_with_a_beat"]
         if held:
             result.notes.append(
                 f"{held} RR interval{'s' if held > 1 else ''} over {PAUSE_S:g} s "
                 f"hold{'' if held > 1 else 's'} a beat-like deflection that the beat "
                 "detection missed, so they are not listed as pauses; check them on the strip.")
+        if summary["detection_doubts"]:
+            result.notes.append(doubt_note(summary["detection_doubts"]))
         episodes = []
         if in_af is not None:
             episodes = rhythm.rhythm_episodes(times, result.decisions, in_af,

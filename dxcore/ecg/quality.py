@@ -18,7 +18,7 @@ Physiol Meas 33(9):1419-1433, 2012; Behar J et al., IEEE TBME 60(7):1660-1666, 2
 - ``pSQI``: relative QRS power, the share of the 5-40 Hz power that lies in 5-15 Hz.
 - ``basSQI``: relative baseline power, ``1 - P(0-1 Hz) / P(0-40 Hz)`` of the raw lead
   (baseline wander or a drifting signal lowers it).
-- ``bSQI``: agreement of two QRS detectors (the record's beat positions, XQRS or the
+- ``bSQI``: agreement of two QRS detectors (the record's beat positions, detected or the
   reference, against a Pan-Tompkins-like energy detector, Pan J, Tompkins WJ, IEEE TBME
   32(3):230-236, 1985), matched within 150 ms: ``matched / (n1 + n2 - matched)``.
 - flat share: share of the window's 0.2-s blocks whose peak-to-peak amplitude is under 1%
@@ -272,6 +272,7 @@ class Assessment:
     readable_share: float
     failing: dict[str, float]
     record_shortfall: dict[str, float]  # record-median bound / median, for those under it
+    noisy_s: list[tuple[float, float]]  # runs of unreadable windows, (start, end) in s
 
 
 def assess(signal: np.ndarray, leads: list[np.ndarray], samples: np.ndarray,
@@ -296,7 +297,22 @@ def assess(signal: np.ndarray, leads: list[np.ndarray], samples: np.ndarray,
     shortfall = {k: guard["record_lower"][k] / max(m, 1e-9) for k, m in medians.items()
                  if m < guard["record_lower"][k]}
     return Assessment(reasons.astype(str), paced, float(readable.mean()),
-                      quality.failing(guard), shortfall)
+                      quality.failing(guard), shortfall, unreadable_stretches(readable, signal))
+
+
+def unreadable_stretches(readable: np.ndarray, signal: np.ndarray) -> list[tuple[float, float]]:
+    """(start, end) in seconds of each run of unreadable windows of the 360 Hz lead (the
+    last window reaches the end of the lead, as its beats do).
+
+    >>> unreadable_stretches(np.array([True, False, False, True, False]), np.zeros(18_500))
+    [(10.0, 30.0), (40.0, 51.389)]
+    """
+    _, size = windows_of(signal)
+    edges = np.diff(np.concatenate([[0], (~readable).astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(round(start * size / MODEL_FS, 3),
+             round((len(signal) if stop == len(readable) else stop * size) / MODEL_FS, 3))
+            for start, stop in zip(starts.tolist(), stops.tolist(), strict=True)]
 
 
 def refuse_if_not_ecg(assessment: Assessment) -> None:

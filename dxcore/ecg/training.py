@@ -266,7 +266,8 @@ def train(out_dir: Path, data: str | None = None, epochs: int = EPOCHS, seed: in
                 "sampling_rate_hz": 360,
                 "min_sampling_rate_hz": 100,
                 "min_duration_s": 10,
-                "beat_positions": "reference annotations (.atr) when given, else XQRS (wfdb)",
+                "beat_positions": "reference annotations (.atr) when given, else XQRS (wfdb) "
+                                  "and a search-back (dxcore.ecg.detection)",
                 "preprocessing": "resampled to 360 Hz (polyphase); band-pass 0.5-40 Hz; window "
                                  "-250 to +461 ms around each beat at 180 Hz (128 steps) "
                                  "divided by the record's median QRS amplitude, with its "
@@ -339,8 +340,8 @@ def train(out_dir: Path, data: str | None = None, epochs: int = EPOCHS, seed: in
             "Supraventricular beats are told mostly by their prematurity; in atrial "
             "fibrillation or sinus arrhythmia they are easily confused with normal beats.",
             *cross_validation_findings(beats.labels, predicted, beats.records),
-            "Detected beat positions (XQRS) miss some beats in noisy or very abnormal "
-            "records; the end-to-end metrics count such misses as errors.",
+            "Detected beat positions (XQRS and a search-back) miss some beats in noisy or "
+            "very abnormal records; the end-to-end metrics count such misses as errors.",
         ],
         "date": date.today().isoformat(),
         "weights_file": "model.keras",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dxcore.ecg.summary import summarise
+from dxcore.ecg.summary import MISSED, NOISY, summarise
 
 
 def test_summary_runs_pauses_and_burden():
@@ -44,6 +44,30 @@ def test_a_long_rr_interval_with_a_beat_inside_is_no_pause():
     assert true["pauses_with_a_beat"] == 0
     # without the signal (reference beats), every long RR interval is a pause
     assert summarise(times, labels, 14.0, ["N", "V"])["pauses_with_a_beat"] == 0
+
+
+def test_a_beat_only_the_second_lead_shows_makes_a_doubt_not_a_pause():
+    """The analysed lead goes flat from 3.5 to 5.5 s; the second lead shows the beats at
+    4 and 5 s that the detection missed."""
+    fs, times = 360, np.array([1.0, 2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0])
+    labels = np.array(["N"] * len(times))
+    first, second = _spikes(14.0, times), _spikes(14.0, [*times, 4.0, 5.0])
+    alone = summarise(times, labels, 14.0, ["N"], signal=first, fs=fs)
+    assert [e["kind"] for e in alone["episodes"]] == ["pause"]
+    assert alone["detection_doubts"] == []
+    both = summarise(times, labels, 14.0, ["N"], signal=np.column_stack([first, second]),
+                     fs=fs)
+    assert both["episodes"] == [] and both["pauses_with_a_beat"] == 1
+    assert both["detection_doubts"] == [{"start_s": 3.0, "end_s": 6.0, "reason": MISSED}]
+
+
+def test_a_noisy_stretch_is_a_doubt_and_holds_no_pause():
+    fs, times = 360, np.array([1.0, 2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0])
+    labels = np.array(["N"] * len(times))
+    summary = summarise(times, labels, 14.0, ["N"], signal=_spikes(14.0, times), fs=fs,
+                        noisy=[(2.5, 6.5)])
+    assert summary["episodes"] == [] and summary["pauses_with_a_beat"] == 0
+    assert summary["detection_doubts"] == [{"start_s": 2.5, "end_s": 6.5, "reason": NOISY}]
 
 
 def test_rate_windows_that_share_beats_make_one_episode():
