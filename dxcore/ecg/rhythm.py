@@ -45,13 +45,13 @@ import pandas as pd
 
 from dxcore.ecg.rhythm_labels import AF_LABELS
 
-WINDOW_BEATS = 49      # RR intervals per window (about 37 s at 80 bpm)
+WINDOW_BEATS = 65      # RR intervals per window (about 50 s at 80 bpm)
 SMOOTH_BEATS = 15      # running median of the AF probability
 MIN_AF_S = 30.0
 MIN_RATE_S = 30.0
 RATE_BEATS = 10
 BRIDGE_S = 10.0        # a shorter sinus stretch between two episodes of one rhythm joins them
-DOMINANT_QRS_CORRELATION = 0.9  # QRS correlation with the median beat of a dominant beat
+DOMINANT_QRS_CORRELATION = 0.95 # QRS correlation with the median beat of a dominant beat
 DOMINANT_SIZE = (0.6, 1.6)      # and its QRS amplitude relative to the median beat's
 CHANGE = 0.1           # a successive change of log RR counted as large (about 10 %)
 MIN_USABLE = 3         # usable changes a window needs before its irregularity counts

@@ -1,5 +1,6 @@
 """Fitting the rhythm analysis on MIT-BIH DS1 (:mod:`dxcore.ecg.rhythm`): each record read
-as a new patient's would be (beats detected from the signal, no ``.atr``), its reference
+as a new patient's would be (beats detected from the signal as a prediction detects them,
+:func:`dxcore.ecg.detection.find_beats`; no ``.atr``), its reference
 rhythm per beat, and the logistic AF/flutter model the card's ``runtime.rhythm`` keeps.
 
 ``scripts/ecg_rhythm_cv.py`` cross-validates it (record-grouped) against a recurrent
@@ -14,7 +15,7 @@ import numpy as np
 
 from dxcore.datasets import mitdb
 from dxcore.ecg import rhythm
-from dxcore.ecg.beats import detect_beats
+from dxcore.ecg.detection import find_beats
 from dxcore.ecg.preprocessing import model_inputs
 from dxcore.ecg.record import MODEL_FS
 from dxcore.ecg.rhythm_labels import AF_LABELS
@@ -22,7 +23,7 @@ from dxcore.ecg.rhythm_labels import AF_LABELS
 # Chosen by scripts/ecg_rhythm_cv.py on DS1 (leave-one-record-out), with the window and
 # dominant-beat constants of dxcore.ecg.rhythm: the AF threshold on the smoothed
 # probability, and the QRS difference a V call needs.
-AF_THRESHOLD = 0.7
+AF_THRESHOLD = 0.8
 V_MIN_QRS_DIFFERENCE = 0.05
 CHOSEN_BY = ("leave-one-record-out cross-validation on MIT-BIH DS1, beats detected from "
              "the signal (scripts/ecg_rhythm_cv.py, scripts/ecg_beats_by_rhythm.py)")
@@ -31,9 +32,11 @@ CHOSEN_BY = ("leave-one-record-out cross-validation on MIT-BIH DS1, beats detect
 def record_series(name: str, data: str | None = None) -> dict[str, Any]:
     """One DS1 record's detected beats: times, rhythm series, reference AF per beat, the
     reference rhythm episodes and the record's duration."""
+    from dxcore.ecg.model import detection_leads
+
     record = mitdb.read_record(name, data)
-    _, signal, _ = record.lead(mitdb.LEAD)
-    samples = detect_beats(signal, MODEL_FS)
+    lead, signal, _ = record.lead(mitdb.LEAD)
+    samples = find_beats(detection_leads(record, lead, signal), MODEL_FS)
     context = model_inputs(signal, samples)["context"]
     times = samples / MODEL_FS
     reference = mitdb.reference_rhythm(name, data)
