@@ -54,7 +54,13 @@ def evaluate_and_store(model_id: str, purpose: str, data: str | None = None) -> 
     metrics = evaluate(model_id, data, cases=cases)
     card = store_test_metrics(get_model(model_id).card, metrics, purpose)
     if cases is not None:
-        card = store_test_report(card, build_report(cases, card))
+        # A recipe whose decisions read more than each case's probabilities (the ECG
+        # beats, read with the record's rhythm) gives them, so that the report shows the
+        # decisions its metrics scored.
+        recipe = recipe_for(model_id)
+        decided = (recipe.test_decisions(get_model(model_id), cases, data)
+                   if hasattr(recipe, "test_decisions") else None)
+        card = store_test_report(card, build_report(cases, card, decided))
     return card, metrics
 
 

@@ -52,12 +52,15 @@ FAILURES_SHOWN = 12
 DIGITS = 4
 
 
-def build_report(cases: Predictions, card: ModelCard) -> dict[str, Any]:
-    """The report of ``cases`` (a test split) under ``card``'s temperature and rule."""
+def build_report(cases: Predictions, card: ModelCard,
+                 decided: np.ndarray | None = None) -> dict[str, Any]:
+    """The report of ``cases`` (a test split) under ``card``'s temperature and rule, or
+    with the ``decided`` classes the recipe's prediction gives them."""
     names = card.class_names
     rule = DecisionRule.from_card(card)
     calibrated = cases.probabilities(card.temperature)
-    decided = rule.decide(calibrated)
+    if decided is None:
+        decided = rule.decide(calibrated)
     truth = np.asarray(names)[cases.labels]
     curve_classes = _curve_classes(rule)
     return {

@@ -87,6 +87,17 @@ def read_with_rhythm(model, beats: mitdb.BeatSet, decisions: np.ndarray,
     return decisions
 
 
+def test_decisions(model, cases: Predictions, data: str | None = None) -> np.ndarray:
+    """The classes of the DS2 reference beats (``cases``, :func:`test_predictions`) as a
+    prediction gives them: the card's rule, then read with each record's rhythm."""
+    probabilities = cases.probabilities(model.card.temperature)
+    beats = mitdb.load_beats(mitdb.DS2, data)
+    beats = beats.subset(np.flatnonzero(np.isin(beats.labels, CLASSES)))
+    if beat_ids(beats) != list(cases.case_ids):
+        raise ValueError("the test cases are not the DS2 reference beats")
+    return read_with_rhythm(model, beats, model.rule.decide(probabilities), probabilities)
+
+
 def rhythm_report(found: dict[str, list[dict]], data: str | None, resamples: int,
                   seed: int = 0) -> dict:
     """AF/flutter found from the signal against the reference rhythm notes, second by
@@ -155,12 +166,7 @@ def evaluate(model, data: str | None = None, resamples: int = 2000,
     from dxcore.metrics import report_multiclass
 
     cases = cases or test_predictions(model, data)
-    probabilities = cases.probabilities(model.card.temperature)
-    beats = mitdb.load_beats(mitdb.DS2, data)
-    beats = beats.subset(np.flatnonzero(np.isin(beats.labels, CLASSES)))
-    if beat_ids(beats) != list(cases.case_ids):
-        raise ValueError("the test cases are not the DS2 reference beats")
-    predicted = read_with_rhythm(model, beats, model.rule.decide(probabilities), probabilities)
+    predicted = test_decisions(model, cases, data)
     metrics = report_multiclass(cases.label_names(list(CLASSES)), predicted, list(CLASSES),
                                 groups=np.asarray(cases.groups), resamples=resamples)
     metrics["beat_positions"] = {"value": "reference annotations of the 22 DS2 records"}

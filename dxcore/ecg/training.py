@@ -53,6 +53,7 @@ from dxcore.ecg.evaluation import (  # noqa: F401  (the recipe's test measuremen
     class_indices,
     evaluate,
     table,
+    test_decisions,
     test_predictions,
 )
 from dxcore.ecg.network import ecg_beat_rnn
