@@ -61,11 +61,11 @@ from dxcore.ecg.quality import fit_domain_guard  # noqa: F401  (fitted by 'calib
 from dxcore.predictions import Predictions
 
 MODEL_ID = "ecg-beats"
-# What issue 3 asks of it on DS2 at the reference beat positions (stored in the card,
-# shown where it misses).
-TARGETS = {"V_sensitivity": {"at_least": 0.85}, "V_ppv": {"at_least": 0.85},
-           "S_sensitivity": {"at_least": 0.60}, "S_ppv": {"at_least": 0.40},
-           "N_sensitivity": {"at_least": 0.90}, "accuracy": {"at_least": 0.90}}
+# What issues 12 and 23 ask of it on DS2 at the reference beat positions (stored in the
+# card, shown where it misses).
+TARGETS = {"V_sensitivity": {"at_least": 0.90}, "V_ppv": {"at_least": 0.90},
+           "S_sensitivity": {"at_least": 0.75}, "S_ppv": {"at_least": 0.60},
+           "N_sensitivity": {"at_least": 0.95}, "accuracy": {"at_least": 0.95}}
 BATCH_SIZE = 256
 EPOCHS = 6                # the cosine schedule's length
 VALIDATION_FOLDS = 4      # each quarter of the DS1 records held out once
@@ -338,8 +338,10 @@ def train(out_dir: Path, data: str | None = None, epochs: int = EPOCHS, seed: in
             "Fusion (F) beats are rare in training (415, 373 from one record): the network "
             "learns them but the decision rule never returns F, so fusion beats are called "
             "N or V.",
-            "Supraventricular beats are told mostly by their prematurity; in atrial "
-            "fibrillation or sinus arrhythmia they are easily confused with normal beats.",
+            "Supraventricular beats are told mostly by their prematurity. Inside atrial "
+            "fibrillation or flutter found by the rhythm analysis an S call becomes N; where "
+            "that analysis overruns a real AF episode, true S beats next to it are called N "
+            "too.",
             *cross_validation_findings(beats.labels, predicted, beats.records),
             "Detected beat positions (XQRS and a search-back) miss some beats in noisy or "
             "very abnormal records; the end-to-end metrics count such misses as errors.",
