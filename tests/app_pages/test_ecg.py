@@ -159,7 +159,7 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     assert per_class["Beats"].astype(int).sum() == beats
     assert int(summary["Low-confidence beats"].replace(",", "")) < beats
     assert per_class.set_index("Class").loc["V", "Beats"] > 500
-    assert "beat positions: detected (XQRS)" in rendered_text(page)
+    assert "beat positions: detected (XQRS and a search-back)" in rendered_text(page)
     headers = [header.value for header in page.subheader]
     assert headers.index("Record summary") < headers.index("The whole record")
     assert "Reference annotations" not in headers
@@ -487,7 +487,7 @@ def test_a_12_lead_record_without_mlii_shows_and_analyses_lead_ii(page, mitdb_ro
 
     assert not page.exception and not page.error
     assert page.selectbox[0].value == "II" and page.selectbox[0].options == list(TWELVE_LEADS)
-    assert "II · 500 Hz · beat positions: detected (XQRS)" in rendered_text(page)
+    assert "II · 500 Hz · beat positions: detected (XQRS and a search-back)" in rendered_text(page)
     assert any(shown(info.value).startswith("Lead II was analysed; the model was trained on "
                                             "lead MLII") for info in page.info)
 
