@@ -295,12 +295,13 @@ def conditioned_decisions(decisions: np.ndarray, probabilities: np.ndarray,
 
 
 def notable_episodes(episodes: list[dict[str, Any]], times_s: np.ndarray) -> list[dict]:
-    """The rhythm episodes other than sinus rhythm and unreadable stretches, as the
-    summary's episodes (``kind`` in words, ``rhythm`` the code, the beats inside)."""
+    """The rhythm episodes the summary's runs do not already list (not sinus rhythm,
+    unreadable stretches, nor the VT, IVR and SVTA runs), as the summary's episodes
+    (``kind`` in words, ``rhythm`` the code, the beats inside)."""
     from dxcore.ecg.rhythm_labels import RHYTHM_LABELS
 
     times_s = np.asarray(times_s)
     return [{"kind": RHYTHM_LABELS.get(e["label"], e["label"]), "rhythm": e["label"],
              "start_s": e["start_s"], "end_s": e["end_s"],
              "beats": int(((times_s >= e["start_s"]) & (times_s < e["end_s"])).sum())}
-            for e in episodes if e["label"] not in ("N", "Q")]
+            for e in episodes if e["label"] not in ("N", "Q", "VT", "IVR", "SVTA")]
