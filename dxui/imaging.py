@@ -14,10 +14,11 @@ from dxcore import DxError, LoadedImage
 from dxcore.contract import Result
 from dxcore.explain import Explanation
 from dxcore.images.explainers import colour_bar, overlay
+from dxcore.intake import image_extensions, image_formats_text
 from dxui import results, uploads
 from dxui.common import plain, show_error, show_notes
 
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "dcm", ""]  # "": DICOM files often have no extension
+UPLOAD_TYPES = image_extensions()  # as the drop zone and the image reader: one list
 EXAMPLES_PER_CLASS = 6
 # The saliency controls' widget keys. Streamlit drops a widget's value in any run that does
 # not draw it, and a browser replacing the uploaded file runs the page once with the
@@ -51,7 +52,7 @@ def image_input(prefix: str) -> tuple[dict[str, bytes], str] | None:
         uploaded = st.file_uploader(
             "Upload a frontal chest X-ray", type=None,  # checked below, with a message
             key=f"{prefix}_upload_{state[round_key]}", on_change=use_upload,
-            help="PNG, JPEG or DICOM. The file is analysed in memory and never stored.")
+            help=f"{image_formats_text()}. The file is analysed in memory and never stored.")
     examples = chest_xray_examples()
     example = None
     if examples:

@@ -163,10 +163,27 @@ def test_bad_upload_shows_one_error_and_nothing_else(page):
 
     assert not page.exception
     assert [shown(error.value) for error in page.error] == [
-        "This file is not an image that can be read. Please upload a PNG, JPEG or DICOM file."]
+        "This file is not an image that can be read. Please upload a PNG, JPEG, TIFF or DICOM "
+        "file."]
     assert not page.image
     assert not page.metric
     assert not probability_bars(page)
+
+
+def test_a_tiff_is_read_as_the_drop_zone_reads_it(page, training_xray):
+    """A TIFF made here from a training image: accepted by the uploader's check, decoded,
+    answered and explained, as the home drop zone takes it."""
+    tiff = io.BytesIO()
+    Image.open(io.BytesIO(training_xray)).convert("L").save(tiff, format="TIFF")
+    upload(page, "chest.tif", tiff.getvalue(), "image/tiff")
+
+    assert not page.exception
+    assert not page.error
+    assert page.metric[0].label == "Model prediction"
+    original, shaded, _ = page.image
+    assert original.captions[0].startswith("Uploaded image · ")
+    assert shaded.captions[0].startswith("Grad-CAM++ map for ")
+    assert "Format: **TIFF**" in rendered_text(page)
 
 
 def test_dicom_shows_facts_and_never_patient_attributes(page, test_xray_bytes):
