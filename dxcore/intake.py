@@ -40,7 +40,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from dxcore.errors import DxError
 
@@ -74,9 +74,10 @@ class ImageFormat:
     extensions: tuple[str, ...]
     signatures: tuple[bytes, ...]
     offset: int = 0
-    decoder: str = "Pillow"
+    decoder: Literal["Pillow", "pydicom"] = "Pillow"
 
     def matches(self, data: bytes) -> bool:
+        """Whether ``data`` begins as a file of this format does."""
         return any(data[self.offset:self.offset + len(signature)] == signature
                    for signature in self.signatures)
 
