@@ -210,7 +210,30 @@ def _fields_file_content(path: Path, sha256: str, what: str) -> list[dict[str, A
     return content["fields"]
 
 
-# --- targets -----------------------------------------------------------------------------
+# --- metrics and targets -----------------------------------------------------------------
+# How a metric is named for people: on the pages, and in the README's models table.
+METRIC_LABELS = {
+    "auc": "AUC",
+    "accuracy": "Accuracy",
+    "sensitivity": "Sensitivity",
+    "specificity": "Specificity",
+    "macro_f1": "Macro F1",
+    "ece": "Calibration error (ECE)",
+    "misclassified": "Wrongly classified test cases",
+}
+
+
+def metric_label(name: str) -> str:
+    """``"auc"`` -> ``"AUC"``, ``"S_ppv"`` -> ``"S PPV"``, ``"V_sensitivity"`` ->
+    ``"V sensitivity"``."""
+    if name in METRIC_LABELS:
+        return METRIC_LABELS[name]
+    label, _, measure = name.rpartition("_")
+    if label and measure in ("ppv", "f1"):
+        return f"{label} {measure.upper()}"
+    return name.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class TargetCheck:
     """One target of a card against the measured test metric."""
@@ -382,21 +405,31 @@ class ModelCard:
         return self.folder / name
 
     # --- documentation -----------------------------------------------------------------
+    def metric_text(self, name: str) -> str | None:
+        """A test metric with its 95% CI as every page, the ROC legend and the README show
+        it, e.g. ``"0.961 (0.946-0.974)"``; None when the card has no finite value and
+        interval for it (a PPV of a class never called, a metric not measured).
+
+        >>> ModelCard({"test_metrics": {"auc": {"value": 0.96145, "ci95": [0.9461, 0.974]},
+        ...            "F_ppv": {"value": None, "ci95": None}}}, Path(".")).metric_text("auc")
+        '0.961 (0.946-0.974)'
+        """
+        metric = (self.fields.get("test_metrics") or {}).get(name)
+        if not (isinstance(metric, dict) and metric.get("ci95")
+                and all(isinstance(v, int | float) and math.isfinite(v)
+                        for v in (metric.get("value"), *metric["ci95"]))):
+            return None
+        low, high = metric["ci95"]
+        return f"{metric['value']:.3f} ({low:.3f}-{high:.3f})"
+
     def headline(self) -> dict[str, str]:
-        """Test metrics as short strings, e.g. ``{"auc": "0.962 (0.948-0.975)"}``; only
-        those named in the card's optional ``headline_metrics``, when it has that list."""
-        out = {}
+        """Test metrics as :meth:`metric_text` gives them, e.g. ``{"auc": "0.961
+        (0.946-0.974)"}``; only those named in the card's optional ``headline_metrics``,
+        when it has that list."""
         chosen = self.fields.get("headline_metrics")
-        for name, metric in self.fields["test_metrics"].items():
-            if chosen is not None and name not in chosen:
-                continue
-            # a metric without a finite value (a PPV of a class never called) has no headline
-            if (isinstance(metric, dict) and metric.get("ci95")
-                    and all(isinstance(v, int | float) and math.isfinite(v)
-                            for v in (metric.get("value"), *metric["ci95"]))):
-                low, high = metric["ci95"]
-                out[name] = f"{metric['value']:.3f} ({low:.3f}-{high:.3f})"
-        return out
+        shown = {name: self.metric_text(name) for name in self.fields["test_metrics"]
+                 if chosen is None or name in chosen}
+        return {name: text for name, text in shown.items() if text is not None}
 
     def target_checks(self) -> list[TargetCheck]:
         """Each of the card's ``targets`` against its test metrics, in the card's order."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from dxcore.errors import DxError
 
 if TYPE_CHECKING:
+    from dxcore.cards import ModelCard
     from dxcore.contract import DxModel, Result
 
 # Terminal escape sequences (CSI such as "\x1b[2J", OSC such as a window title, the 8-bit
@@ -46,10 +47,49 @@ def _say(*lines: str, error: bool = False) -> None:
         print(terminal_safe(line), file=sys.stderr if error else sys.stdout, flush=True)
 
 
+MODELS_TABLE_HEADER = ("model", "task", "test AUC", "test accuracy", "sensitivity",
+                       "specificity", "targets")
+
+
+def models_markdown(cards: list[ModelCard]) -> str:
+    """The README's models table, every figure read from the cards (``python -m dxcore
+    models --markdown``): one row per model, its test metrics as the pages show them (value
+    and 95% CI; "—" for one it does not report) and each of its targets, met or missed. The
+    README holds this output between marker comments, and a test fails when the two differ,
+    so the README cannot drift from the cards again."""
+    from dxcore.cards import metric_label
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    def measured(card: ModelCard, name: str) -> str:
+        return card.metric_text(name) or "—"
+
+    lines = ["| " + " | ".join(MODELS_TABLE_HEADER) + " |",
+             "|" + "---|" * len(MODELS_TABLE_HEADER)]
+    for card in cards:
+        metrics = card.get("test_metrics") or {}
+        accuracy = measured(card, "accuracy")
+        wrong, count = metrics.get("misclassified"), metrics.get("n")
+        if isinstance(wrong, dict) and isinstance(count, dict):
+            accuracy += f", {wrong['value']:,} of {count['value']:,} wrong"
+        targets = "; ".join(
+            f"{metric_label(check.metric)} {'>=' if check.direction == 'at_least' else '<='} "
+            f"{check.bound:g} {'met' if check.met else '**missed**'}"
+            for check in card.target_checks()) or "none stated"
+        row = [f"`{card.id}`", card["task"], measured(card, "auc"), accuracy,
+               measured(card, "sensitivity"), measured(card, "specificity"), targets]
+        lines.append("| " + " | ".join(cell(text) for text in row) + " |")
+    return "\n".join(lines)
+
+
 def _models(args: argparse.Namespace) -> int:
     from dxcore.registry import list_cards
 
     cards = list_cards()
+    if args.markdown:
+        _say(*models_markdown(cards).splitlines())
+        return 0
     if args.json:
         for card in cards:
             _say(json.dumps({"id": card.id, "modality": card["modality"],
@@ -417,7 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     models = commands.add_parser("models", help="list the shipped models and their test metrics")
-    models.add_argument("--json", action="store_true", help="one JSON object per model")
+    shown = models.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="one JSON object per model")
+    shown.add_argument("--markdown", action="store_true",
+                       help="the README's models table (the README holds this output)")
     models.set_defaults(run=_models)
 
     train = commands.add_parser("train", help="retrain a shipped model from its dataset")

@@ -4,7 +4,8 @@ together, and route each group (a *case*) to the model that reads it.
 A drop is ``{file name: bytes}``, as the dashboard's drop zone receives it; nothing is
 written to disk. What each file is comes from its bytes, the name serving only to pair files:
 
-- JPEG, PNG and TIFF by their magic numbers, DICOM by "DICM" at byte 128: an image;
+- an image of :data:`IMAGE_FORMATS` (PNG, JPEG, TIFF by their magic numbers, DICOM by
+  "DICM" at byte 128);
 - a WFDB header (text whose first record line is "name signals [rate [samples]]") and the
   signal files its lines name, with the record's ``.atr`` annotations: one ECG record;
 - an EDF or EDF+ file (its header starts with the version "0" and seven spaces): an ECG record;
@@ -39,7 +40,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from dxcore.errors import DxError
 
@@ -61,10 +62,38 @@ MIN_SIGNAL_ROWS = 100
 CHUNK = 256
 
 KINDS = {"image": "Image", "ecg": "ECG record", "record": "Case records"}
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    """An image file format the dashboard reads: its name (as Pillow names it, for the
+    formats Pillow decodes), the file extensions the Chest X-ray page accepts for it (``""``:
+    none), and how its files begin (``signatures``, at byte ``offset``)."""
+
+    name: str
+    extensions: tuple[str, ...]
+    signatures: tuple[bytes, ...]
+    offset: int = 0
+    decoder: Literal["Pillow", "pydicom"] = "Pillow"
+
+    def matches(self, data: bytes) -> bool:
+        """Whether ``data`` begins as a file of this format does."""
+        return any(data[self.offset:self.offset + len(signature)] == signature
+                   for signature in self.signatures)
+
+
+# The image formats read everywhere, from this one list: the drop zone recognises a file by
+# its signature, the Chest X-ray page accepts a file by its extension, and the image reader
+# (which the pages and ``python -m dxcore predict`` share) lets Pillow decode these formats
+# and no other. A format added here is read by all three.
+IMAGE_FORMATS = (
+    ImageFormat("PNG", ("png",), (b"\x89PNG\r\n\x1a\n",)),
+    ImageFormat("JPEG", ("jpg", "jpeg"), (b"\xff\xd8\xff",)),
+    ImageFormat("TIFF", ("tif", "tiff"), (b"II*\x00", b"MM\x00*")),  # little-, big-endian
+    # "DICM" after the 128-byte preamble; DICOM files often have no extension.
+    ImageFormat("DICOM", ("dcm", ""), (b"DICM",), offset=128, decoder="pydicom"),
+)
 _MAGIC = (
-    (b"\xff\xd8\xff", "image"),              # JPEG
-    (b"\x89PNG\r\n\x1a\n", "image"),         # PNG
-    (b"II*\x00", "image"), (b"MM\x00*", "image"),  # TIFF, little- and big-endian
     (b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"),  # a ZIP, or an empty one
 )
 # The record line of a WFDB header: record name (with an optional "/segments"), the number
@@ -110,14 +139,35 @@ class Outcome:
 # --- Recognising files ----------------------------------------------------------------
 
 
+def image_formats_text() -> str:
+    """The names of :data:`IMAGE_FORMATS` for a sentence.
+
+    >>> image_formats_text()
+    'PNG, JPEG, TIFF or DICOM'
+    """
+    *first, last = (image_format.name for image_format in IMAGE_FORMATS)
+    return f"{', '.join(first)} or {last}"
+
+
+def image_extensions() -> list[str]:
+    """Every extension of :data:`IMAGE_FORMATS` (``""``: a file without one).
+
+    >>> image_extensions()
+    ['png', 'jpg', 'jpeg', 'tif', 'tiff', 'dcm', '']
+    """
+    return [extension for image_format in IMAGE_FORMATS
+            for extension in image_format.extensions]
+
+
 def kind_of(name: str, data: bytes) -> str | None:
-    """What a file is, from its bytes: ``image``, ``zip``, ``wfdb-header``, ``edf``,
-    ``table`` (CSV or JSON text), or None. A WFDB signal or annotation file has no
-    signature of its own: it is recognised through its header (:func:`group_files`)."""
+    """What a file is, from its bytes: ``image`` (one of :data:`IMAGE_FORMATS`), ``zip``,
+    ``wfdb-header``, ``edf``, ``table`` (CSV or JSON text), or None. A WFDB signal or
+    annotation file has no signature of its own: it is recognised through its header
+    (:func:`group_files`)."""
     for magic, kind in _MAGIC:
         if data.startswith(magic):
             return kind
-    if data[128:132] == b"DICM":
+    if any(image_format.matches(data) for image_format in IMAGE_FORMATS):
         return "image"
     if len(data) >= 256 and data[:8] == b"0       ":
         return "edf"
@@ -267,8 +317,8 @@ def group_files(files: dict[str, bytes], cards: list[ModelCard] | None = None) -
             cases.append(_table_case(name, data, single, cards, problems))
         else:
             problems.append((name, DxError(
-                f"{name} is not a file the dashboard can read: expected an image (PNG, "
-                "JPEG, TIFF or DICOM), an ECG record (WFDB .hea with its .dat, EDF, or "
+                f"{name} is not a file the dashboard can read: expected an image "
+                f"({image_formats_text()}), an ECG record (WFDB .hea with its .dat, EDF, or "
                 "CSV), a case table (CSV or JSON) or a ZIP of these. A WFDB .dat or .atr "
                 "file needs its .hea header in the same drop.")))
     return Intake([case for case in cases if case is not None], problems)

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dxcore import DxError, get_card, get_model, list_cards
-from dxcore.cards import ModelCard
+from dxcore.cards import METRIC_LABELS, ModelCard, metric_label
 from dxcore.errors import OutOfDomain
 
 if TYPE_CHECKING:  # the contract imports Keras, which the home page does without
@@ -34,15 +34,6 @@ UNEXPECTED_ERROR = (
     "another file. If it keeps happening, tell the people who run this dashboard."
 )
 
-METRIC_LABELS = {
-    "auc": "AUC",
-    "accuracy": "Accuracy",
-    "sensitivity": "Sensitivity",
-    "specificity": "Specificity",
-    "macro_f1": "Macro F1",
-    "ece": "Calibration error (ECE)",
-    "misclassified": "Wrongly classified test cases",
-}
 # The order of the home page's headline metrics; it shows every metric of each card's
 # headline() (a card may narrow that with its ``headline_metrics`` list).
 HEADLINE_METRICS = ("auc", "accuracy", "sensitivity", "specificity", "macro_f1")
@@ -163,17 +154,6 @@ def page_model(model_id: str, missing: str | None = None) -> ModelCard:
         st.stop()
     target_warning(card)
     return card
-
-
-def metric_label(name: str) -> str:
-    """``"auc"`` -> ``"AUC"``, ``"S_ppv"`` -> ``"S PPV"``, ``"V_sensitivity"`` ->
-    ``"V sensitivity"``."""
-    if name in METRIC_LABELS:
-        return METRIC_LABELS[name]
-    label, _, measure = name.rpartition("_")
-    if label and measure in ("ppv", "f1"):
-        return f"{label} {measure.upper()}"
-    return name.replace("_", " ")
 
 
 def undefined_text(name: str) -> str:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dxcore.intake import KINDS, Intake, Outcome, group_files
+from dxcore.intake import KINDS, Intake, Outcome, group_files, image_formats_text
 from dxui.common import plain, show_error
 from dxui.server import import_core
 
 # The latest drop, ``{file name: bytes}``, in the session's memory only (never on disk),
 # so that the worklist and the patient view read what was dropped on the home page.
 SESSION_DROP = "dx_drop"
-HELP = ("Images (PNG, JPEG, TIFF, DICOM), ECG records (a WFDB .hea with its .dat and "
+HELP = (f"Images ({image_formats_text()}), ECG records (a WFDB .hea with its .dat and "
         "optional .atr, EDF, or CSV), case tables (CSV or JSON), or a ZIP of any of these. "
         "Each file is recognised by its content; files are read in memory and never stored.")
 

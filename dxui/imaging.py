@@ -3,7 +3,9 @@ choice wins), the saliency overlay and the image's acquisition facts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import streamlit as st
@@ -12,11 +14,21 @@ from dxcore import DxError, LoadedImage
 from dxcore.contract import Result
 from dxcore.explain import Explanation
 from dxcore.images.explainers import colour_bar, overlay
+from dxcore.intake import image_extensions, image_formats_text
 from dxui import results, uploads
 from dxui.common import plain, show_error, show_notes
 
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "dcm", ""]  # "": DICOM files often have no extension
+UPLOAD_TYPES = image_extensions()  # as the drop zone and the image reader: one list
 EXAMPLES_PER_CLASS = 6
+# The saliency controls' widget keys. Streamlit drops a widget's value in any run that does
+# not draw it, and a browser replacing the uploaded file runs the page once with the
+# uploader empty (no result, so no controls) before the new file arrives: the method came
+# back as Grad-CAM++ on the next image. So each choice is also kept under a key of its own
+# (:func:`kept_choice`), which Streamlit never drops, and its control is drawn from it.
+METHOD_KEY, OPACITY_KEY, COMPARE_KEY = "image_method", "image_opacity", "image_compare"
+DEFAULT_OPACITY = 0.45
+
+Choice = TypeVar("Choice")
 
 
 def image_input(prefix: str) -> tuple[dict[str, bytes], str] | None:
@@ -40,7 +52,7 @@ def image_input(prefix: str) -> tuple[dict[str, bytes], str] | None:
         uploaded = st.file_uploader(
             "Upload a frontal chest X-ray", type=None,  # checked below, with a message
             key=f"{prefix}_upload_{state[round_key]}", on_change=use_upload,
-            help="PNG, JPEG or DICOM. The file is analysed in memory and never stored.")
+            help=f"{image_formats_text()}. The file is analysed in memory and never stored.")
     examples = chest_xray_examples()
     example = None
     if examples:
@@ -68,10 +80,16 @@ def saliency_section(model_id: str, upload: results.Upload, source: str,
     predicted = str(result.decisions[0])
     st.subheader("Where the model looked")
     image_column, overlay_column, control_column = st.columns([5, 5, 3], gap="medium")
+    methods = results.explanation_methods(model_id)
+    kept_method, keep_method = kept_choice(METHOD_KEY, methods[0])
+    kept_opacity, keep_opacity = kept_choice(OPACITY_KEY, DEFAULT_OPACITY)
+    kept_compare, keep_compare = kept_choice(COMPARE_KEY, False)
     with control_column:
-        method = st.radio("Explanation method", results.explanation_methods(model_id),
+        method = st.radio("Explanation method", methods, index=methods.index(kept_method),
+                          key=METHOD_KEY, on_change=keep_method,
                           format_func=lambda m: results.method_label(model_id, m))
-        opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05)
+        opacity = st.slider("Overlay opacity", 0.0, 1.0, kept_opacity, 0.05, key=OPACITY_KEY,
+                            on_change=keep_opacity)
         st.caption(
             "The map shows which regions most raised the model's score for its "
             "prediction. It is not a lesion outline and can highlight non-anatomical "
@@ -84,12 +102,25 @@ def saliency_section(model_id: str, upload: results.Upload, source: str,
                        caption=f"{source} · {width} x {height} px")
     with overlay_column:
         method_map(model_id, upload, image, method, predicted, opacity)
-    if st.toggle("Compare the explanation methods side by side", key="image_compare"):
-        methods = results.explanation_methods(model_id)
+    if st.toggle("Compare the explanation methods side by side", kept_compare,
+                 key=COMPARE_KEY, on_change=keep_compare):
         for column, other in zip(st.columns(len(methods), gap="medium"), methods,
                                  strict=True):
             with column:
                 method_map(model_id, upload, image, other, predicted, opacity)
+
+
+def kept_choice(key: str, default: Choice) -> tuple[Choice, Callable[[], None]]:
+    """The last value of the widget ``key`` (``default`` before any), to draw it with, and
+    the ``on_change`` callback that keeps its next one. Drawn from the kept value, the
+    widget shows the choice again after a run that did not draw it, and the browser, which
+    draws a widget it re-creates at its default, marks the same choice the page uses."""
+    state, kept = st.session_state, f"{key}_kept"
+
+    def keep() -> None:
+        state[kept] = state[key]
+
+    return state.get(kept, default), keep
 
 
 def method_map(model_id: str, upload: results.Upload, image: LoadedImage, method: str,

@@ -16,12 +16,12 @@ import pandas as pd
 import streamlit as st
 
 from dxcore import DxError
-from dxcore.cards import ModelCard
+from dxcore.cards import ModelCard, metric_label
 from dxcore.contract import DecisionRule
 from dxcore.datasets import data_dir
 from dxcore.registry import recipe_for
 from dxcore.reports import read_report
-from dxui.common import card_metrics_table, clinical, metric_label, show_error
+from dxui.common import card_metrics_table, clinical, show_error
 from dxui.results import CACHE_SECONDS, probability_text, rule_text
 
 CHART_PX = 320
@@ -271,7 +271,7 @@ def report_section(card: ModelCard) -> None:
     roc_column, reliability_column = st.columns(2, gap="large")
     with roc_column:
         st.markdown("**ROC curve**")
-        st.altair_chart(roc_chart(report), width="stretch")
+        st.altair_chart(roc_chart(report, card), width="stretch")
         st.caption("The dot is the operating point: sensitivity and specificity under the "
                    "card's decision rule.")
     with reliability_column:
@@ -287,13 +287,38 @@ def report_section(card: ModelCard) -> None:
     failures_section(card, report)
 
 
-def roc_frame(report: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def curve_label(card: ModelCard, name: str, roc: dict[str, Any]) -> str:
+    """A ROC curve's name in the legend. The curve of the class the card's test AUC is of
+    (a binary model's positive class, or a class with its own ``<class>_auc``) shows that
+    AUC with its 95% CI, as the card, the pages and the README show it: the report's own
+    AUC, stored rounded to four digits, rounded again to three could differ (0.9615 read
+    0.962 beside the card's 0.961). A one-vs-rest curve the card gives no AUC shows the
+    report's, over every test case.
+
+    >>> from pathlib import Path
+    >>> card = ModelCard({"class_names": ["no", "yes"], "runtime": {"decision": {
+    ...     "positive_class": "yes", "threshold": 0.5}}, "test_metrics": {"auc": {
+    ...     "value": 0.96145, "ci95": [0.94615, 0.97398]}}}, Path("."))
+    >>> curve_label(card, "yes", {"auc": 0.9615})
+    'yes: AUC 0.961 (0.946-0.974)'
+    >>> curve_label(card, "no", {"auc": 0.8123})  # a class the card gives no AUC
+    'no: AUC 0.812'
+    """
+    rule = DecisionRule.from_card(card)
+    binary = rule.log_offsets is None and name == rule.positive_class
+    stated = card.metric_text("auc" if binary else f"{name}_auc")
+    if stated is not None:
+        return f"{name}: AUC {stated}"
+    return f"{name}: AUC {roc['auc']:.3f}"
+
+
+def roc_frame(report: dict[str, Any], card: ModelCard) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The curves' points and the operating points, one class per series."""
     curves, points = [], []
     for name, roc in report["roc"].items():
         if not roc["fpr"]:
             continue
-        series = f"{name} (AUC {roc['auc']:.3f})"
+        series = curve_label(card, name, roc)
         curves.append(pd.DataFrame({"Class": series, "False-positive rate": roc["fpr"],
                                     "Sensitivity": roc["tpr"]}))
         point = report["operating_points"][name]
@@ -304,8 +329,8 @@ def roc_frame(report: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.concat(curves, ignore_index=True), pd.DataFrame(points)
 
 
-def roc_chart(report: dict[str, Any]) -> alt.LayerChart:
-    curves, points = roc_frame(report)
+def roc_chart(report: dict[str, Any], card: ModelCard) -> alt.LayerChart:
+    curves, points = roc_frame(report, card)
     x = alt.X("False-positive rate:Q", title="1 - specificity", scale=alt.Scale(domain=[0, 1]))
     y = alt.Y("Sensitivity:Q", scale=alt.Scale(domain=[0, 1]))
     colour = alt.Color("Class:N", title=None, legend=alt.Legend(orient="bottom"))

@@ -40,7 +40,7 @@ def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = F
                           caption=plain(case.name))
             with overlay:
                 imaging.method_map(case.model_id, upload, image, method,
-                                   str(result.decisions[0]), 0.45)
+                                   str(result.decisions[0]), imaging.DEFAULT_OPACITY)
         else:
             imaging.saliency_section(case.model_id, upload, plain(case.name), result)
     elif case.kind == "ecg":

@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
+from dxcore.cards import ModelCard
+from dxcore.cli import main, models_markdown
 from dxcore.ecg import load_record
-from tests.helpers import run_cli, run_entry_point
+from dxcore.registry import list_cards
+from tests.helpers import ROOT, run_cli, run_entry_point
 
 IMAGE_KEYS = {"input", "model", "probabilities", "prediction", "prediction_set", "coverage"}
 ECG_KEYS = {"input", "model", "fs", "beats", "summary", "rhythm"}
@@ -50,6 +53,40 @@ def test_models_json_lists_every_shipped_model_with_its_headline(capsys, cxr_mod
     assert set(listed["cxr-pneumonia"]["test_metrics"]) >= {"auc", "accuracy"}
     assert listed["ecg-beats"]["modality"] == "ecg"
     assert {"S_sensitivity", "V_ppv", "accuracy"} <= set(listed["ecg-beats"]["test_metrics"])
+
+
+def readme_models_table() -> str:
+    """The README's models table: the lines between its two marker comments."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("<!-- models table"))
+    end = lines.index("<!-- end of models table -->")
+    return "\n".join(lines[start + 1:end])
+
+
+def test_the_readme_models_table_is_what_the_shipped_cards_give():
+    """One figure everywhere: the README's table is generated from the cards, never typed."""
+    expected = models_markdown(list_cards(ROOT / "saved_models"))
+    assert readme_models_table() == expected, (
+        "README.md's models table differs from the model cards: replace it (between its "
+        "marker comments) with the output of `python -m dxcore models --markdown`")
+
+
+def test_models_markdown_prints_the_table(capsys, monkeypatch):
+    monkeypatch.delenv("DX_MODELS_DIR", raising=False)
+    assert main(["models", "--markdown"]) == 0
+    assert capsys.readouterr().out.rstrip("\n") == models_markdown(list_cards())
+
+
+def test_the_models_table_marks_missed_targets_and_metrics_not_reported():
+    card = ModelCard({"id": "toy", "task": "A | B", "test_metrics": {
+        "accuracy": {"value": 0.9, "ci95": [0.8, 0.95]}, "misclassified": {"value": 3},
+        "n": {"value": 30}}, "targets": {"accuracy": {"at_least": 0.92},
+                                         "misclassified": {"at_most": 3}}}, Path("."))
+    [header, _, row] = models_markdown([card]).splitlines()
+    assert header == ("| model | task | test AUC | test accuracy | sensitivity | specificity "
+                      "| targets |")
+    assert row == ("| `toy` | A \\| B | — | 0.900 (0.800-0.950), 3 of 30 wrong | — | — | "
+                   "Accuracy >= 0.92 **missed**; Wrongly classified test cases <= 3 met |")
 
 
 def test_unknown_model_is_one_clear_line_and_exit_one(capsys):

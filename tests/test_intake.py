@@ -12,7 +12,16 @@ from PIL import Image
 
 from dxcore import intake
 from dxcore.errors import DxError
-from dxcore.intake import Case, expand_zip, group_files, kind_of, predict_cases
+from dxcore.images.reader import load_image
+from dxcore.intake import (
+    IMAGE_FORMATS,
+    Case,
+    expand_zip,
+    group_files,
+    kind_of,
+    predict_cases,
+)
+from dxui.imaging import UPLOAD_TYPES
 from tests.drops import HEART_CASES, short_record, zip_of
 
 HEADER = b"rec 2 360 3600\nrec.dat 212 200 11 1024 0 0 0 MLII\nrec.dat 212 200 11 1024 0 0 0 V5\n"
@@ -27,6 +36,34 @@ def image_bytes(fmt: str) -> bytes:
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "TIFF"])
 def test_images_are_recognised_by_their_bytes_whatever_their_name(fmt):
     assert kind_of("no-extension", image_bytes(fmt)) == "image"
+
+
+def gradient_image(fmt: str) -> bytes:
+    """A 64 x 48 gradient (big enough for the reader, not blank) in the format ``fmt``."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.tile(np.arange(48, dtype=np.uint8) * 5, (64, 1))).save(buffer,
+                                                                             format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("image_format", [f for f in IMAGE_FORMATS if f.decoder == "Pillow"],
+                         ids=lambda f: f.name)
+def test_every_image_format_is_taken_by_the_drop_zone_the_page_and_the_reader(image_format):
+    """One list: the drop zone recognises the format, the Chest X-ray page accepts its
+    extensions, and the reader (the pages' and ``python -m dxcore predict``'s) decodes it."""
+    data = gradient_image(image_format.name)
+    assert kind_of("no-extension", data) == "image"
+    assert set(image_format.extensions) <= set(UPLOAD_TYPES)
+    assert load_image(data).format == image_format.name
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "BMP", "WEBP"])
+def test_an_image_format_outside_the_list_is_taken_by_none_of_them(fmt):
+    data = gradient_image(fmt)
+    assert kind_of(f"x.{fmt.lower()}", data) is None
+    assert fmt.lower() not in UPLOAD_TYPES
+    with pytest.raises(DxError, match="Please upload a PNG, JPEG, TIFF or DICOM file"):
+        load_image(data)
 
 
 def test_dicom_edf_wfdb_and_tables_are_recognised_by_content():

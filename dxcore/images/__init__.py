@@ -1,4 +1,4 @@
-"""Images: grayscale radiographs (PNG, JPEG, DICOM) read by a CNN.
+"""Images: grayscale radiographs (PNG, JPEG, TIFF, DICOM) read by a CNN.
 
 Modules, as in every modality package: ``reader`` (bytes -> :class:`LoadedImage`),
 ``preprocessing``, ``network``, ``model`` (:class:`ImageModel`, the contract),

@@ -32,6 +32,7 @@ from dxcore.images.domain import DomainGuard, feature_network
 from dxcore.images.explainers import ImageMap, resize_map
 from dxcore.images.preprocessing import prepare_for_model
 from dxcore.images.reader import LoadedImage, check_image, load_image
+from dxcore.intake import image_formats_text
 
 if TYPE_CHECKING:
     import keras
@@ -94,7 +95,7 @@ class ImageModel(DxModel):
         elif isinstance(source, str | Path):
             source = read_path(source)
         if not isinstance(source, bytes):
-            raise DxError("This model reads images (PNG, JPEG or DICOM).")
+            raise DxError(f"This model reads images ({image_formats_text()}).")
         return load_image(source)
 
     def preprocess(self, decoded: LoadedImage, **options: Any) -> Prepared:

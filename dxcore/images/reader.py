@@ -1,4 +1,6 @@
-"""Reading uploaded images: PNG, JPEG and DICOM, from bytes, into a grayscale array.
+"""Reading uploaded images: PNG, JPEG, TIFF and DICOM (:data:`dxcore.intake.IMAGE_FORMATS`,
+the one list the pages, the drop zone and the command line read), from bytes, into a
+grayscale array.
 
 Every reader returns a :class:`LoadedImage` whose ``pixels`` are float32 in [0, 1] at the
 image's own resolution (reduced while decoding to at most :data:`MAX_KEPT_SIDE` pixels on
@@ -32,6 +34,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from dxcore.contract import read_path
 from dxcore.errors import DxError
+from dxcore.intake import IMAGE_FORMATS, image_formats_text
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -62,12 +65,12 @@ _INVALID_RESCALE = ("The rescale values of this DICOM (RescaleSlope, RescaleInte
                     "interpreted.")
 _DAMAGED = "The image file is damaged or incomplete (it may have been cut off during " \
     "copying). Please upload it again."
-# How PNG, JPEG, GIF and TIFF files begin: such a file Pillow cannot open is damaged, not
-# something else.
-_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a",
-                     b"II*\x00", b"MM\x00*")
-_NOT_AN_IMAGE = "This file is not an image that can be read. Please upload a PNG, JPEG or " \
-    "DICOM file."
+# The formats Pillow decodes here, and no other (dxcore.intake.IMAGE_FORMATS, which the
+# drop zone and the Chest X-ray page read too); a file that begins as one of them but that
+# Pillow cannot open is damaged, not something else.
+_BITMAP_FORMATS = [known for known in IMAGE_FORMATS if known.decoder == "Pillow"]
+_NOT_AN_IMAGE = (f"This file is not an image that can be read. Please upload a "
+                 f"{image_formats_text()} file.")
 
 # Acquisition facts that say nothing about who the patient is.
 DICOM_FACTS = {
@@ -100,7 +103,8 @@ class LoadedImage:
 
 
 def load_image(source: bytes | str | Path) -> LoadedImage:
-    """Decode PNG, JPEG or DICOM bytes (or a file path) into a :class:`LoadedImage`."""
+    """Decode PNG, JPEG, TIFF or DICOM bytes (or a file path) into a :class:`LoadedImage`;
+    any other format is refused."""
     data = read_path(source) if isinstance(source, str | Path) else bytes(source)
     if not data:
         raise DxError("The file is empty. Please upload the image again.")
@@ -248,7 +252,7 @@ def _read_bitmap(data: bytes) -> LoadedImage:
         with warnings.catch_warnings():
             # We enforce our own pixel limit below, before decoding.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=[f.name for f in _BITMAP_FORMATS])
             image_format = image.format or "PNG"  # exif_transpose's copy drops .format
             _check_pixel_count(*image.size)
             if min(image.size) < MIN_SIDE:  # before blankness: 1x1 is too small, not blank
@@ -263,7 +267,7 @@ def _read_bitmap(data: bytes) -> LoadedImage:
             "refused."
         ) from None
     except UnidentifiedImageError:
-        if data.startswith(_IMAGE_SIGNATURES):  # Pillow gave up on a file of a known format
+        if any(known.matches(data) for known in _BITMAP_FORMATS):  # but Pillow gave up
             raise DxError(_DAMAGED) from None
         raise DxError(_NOT_AN_IMAGE) from None
     except (OSError, SyntaxError, ValueError) as error:

@@ -34,6 +34,7 @@ from dxcore.images.evaluation import (  # noqa: F401  (the recipe's measurements
     test_predictions,
 )
 from dxcore.images.network import chest_xray_cnn
+from dxcore.intake import IMAGE_FORMATS
 
 MODEL_ID = "cxr-pneumonia"
 # What issues 2 and 15 ask of it on the official test split (stored in the card, shown where it
@@ -200,7 +201,7 @@ def train(out_dir: Path, data: str | None = None, epochs: int | None = None, see
         "methods": {
             "input": {
                 "kind": "image",
-                "formats": ["PNG", "JPEG", "DICOM"],
+                "formats": [image_format.name for image_format in IMAGE_FORMATS],
                 "preprocessing": "grayscale; intensities scaled to [0, 1] (8-bit: /255; "
                                  "DICOM and 16-bit: modality LUT, VOI LUT or window, then "
                                  f"min-max); resized to {SIDE}x{SIDE} bilinear without "

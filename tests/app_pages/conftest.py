@@ -71,7 +71,8 @@ def shown(markdown: str) -> str:
 
 def assert_targets_warned(app: AppTest, card) -> None:
     """One warning naming each target the card's model misses, or none when it meets them."""
-    from dxui.common import BELOW_TARGETS, metric_label
+    from dxcore.cards import metric_label
+    from dxui.common import BELOW_TARGETS
 
     warnings = [warning.value for warning in app.warning if BELOW_TARGETS in warning.value]
     unmet = card.unmet_targets()

@@ -65,6 +65,16 @@ def dicom_bytes(jpeg: bytes) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.fixture(scope="module")
+def training_xray(dataset) -> bytes:
+    """The bytes of a training image (the first NORMAL JPEG of the official train folder):
+    another image than ``test_xray_bytes``, so that a second upload is a new analysis."""
+    path = min((dataset("chest_xray") / "train" / "NORMAL").glob("*.jpeg"), default=None)
+    if path is None:
+        pytest.skip("no training images in the chest_xray dataset")
+    return path.read_bytes()
+
+
 @pytest.fixture
 def page(open_page) -> AppTest:
     return open_page(PAGE)
@@ -123,15 +133,57 @@ def test_method_and_opacity_change_the_overlay(page, test_xray_bytes):
     assert page.image[1].captions[0].startswith("SmoothGrad map for")
 
 
+def test_the_chosen_method_stays_chosen_for_the_next_upload(page, test_xray_bytes,
+                                                            training_xray):
+    """A browser replacing the uploaded file runs the page once with the uploader empty
+    (no map, no method radio drawn) before the new file arrives: the method chosen, the
+    opacity and the comparison switch must survive that run, and the radio the browser
+    draws must mark the method whose map is shown."""
+    upload(page, "chest.jpeg", test_xray_bytes, "image/jpeg")
+    page.radio[0].set_value("smoothgrad").run()
+    page.slider[0].set_value(0.8).run()
+    page.toggle(key="image_compare").set_value(True).run()
+
+    page.file_uploader[0].set_value(None).run()  # the file replaced: first removed...
+    assert not page.radio
+    upload(page, "second.jpeg", training_xray, "image/jpeg")  # ...then the new one
+
+    assert not page.exception
+    assert not page.error
+    [radio] = page.radio
+    assert radio.value == "smoothgrad"
+    assert radio.options[radio.proto.default] == "SmoothGrad"  # what the browser marks
+    assert page.image[1].captions[0].startswith("SmoothGrad map for ")
+    assert page.slider[0].value == 0.8
+    assert page.toggle(key="image_compare").value
+
+
 def test_bad_upload_shows_one_error_and_nothing_else(page):
     upload(page, "chest.png", b"not an image", "image/png")
 
     assert not page.exception
     assert [shown(error.value) for error in page.error] == [
-        "This file is not an image that can be read. Please upload a PNG, JPEG or DICOM file."]
+        "This file is not an image that can be read. Please upload a PNG, JPEG, TIFF or DICOM "
+        "file."]
     assert not page.image
     assert not page.metric
     assert not probability_bars(page)
+
+
+def test_a_tiff_is_read_as_the_drop_zone_reads_it(page, training_xray):
+    """A TIFF made here from a training image: accepted by the uploader's check, decoded,
+    answered and explained, as the home drop zone takes it."""
+    tiff = io.BytesIO()
+    Image.open(io.BytesIO(training_xray)).convert("L").save(tiff, format="TIFF")
+    upload(page, "chest.tif", tiff.getvalue(), "image/tiff")
+
+    assert not page.exception
+    assert not page.error
+    assert page.metric[0].label == "Model prediction"
+    original, shaded, _ = page.image
+    assert original.captions[0].startswith("Uploaded image · ")
+    assert shaded.captions[0].startswith("Grad-CAM++ map for ")
+    assert "Format: **TIFF**" in rendered_text(page)
 
 
 def test_dicom_shows_facts_and_never_patient_attributes(page, test_xray_bytes):

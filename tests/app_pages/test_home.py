@@ -15,7 +15,7 @@ def test_home_lists_models_and_shows_notice(open_page, cxr_card):
     assert len(row) == 1
     assert row["Model"].iloc[0] == cxr_card["name"]
     metrics = row["Headline test metrics (95% CI)"].iloc[0]
-    for value in cxr_card.headline().values():  # e.g. "0.962 (0.948-0.975)"
+    for value in cxr_card.headline().values():  # e.g. "0.961 (0.946-0.974)"
         assert value in metrics
     assert row["Targets"].iloc[0] == targets_text(cxr_card)
 

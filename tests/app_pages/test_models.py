@@ -13,7 +13,13 @@ from streamlit.testing.v1 import AppTest
 from dxcore.cards import read_card, write_card
 from dxcore.registry import list_cards
 from dxui.models import NO_REPORT
-from tests.app_pages.conftest import APP, TIMEOUT, assert_targets_warned, open_app
+from tests.app_pages.conftest import (
+    APP,
+    TIMEOUT,
+    assert_targets_warned,
+    chart_frames,
+    open_app,
+)
 from tests.app_pages.test_chest_xray import rendered_text
 
 PAGE = "app_pages/models.py"
@@ -89,6 +95,22 @@ def test_a_missed_target_is_named_on_the_card(page, cxr_card):
     assert "**missed**: Accuracy 0.857 (target at least 0.88)" in rendered_text(page)
     assert "AUC 0.961 (target at least 0.97)" in rendered_text(page)
     assert [check.metric for check in missed] == ["auc", "accuracy"]
+
+
+def test_the_roc_legend_shows_the_cards_test_auc_with_its_interval(page, cxr_card):
+    """One AUC figure everywhere: the legend shows the card's AUC and CI, as the card, the
+    pages and the README do, not the report's AUC (stored to four digits, 0.9615, it read
+    0.962 beside the card's 0.961)."""
+    pick(page, "cxr-pneumonia")
+
+    assert not page.exception
+    roc = next(chart for chart in page.get("vega_lite_chart")
+               if any("False-positive rate" in frame.columns for frame in chart_frames(chart)))
+    legend = {series for frame in chart_frames(roc) if "Class" in frame.columns
+              for series in frame["Class"]}
+    stated = cxr_card.metric_text("auc")
+    assert legend == {f"PNEUMONIA: AUC {stated}"}
+    assert stated == cxr_card.headline()["auc"]
 
 
 def test_without_a_stored_report_the_page_says_so_and_still_shows_the_card(

@@ -163,20 +163,14 @@ IMAGE_CASES = [
     BadInput("jpeg-cut-after-header", lambda: xray_jpeg()[:400], expect=DAMAGED),
     BadInput("jpeg-cut-at-half", lambda: cut(xray_jpeg(), 0.5), expect=DAMAGED),
     BadInput("jpeg-cut-at-90-percent", lambda: cut(xray_jpeg(), 0.9), expect=DAMAGED),
-    BadInput("bmp-cut-at-half", lambda: cut(encode(xray(), "BMP"), 0.5), expect=DAMAGED),
     BadInput("tiff-cut-at-half", lambda: cut(encode(xray(), "TIFF"), 0.5), expect=DAMAGED),
     BadInput("png-claiming-60-megapixels", lambda: with_png_size(xray_png(), 10000, 6000),
              expect="megapixels"),
     BadInput("png-claiming-4-gigapixels", lambda: with_png_size(xray_png(), 65535, 65535),
              expect="megapixels"),
-    BadInput("gif-claiming-4-gigapixels", lambda: gif_claiming(65535, 65535),
-             expect="megapixels"),
-    BadInput("bmp-claiming-900-megapixels", lambda: bmp_claiming(30000, 30000),
-             expect="megapixels"),
     BadInput("over-the-byte-limit", lambda: bytes(MAX_BYTES + 1), expect="are not accepted"),
     BadInput("one-pixel", lambda: encode(np.array([[7]], np.uint8)), expect="only 1x1 pixels"),
     BadInput("one-row", lambda: encode(gradient(1, 300)), expect="only 300x1 pixels"),
-    BadInput("tiny-gif", lambda: encode(gradient(8, 8), "GIF"), expect="only 8x8 pixels"),
     BadInput("blank-white-png", lambda: encode(Image.new("L", (256, 256), 255)),
              expect="blank"),
     BadInput("blank-black-jpeg", lambda: encode(Image.new("L", (256, 256), 0), "JPEG"),
@@ -208,9 +202,18 @@ IMAGE_CASES = [
     BadInput("progressive-jpeg", lambda: encode(xray(), "JPEG", progressive=True)),
     BadInput("interlaced-png", lambda: encode(xray(), optimize=True)),
     BadInput("small-text-chunks", small_text_png),
-    BadInput("bmp", lambda: encode(xray(), "BMP")),
     BadInput("tiff", lambda: encode(xray(), "TIFF")),
-    BadInput("gif", lambda: encode(xray(), "GIF")),
+    # Formats outside dxcore.intake.IMAGE_FORMATS, which the drop zone and the page do not
+    # take either: refused whatever they hold, however sound or hostile (Pillow never
+    # decodes them, so their size claims and damage are never read).
+    BadInput("bmp", lambda: encode(xray(), "BMP"), expect=NOT_AN_IMAGE),
+    BadInput("bmp-cut-at-half", lambda: cut(encode(xray(), "BMP"), 0.5), expect=NOT_AN_IMAGE),
+    BadInput("bmp-claiming-900-megapixels", lambda: bmp_claiming(30000, 30000),
+             expect=NOT_AN_IMAGE),
+    BadInput("gif", lambda: encode(xray(), "GIF"), expect=NOT_AN_IMAGE),
+    BadInput("gif-claiming-4-gigapixels", lambda: gif_claiming(65535, 65535),
+             expect=NOT_AN_IMAGE),
+    BadInput("webp", lambda: encode(xray(), "WEBP"), expect=NOT_AN_IMAGE),
 ]
 
 

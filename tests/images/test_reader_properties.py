@@ -98,7 +98,8 @@ def test_random_bytes_are_read_or_refused(data):
     assert_read_or_refused(data)
 
 
-# How the files each reader is chosen for begin: random bytes after them reach that reader.
+# How image files begin (GIF and BMP too, which the reader refuses unread) and how DICOM
+# files begin: random bytes after them reach the reader's handling of that format.
 SIGNATURES = [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a", b"II*\x00", b"BM",
               bytes(128) + b"DICM", b"\x02\x00\x00\x00UL", b"\x08\x00\x05\x00CS"]
 
