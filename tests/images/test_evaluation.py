@@ -1,6 +1,7 @@
-"""The shipped chest X-ray model on the official test split (624 images), as the card says
-and as issue 2 demands: AUC >= 0.96, and accuracy >= 0.88 at the card's threshold (not
-reached yet: an expected failure, strict, so that reaching it is noticed)."""
+"""The shipped chest X-ray model on the official test split (624 images), as the card says,
+against the card's targets (issue 15's, kept by issue 24): AUC >= 0.97 and accuracy >= 0.88
+at the card's threshold, neither reached yet (expected failures, strict, so that reaching
+them is noticed); AUC >= 0.96 (issue 2's first target) is still held."""
 
 from __future__ import annotations
 
@@ -16,9 +17,15 @@ def test_metrics(cxr_model, data_dir):
     return evaluate("cxr-pneumonia", str(data_dir), resamples=300)
 
 
-def test_auc_reaches_the_target(test_metrics):
+def test_auc_holds_issue_2s_target(test_metrics):
     assert test_metrics["n"]["value"] == 624
     assert test_metrics["auc"]["value"] >= 0.96
+
+
+@pytest.mark.xfail(strict=True, reason="AUC target of the card (0.97) not reached: 0.961 "
+                   "(recipe v1, kept by issue 24)")
+def test_auc_reaches_the_cards_target(test_metrics, cxr_model):
+    assert test_metrics["auc"]["value"] >= cxr_model.card["targets"]["auc"]["at_least"]
 
 
 @pytest.mark.xfail(strict=True, reason="issue 2 accuracy target not reached: 0.857 at the "
