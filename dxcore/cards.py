@@ -71,13 +71,16 @@ INLINE_FIELDS_MAX = 100
 
 def named_files(fields: dict[str, Any]) -> list[tuple[str, str]]:
     """(field, file name) of every file a card names beside itself: the weights, a record
-    model's field list, the domain guard's parameters, the training log, the test report."""
+    model's field list, the domain and population guards' parameters, the training log, the
+    test report."""
     runtime = fields.get("runtime") or {}
     candidates = [
         ("weights_file", fields.get("weights_file")),
         ("runtime.input.fields_file", (runtime.get("input") or {}).get("fields_file")),
         ("runtime.domain_guard.parameters_file",
          (runtime.get("domain_guard") or {}).get("parameters_file")),
+        ("runtime.population.image_guard.parameters_file",
+         ((runtime.get("population") or {}).get("image_guard") or {}).get("parameters_file")),
         ("runtime.compiled.file", (runtime.get("compiled") or {}).get("file")),
         ("training.log_file", (fields.get("training") or {}).get("log_file")),
         ("test_report.file", (fields.get("test_report") or {}).get("file")),
@@ -370,6 +373,12 @@ class ModelCard:
     def domain_guard(self) -> dict[str, Any] | None:
         """The modality's domain-guard parameters, if the card has them."""
         return self.runtime.get("domain_guard")
+
+    @property
+    def population(self) -> dict[str, Any] | None:
+        """The population guard's parameters (``runtime.population``: the age limit a DICOM
+        header is checked against, the image check), if the card has them."""
+        return self.runtime.get("population")
 
     @property
     def rhythm(self) -> dict[str, Any] | None:

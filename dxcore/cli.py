@@ -106,7 +106,12 @@ def _models(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from dxcore.cards import earlier_test_evaluations, training_software, write_card
-    from dxcore.evaluation import evaluate_and_store, fit_domain_guard, fit_prediction_sets
+    from dxcore.evaluation import (
+        evaluate_and_store,
+        fit_domain_guard,
+        fit_population_guard,
+        fit_prediction_sets,
+    )
     from dxcore.registry import models_dir, recipe_for
 
     out_dir = Path(args.out) if args.out else models_dir() / args.model_id
@@ -128,6 +133,8 @@ def _train(args: argparse.Namespace) -> int:
     if not args.out:
         if hasattr(recipe, "fit_domain_guard") and card.domain_guard is None:
             fit_domain_guard(card.id, args.data)  # unless the recipe's train fitted it
+        if hasattr(recipe, "fit_population_guard"):
+            fit_population_guard(card.id, args.data)
         fit_prediction_sets(card.id, args.data)
         card, _ = evaluate_and_store(card.id, "python -m dxcore train: the new model's "
                                      "measurement", args.data)
@@ -136,12 +143,24 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from dxcore.evaluation import fit_domain_guard, fit_prediction_sets
+    from dxcore.evaluation import fit_domain_guard, fit_population_guard, fit_prediction_sets
     from dxcore.registry import recipe_for
 
-    if hasattr(recipe_for(args.model_id), "fit_domain_guard"):
+    recipe = recipe_for(args.model_id)
+    if args.population and not hasattr(recipe, "fit_population_guard"):
+        raise DxError(f"The model '{args.model_id}' has no population guard to fit.")
+    if hasattr(recipe, "fit_domain_guard") and not args.population:
         guard = fit_domain_guard(args.model_id, args.data).domain_guard
         _say(f"domain guard: {json.dumps(guard)[:300]}")
+    if hasattr(recipe, "fit_population_guard"):
+        card = fit_population_guard(args.model_id, args.data)
+        figures = card["validation_metrics"]["population_guard"]
+        _say(f"population guard: C {card.population['image_guard']['penalty_c']:g}, "
+             f"threshold {card.population['image_guard']['threshold']:.4f}")
+        _say(*_share_lines({name: entry for name, entry in figures.items()
+                            if isinstance(entry, dict) and "ci95" in entry}))
+    if args.population:
+        return 0
     card = fit_prediction_sets(args.model_id, args.data)
     levels = card.conformal["min_probability"]
     for level, floors in levels.items():
@@ -175,16 +194,46 @@ def _evaluate_domain(args: argparse.Namespace) -> int:
     if args.json:
         _say(json.dumps({"model": args.model_id, "domain_guard": report}))
         return 0
-    rows = [("test inputs accepted", report["test_accepted"])] + [
-        (f"out-of-domain refused: {source}", entry)
-        for source, entry in report.get("out_of_domain_refused", {}).items()]
-    for name, entry in rows:
-        low, high = entry["ci95"]
-        _say(f"{name:40} {entry['value']:.4f}  (95% CI {low:.4f}-{high:.4f}, "
-              f"n {entry['n']})")
+    _say(*_share_lines({"test inputs accepted": report["test_accepted"], **{
+        f"out-of-domain refused: {source}": entry
+        for source, entry in report.get("out_of_domain_refused", {}).items()}}))
     for code, count in report.get("test_refused_by_code", {}).items():
         _say(f"{'test cases refused: ' + code:40} {count}")
     return 0
+
+
+def _evaluate_population(args: argparse.Namespace) -> int:
+    """``evaluate --population``: the recipe's population-guard measurement (the HELD-OUT
+    adults and the test split, once)."""
+    from dxcore.evaluation import store_test_metrics
+    from dxcore.registry import get_card, get_model, recipe_for
+
+    recipe = recipe_for(args.model_id)
+    if not hasattr(recipe, "evaluate_population"):
+        raise DxError(f"The model '{args.model_id}' has no population guard to measure.")
+    report = recipe.evaluate_population(get_model(args.model_id), args.data)
+    if args.store:
+        store_test_metrics(get_card(args.model_id), {"population_guard": report},
+                           args.purpose or "python -m dxcore evaluate --population --store")
+    if args.json:
+        _say(json.dumps({"model": args.model_id, "population_guard": report}))
+        return 0
+    adults, test = report["held_out_adults_refused"], report["test_answered"]
+    _say(*_share_lines({"held-out adult films refused": adults,
+                        "test images answered": test}))
+    for code, count in test["refused_by_code"].items():
+        _say(f"{'test images refused: ' + code:40} {count}")
+    return 0
+
+
+def _share_lines(entries: dict[str, dict]) -> list[str]:
+    """One line per share (:func:`dxcore.metrics.share`): its value, 95% CI and n."""
+    lines = []
+    for name, entry in entries.items():
+        low, high = entry["ci95"]
+        lines.append(f"{name:40} {entry['value']:.4f}  (95% CI {low:.4f}-{high:.4f}, "
+                     f"n {entry['n']})")
+    return lines
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -193,6 +242,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.domain:
         return _evaluate_domain(args)
+    if args.population:
+        return _evaluate_population(args)
     if args.store:
         _, metrics = evaluate_and_store(
             args.model_id, args.purpose or "python -m dxcore evaluate --store", args.data)
@@ -475,10 +526,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     calibrate = commands.add_parser(
         "calibrate", help="fit a model's prediction sets on its recipe's calibration cases "
-                          "and its domain guard, where it has one, on training data (never "
-                          "the test split), and write them into its card")
+                          "and its domain and population guards, where it has them, on "
+                          "training data (never the test split), and write them into its card")
     calibrate.add_argument("model_id")
     calibrate.add_argument("--data")
+    calibrate.add_argument("--population", action="store_true",
+                           help="fit only the population guard (an image model trained on "
+                                "children: adults' films refused), on the training images and "
+                                "the FIT adult patients")
     calibrate.set_defaults(run=_calibrate)
 
     compile_ = commands.add_parser(
@@ -497,9 +552,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--purpose", metavar="TEXT",
                           help="with --store: why this test measurement is made (recorded "
                                "in the card's test_evaluations)")
-    evaluate.add_argument("--domain", action="store_true",
-                          help="measure the domain guard instead: test images accepted, "
-                               "out-of-domain images refused")
+    guards = evaluate.add_mutually_exclusive_group()
+    guards.add_argument("--domain", action="store_true",
+                        help="measure the domain guard instead: test images accepted, "
+                             "out-of-domain images refused")
+    guards.add_argument("--population", action="store_true",
+                        help="measure the population guard instead, once: the HELD-OUT "
+                             "adult films refused, the test images answered")
     evaluate.set_defaults(run=_evaluate)
 
     predict = commands.add_parser("predict", help="run a model on files")

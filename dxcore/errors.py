@@ -7,6 +7,8 @@ CLI's JSON adds the machine-readable ``code`` and any facts (:meth:`DxError.as_j
 Example:
     >>> OutOfDomain("This is not a chest X-ray.", domain_score=0.2).as_json()
     {'error': 'This is not a chest X-ray.', 'code': 'out_of_domain', 'domain_score': 0.2}
+    >>> OutOfPopulation("This film is of an adult.", reason="image").as_json()["code"]
+    'out_of_population'
 """
 
 from typing import Any, ClassVar
@@ -40,3 +42,14 @@ class OutOfDomain(DxError):
     def __init__(self, message: str, domain_score: float | None = None, **facts: Any):
         super().__init__(message, **({"domain_score": round(float(domain_score), 4)}
                                      if domain_score is not None else {}), **facts)
+
+
+class OutOfPopulation(OutOfDomain):
+    """The input is of the right kind but of a patient outside the population the model was
+    trained on (an adult's film for a paediatric model): the model gives no answer.
+
+    A kind of :class:`OutOfDomain`, so that every page, report and batch path shows it as a
+    refusal; its own ``code`` tells programs why. Its facts never hold patient data (an
+    age): ``reason`` says what refused it (``"dicom_age"``, ``"image"``)."""
+
+    code: ClassVar[str] = "out_of_population"

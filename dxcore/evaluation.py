@@ -99,6 +99,21 @@ def fit_domain_guard(model_id: str, data: str | None = None) -> ModelCard:
                          methods={"domain_guard": fitted["method"]})
 
 
+def fit_population_guard(model_id: str, data: str | None = None) -> ModelCard:
+    """Fit the recipe's population guard on training-side data and write it into the card
+    (``runtime.population``, described in ``methods.population_guard``, its training-side
+    figures in ``validation_metrics.population_guard``)."""
+    model = get_model(model_id)
+    fitted = recipe_for(model_id).fit_population_guard(model, data)
+
+    def change(fields: dict) -> None:
+        fields["runtime"]["population"] = fitted["runtime"]
+        fields.setdefault("methods", {})["population_guard"] = fitted["method"]
+        fields.setdefault("validation_metrics", {})["population_guard"] = fitted["figures"]
+
+    return _changed_card(model.card, change)
+
+
 def compile_for_inference(model_id: str, folder: Path | None = None) -> ModelCard:
     """Export the model's forward network as a LiteRT file beside its card
     (:mod:`dxcore.compiled`), checked against the Keras network on random inputs in the

@@ -115,6 +115,17 @@ def test_xray_path(dataset) -> Path:
 
 
 @pytest.fixture(scope="session")
+def train_xray_path(dataset) -> Path:
+    """One real chest X-ray of a child from the official train split (the training side:
+    what a check of a guard fitted on training data may read)."""
+    folder = dataset("chest_xray") / "train" / "NORMAL"
+    path = next(iter(sorted(folder.glob("*.jpeg"))), None)
+    if path is None:
+        pytest.skip(f"no training images found in {folder}; set DX_DATA_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
 def test_xray_bytes(test_xray_path: Path) -> bytes:
     """The bytes of ``test_xray_path``, read once."""
     return test_xray_path.read_bytes()

@@ -136,6 +136,36 @@ def test_predict_json_one_object_per_image_and_errors_do_not_stop_the_rest(
     assert set(gone) == {"input", "error", "code"} and "cannot be opened" in gone["error"]
 
 
+def test_an_adults_dicom_is_refused_with_the_out_of_population_code(
+        capsys, cxr_model, train_xray_path, tmp_path):
+    """DICOM files made here from a training child's film, one stating an adult's age."""
+    from PIL import Image
+
+    from tests.images.test_reader import dicom_bytes
+
+    pixels = np.asarray(Image.open(train_xray_path).convert("L"))
+    adult, child = tmp_path / "adult.dcm", tmp_path / "child.dcm"
+    adult.write_bytes(dicom_bytes(pixels, PatientAge="045Y"))
+    child.write_bytes(dicom_bytes(pixels, PatientAge="004Y"))
+    status, lines, err = run_cli(capsys, "predict", "cxr-pneumonia", str(adult), str(child),
+                                 "--json")
+    assert status == 1 and "Traceback" not in err and "045Y" not in err
+    refusal, answer = lines
+    assert refusal == {"input": str(adult), "code": "out_of_population", "reason": "dicom_age",
+                       "error": refusal["error"]}
+    assert refusal["error"].startswith("This film is of a 45-year-old patient")
+    assert set(answer) == IMAGE_KEYS
+
+
+@pytest.mark.parametrize("command", ["calibrate", "evaluate"])
+def test_a_model_without_a_population_guard_says_so_before_any_work(capsys, heart_model,
+                                                                    command):
+    status, _, err = run_cli(capsys, command, "heart-disease", "--population")
+    assert status == 1
+    assert err.strip() == f"Error: The model 'heart-disease' has no population guard to " \
+                          f"{'fit' if command == 'calibrate' else 'measure'}."
+
+
 def test_predict_exit_zero_when_every_input_succeeds(capsys, cxr_model, test_xray_path):
     status, lines, _ = run_cli(capsys, "predict", "cxr-pneumonia", str(test_xray_path), "--json")
     assert status == 0 and len(lines) == 1 and "error" not in lines[0]

@@ -1,5 +1,6 @@
 """The ``cxr-pneumonia`` test measurement: the official test folder (624 images), once per
-shipped model; and the recipe's calibration cases (its validation split)."""
+shipped model; its guards' measurements (the domain guard; the population guard with the
+HELD-OUT adults); and the recipe's calibration cases (its validation split)."""
 
 from __future__ import annotations
 
@@ -82,3 +83,46 @@ def evaluate_domain(model, data: str | None = None) -> dict:
         report["out_of_domain_refused"][source] = entry
     report["method"] = model.card["methods"].get("domain_guard")
     return report
+
+
+def evaluate_population(model, data: str | None = None) -> dict:
+    """The population guard's one measurement (issue 24), each share with a Wilson 95% CI:
+    the HELD-OUT adult patients' films refused (:func:`dxcore.datasets.adult_cxr.adult_split`;
+    target at least 0.90) and the 624 official test images answered (target at least 0.99),
+    each also by refusal code. Every film goes through ``predict_many`` as an upload does,
+    all guards on; nothing here is fitted or chosen. Run it once, after the guard is frozen
+    (``python -m dxcore evaluate cxr-pneumonia --population``)."""
+    from dxcore.datasets import adult_cxr
+    from dxcore.errors import DxError, OutOfPopulation
+
+    if model.population_guard is None or model.population_guard.image is None:
+        raise DxError(f"The model '{model.card.id}' has no fitted population guard; run "
+                      f"python -m dxcore calibrate {model.card.id} --population first.")
+    _, held_out = adult_cxr.adult_split(data)
+    test = chest_xray.official_split("test", data)
+
+    def outcomes(paths: list[Path]) -> tuple[list, dict[str, int]]:
+        answers = model.predict_many([path.read_bytes() for path in paths])
+        codes: dict[str, int] = {}
+        for answer in answers:
+            if isinstance(answer, DxError):
+                codes[answer.code] = codes.get(answer.code, 0) + 1
+        return answers, codes
+
+    adults, adult_codes = outcomes(held_out.paths)
+    children, test_codes = outcomes(test.paths)
+    refused = [isinstance(answer, DxError) for answer in adults]
+    return {
+        "held_out_adults_refused": {
+            **share(sum(refused), len(adults)),
+            "patients": len(set(held_out.patients)),
+            "as_adult": sum(isinstance(answer, OutOfPopulation) for answer in adults),
+            "by_code": adult_codes,
+            "answered": [path.name for path, r in zip(held_out.paths, refused, strict=True)
+                         if not r]},
+        "test_answered": {
+            **share(sum(not isinstance(answer, DxError) for answer in children),
+                    len(children)),
+            "refused_by_code": test_codes},
+        "method": model.card["methods"].get("population_guard"),
+    }

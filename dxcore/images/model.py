@@ -30,6 +30,7 @@ from dxcore.errors import DxError
 from dxcore.explain import Explanation
 from dxcore.images.domain import DomainGuard, feature_network
 from dxcore.images.explainers import ImageMap, resize_map
+from dxcore.images.population import PopulationGuard
 from dxcore.images.preprocessing import prepare_for_model
 from dxcore.images.reader import LoadedImage, check_image, load_image
 from dxcore.intake import image_formats_text
@@ -65,7 +66,9 @@ class ImageDetail:
 class ImageModel(DxModel):
     """Grayscale image models: decoded as :func:`~dxcore.images.reader.load_image`, resized
     and normalised as in training, one item per image; refused by the card's domain guard
-    (:mod:`dxcore.images.domain`) when unlike the training images."""
+    (:mod:`dxcore.images.domain`) when unlike the training images, and by its population
+    guard (:mod:`dxcore.images.population`) when of a patient outside the training
+    population."""
 
     modality = "image"
     batch_size = 64
@@ -73,6 +76,10 @@ class ImageModel(DxModel):
     @cached_property
     def domain_guard(self) -> DomainGuard | None:
         return DomainGuard.from_card(self.card)
+
+    @cached_property
+    def population_guard(self) -> PopulationGuard | None:
+        return PopulationGuard.from_card(self.card)
 
     @cached_property
     def forward_network(self) -> keras.Model:
@@ -83,9 +90,17 @@ class ImageModel(DxModel):
         return feature_network(self.network, self.card.domain_guard["feature_layer"])
 
     def check_domain(self, prepared: Prepared, outputs: dict[str, np.ndarray]) -> None:
+        """The file's stated age first (a fact, and the clearest reason), then whether the
+        image is a chest X-ray like the training ones, then whether it looks like an
+        adult's."""
+        population = self.population_guard
+        if population is not None:
+            population.check_age(prepared.decoded.stated_age_years)
         if self.domain_guard is not None:
             self.domain_guard.check(prepared.x, outputs["features"],
                                     prepared.decoded.colourfulness)
+        if population is not None:
+            population.check_image(prepared.x)
 
     def read(self, source: Any, **options: Any) -> LoadedImage:
         if isinstance(source, LoadedImage):

@@ -7,6 +7,8 @@ image's own resolution (reduced while decoding to at most :data:`MAX_KEPT_SIDE` 
 the long side, with a note saying so), and raises :class:`~dxcore.errors.DxError` with one
 plain message for anything it cannot read. Nothing is written to disk and no
 patient-identifying DICOM attribute leaves this module: ``facts`` holds acquisition facts only.
+The one patient attribute read is a DICOM's stated age (:mod:`dxcore.images.dicom_age`),
+kept apart in ``stated_age_years`` for the population guard and never shown or logged.
 
 Example:
     >>> import io, numpy as np
@@ -34,6 +36,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from dxcore.contract import read_path
 from dxcore.errors import DxError
+from dxcore.images.dicom_age import stated_age
 from dxcore.intake import IMAGE_FORMATS, image_formats_text
 
 if TYPE_CHECKING:
@@ -88,13 +91,18 @@ class LoadedImage:
 
     ``colourfulness`` is measured on the file's own colours before the conversion to
     grayscale (:func:`colourfulness`; 0 for a grayscale file), so that the domain guard
-    can tell a colour photograph from a radiograph after both became gray."""
+    can tell a colour photograph from a radiograph after both became gray.
+
+    ``stated_age_years`` is the patient's age as a DICOM header states it (None for other
+    files and for a DICOM that states none): patient data, read only by the population
+    guard (:mod:`dxcore.images.population`), never put in ``facts`` or ``notes``."""
 
     pixels: np.ndarray
     format: str
     facts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     colourfulness: float = 0.0
+    stated_age_years: float | None = field(default=None, repr=False)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -321,6 +329,7 @@ def _read_dicom(data: bytes, headerless: bool = False) -> LoadedImage:
         raise
     except Exception as error:  # a header value pydicom cannot convert, read lazily
         raise DxError("The DICOM file is damaged and cannot be read.") from error
+    image.stated_age_years = stated_age(dataset)
     if headerless:
         image.notes.insert(0, "This DICOM file lacks its standard header (the preamble and "
                               "'DICM' marker); it was read all the same.")

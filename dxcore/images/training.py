@@ -24,16 +24,20 @@ from tqdm import tqdm
 from dxcore import calibration
 from dxcore.cards import interface_of, save_weights_file
 from dxcore.contract import batched_outputs
-from dxcore.datasets import chest_xray
+from dxcore.datasets import adult_cxr, chest_xray
 from dxcore.images.domain import METHOD as DOMAIN_GUARD_METHOD
 from dxcore.images.domain import fit_guard
 from dxcore.images.evaluation import (  # noqa: F401  (the recipe's measurements)
     calibration_predictions,
     evaluate,
     evaluate_domain,
+    evaluate_population,
     test_predictions,
 )
 from dxcore.images.network import chest_xray_cnn
+from dxcore.images.population import ADULT_AGE_YEARS, TRAINING_AGES
+from dxcore.images.population_fit import METHOD as POPULATION_GUARD_METHOD
+from dxcore.images.population_fit import fit_image_check
 from dxcore.intake import IMAGE_FORMATS
 
 MODEL_ID = "cxr-pneumonia"
@@ -217,6 +221,9 @@ def train(out_dir: Path, data: str | None = None, epochs: int | None = None, see
             "calibration_temperature": temperature,
             "explainer_layer": "last_conv",
             "domain_guard": domain_guard,
+            # The image check is fitted by fit_population_guard (python -m dxcore calibrate).
+            "population": {"adult_age_years": ADULT_AGE_YEARS,
+                           "training_ages": list(TRAINING_AGES)},
         },
         "training_data": {
             **TRAINING_DATA,
@@ -280,6 +287,26 @@ def fit_domain_guard(model, data: str | None = None) -> dict:
     return {"runtime": _fit_guard(model.network, fit, validation, model.card.folder, seed,
                                   int(spec["side"]), spec.get("normalization", "unit")),
             "method": DOMAIN_GUARD_METHOD}
+
+
+def fit_population_guard(model, data: str | None = None) -> dict:
+    """The shipped model's population guard (:mod:`dxcore.images.population`): the age
+    limit, and the image check fitted on the same split of the official train folder as the
+    model (its card's seed) and the FIT adults (:func:`dxcore.datasets.adult_cxr.adult_split`),
+    never the test folder nor the HELD-OUT adults; writes the weights beside the card and
+    returns the card's ``runtime.population``, ``methods.population_guard`` and the
+    training-side figures (``validation_metrics.population_guard``)."""
+    seed = int(model.card["training"]["seed"])
+    fit, validation = chest_xray.train_validation_split(
+        chest_xray.official_split("train", data), seed=seed)
+    adults, _ = adult_cxr.adult_split(data)
+    spec = model.card.input_spec
+    fitted = fit_image_check(fit.paths, validation.paths, validation.patients, adults,
+                             int(spec["side"]), spec.get("normalization", "unit"),
+                             model.card.folder)
+    return {"runtime": {"adult_age_years": ADULT_AGE_YEARS,
+                        "training_ages": list(TRAINING_AGES), "image_guard": fitted["runtime"]},
+            "method": POPULATION_GUARD_METHOD, "figures": fitted["figures"]}
 
 
 class TqdmEpochs(keras.callbacks.Callback):

@@ -37,8 +37,9 @@ def upload(app: AppTest, name: str, data: bytes, mime: str) -> AppTest:
     return app.run()
 
 
-def dicom_bytes(jpeg: bytes) -> bytes:
-    """A 12-bit MONOCHROME2 DICOM of a test image, with patient attributes set."""
+def dicom_bytes(jpeg: bytes, **attributes: str) -> bytes:
+    """A 12-bit MONOCHROME2 DICOM of an image, with patient attributes (and
+    ``attributes``) set."""
     from pydicom import dcmwrite
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
@@ -52,7 +53,7 @@ def dicom_bytes(jpeg: bytes) -> bytes:
     dataset.file_meta = meta
     dataset.SOPClassUID = meta.MediaStorageSOPClassUID
     dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    for keyword, value in PATIENT.items():
+    for keyword, value in {**PATIENT, **attributes}.items():
         setattr(dataset, keyword, value)
     dataset.Modality, dataset.ViewPosition, dataset.BodyPartExamined = "CR", "AP", "CHEST"
     dataset.Rows, dataset.Columns = pixels.shape
@@ -257,12 +258,13 @@ def test_latest_choice_wins_between_upload_and_example(page, test_xray_bytes, da
     assert not page.exception
 
 
-def assert_refused_without_answer(app: AppTest) -> None:
+def assert_refused_without_answer(app: AppTest,
+                                  reason: str = "does not look like a frontal chest X-ray"
+                                  ) -> None:
     assert not app.exception
     assert not app.error
     assert any("The model gives no answer for this input." in shown(warning.value)
-               and "does not look like a frontal chest X-ray" in shown(warning.value)
-               for warning in app.warning)
+               and reason in shown(warning.value) for warning in app.warning)
     assert not app.metric  # no verdict
     assert not app.get("progress")  # no probabilities
     assert "Model prediction" not in rendered_text(app)
@@ -272,6 +274,13 @@ def test_a_brain_mri_is_refused_with_no_prediction(page, dataset):
     mri = sorted(dataset("ood_brain_mri").glob("*.jpg"))[0]
     upload(page, mri.name, mri.read_bytes(), "image/jpeg")
     assert_refused_without_answer(page)
+
+
+def test_an_adults_dicom_is_refused_naming_the_age(page, train_xray_path):
+    """A training child's film in a DICOM stating an adult's age (made here)."""
+    adult = dicom_bytes(train_xray_path.read_bytes(), PatientAge="045Y")
+    upload(page, "chest.dcm", adult, "application/dicom")
+    assert_refused_without_answer(page, "This film is of a 45-year-old patient")
 
 
 def test_a_noise_image_is_refused_with_no_prediction(page):

@@ -1,7 +1,7 @@
 """The bad-input catalogue of model cards: a copy of the shipped chest X-ray model (card,
-weights, domain guard, test report) in a temporary models folder, one fault each, run
-through what a page does (``get_model(id).predict`` of an upload, the registry reading every
-card first); a subset also through ``python -m dxcore models`` and ``predict``.
+weights, domain and population guards, test report) in a temporary models folder, one fault
+each, run through what a page does (``get_model(id).predict`` of an upload, the registry
+reading every card first); a subset also through ``python -m dxcore models`` and ``predict``.
 
 Nothing in ``saved_models/`` is changed: every case works on its own copy.
 """
@@ -27,7 +27,8 @@ from tests.test_cards import rewrite_config
 
 MODEL_ID = "cxr-pneumonia"
 SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / MODEL_ID
-NAMED_FILES = ("model.keras", "model.tflite", "domain_guard.npz", "test_report.json")
+NAMED_FILES = ("model.keras", "model.tflite", "domain_guard.npz", "population_guard.npz",
+               "test_report.json")
 
 Fault = Callable[[dict[str, Any], Path], None]
 
@@ -154,6 +155,16 @@ CARD_CASES = [
     BadInput("guard-parameters-linked-outside", lambda: models_folder(
         linked_outside("domain_guard.npz")),
         expect="field 'runtime.domain_guard.parameters_file': 'domain_guard.npz' leads outside"),
+    BadInput("population-parameters-in-a-parent-folder", lambda: models_folder(setting(
+        "runtime.population.image_guard.parameters_file", "../population_guard.npz")),
+        expect=field("runtime.population.image_guard.parameters_file")),
+    BadInput("population-parameters-linked-outside", lambda: models_folder(
+        linked_outside("population_guard.npz")),
+        expect="field 'runtime.population.image_guard.parameters_file': "
+               "'population_guard.npz' leads outside"),
+    BadInput("population-age-limit-not-a-number", lambda: models_folder(
+        setting("runtime.population.adult_age_years", "eighteen")),
+        expect=field("runtime.population.adult_age_years")),
     BadInput("test-report-at-an-absolute-path", lambda: models_folder(
         setting("test_report.file", "/etc/test_report.json")), expect=field("test_report.file")),
     BadInput("test-report-linked-outside", lambda: models_folder(
@@ -180,6 +191,10 @@ CARD_CASES = [
              expect="domain guard of model 'cxr-pneumonia'"),
     BadInput("guard-parameters-changed", lambda: models_folder(
         flip_a_byte("domain_guard.npz")), expect="checksum mismatch"),
+    BadInput("population-parameters-missing", lambda: models_folder(
+        deleting("population_guard.npz")), expect="population guard of model 'cxr-pneumonia'"),
+    BadInput("population-parameters-changed", lambda: models_folder(
+        flip_a_byte("population_guard.npz")), expect="checksum mismatch"),
     BadInput("weights-with-a-lambda-layer", lambda: models_folder(hostile_weights()),
              expect="contains code or layers that are not allowed to run; it was not loaded"),
     BadInput("weights-with-a-tfsm-layer", lambda: models_folder(hostile_weights(to_tfsm_layer)),
