@@ -5,20 +5,23 @@ and the coverage of the label-shift-weighted prediction sets, at simulated sites
     python scripts/label_shift_check.py                       # 62% and 40% pneumonia
     python scripts/label_shift_check.py --prevalences 0.62 0.4 0.742 --json shift.json
 
-Each repetition splits the validation split's patients in two halves: one is the
+First, on the whole split, the card's own calibration: the mean P(pneumonia) and EM's
+estimate from the temperature-scaled probabilities and from the bias-corrected ones.
+
+Then each repetition splits the validation split's patients in two halves: one is the
 calibration half (bias-corrected temperature scaling, the training prior and the calibration
 cases' scores of :mod:`dxcore.adaptation`, fitted there as ``python -m dxcore calibrate
 --label-shift`` fits them on the whole split), the other the site: ``--batch`` of its images
-drawn with replacement so that a share ``--prevalence`` has pneumonia. The site's answers
-go through the shipped code (:meth:`dxcore.adaptation.LabelShift.adapt` on one
+drawn with replacement so that a share ``--prevalence`` has pneumonia. The site's answers go
+through the shipped code (:meth:`dxcore.adaptation.LabelShift.adapt` on one
 :class:`~dxcore.contract.Result` holding the batch), with the prior EM estimates from the
 batch itself. Reported, as means over the repetitions: the estimate and how often its 95%
 interval holds the true prevalence, and the estimate EM makes from the temperature-scaled
-probabilities without the bias correction; per coverage level, the share of images whose adapted
-set holds their class, the share of sets holding both classes and of sets the weighted
-rule left empty (shown as both classes); the class-conditional sets of the card, fitted on
-the calibration half, unadapted, for comparison; and whether the moved decision rule gives
-the card's decisions.
+probabilities without the bias correction; per coverage level, the share of images whose
+adapted set holds their class (before and after empty sets are shown as both classes), the
+share of sets holding both classes and of sets the weighted rule left empty; the
+class-conditional sets of the card, fitted on the calibration half, unadapted, for
+comparison; and whether the moved decision rule gives the card's decisions.
 """
 
 from __future__ import annotations
@@ -119,6 +122,24 @@ def one_site(model, logits: np.ndarray, labels: np.ndarray, patients: np.ndarray
     return figures
 
 
+def whole_split(model, cases) -> dict[str, float]:
+    """The card's calibration on the whole validation split: the mean temperature-scaled
+    P(pneumonia) against the share of pneumonia, what EM makes of the split from those and
+    from the card's bias-corrected ones, and both negative log-likelihoods."""
+    shift = model.label_shift
+    scaled = cases.probabilities(model.card.temperature)
+    corrected = shift.calibrated(scaled)
+    rows = np.arange(len(cases.labels))
+    return {"share of pneumonia": float(cases.labels.mean()),
+            "mean P(pneumonia), temperature scaling": float(scaled[:, 1].mean()),
+            "mean P(pneumonia), bias-corrected": float(corrected[:, 1].mean()),
+            "EM estimate, temperature scaling": float(em_prior(scaled,
+                                                               shift.training_prior)[1]),
+            "EM estimate, bias-corrected": float(em_prior(corrected, shift.training_prior)[1]),
+            "NLL, temperature scaling": float(-np.log(scaled[rows, cases.labels]).mean()),
+            "NLL, bias-corrected": float(-np.log(corrected[rows, cases.labels]).mean())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--prevalences", type=float, nargs="+", default=[0.62, 0.40])
@@ -135,8 +156,9 @@ def main() -> None:
     patients = np.array([patient_of(Path(case)) for case in cases.case_ids])
     rng = np.random.default_rng(args.seed)
     report = {"model": MODEL_ID, "cases": cases.source, "repetitions": args.repetitions,
-              "batch": args.batch, "validation prevalence": float(cases.labels.mean()),
-              "sites": {}}
+              "batch": args.batch, "whole split": whole_split(model, cases), "sites": {}}
+    for name, value in report["whole split"].items():
+        print(f"{name:52}{value:>8.3f}")
     for prevalence in args.prevalences:
         runs = [one_site(model, cases.logits, cases.labels, patients, prevalence, args.batch,
                          args.resamples, rng) for _ in range(args.repetitions)]
