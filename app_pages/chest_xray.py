@@ -17,7 +17,8 @@ if chosen is not None:
     files, source = chosen
     upload = results.Upload(files)
     try:
-        result = results.analyse(PAGE.model_id, upload)
+        result = results.analyse(PAGE.model_id, upload,
+                                 prior=results.standing_prior(PAGE.model_id))
     except Exception as error:
         show_error(error)
     else:

@@ -12,12 +12,13 @@ st.caption(PAGE.summary)
 research_notice()
 st.info(patient.NOT_FUSED, icon=":material/call_split:")
 
-key, outcomes = drop.dropped(
+key, run = drop.dropped(
     "patient_drop", "Drop one patient's files",
     "Drop one patient's files (here or on the home page): an X-ray, an ECG record, a case "
     "record.")
+outcomes = run.adapted  # each answer adapted to its model's site prevalence, where it can be
 if outcomes:  # one report of every input (each its own model's answer: still not fused)
-    report.drop_report_button(outcomes, key, worklist=False)
+    report.drop_report_button(run.outcomes, key, worklist=False)
 images = sum(outcome.case.kind == "image" for outcome in outcomes)
 for outcome in outcomes:
     st.divider()

@@ -1,6 +1,6 @@
 """Worklist: many cases at once (the home page's drop, or files dropped here), each read by
-its model in batches, one sortable table with triage orderings and filters, a CSV download,
-and the full view of the case picked."""
+its model in batches and adapted to the site's prevalence the drop shows, one sortable table
+with triage orderings and filters, a CSV download, and the full view of the case picked."""
 
 import streamlit as st
 
@@ -12,15 +12,16 @@ st.title(PAGE.heading)
 st.caption(PAGE.summary)
 research_notice()
 
-key, outcomes = drop.dropped(
+key, run = drop.dropped(
     "worklist_drop", "Drop files for the worklist",
     "Drop images, ECG records, case tables or a ZIP of them (here or on the home page) to "
     "read them all at once.")
-if not outcomes:
+if not run.outcomes:
     st.stop()
+outcomes = run.outcomes if worklist.prior_section(run) else run.adapted
 table = worklist.rows(outcomes)
 view = worklist.table_section(table)
-report.drop_report_button(outcomes, key, worklist=True)
+report.drop_report_button(run.outcomes, key, worklist=True)
 if not view.empty:
     st.subheader("Case")
     index = st.selectbox("Open a case", list(view.index), index=None, key="worklist_case",

@@ -4,11 +4,13 @@ Each entry holds the time (UTC), the session's pseudonym (a random token per das
 session, never a user name), the model id, its version (the card's training date) and
 weights SHA-256, the input's SHA-256 (:func:`input_sha256`) and the output in a
 whitelisted form (:func:`output_of`: decisions, probabilities, prediction sets, an ECG's beat
-counts; never pixels, signals, field values, file names or error messages, which may quote
-what was in a file). Each entry carries ``prev``, the previous entry's ``hash``, and its own
-``hash``, the SHA-256 of the entry without it, so that :func:`verify` finds an edited,
-removed or reordered entry. Removing the *last* entries leaves a valid shorter chain: note
-the head hash :func:`verify` reports to detect that.
+counts; for an answer adapted to the site's prevalence, the prior it was adapted to and the
+model's own probabilities, which :mod:`dxcore.site_prior` reads; never pixels, signals,
+field values, file names or error messages, which may quote what was in a file). Each entry
+carries ``prev``, the previous entry's ``hash``, and its own ``hash``, the SHA-256 of the
+entry without it, so that :func:`verify` finds an edited, removed or reordered entry.
+Removing the *last* entries leaves a valid shorter chain: note the head hash :func:`verify`
+reports to detect that.
 
 The log's place is ``$DX_AUDIT_LOG`` (``off`` turns it off; the test suite does so), else
 ``~/.local/state/dx-dashboard/audit.jsonl`` (``$XDG_STATE_HOME`` honoured).
@@ -45,7 +47,7 @@ OFF = "off"
 GENESIS = "0" * 64  # the ``prev`` of the first entry
 # The only keys of a result's JSON lines that reach the log (see the module docstring).
 OUTPUT_KEYS = ("row", "prediction", "probabilities", "prediction_set", "coverage",
-               "atypicality", "code")
+               "atypicality", "code", "site_prior", "unadapted_probabilities")
 ECG_SUMMARY_KEYS = ("beats", "beats_per_class", "mean_heart_rate_bpm",
                     "ectopic_burden_percent", "longest_v_run", "af_burden_percent")
 _lock = threading.Lock()  # one dashboard process, many session threads

@@ -71,8 +71,8 @@ INLINE_FIELDS_MAX = 100
 
 def named_files(fields: dict[str, Any]) -> list[tuple[str, str]]:
     """(field, file name) of every file a card names beside itself: the weights, a record
-    model's field list, the domain and population guards' parameters, the training log, the
-    test report."""
+    model's field list, the domain and population guards' parameters, the compiled network,
+    the label-shift calibration cases, the training log, the test report."""
     runtime = fields.get("runtime") or {}
     candidates = [
         ("weights_file", fields.get("weights_file")),
@@ -82,6 +82,7 @@ def named_files(fields: dict[str, Any]) -> list[tuple[str, str]]:
         ("runtime.population.image_guard.parameters_file",
          ((runtime.get("population") or {}).get("image_guard") or {}).get("parameters_file")),
         ("runtime.compiled.file", (runtime.get("compiled") or {}).get("file")),
+        ("runtime.label_shift.cases_file", (runtime.get("label_shift") or {}).get("cases_file")),
         ("training.log_file", (fields.get("training") or {}).get("log_file")),
         ("test_report.file", (fields.get("test_report") or {}).get("file")),
         ("gene_symbols.file", (fields.get("gene_symbols") or {}).get("file")),
@@ -166,6 +167,12 @@ def _semantic_problem(fields: dict[str, Any], folder: Path) -> tuple[str, str] |
     quantiles = runtime.get("atypicality_quantiles")
     if quantiles is not None and any(b < a for a, b in zip(quantiles, quantiles[1:], strict=False)):
         return "runtime.atypicality_quantiles", "not in non-decreasing order"
+    shift = runtime.get("label_shift") or {}
+    for part in ("training_prior", "bias"):
+        if part in shift and sorted(shift[part]) != sorted(classes):
+            return f"runtime.label_shift.{part}", "its classes are not class_names"
+    if "training_prior" in shift and abs(sum(shift["training_prior"].values()) - 1) > 1e-4:
+        return "runtime.label_shift.training_prior", "its shares do not add up to 1"
     outputs = {o["name"]: o for o in fields["interface"]["outputs"]}
     logits = outputs.get("logits")
     if logits is None:
@@ -368,6 +375,13 @@ class ModelCard:
         """The conformal prediction sets' levels and per-class minimum probabilities
         (:class:`dxcore.conformal.ConformalSets`), if the card has them."""
         return self.runtime.get("conformal")
+
+    @property
+    def label_shift(self) -> dict[str, Any] | None:
+        """What adapting answers to a site's class prior reads (:mod:`dxcore.adaptation`):
+        the training prior, the bias-corrected calibration and the calibration cases' file,
+        if the card has them."""
+        return self.runtime.get("label_shift")
 
     @property
     def domain_guard(self) -> dict[str, Any] | None:

@@ -109,10 +109,11 @@ def _train(args: argparse.Namespace) -> int:
     from dxcore.evaluation import (
         evaluate_and_store,
         fit_domain_guard,
+        fit_label_shift,
         fit_population_guard,
         fit_prediction_sets,
     )
-    from dxcore.registry import models_dir, recipe_for
+    from dxcore.registry import get_model, models_dir, recipe_for
 
     out_dir = Path(args.out) if args.out else models_dir() / args.model_id
     options = {} if args.epochs is None else {"epochs": args.epochs}  # else the recipe's
@@ -136,6 +137,8 @@ def _train(args: argparse.Namespace) -> int:
         if hasattr(recipe, "fit_population_guard"):
             fit_population_guard(card.id, args.data)
         fit_prediction_sets(card.id, args.data)
+        if get_model(card.id).adaptable:
+            fit_label_shift(card.id, args.data)
         card, _ = evaluate_and_store(card.id, "python -m dxcore train: the new model's "
                                      "measurement", args.data)
         _say("Test metrics:", *json.dumps(card.headline(), indent=2).splitlines())
@@ -143,29 +146,39 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from dxcore.evaluation import fit_domain_guard, fit_population_guard, fit_prediction_sets
-    from dxcore.registry import recipe_for
+    from dxcore.evaluation import (
+        fit_domain_guard,
+        fit_label_shift,
+        fit_population_guard,
+        fit_prediction_sets,
+    )
+    from dxcore.registry import get_model, recipe_for
 
     recipe = recipe_for(args.model_id)
     if args.population and not hasattr(recipe, "fit_population_guard"):
         raise DxError(f"The model '{args.model_id}' has no population guard to fit.")
-    if hasattr(recipe, "fit_domain_guard") and not args.population:
-        guard = fit_domain_guard(args.model_id, args.data).domain_guard
-        _say(f"domain guard: {json.dumps(guard)[:300]}")
-    if hasattr(recipe, "fit_population_guard"):
+    only = args.population or args.label_shift  # one part alone; else every part
+    if not only:
+        if hasattr(recipe, "fit_domain_guard"):
+            guard = fit_domain_guard(args.model_id, args.data).domain_guard
+            _say(f"domain guard: {json.dumps(guard)[:300]}")
+        card = fit_prediction_sets(args.model_id, args.data)
+        for level, floors in card.conformal["min_probability"].items():
+            shown = ", ".join(f"{name} {p:.3f}" for name, p in floors.items())
+            _say(f"coverage {level}: a class is in the set from P = {shown}")
+    if hasattr(recipe, "fit_population_guard") and (args.population or not only):
         card = fit_population_guard(args.model_id, args.data)
         figures = card["validation_metrics"]["population_guard"]
         _say(f"population guard: C {card.population['image_guard']['penalty_c']:g}, "
              f"threshold {card.population['image_guard']['threshold']:.4f}")
         _say(*_share_lines({name: entry for name, entry in figures.items()
                             if isinstance(entry, dict) and "ci95" in entry}))
-    if args.population:
-        return 0
-    card = fit_prediction_sets(args.model_id, args.data)
-    levels = card.conformal["min_probability"]
-    for level, floors in levels.items():
-        shown = ", ".join(f"{name} {p:.3f}" for name, p in floors.items())
-        _say(f"coverage {level}: a class is in the set from P = {shown}")
+    if get_model(args.model_id).adaptable and (args.label_shift or not only):
+        shift = fit_label_shift(args.model_id, args.data).label_shift
+        prior = ", ".join(f"{name} {p:.3f}" for name, p in shift["training_prior"].items())
+        bias = ", ".join(f"{name} {b:+.3f}" for name, b in shift["bias"].items())
+        _say(f"label shift: training prior {prior}; bias-corrected temperature "
+             f"{shift['temperature']:.3f}, biases {bias}; {shift['fitted_on']}")
     return 0
 
 
@@ -327,7 +340,12 @@ def _predict(args: argparse.Namespace) -> int:
         get_explainer(model.modality, args.explain)  # an unknown method fails once, here
     options = {name: value for name, value in (("fs", args.fs), ("lead", args.lead))
                if value is not None}
+    if args.adapt and model.label_shift is None:
+        raise DxError(f"The model '{args.model_id}' has no label-shift calibration, so its "
+                      f"answers cannot be adapted (python -m dxcore calibrate {args.model_id} "
+                      "--label-shift fits it).")
     failures = 0
+    held: list[tuple[str, Result | DxError]] = []  # --adapt: every answer, then the prior
     several = len(args.files) > 1 or not Path(args.files[0]).is_file()
     progress = tqdm(desc="Predicting", unit="input", disable=not several)
     inputs = predict_inputs(args.files, model)
@@ -338,10 +356,37 @@ def _predict(args: argparse.Namespace) -> int:
                            strict=True))
         for name, source in chunk:
             answer = source if isinstance(source, DxError) else answers[name]
-            failures += _print_answer(args, model, name, answer)
+            if args.adapt:
+                held.append((name, answer))
+            else:
+                failures += _print_answer(args, model, name, answer)
         progress.update(len(chunk))
     progress.close()
+    if args.adapt:
+        failures += _print_adapted(args, model, held)
     return 1 if failures else 0
+
+
+def _print_adapted(args: argparse.Namespace, model: DxModel,
+                   answers: list[tuple[str, Result | DxError]]) -> int:
+    """``--adapt``: the site prior first (estimated from the answers when they are enough,
+    :func:`dxcore.site_prior.site_prior`), then each answer adapted to it."""
+    import numpy as np
+
+    from dxcore.site_prior import site_prior
+
+    results = [answer for _, answer in answers if not isinstance(answer, DxError)]
+    prior = site_prior(model, np.concatenate([r.probabilities for r in results])
+                       if results else None)
+    training = model.label_shift.prior
+    if args.json:
+        _say(json.dumps({"model": model.card.id, "site_prior": prior.as_json(),
+                         "training_prior": {k: round(v, 4) for k, v in training.items()}}))
+    else:
+        name = model.card.positive_class
+        _say(f"site prior: {prior.describe(name, model.card.class_label(name), training)}")
+    return sum(_print_answer(args, model, name, answer if isinstance(answer, DxError)
+                             else model.adapt(answer, prior)) for name, answer in answers)
 
 
 def _refuse_existing(out: str) -> Path:
@@ -504,6 +549,8 @@ def _print_answer(args: argparse.Namespace, model: DxModel, name: str,
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from dxcore.site_prior import MIN_BATCH
+
     parser = argparse.ArgumentParser(prog="python -m dxcore", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -525,15 +572,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=_train)
 
     calibrate = commands.add_parser(
-        "calibrate", help="fit a model's prediction sets on its recipe's calibration cases "
-                          "and its domain and population guards, where it has them, on "
-                          "training data (never the test split), and write them into its card")
+        "calibrate", help="fit a model's prediction sets on its recipe's calibration cases, "
+                          "its domain and population guards where it has them, and, where "
+                          "its answers can be adapted to a site's prevalence, its label-shift "
+                          "calibration, on training data (never the test split), and write "
+                          "them into its card")
     calibrate.add_argument("model_id")
     calibrate.add_argument("--data")
     calibrate.add_argument("--population", action="store_true",
                            help="fit only the population guard (an image model trained on "
                                 "children: adults' films refused), on the training images and "
                                 "the FIT adult patients")
+    calibrate.add_argument("--label-shift", action="store_true",
+                           help="fit only the label-shift calibration that adapts answers to "
+                                "a site's prevalence (the guards and the prediction sets left "
+                                "as they are)")
     calibrate.set_defaults(run=_calibrate)
 
     compile_ = commands.add_parser(
@@ -581,6 +634,12 @@ def build_parser() -> argparse.ArgumentParser:
                               "per field)")
     predict.add_argument("--out", help="with --explain, save each image overlay as a PNG here")
     predict.add_argument("--json", action="store_true", help="one JSON object per input")
+    predict.add_argument("--adapt", action="store_true",
+                         help="adapt the answers to the site's prevalence: estimated from "
+                              f"these inputs when they are at least {MIN_BATCH} answers, else the "
+                              "site's set or audit-trail prevalence (docs/label-shift.md); "
+                              "a first line gives it. Every input is read before any answer "
+                              "is printed")
     predict.set_defaults(run=_predict)
 
     report = commands.add_parser(

@@ -21,6 +21,17 @@ The decision rule (a threshold, per-class offsets) may pick a class the set leav
 :meth:`ConformalSets.sets` then adds it: a superset keeps the guarantee, and the answer shown
 is never missing from its own set.
 
+Under label shift (a site whose classes' shares differ from the calibration cases', each class
+looking the same) the class-conditional guarantee still holds, as each class is calibrated
+on its own. The sets of answers adapted to a site's prior (:mod:`dxcore.label_shift`) are
+the label-shift-weighted split conformal sets of Podkopaev A & Ramdas A, "Distribution-free
+uncertainty quantification for classification under label shift", UAI 2021
+(:func:`label_shift_sets`): the score of a calibration case is ``1 - p'(true class)`` with
+its probabilities adapted too, each case weighs ``w(y) = π'(y) / π(y)``, and a candidate
+class ``k`` of the new case adds its own weight ``w(k)`` at infinity; the set holds ``k`` when
+the score ``1 - p'_k`` is within the weighted ``c`` quantile. They cover a share ``c`` of the
+site's cases, over all classes, when ``w`` is right.
+
 Example:
     >>> rng = np.random.default_rng(0)
     >>> labels = rng.integers(0, 2, 2000)
@@ -101,6 +112,59 @@ class ConformalSets:
         member |= np.asarray(decisions)[:, None] == np.asarray(self.class_names)[None, :]
         names = np.asarray(self.class_names)
         return [names[row].tolist() for row in member]
+
+
+def label_shift_thresholds(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray,
+                           coverage: float) -> np.ndarray:
+    """Podkopaev & Ramdas (2021): per candidate class ``k``, the ``coverage`` quantile of the
+    calibration ``scores`` (cases of class ``labels``) weighted by ``weights[label]``, with
+    the new case's own weight ``weights[k]`` as a mass at infinity (then the threshold is
+    infinite: every score passes).
+
+    >>> scores = np.linspace(0.1, 0.9, 9)  # unweighted, this is the split conformal quantile
+    >>> label_shift_thresholds(scores, np.zeros(9, int), np.ones(2), 0.8).round(2).tolist()
+    [0.8, 0.8]
+    >>> label_shift_thresholds(scores, np.zeros(9, int), np.array([1.0, 9.0]), 0.8).tolist()
+    [0.8, inf]
+    """
+    order = np.argsort(scores, kind="stable")
+    sorted_scores = np.asarray(scores, float)[order]
+    cumulative = np.cumsum(np.asarray(weights, float)[np.asarray(labels)[order]])
+    thresholds = np.full(len(weights), np.inf)
+    for k, own in enumerate(weights):
+        # the first score whose weighted share reaches the coverage (less a rounding error)
+        rank = int(np.searchsorted(cumulative / (cumulative[-1] + own), coverage - 1e-12))
+        if rank < len(sorted_scores):
+            thresholds[k] = sorted_scores[rank]
+    return thresholds
+
+
+def label_shift_sets(calibration: np.ndarray, calibration_labels: np.ndarray,
+                     probabilities: np.ndarray, weights: np.ndarray, decisions: np.ndarray,
+                     class_names: list[str], coverage: float) -> list[list[str]]:
+    """Each case's set under label shift (:func:`label_shift_thresholds`), from the
+    calibration cases' and the new cases' probabilities, both adapted to the site's prior,
+    and the weights ``π' / π``. A class is in a case's set when ``1 - p'_k`` is within its
+    threshold; the decision is always added. A set that holds no class means a case harder
+    than all but a share ``1 - c`` of the calibration cases: it is shown as every class (a
+    superset, so the guarantee holds), not as the decision alone, so that such a case reads
+    as uncertain.
+
+    >>> calibration = np.array([[0.9, 0.1]] * 8 + [[0.6, 0.4], [0.3, 0.7]])
+    >>> labels = np.array([0] * 9 + [1])
+    >>> new = np.array([[0.95, 0.05], [0.5, 0.5]])
+    >>> label_shift_sets(calibration, labels, new, np.ones(2), np.array(["A", "B"]),
+    ...                  ["A", "B"], 0.8)
+    [['A'], ['A', 'B']]
+    """
+    labels = np.asarray(calibration_labels)
+    scores = 1.0 - np.asarray(calibration)[np.arange(len(labels)), labels]
+    thresholds = label_shift_thresholds(scores, labels, weights, coverage)
+    member = 1.0 - np.asarray(probabilities) <= thresholds[None, :]
+    member[~member.any(axis=1)] = True
+    member |= np.asarray(decisions)[:, None] == np.asarray(class_names)[None, :]
+    names = np.asarray(class_names)
+    return [names[row].tolist() for row in member]
 
 
 def _level(coverage: float) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -34,8 +35,10 @@ from dxcore.errors import DxError
 if TYPE_CHECKING:  # the core imports Keras (and TensorFlow) only where a network is loaded
     import keras
 
+    from dxcore.adaptation import LabelShift
     from dxcore.compiled import CompiledNetwork
     from dxcore.explain import Explanation
+    from dxcore.label_shift import SitePrior
 
 # A network input: one array, or one array per input of a multi-input network; the first
 # axis is always the batch.
@@ -120,6 +123,34 @@ class DecisionRule:
                            np.argmax(others, axis=1))
         return names[decided]
 
+    def moved(self, scale: float, shift: np.ndarray) -> DecisionRule:
+        """The rule that gives the same decisions on probabilities transformed as
+        ``log p' = scale * log p + shift`` (less a constant per item; ``scale > 0``): a
+        threshold moved along the log-odds, offsets ``scale * offset - shift``. Answers
+        adapted to a site's prior (:mod:`dxcore.adaptation`) keep their decisions so.
+
+        >>> rule = DecisionRule(["NORMAL", "PNEUMONIA"], positive_class="PNEUMONIA",
+        ...                     threshold=0.5)
+        >>> round(rule.moved(1.0, np.log([0.5, 2.0])).threshold, 3)  # odds x 4
+        0.8
+        """
+        shift = np.asarray(shift, float)
+        if self.log_offsets is not None:
+            index = {name: k for k, name in enumerate(self.class_names)}
+            return DecisionRule(self.class_names, log_offsets={
+                name: float(scale * offset - shift[index[name]])
+                for name, offset in self.log_offsets.items()})
+        if len(self.class_names) != 2:
+            raise DxError("A threshold rule over more than two classes cannot be moved with "
+                          "the probabilities; this model's answers cannot be adapted.")
+        positive = self.class_names.index(self.positive_class)
+        if self.threshold in (0.0, 1.0):
+            return self
+        log_odds = (scale * np.log(self.threshold / (1 - self.threshold))
+                    + shift[positive] - shift[1 - positive])
+        return DecisionRule(self.class_names, self.positive_class,
+                            float(1 / (1 + np.exp(-log_odds))))
+
     @property
     def returned(self) -> list[str]:
         """The classes the rule can return (under offsets, those with one)."""
@@ -191,6 +222,10 @@ class Result:
     # for a model whose card has no conformal calibration.
     prediction_sets: list[list[str]] | None = None
     coverage: float | None = None
+    # The site prior the answers were adapted to (DxModel.adapt); then ``probabilities``,
+    # ``rule`` and ``prediction_sets`` are adapted and these are the model's own.
+    site_prior: SitePrior | None = None
+    unadapted_probabilities: np.ndarray | None = None
 
     @property
     def class_names(self) -> list[str]:
@@ -219,6 +254,21 @@ class Result:
         if self.prediction_sets is None:
             return {}
         return {"prediction_set": self.prediction_sets[item], "coverage": self.coverage}
+
+    def adaptation_json(self, item: int, decimals: int = 6) -> dict[str, Any]:
+        """``{"site_prior": {"shares": {...}, "source": ...}, "unadapted_probabilities":
+        {...}}`` for a JSON line of an adapted result (the prior alone when it left the
+        answers as they were; empty when the result was not adapted)."""
+        if self.site_prior is None:
+            return {}
+        prior = self.site_prior.as_json()
+        line: dict[str, Any] = {"site_prior": {"shares": prior["shares"],
+                                               "source": prior["source"]}}
+        if self.unadapted_probabilities is not None:
+            line["unadapted_probabilities"] = {
+                name: round(float(p), decimals) for name, p in
+                zip(self.class_names, self.unadapted_probabilities[item], strict=True)}
+        return line
 
     def input_of(self, item: int) -> Batch:
         """Item ``item``'s network input as a batch of one (what an explainer reads)."""
@@ -280,6 +330,11 @@ class DxModel:
 
     modality: ClassVar[str] = ""
     batch_size: ClassVar[int] = 64
+    # Whether the modality's Detail reads each item's probabilities and prediction set from
+    # the result when it writes them, with ``result.adaptation_json(item)``: then an adapted
+    # result (:meth:`adapt`) shows adapted answers, and ``python -m dxcore calibrate`` fits
+    # its card's label-shift calibration.
+    adaptable: ClassVar[bool] = False
 
     def __init__(self, card: ModelCard):
         self.card = card
@@ -328,6 +383,24 @@ class DxModel:
         if self.compiled_network is None:
             _ = self.network
         return self
+
+    @cached_property
+    def label_shift(self) -> LabelShift | None:
+        """The card's label-shift calibration (:mod:`dxcore.adaptation`), checked against
+        its SHA-256 on first use; None when the card has none or the modality cannot show
+        adapted answers."""
+        from dxcore.adaptation import LabelShift
+
+        return LabelShift.from_card(self.card) if self.adaptable else None
+
+    def adapt(self, result: Result, prior: SitePrior) -> Result:
+        """``result`` with its answers adapted to the site's class prior ``prior``
+        (:mod:`dxcore.adaptation`: probabilities by Bayes' rule, prediction sets weighted
+        for the shift, the same decisions)."""
+        if self.label_shift is None:
+            raise DxError(f"The model '{self.card.id}' has no label-shift calibration; run "
+                          f"python -m dxcore calibrate {self.card.id} --label-shift first.")
+        return self.label_shift.adapt(result, prior)
 
     # --- the modality's part -----------------------------------------------------------
     def read(self, source: Source, **options: Any) -> Any:

@@ -1,6 +1,6 @@
-"""Measuring a shipped model on its official test split, fitting its prediction sets on the
-recipe's calibration cases, and storing both in its card (with the test report beside it,
-:mod:`dxcore.reports`)."""
+"""Measuring a shipped model on its official test split, fitting its prediction sets and its
+label-shift calibration on the recipe's calibration cases, and storing them in its card (with
+the test report beside it, :mod:`dxcore.reports`)."""
 
 from __future__ import annotations
 
@@ -88,6 +88,22 @@ def fit_prediction_sets(model_id: str, data: str | None = None) -> ModelCard:
                            f"the set shown holds its coverage {DEFAULT_COVERAGE:g} for every "
                            "class when new cases are like these; the decision is always in "
                            "its set"})
+
+
+def fit_label_shift(model_id: str, data: str | None = None) -> ModelCard:
+    """Fit the label-shift calibration (:mod:`dxcore.adaptation`) on the recipe's
+    calibration cases (never the test split) and write it into the card, with its cases
+    file beside it."""
+    from dxcore.adaptation import fit_label_shift as fit
+
+    model = get_model(model_id)
+    if not model.adaptable:
+        raise DxError(f"The answers of '{model_id}' cannot be adapted to a site's prevalence "
+                      "(its modality does not show adapted answers).")
+    cases = recipe_for(model_id).calibration_predictions(model, data)
+    runtime, method = fit(cases, model.card)
+    return _rewrite_card(model.card, runtime={"label_shift": runtime},
+                         methods={"label_shift": method})
 
 
 def fit_domain_guard(model_id: str, data: str | None = None) -> ModelCard:

@@ -8,12 +8,17 @@ the core is imported (:func:`dxui.server.import_core`) only once files are dropp
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
 
 from dxcore.intake import KINDS, Intake, Outcome, group_files, image_formats_text
 from dxui.common import plain, show_error
 from dxui.server import import_core
+
+if TYPE_CHECKING:  # the worklist imports the core, which the home page does without
+    from dxui.worklist import Run
 
 # The latest drop, ``{file name: bytes}``, in the session's memory only (never on disk),
 # so that the worklist and the patient view read what was dropped on the home page.
@@ -61,8 +66,8 @@ def show_problems(intake: Intake) -> None:
                  icon=":material/error:")
 
 
-def dropped(key: str, label: str, hint: str) -> tuple[str, list[Outcome]]:
-    """A page's drop (its key, :func:`dxui.results.upload_key`) read and predicted
+def dropped(key: str, label: str, hint: str) -> tuple[str, Run]:
+    """A page's drop (its key, :func:`dxui.results.upload_key`) read, predicted and adapted
     (:func:`dxui.worklist.run`), with its unreadable files said; without a drop the page
     shows ``hint`` and stops."""
     from dxui.results import upload_key  # the core: not for the home page (no TensorFlow)
@@ -73,9 +78,9 @@ def dropped(key: str, label: str, hint: str) -> tuple[str, list[Outcome]]:
         st.info(hint, icon=":material/upload_file:")
         st.stop()
     try:
-        intake, outcomes = run(files)
+        done = run(files)
     except Exception as error:
         show_error(error)
         st.stop()
-    show_problems(intake)
-    return upload_key(files), outcomes
+    show_problems(done.intake)
+    return upload_key(files), done

@@ -12,7 +12,9 @@ The renderer: :func:`verdict` (the prediction, or "uncertain: ..." when the item
 conformal prediction set holds more than one class, :func:`decision_sentence` and
 :func:`probability_bars` under the card's decision rule, with the threshold drawn on them,
 :func:`rule_text`). Every probability on the pages is written by :func:`probability_text`,
-so that none reads 1.00 or 0.00.
+so that none reads 1.00 or 0.00. An answer adapted to the site's prevalence
+(:mod:`dxcore.adaptation`; :func:`standing_prior` for a single upload) says which prevalence
+under its bars (:func:`prior_text`).
 """
 
 from __future__ import annotations
@@ -34,11 +36,16 @@ from dxcore.audit import AuditLog
 from dxcore.contract import DecisionRule, Result
 from dxcore.errors import DxError
 from dxcore.explain import Explanation, explainers_for, get_explainer
+from dxcore.label_shift import SitePrior
 from dxcore.registry import get_model
-from dxui.common import load_model
+from dxcore.site_prior import ENV as SITE_PRIORS_ENV
+from dxcore.site_prior import MIN_AUDIT_ANSWERS
+from dxui.common import load_model, plain
 from dxui.server import answer_shown, import_core
 
 CACHE_SECONDS = 600
+PRIOR_SECONDS = 60  # how long the site's standing prior is kept before it is read again
+SITE_PRIORS_HINT = f"the file ${SITE_PRIORS_ENV} names, see the README"
 BAR_ROW_PX = 34
 THRESHOLD_COLOUR = "#222222"
 
@@ -104,13 +111,43 @@ def read(model_id: str, upload: Upload, **read_options: Any) -> Any:
 
 
 def analyse(model_id: str, upload: Upload, read_options: dict[str, Any] | None = None,
-            **options: Any) -> Result:
+            prior: SitePrior | None = None, **options: Any) -> Result:
     """``model_id``'s result for the upload: read with ``read_options`` (as :func:`read`),
-    predicted with ``options`` (an ECG's ``lead``); raises
-    :class:`~dxcore.errors.DxError` on bad input."""
+    predicted with ``options`` (an ECG's ``lead``), adapted to the site's ``prior`` when
+    one is given (:func:`standing_prior`); raises :class:`~dxcore.errors.DxError` on bad
+    input."""
     result = _analyse(model_id, upload.key, read_options or {}, options, upload.files)
+    if prior is not None:
+        result = load_model(model_id).adapt(result, prior)
     audit(model_id, upload, {**(read_options or {}), **options}, result)
     return result
+
+
+def standing_prior(model_id: str) -> SitePrior | None:
+    """The site prior a single answer of ``model_id`` is adapted to
+    (:func:`dxcore.site_prior.standing_prior`: the administrator's, else the audit trail's,
+    else the training prior), or None for a model whose answers cannot be adapted. A
+    prevalence file or calibration that cannot be used is said on the page, and the answers
+    are left as the model gives them."""
+    from dxcore import audit, site_prior
+
+    try:
+        if load_model(model_id).label_shift is None:
+            return None
+        return _standing_prior(model_id, str(site_prior.configured_path()),
+                               str(audit.configured_path()))
+    except DxError as error:
+        st.warning(f"Answers are not adapted to this site's prevalence: {plain(error)}",
+                   icon=":material/tune:")
+        return None
+
+
+@st.cache_data(ttl=PRIOR_SECONDS, show_spinner=False)
+def _standing_prior(model_id: str, prevalence_file: str, audit_log: str) -> SitePrior:
+    # Keyed by where the prevalence file and the audit trail are; read again after a minute.
+    from dxcore.site_prior import standing_prior as resolve
+
+    return resolve(load_model(model_id))
 
 
 def session_pseudonym() -> str:
@@ -120,15 +157,16 @@ def session_pseudonym() -> str:
 
 def audit(model_id: str, upload: Upload, options: dict[str, Any], result: Result) -> None:
     """Append the prediction to the audit trail (:mod:`dxcore.audit`; off when
-    ``$DX_AUDIT_LOG`` is ``off``), once per session, upload and options however often the
-    page reruns; a log that cannot be written is said on the page, and the result shown.
+    ``$DX_AUDIT_LOG`` is ``off``), once per session, upload, options and site prior however
+    often the page reruns; a log that cannot be written is said on the page, and the result shown.
     The options (an ECG's lead name, read from the file's header) are not logged: a
     header may say anything."""
     log = AuditLog.configured()
     if log is None:
         return
     logged = st.session_state.setdefault("dx_audit_logged", set())
-    key = (model_id, upload.key, json.dumps(options, sort_keys=True, default=str))
+    key = (model_id, upload.key, json.dumps(options, sort_keys=True, default=str),
+           json.dumps(result.site_prior.as_json() if result.site_prior else None))
     if key in logged:
         return
     try:
@@ -266,9 +304,37 @@ def coverage_caveat(result: Result) -> str:
                 ).get(f"{result.coverage:g}")
     if not measured or measured["coverage"]["ci95"][1] >= result.coverage:
         return ""
+    if adapted(result):
+        return (f"On its test split, though, the model's sets before adaptation held the "
+                f"true class for only {measured['coverage']['value']:.1%} of cases, and "
+                "adapting to a prevalence corrects no other change (see the Models page).")
     return (f"On its test split, though, these sets held the true class for only "
             f"{measured['coverage']['value']:.1%} of cases: the guarantee did not hold "
             "there (see the Models page).")
+
+
+def adapted(result: Result) -> bool:
+    """Whether the result's answers were changed for the site's prevalence."""
+    return result.site_prior is not None and result.site_prior.adapts
+
+
+def prior_text(result: Result) -> str | None:
+    """Which site prevalence the answers were adapted to, in words (Markdown; None when
+    the result was not adapted, as for a model without a label-shift calibration)."""
+    prior = result.site_prior
+    if prior is None:
+        return None
+    card = get_model(result.model_id).card
+    name = card.positive_class
+    text = prior.describe(name, class_text(result, name).lower(),
+                          get_model(result.model_id).label_shift.prior)
+    if not prior.adapts:
+        return (f"**Site prevalence:** {text}. An administrator can set this site's "
+                f"prevalence ({SITE_PRIORS_HINT}); otherwise it is estimated from the audit "
+                f"trail once it holds {MIN_AUDIT_ANSWERS} recent answers of this model.")
+    return (f"**Site prevalence:** {text}. The probabilities and the prediction set are "
+            "adapted to it; the decision is the model's own (its threshold moves with the "
+            "probabilities, keeping its sensitivity and specificity).")
 
 
 def rule_text(rule: DecisionRule) -> str:
@@ -378,8 +444,10 @@ def probability_bars(result: Result, item: int, calibrated_on: str) -> None:
     st.altair_chart(probability_chart(result, item), width="stretch")
     marked = " (the black mark on its bar)" if result.rule.log_offsets is None else ""
     chosen_there = "; the threshold was chosen there" if result.rule.log_offsets is None else ""
+    moved = (", adapted to the site's prevalence" if adapted(result) else "")
     st.caption(f"Decision rule: {rule_text(result.rule)}{marked}. Probabilities are calibrated on "
-               f"{calibrated_on} (temperature scaling){chosen_there}.")
+               f"{calibrated_on} (temperature scaling){moved}{chosen_there}"
+               f"{' and moved with them' if moved and chosen_there else ''}.")
 
 
 def verdict(result: Result, item: int, noun: str, calibrated_on: str,
@@ -401,6 +469,9 @@ def verdict(result: Result, item: int, noun: str, calibrated_on: str,
                            f"alone (a confident reading at that coverage). {caveat}".strip())
         with columns[1]:
             probability_bars(result, item, calibrated_on)
+            prior = prior_text(result)
+            if prior is not None:
+                st.caption(prior)
         if beside is not None:
             with columns[2]:
                 beside()

@@ -2,16 +2,18 @@
 table of all of them, orderings and filters for triage, a CSV download, and the full view of
 the case picked.
 
-:func:`run` returns the drop's :class:`~dxcore.intake.Outcome` list (case, model, Result or
-DxError): what the audit trail logs (each answer, as a case page's) and the worklist's
-PDF report reads. The run is kept in
-the session's memory for the latest drop only, so that sorting or picking a case reruns no
-model.
+:func:`run` returns the drop's :class:`Run`: its :class:`~dxcore.intake.Outcome` list (case,
+model, Result or DxError) as the models answered, which the worklist's PDF report reads, and
+the same adapted to each model's site prevalence (:func:`adapted`: estimated from the drop's
+own answers when they are enough, :mod:`dxcore.adaptation`), which the pages show and the
+audit trail logs (each answer, as a case page's). The run is kept in the session's memory
+for the latest drop only, so that sorting or picking a case reruns no model.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,8 +22,17 @@ import streamlit as st
 from dxcore.contract import Result
 from dxcore.errors import DxError, OutOfDomain
 from dxcore.intake import Intake, Outcome, group_files, predict_cases
+from dxcore.label_shift import SitePrior
+from dxcore.site_prior import MIN_BATCH
 from dxui.common import load_model, plain
-from dxui.results import Upload, audit, probability_text, upload_key, verdict_label
+from dxui.results import (
+    Upload,
+    audit,
+    probability_text,
+    standing_prior,
+    upload_key,
+    verdict_label,
+)
 
 RUNS = "dx_worklist_run"
 COLUMNS = ["Case", "Model", "Prediction", "Probability", "Prediction set", "Domain guard",
@@ -34,13 +45,24 @@ ORDERS = ("As dropped", "Uncertain first", "Positives first", "Highest probabili
 SHOWN = ("All cases", "Uncertain only", "Positives only", "No answer only")
 
 
-def run(files: dict[str, bytes]) -> tuple[Intake, list[Outcome]]:
-    """The drop sorted out and predicted, with a progress bar while it runs; kept in the
-    session for the latest drop."""
+@dataclass
+class Run:
+    """A drop read by its models: the answers as the models give them, the same adapted to
+    each model's site prior (:func:`adapted`), and those priors by model id."""
+
+    intake: Intake
+    outcomes: list[Outcome]
+    adapted: list[Outcome]
+    priors: dict[str, SitePrior]
+
+
+def run(files: dict[str, bytes]) -> Run:
+    """The drop sorted out, predicted (with a progress bar while it runs) and adapted; kept
+    in the session for the latest drop."""
     key = upload_key(files)
     kept = st.session_state.get(RUNS)
     if kept is not None and kept[0] == key:
-        return kept[1], kept[2]
+        return kept[1]
     intake = group_files(files)
     bar = st.progress(0.0, text=f"Reading {len(intake.cases)} cases…")
 
@@ -49,11 +71,65 @@ def run(files: dict[str, bytes]) -> tuple[Intake, list[Outcome]]:
 
     outcomes = predict_cases(intake.cases, model_of=load_model, progress=progress)
     bar.empty()
-    for outcome in outcomes:  # the audit trail: as for a case page's prediction
+    shown, priors = adapted(outcomes)
+    for outcome in shown:  # the audit trail: as for a case page's prediction
         if isinstance(outcome.result, Result):
             audit(outcome.model_id, Upload(outcome.case.files), {}, outcome.result)
-    st.session_state[RUNS] = (key, intake, outcomes)
-    return intake, outcomes
+    done = Run(intake, outcomes, shown, priors)
+    st.session_state[RUNS] = (key, done)
+    return done
+
+
+def adapted(outcomes: list[Outcome]) -> tuple[list[Outcome], dict[str, SitePrior]]:
+    """The outcomes with each answer adapted to its model's site prior, and those priors:
+    estimated from the drop's own answers of the model when they are at least
+    :data:`~dxcore.site_prior.MIN_BATCH`, else the site's standing prior
+    (:func:`dxui.results.standing_prior`). Models whose answers cannot be adapted are left
+    as they are."""
+    priors: dict[str, SitePrior] = {}
+    for model_id in dict.fromkeys(outcome.model_id for outcome in outcomes):
+        answers = [o.result for o in outcomes
+                   if o.model_id == model_id and isinstance(o.result, Result)]
+        if not answers:
+            continue
+        try:
+            shift = load_model(model_id).label_shift
+        except DxError as error:  # a damaged calibration file: say so, answer unadapted
+            st.warning(f"Answers of {model_id} are not adapted to this site's prevalence: "
+                       f"{plain(error)}", icon=":material/tune:")
+            continue
+        if shift is None:
+            continue
+        probabilities = np.concatenate([answer.probabilities for answer in answers])
+        prior = (shift.estimate(probabilities) if len(probabilities) >= MIN_BATCH
+                 else standing_prior(model_id))
+        if prior is not None:
+            priors[model_id] = prior
+    return [Outcome(o.case, load_model(o.model_id).adapt(o.result, priors[o.model_id]))
+            if o.model_id in priors and isinstance(o.result, Result) else o
+            for o in outcomes], priors
+
+
+def prior_section(run: Run) -> bool:
+    """Each model's site prevalence that the worklist's answers are adapted to, and the
+    switch to the models' unadapted answers; whether they are to be shown."""
+    for model_id, prior in run.priors.items():
+        card = load_model(model_id).card
+        name = card.positive_class
+        text = prior.describe(name, card.class_label(name).lower(),
+                              load_model(model_id).label_shift.prior)
+        where = ("This worklist" if prior.source == "batch" else
+                 f"Too few answers of {model_id} here to estimate it (fewer than "
+                 f"{MIN_BATCH}); this site")
+        st.info(f"**{card['name']}.** {where}: {text}." + (
+            " Probabilities and prediction sets below are adapted to it; the predictions "
+            "are the model's own." if prior.adapts else ""), icon=":material/tune:")
+    if not any(prior.adapts for prior in run.priors.values()):
+        return False
+    return st.toggle("Show the models' unadapted answers", key="worklist_unadapted",
+                     help="The probabilities and prediction sets as the models give them, "
+                          "for the prevalence they were trained on. The PDF report gives "
+                          "these.")
 
 
 def rows(outcomes: list[Outcome]) -> pd.DataFrame:
@@ -166,7 +242,9 @@ def table_section(table: pd.DataFrame) -> pd.DataFrame:
                  key="worklist_table",
                  column_config={
                      "Probability": st.column_config.NumberColumn(
-                         format="%.3f", help="Calibrated probability of the prediction"),
+                         format="%.3f", help="Calibrated probability of the prediction "
+                                             "(adapted to the site's prevalence where said "
+                                             "above)"),
                      "Atypicality": st.column_config.NumberColumn(
                          format="%.1f", help="Case records: percentile of the training "
                                              "cohort's reconstruction error")})

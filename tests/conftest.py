@@ -23,6 +23,9 @@ from dxcore.datasets import data_dir as resolve_data_dir
 # starts, so that no run writes to the real log; a test that checks the log points
 # DX_AUDIT_LOG at a temporary file itself.
 os.environ["DX_AUDIT_LOG"] = "off"
+# Likewise no administrator's site prevalence (dxcore.site_prior) is read: answers are
+# adapted only where a test sets one.
+os.environ["DX_SITE_PRIORS"] = "off"
 
 
 @pytest.fixture(scope="session")

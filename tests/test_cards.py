@@ -357,6 +357,26 @@ def guard_parameters_elsewhere(card):
                                        "parameters_sha256": "0" * 64}
 
 
+def label_shift_cases_elsewhere(card):
+    card["runtime"]["label_shift"] = label_shift_of(card, cases_file="../cases.json")
+
+
+def label_shift_prior_of_other_classes(card):
+    card["runtime"]["label_shift"] = label_shift_of(card, training_prior={"A": 0.3, "B": 0.7})
+
+
+def label_shift_prior_not_adding_up(card):
+    card["runtime"]["label_shift"] = label_shift_of(
+        card, training_prior={name: 0.6 for name in card["class_names"]})
+
+
+def label_shift_of(card, **changed) -> dict:
+    names = card["class_names"]
+    return {"training_prior": {name: 1 / len(names) for name in names}, "temperature": 1.2,
+            "bias": {name: 0.0 for name in names}, "cases_file": "label_shift_cases.json",
+            "cases_sha256": "0" * 64, **changed}
+
+
 def report_elsewhere(card):
     card["test_report"] = {"file": "/etc/report.json", "sha256": "0" * 64}
 
@@ -386,6 +406,9 @@ def training_log_elsewhere(card):
     (weights_in_another_folder, "weights_file"),
     (weights_at_an_absolute_path, "weights_file"),
     (guard_parameters_elsewhere, "runtime.domain_guard.parameters_file"),
+    (label_shift_cases_elsewhere, "runtime.label_shift.cases_file"),
+    (label_shift_prior_of_other_classes, "runtime.label_shift.training_prior"),
+    (label_shift_prior_not_adding_up, "runtime.label_shift.training_prior"),
     (report_elsewhere, "test_report.file"),
     (training_log_elsewhere, "training.log_file"),
 ], ids=lambda value: value.__name__ if callable(value) else None)

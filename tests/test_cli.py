@@ -514,3 +514,62 @@ def test_predict_reads_wfdb_records_from_a_folder_and_a_zip(capsys, ecg_model, m
     assert [line["input"] for line in lines] == [str(folder / "100.hea"),
                                                  f"{tmp_path / 'records.zip'}/day/100"]
     assert lines[0]["beats"] == lines[1]["beats"]
+
+
+# --- adapting to the site's prevalence ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def training_folder(dataset, tmp_path_factory) -> Path:
+    """A folder of 20 images of the official train folder (14 pneumonia, 6 normal): links
+    to the files, which are read in place."""
+    train = dataset("chest_xray") / "train"
+    folder = tmp_path_factory.mktemp("site")
+    for name, count in (("PNEUMONIA", 14), ("NORMAL", 6)):
+        for path in sorted((train / name).glob("*.jpeg"))[:count]:
+            (folder / path.name).symlink_to(path)
+    return folder
+
+
+def test_adapt_gives_the_batch_prior_first_then_every_answer_adapted(capsys, cxr_model,
+                                                                      training_folder):
+    status, (head, *adapted), _ = run_cli(capsys, "predict", "cxr-pneumonia",
+                                          str(training_folder), "--adapt", "--json")
+    assert status == 0 and len(adapted) == 20
+    prior = head["site_prior"]
+    assert head["model"] == "cxr-pneumonia" and prior["source"] == "batch"
+    assert prior["answers"] == 20 and head["training_prior"]["PNEUMONIA"] == pytest.approx(
+        0.742, abs=0.001)
+    low, high = prior["ci95"]["PNEUMONIA"]
+    assert low <= prior["shares"]["PNEUMONIA"] <= high and high - low < 0.6
+
+    _, plain, _ = run_cli(capsys, "predict", "cxr-pneumonia", str(training_folder), "--json")
+    assert all(set(line) == IMAGE_KEYS for line in plain)  # without --adapt: unchanged
+    shift = cxr_model.label_shift
+    from dxcore.label_shift import SitePrior
+
+    site = SitePrior(prior["shares"], "batch")
+    for line, unadapted in zip(adapted, plain, strict=True):
+        assert set(line) == IMAGE_KEYS | {"site_prior", "unadapted_probabilities"}
+        assert line["input"] == unadapted["input"]
+        assert line["prediction"] == unadapted["prediction"]
+        assert line["unadapted_probabilities"] == unadapted["probabilities"]
+        assert line["site_prior"]["shares"] == prior["shares"]
+        expected = shift.adapted(np.array([list(unadapted["probabilities"].values())]), site)
+        assert list(line["probabilities"].values()) == pytest.approx(expected[0].tolist(),
+                                                                    abs=1e-3)
+
+
+def test_adapt_in_text_says_the_prior_in_words(capsys, cxr_model, training_folder):
+    from dxcore.cli import main
+
+    assert main(["predict", "cxr-pneumonia", str(training_folder), "--adapt"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("site prior: about ") and "% pneumonia (95% interval " in first
+    assert first.endswith("the model was trained on 74%")
+
+
+def test_adapt_is_refused_for_a_model_without_the_calibration(capsys, heart_model, cases_csv):
+    status, lines, err = run_cli(capsys, "predict", "heart-disease", str(cases_csv), "--adapt")
+    assert status == 1 and not lines
+    assert "no label-shift calibration" in err and "Traceback" not in err

@@ -49,7 +49,7 @@ class ImageDetail:
         line: dict[str, Any] = {"model": result.model_id,
                                 "probabilities": result.probabilities_of(0),
                                 "prediction": str(result.decisions[0]),
-                                **result.set_json(0)}
+                                **result.set_json(0), **result.adaptation_json(0)}
         if self.image.notes:
             line["notes"] = self.image.notes
         if 0 in explanations:
@@ -72,6 +72,7 @@ class ImageModel(DxModel):
 
     modality = "image"
     batch_size = 64
+    adaptable = True
 
     @cached_property
     def domain_guard(self) -> DomainGuard | None:

@@ -92,8 +92,8 @@ def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_
     app.selectbox(key="worklist_shown").select("All cases").run()
     app.selectbox(key="worklist_order").select("Uncertain first").run()
     ordered = app.dataframe[0].value
-    _, _, outcomes = app.session_state[worklist.RUNS]  # the run, kept for the latest drop
-    rows = worklist.rows(outcomes)
+    _, run = app.session_state[worklist.RUNS]  # the run, kept for the latest drop
+    rows = worklist.rows(run.adapted)
     expected = worklist.ordered(rows, "Uncertain first")
     assert ordered["Case"].tolist() == expected["Case"].tolist()
     assert expected["uncertain"].tolist() == sorted(expected["uncertain"], reverse=True)
