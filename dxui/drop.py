@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from dxcore.intake import KINDS, Intake, Outcome, group_files, image_formats_text
+from dxcore.intake import KINDS, Intake, group_files, image_formats_text
 from dxui.common import plain, show_error
 from dxui.server import import_core
 
