@@ -8,14 +8,10 @@ is adapted with it.
   fitted on the calibration cases. The training prior ``π`` is those cases' class shares:
   the prior under which BCTS calibrates (a validation split is carved from the training
   data keeping its class balance; out-of-fold cases are the training data).
-- An adapted result's probabilities are those corrected to the site's prior ``π'``, and
-  its decisions follow them: the card's rule is carried onto the bias-corrected scale
-  (:meth:`~dxcore.contract.DecisionRule.moved`, by the calibration alone, not the prior),
-  where it is a cost trade-off between the classes, and applied to the adapted
-  probabilities: the Bayes decision for the same costs at the site's prevalence. At the
-  training prior the decisions are the card's; where pneumonia is rarer, a borderline
-  image is called NORMAL more often, which is what the accuracy at a shifted site needs
-  (the sensitivity and specificity move with it); its prediction sets
+- An adapted result's probabilities are those corrected to the site's prior ``π'``; its
+  decisions stay the card's: the decision rule is moved with the probabilities
+  (:meth:`~dxcore.contract.DecisionRule.moved`), so that a threshold keeps the sensitivity
+  and specificity it was chosen for, which do not depend on prevalence; its prediction sets
   are the label-shift-weighted sets (:func:`dxcore.conformal.label_shift_sets`), from the
   calibration cases kept in the card's ``cases_file`` (their temperature-scaled
   probabilities and labels, pinned by its SHA-256).
@@ -113,19 +109,18 @@ class LabelShift:
             return dataclasses.replace(result, site_prior=prior)
         site = prior.vector(self.class_names)
         probabilities = self.adapted(result.probabilities, prior)
-        # The card's rule on the bias-corrected scale, log p' = (T / T') log p + b (less a
-        # constant per item), then applied to the probabilities corrected to the site.
-        rule = result.rule.moved(self.temperature / self.corrected_temperature, self.bias)
-        decisions = rule.decide(probabilities)
+        # log p' = (T / T') log p + b + log(π' / π), less a constant per item
+        rule = result.rule.moved(self.temperature / self.corrected_temperature,
+                                 self.bias + np.log(site / self.training_prior))
         sets = None
         if result.prediction_sets is not None:
             sets = label_shift_sets(
                 self.adapted(self.calibration_probabilities, prior), self.calibration_labels,
-                probabilities, site / self.training_prior, decisions,
+                probabilities, site / self.training_prior, result.decisions,
                 self.class_names, result.coverage or DEFAULT_COVERAGE)
         return dataclasses.replace(result, rule=rule, probabilities=probabilities,
-                                   decisions=decisions, prediction_sets=sets,
-                                   site_prior=prior, unadapted_probabilities=result.probabilities)
+                                   prediction_sets=sets, site_prior=prior,
+                                   unadapted_probabilities=result.probabilities)
 
 
 @cache
@@ -174,8 +169,7 @@ def fit_label_shift(cases: Predictions, card: ModelCard) -> tuple[dict, str]:
         "on probabilities calibrated under the training prior by bias-corrected temperature "
         "scaling (Alexandari, Kundaje & Shrikumar, ICML 2020; temperature "
         f"{temperature:.3f} and biases fitted on the {cases.source}); training prior: "
-        "those cases' class shares; the card's decision rule carried onto the "
-        "bias-corrected scale and applied to the adapted probabilities (the Bayes decision "
-        "for the same costs at the site's prior); prediction sets: label-shift-weighted split "
+        "those cases' class shares; the decision rule moved with the probabilities so "
+        "that the decisions stay the card's; prediction sets: label-shift-weighted split "
         "conformal (Podkopaev & Ramdas, UAI 2021) on the same cases' scores")
     return runtime, method
