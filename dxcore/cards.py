@@ -335,13 +335,8 @@ class ModelCard:
         return spec
 
     def _read_fields_file(self, name: str, sha256: str | None) -> list[dict[str, Any]]:
-        path = self.beside(name, "runtime.input.fields_file")
+        path = self.verified_file(name, sha256, "runtime.input.fields_file", "The field list")
         what = f"The field list of model '{self.id}' ({path})"
-        if not path.is_file():
-            raise DxError(f"{what} is missing; the model cannot read its input.")
-        if sha256_of(path) != sha256:
-            raise DxError(f"{what} does not match its model card (checksum mismatch). It may "
-                          "be damaged or replaced; the model was not used.")
         return copy.deepcopy(_fields_file_content(path, sha256, what))
 
     @property
@@ -417,6 +412,19 @@ class ModelCard:
     @property
     def weights_path(self) -> Path:
         return self.beside(self.fields["weights_file"], "weights_file")
+
+    def verified_file(self, name: str, sha256: str, field: str, what: str) -> Path:
+        """The side file ``name`` that the card's ``field`` names, checked against its
+        ``sha256``: one :class:`DxError` naming ``what`` ("The domain guard") when it is
+        missing or has changed."""
+        path = self.beside(name, field)
+        label = f"{what} of model '{self.id}' ({path})"
+        if not path.is_file():
+            raise DxError(f"{label} is missing; the model was not used.")
+        if sha256_of(path) != sha256:
+            raise DxError(f"{label} does not match its model card (checksum mismatch). It may "
+                          "be damaged or replaced; the model was not used.")
+        return path
 
     def beside(self, name: str, field: str) -> Path:
         """The file ``name`` that the card's ``field`` names, in the card's folder; one

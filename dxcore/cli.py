@@ -192,50 +192,48 @@ def _compile(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate_domain(args: argparse.Namespace) -> int:
-    """``evaluate --domain``: the recipe's domain-guard measurement."""
+def _guard_report(args: argparse.Namespace, guard: str) -> dict | None:
+    """The recipe's measurement of its ``guard`` ("domain" or "population": its
+    ``evaluate_<guard>``), stored in the card under ``<guard>_guard`` with ``--store``;
+    None when it was printed as JSON."""
     from dxcore.evaluation import store_test_metrics
     from dxcore.registry import get_card, get_model, recipe_for
 
     recipe = recipe_for(args.model_id)
-    if not hasattr(recipe, "evaluate_domain"):
-        raise DxError(f"The model '{args.model_id}' has no domain guard to measure.")
-    report = recipe.evaluate_domain(get_model(args.model_id), args.data)
+    if not hasattr(recipe, f"evaluate_{guard}"):
+        raise DxError(f"The model '{args.model_id}' has no {guard} guard to measure.")
+    report = getattr(recipe, f"evaluate_{guard}")(get_model(args.model_id), args.data)
     if args.store:
-        store_test_metrics(get_card(args.model_id), {"domain_guard": report},
-                           args.purpose or "python -m dxcore evaluate --domain --store")
+        store_test_metrics(get_card(args.model_id), {f"{guard}_guard": report},
+                           args.purpose or f"python -m dxcore evaluate --{guard} --store")
     if args.json:
-        _say(json.dumps({"model": args.model_id, "domain_guard": report}))
-        return 0
-    _say(*_share_lines({"test inputs accepted": report["test_accepted"], **{
-        f"out-of-domain refused: {source}": entry
-        for source, entry in report.get("out_of_domain_refused", {}).items()}}))
-    for code, count in report.get("test_refused_by_code", {}).items():
-        _say(f"{'test cases refused: ' + code:40} {count}")
+        _say(json.dumps({"model": args.model_id, f"{guard}_guard": report}))
+        return None
+    return report
+
+
+def _evaluate_domain(args: argparse.Namespace) -> int:
+    """``evaluate --domain``: the recipe's domain-guard measurement."""
+    report = _guard_report(args, "domain")
+    if report is not None:
+        _say(*_share_lines({"test inputs accepted": report["test_accepted"], **{
+            f"out-of-domain refused: {source}": entry
+            for source, entry in report.get("out_of_domain_refused", {}).items()}}))
+        for code, count in report.get("test_refused_by_code", {}).items():
+            _say(f"{'test cases refused: ' + code:40} {count}")
     return 0
 
 
 def _evaluate_population(args: argparse.Namespace) -> int:
     """``evaluate --population``: the recipe's population-guard measurement (the HELD-OUT
     adults and the test split, once)."""
-    from dxcore.evaluation import store_test_metrics
-    from dxcore.registry import get_card, get_model, recipe_for
-
-    recipe = recipe_for(args.model_id)
-    if not hasattr(recipe, "evaluate_population"):
-        raise DxError(f"The model '{args.model_id}' has no population guard to measure.")
-    report = recipe.evaluate_population(get_model(args.model_id), args.data)
-    if args.store:
-        store_test_metrics(get_card(args.model_id), {"population_guard": report},
-                           args.purpose or "python -m dxcore evaluate --population --store")
-    if args.json:
-        _say(json.dumps({"model": args.model_id, "population_guard": report}))
-        return 0
-    adults, test = report["held_out_adults_refused"], report["test_answered"]
-    _say(*_share_lines({"held-out adult films refused": adults,
-                        "test images answered": test}))
-    for code, count in test["refused_by_code"].items():
-        _say(f"{'test images refused: ' + code:40} {count}")
+    report = _guard_report(args, "population")
+    if report is not None:
+        adults, test = report["held_out_adults_refused"], report["test_answered"]
+        _say(*_share_lines({"held-out adult films refused": adults,
+                            "test images answered": test}))
+        for code, count in test["refused_by_code"].items():
+            _say(f"{'test images refused: ' + code:40} {count}")
     return 0
 
 

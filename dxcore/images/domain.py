@@ -46,7 +46,7 @@ import numpy as np
 
 from dxcore.cards import sha256_of
 from dxcore.contract import batched_outputs
-from dxcore.errors import DxError, OutOfDomain
+from dxcore.errors import OutOfDomain
 from dxcore.images.preprocessing import prepare_for_model
 from dxcore.images.reader import load_image
 
@@ -118,13 +118,8 @@ class DomainGuard:
         spec = card.domain_guard
         if spec is None:
             return None
-        path = card.beside(spec["parameters_file"], "runtime.domain_guard.parameters_file")
-        what = f"The domain guard of model '{card.id}' ({path})"
-        if not path.is_file():
-            raise DxError(f"{what} is missing; the model was not used.")
-        if sha256_of(path) != spec["parameters_sha256"]:
-            raise DxError(f"{what} does not match its model card (checksum mismatch). It may "
-                          "be damaged or replaced; the model was not used.")
+        path = card.verified_file(spec["parameters_file"], spec["parameters_sha256"],
+                                  "runtime.domain_guard.parameters_file", "The domain guard")
         arrays = _parameters(path, spec["parameters_sha256"])
         return cls(thresholds={k: float(v) for k, v in spec["thresholds"].items()},
                    thumbnail_side=int(spec["thumbnail_side"]), **arrays)

@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dxcore.cards import ModelCard, sha256_of
-from dxcore.errors import DxError, OutOfPopulation
+from dxcore.cards import ModelCard
+from dxcore.errors import OutOfPopulation
 from dxcore.images.domain import thumbnails
 
 PARAMETERS_FILE = "population_guard.npz"
@@ -128,13 +128,9 @@ class PopulationGuard:
 
 
 def _image_check(card: ModelCard, spec: dict) -> AdultLikeness:
-    path = card.beside(spec["parameters_file"], "runtime.population.image_guard.parameters_file")
-    what = f"The population guard of model '{card.id}' ({path})"
-    if not path.is_file():
-        raise DxError(f"{what} is missing; the model was not used.")
-    if sha256_of(path) != spec["parameters_sha256"]:
-        raise DxError(f"{what} does not match its model card (checksum mismatch). It may be "
-                      "damaged or replaced; the model was not used.")
+    path = card.verified_file(spec["parameters_file"], spec["parameters_sha256"],
+                              "runtime.population.image_guard.parameters_file",
+                              "The population guard")
     return AdultLikeness(_weights(path, spec["parameters_sha256"]), float(spec["intercept"]),
                          float(spec["threshold"]), int(spec["thumbnail_side"]))
 
