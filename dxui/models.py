@@ -25,6 +25,8 @@ from dxui.common import card_metrics_table, clinical, show_error
 from dxui.results import CACHE_SECONDS, probability_text, rule_text
 
 CHART_PX = 320
+ROC_X_TITLE = "False-positive rate (1 - specificity)"
+ROC_Y_TITLE = "Sensitivity (true positive rate)"
 THUMBNAILS_PER_ROW = 4
 THUMBNAIL_PX = 180
 BEAT_SECONDS = 0.6  # either side of a failed beat's R peak
@@ -331,11 +333,13 @@ def roc_frame(report: dict[str, Any], card: ModelCard) -> tuple[pd.DataFrame, pd
 
 def roc_chart(report: dict[str, Any], card: ModelCard) -> alt.LayerChart:
     curves, points = roc_frame(report, card)
-    x = alt.X("False-positive rate:Q", title="1 - specificity", scale=alt.Scale(domain=[0, 1]))
-    y = alt.Y("Sensitivity:Q", scale=alt.Scale(domain=[0, 1]))
+    x = alt.X("False-positive rate:Q", title=ROC_X_TITLE, scale=alt.Scale(domain=[0, 1]))
+    y = alt.Y("Sensitivity:Q", title=ROC_Y_TITLE, scale=alt.Scale(domain=[0, 1]))
     colour = alt.Color("Class:N", title=None, legend=alt.Legend(orient="bottom"))
-    chance = alt.Chart(pd.DataFrame({"a": [0, 1]})).mark_line(
-        strokeDash=[4, 4], color="#999999").encode(x="a:Q", y="a:Q")
+    # The chance diagonal on the same fields and axes: a field of its own would add its
+    # name to the shared axis titles (the y axis read "a, Sensitivity").
+    chance = alt.Chart(pd.DataFrame({"False-positive rate": [0, 1], "Sensitivity": [0, 1]})
+                       ).mark_line(strokeDash=[4, 4], color="#999999").encode(x=x, y=y)
     lines = alt.Chart(curves).mark_line().encode(x=x, y=y, color=colour)
     dots = alt.Chart(points).mark_point(filled=True, size=120, opacity=1).encode(
         x=x, y=y, color=colour, tooltip=["Class", "Operating point"])

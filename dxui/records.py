@@ -145,11 +145,20 @@ def upload_input(cards: dict[str, ModelCard]) -> tuple[str | None, results.Uploa
     return model_id, upload
 
 
-def form_input(cards: dict[str, ModelCard]) -> tuple[str, results.Upload | None]:
+def form_input(cards: dict[str, ModelCard]) -> tuple[str | None, results.Upload | None]:
     """The model chosen and, once the form is submitted, its answers as an upload (the
-    last submitted answers stay on show until the form is submitted again)."""
-    model_id = st.selectbox("Model", list(cards), key="records_model_form",
+    last submitted answers stay on show until the form is submitted again).
+
+    No model is chosen until the user picks one: the models answer different questions
+    (heart disease, kidney disease, leukaemia type), and a preselected one (the registry's
+    first, CKD) had users filling in a form for a disease they were not asking about."""
+    model_id = st.selectbox("Model", list(cards), index=None, key="records_model_form",
+                            placeholder="Choose the model for this case",
                             format_func=lambda option: model_label(cards, option))
+    if model_id is None:
+        st.info("Choose a model: the form asks for the findings that model reads.",
+                icon=":material/edit_note:")
+        return None, None
     try:
         schema = load_model(model_id).schema
     except Exception as error:

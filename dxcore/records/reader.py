@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -68,24 +69,28 @@ def _read_csv(text: str, name: str) -> pd.DataFrame:
     # dtype=str and no NA parsing: validation sees exactly what was typed ("?", "NA", "")
     options = {"sep": separator, "dtype": str, "keep_default_na": False,
                "skipinitialspace": True}
+    unreadable = DxError(f"{name} cannot be read as CSV: expected a header row and one "
+                         "case per row, separated by commas (or semicolons), with quotes "
+                         "closed.")
     try:
         table = pd.read_csv(io.StringIO(text), **options)
+        # pandas takes the first column(s) as the index when the rows hold more values than
+        # the header names, shifting every value into the wrong field.
+        overlong = table.index.nlevels > 1 or not isinstance(table.index, pd.RangeIndex)
     except (pd.errors.ParserError, csv.Error):
-        raise DxError(f"{name} cannot be read as CSV: expected a header row and one case "
-                      "per row, separated by commas (or semicolons), with quotes closed.") \
-            from None
-    if table.index.nlevels > 1 or not isinstance(table.index, pd.RangeIndex):
-        # pandas took the first column(s) as the index: rows hold more values than the
-        # header names. Only empty extras (a trailing comma) may be dropped; anything else
-        # would shift every value into the wrong field.
-        width = len(table.columns)
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
-        for number, row in enumerate(rows[1:], start=1):
-            if any(cell.strip() for cell in row[width:]):
-                raise DxError(f"{name}: row {number} has {len(row)} values, but the header "
-                              f"names {width} columns. Check the file's separators.")
-        table = pd.read_csv(io.StringIO(text), index_col=False, usecols=range(width),
-                            **options)
+        # Also raised when only some rows are longer than the first: tell that apart from
+        # a file that is not CSV at all.
+        overlong = True
+    if overlong:
+        try:
+            width = _header_width(text, separator)
+            if not _check_extra_values(text, separator, width, name):
+                raise unreadable
+            # Only empty extras (trailing commas) remain: read the header's columns alone.
+            table = pd.read_csv(io.StringIO(text), index_col=False, usecols=range(width),
+                                **options)
+        except (pd.errors.ParserError, csv.Error):
+            raise unreadable from None
     table.columns = [str(c).strip() for c in table.columns]
     # pandas renames a repeated column "age.1", which validation would then ignore: the
     # file holds two values for one field, and which one is meant is not known.
@@ -101,6 +106,36 @@ def _read_csv(text: str, name: str) -> pd.DataFrame:
         table = table.apply(lambda column: column.str.replace(
             _DECIMAL_NUMBER, r"\1.\2", regex=True))
     return table
+
+
+def _rows(text: str, separator: str) -> Iterator[list[str]]:
+    """The file's rows as the csv module splits them, blank lines skipped as pandas skips
+    them, so that row numbers agree with the table's."""
+    return (row for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+            if row)
+
+
+def _header_width(text: str, separator: str) -> int:
+    return len(next(_rows(text, separator), []))
+
+
+def _check_extra_values(text: str, separator: str, width: int, name: str) -> bool:
+    """Whether any row holds more values than the header's ``width``; raises
+    :class:`DxError` naming the first row whose extra values are not all empty, since
+    which field they belong to is not known. Rows are numbered as validation numbers them
+    (1 = the first case under the header; blank lines are skipped, as pandas skips them).
+    """
+    rows = _rows(text, separator)
+    next(rows, None)  # the header
+    longer = False
+    for number, row in enumerate(rows, start=1):
+        if len(row) <= width:
+            continue
+        longer = True
+        if any(cell.strip() for cell in row[width:]):
+            raise DxError(f"{name}: row {number} has {len(row)} values, but the header "
+                          f"names {width} columns. Check the file's separators.")
+    return longer
 
 
 def _not_json(constant: str) -> float:

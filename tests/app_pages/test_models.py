@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from dxcore.cards import read_card, write_card
 from dxcore.registry import list_cards
-from dxui.models import NO_REPORT
+from dxui.models import NO_REPORT, ROC_X_TITLE, ROC_Y_TITLE
 from tests.app_pages.conftest import (
     APP,
     TIMEOUT,
@@ -111,6 +111,22 @@ def test_the_roc_legend_shows_the_cards_test_auc_with_its_interval(page, cxr_car
     stated = cxr_card.metric_text("auc")
     assert legend == {f"PNEUMONIA: AUC {stated}"}
     assert stated == cxr_card.headline()["auc"]
+
+
+def test_the_roc_axes_are_titled_by_what_they_measure_alone(page):
+    """The chance diagonal once had a field of its own ("a"), which Vega-Lite added to the
+    shared axis titles: the y axis read "a, Sensitivity"."""
+    pick(page, "cxr-pneumonia")
+
+    assert not page.exception
+    roc = next(chart for chart in page.get("vega_lite_chart")
+               if any("False-positive rate" in frame.columns for frame in chart_frames(chart)))
+    layers = json.loads(roc.proto.spec)["layer"]
+    titles = {(axis, layer["encoding"][axis]["field"], layer["encoding"][axis].get("title"))
+              for layer in layers for axis in ("x", "y")}
+    assert titles == {("x", "False-positive rate", ROC_X_TITLE),
+                      ("y", "Sensitivity", ROC_Y_TITLE)}
+    assert ROC_Y_TITLE == "Sensitivity (true positive rate)"
 
 
 def test_without_a_stored_report_the_page_says_so_and_still_shows_the_card(

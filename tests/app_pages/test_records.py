@@ -166,6 +166,20 @@ def test_one_json_case_shows_the_single_case_view(page, heart_card):
     assert list(page.table[0].value.columns) == ["Field", "Value", "Deviation (SD)"]
 
 
+def test_the_form_asks_for_a_model_before_showing_any_fields(page, heart_card, ckd_card):
+    """No model preselected (it was CKD, the registry's first): the form's fields follow
+    the model the user picks."""
+    page.radio[0].set_value(records.FORM).run()
+
+    assert not page.exception
+    assert page.selectbox(key="records_model_form").value is None
+    assert not page.number_input and not page.button
+    assert any(info.value.startswith("Choose a model") for info in page.info)
+    assert "Case-record models" in subheaders(page)  # the models to choose from
+    page.selectbox(key="records_model_form").set_value("heart-disease").run()
+    assert [n.label for n in page.number_input][:1] == ["Age (years)"]
+
+
 def test_form_entry_gives_a_prediction(page, heart_card):
     page.radio[0].set_value(records.FORM).run()
     page.selectbox[0].set_value("heart-disease").run()

@@ -29,6 +29,19 @@ def test_every_row_gets_a_result_and_bad_rows_do_not_stop_the_rest(heart_model):
         False, True, False]
 
 
+def test_trailing_empty_values_give_the_answer_of_the_plain_row(heart_model):
+    # 15 values under a 13-field header, the last two empty: read shifted, the same row
+    # would have been another patient
+    row = "63,1,1,145,233,1,2,150,0,2.3,3,0,6"
+    plain, padded = (heart_model.predict(read_cases((HEADER + row + end + "\n").encode(),
+                                                    name="cases.csv")).detail.results[0]
+                     for end in ("", ",,"))
+    assert padded.error is None and padded.imputed == []
+    assert padded.probabilities == plain.probabilities
+    assert padded.prediction == plain.prediction
+    assert padded.atypicality == plain.atypicality
+
+
 def test_imputed_fields_are_listed(heart_model):
     data = (HEADER.replace(",fbs,restecg", "") + "57,1,4,130,,150,0,0.8,2,0,3\n").encode()
     batch = heart_model.predict(read_cases(data, name="cases.csv")).detail

@@ -41,6 +41,34 @@ def test_more_values_than_the_header_names_are_refused_not_shifted():
         read_cases(b"age,trestbps,chol\n63,145,233,7\n41,130,204,8\n", name="c.csv")
 
 
+HEART = "age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n"
+CASE = "63,1,1,145,233,1,2,150,0,2.3,3,0,6"
+
+
+@pytest.mark.parametrize("rows", [
+    [CASE + ",,"] * 2,  # every row two empty values longer (15 values under 13 names)
+    [CASE, CASE + ",,"],  # only a later row longer: pandas alone refuses the file
+    [CASE + ",,", CASE],  # only the first row longer: pandas alone shifts the second
+    [CASE + ", , ", "", CASE + ",,"],  # blank extras and a blank line
+])
+def test_trailing_empty_values_are_dropped_and_the_columns_stay_aligned(rows):
+    plain = read_cases((HEART + CASE + "\n" + CASE + "\n").encode(), name="c.csv")
+    table = read_cases((HEART + "\n".join(rows) + "\n").encode(), name="c.csv")
+    assert table.to_dict("records") == plain.to_dict("records")
+    assert table.loc[0, "age"] == "63" and table.loc[0, "thal"] == "6"
+
+
+@pytest.mark.parametrize(("rows", "row"), [
+    ([CASE + ",,7", CASE + ",,7"], 1),
+    ([CASE, CASE + ",7,"], 2),  # pandas alone gives no row, only "cannot be read"
+    ([CASE + ",,", "", CASE, CASE + ",,9"], 3),  # counted as validation counts: no blanks
+])
+def test_more_non_empty_values_than_the_header_name_the_row(rows, row):
+    with pytest.raises(DxError, match=f"c.csv: row {row} has 15 values, but the header "
+                                      "names 13 columns"):
+        read_cases((HEART + "\n".join(rows) + "\n").encode(), name="c.csv")
+
+
 def test_json_nested_thousands_deep_is_one_clear_error():
     with pytest.raises(DxError, match="nested too deeply"):
         read_cases(b"[" * 10_000 + b"]" * 10_000, name="cases.json")
@@ -60,7 +88,8 @@ def test_from_a_path(tmp_path):
     (b'{"age": 63,', "cases.json", "not valid JSON"),
     (b'[1, 2]', "cases.json", "list of objects"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "cases.csv", "not a text file"),
-    (b'age,sex\n1,2,3,4\n"', "cases.csv", "cannot be read as CSV"),
+    (b'age,sex\n1,2\n3,"4\n', "cases.csv", "cannot be read as CSV"),  # quote not closed
+    (b'age,sex\n1,2,3,4\n"', "cases.csv", "row 1 has 4 values"),  # the row, not the quote
 ])
 def test_unreadable_uploads_are_one_clear_error(data, name, message):
     with pytest.raises(DxError, match=message):
