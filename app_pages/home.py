@@ -13,8 +13,9 @@ st.markdown(
     "An open-source dashboard that shows how AI models read medical data. Each model is "
     "shipped with a **model card**: the public data it was trained on, its performance on a "
     "held-out test set with 95% confidence intervals, its intended use and its limitations. "
-    "Every prediction comes with a calibrated probability, the decision threshold and a "
-    "map of the regions that drove it."
+    "Every prediction comes with its probability (temperature-scaled on held-out data; the "
+    "Models page shows how well it matches the test set's frequencies), the decision "
+    "threshold and a map of the regions that drove it."
 )
 research_notice()
 

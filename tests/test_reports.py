@@ -155,3 +155,12 @@ def test_report_of_the_real_chest_xray_test_split(cxr_model, data_dir):
         card["test_metrics"]["specificity"]["value"], abs=1e-3)
     for failure in report["failures"]:
         assert (data_dir / "chest_xray" / failure["case_id"]).is_file()
+
+
+def test_the_calibration_words_say_what_the_test_split_showed(cxr_model):
+    from dxcore.reports import calibration_text, read_report
+
+    report, _ = read_report(cxr_model.card)
+    before, after = (report["reliability"][k]["ece"] for k in ("before", "after"))
+    text = calibration_text(cxr_model.card)
+    assert f"from {before:.3f} to {after:.3f}" in text and "calibrated" not in text
