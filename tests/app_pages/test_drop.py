@@ -63,8 +63,11 @@ def test_a_mixed_drop_in_a_zip_with_an_unknown_file(home, mixed):
                             ("day.zip/cases.csv", "heart-disease")]
     [error] = home.error
     assert "notes.bin is not a file the dashboard can read" in shown(error.value)
-    assert [b.label for b in home.button][:2] == ["Open as a worklist (3 cases)",
-                                                  "Open as one patient"]
+    # The button counts the rows the worklist shows (the table's three cases), and a table
+    # of three cases is three patients: no "Open as one patient".
+    labels = [b.label for b in home.button]
+    assert labels[0] == "Open as a worklist (5 cases from 3 inputs)"
+    assert "Open as one patient" not in labels
 
 
 def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_bytes):
