@@ -79,10 +79,16 @@ def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_
     assert list(table.columns) == ["Case", "Model", "Prediction", "Probability",
                                    "Prediction set", "Domain guard", "Atypicality"]
     assert len(table) == 1 + 2 + 3  # the record, two images, three cases
-    assert table["Atypicality"].notna().tolist() == [False, False, True, True, True, False]
+    # Empty cells read "—", never "None"; probabilities as the case view writes them.
+    assert (table["Atypicality"] != "—").tolist() == [False, False, True, True, True, False]
+    assert not table.isna().any().any() and "1.000" not in table["Probability"].tolist()
+    _, run = app.session_state[worklist.RUNS]  # the run, kept for the latest drop
+    rows = worklist.rows(run.adapted)
 
     app.selectbox(key="worklist_order").select("Highest probability first").run()
-    probabilities = app.dataframe[0].value["Probability"].dropna().tolist()
+    highest = worklist.ordered(rows, "Highest probability first")
+    assert app.dataframe[0].value["Case"].tolist() == highest["Case"].tolist()
+    probabilities = highest["Probability"].dropna().tolist()
     assert probabilities == sorted(probabilities, reverse=True)
 
     app.selectbox(key="worklist_shown").select("Positives only").run()
@@ -95,8 +101,6 @@ def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_
     app.selectbox(key="worklist_shown").select("All cases").run()
     app.selectbox(key="worklist_order").select("Uncertain first").run()
     ordered = app.dataframe[0].value
-    _, run = app.session_state[worklist.RUNS]  # the run, kept for the latest drop
-    rows = worklist.rows(run.adapted)
     expected = worklist.ordered(rows, "Uncertain first")
     assert ordered["Case"].tolist() == expected["Case"].tolist()
     assert expected["uncertain"].tolist() == sorted(expected["uncertain"], reverse=True)
