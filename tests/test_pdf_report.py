@@ -140,7 +140,7 @@ def test_the_cli_worklist_report_is_a_summary_then_a_page_per_case(capsys, tmp_p
     assert status == 0 and "3 cases (1 without an answer)" in said
     pages = text_of(out.read_bytes())
     assert len(pages) == 4 and pages[0].startswith("Dx worklist report - 3 cases")
-    assert "no answer" in pages[0] and heart_model.card["weights_sha256"] in pages[0]
+    assert "not read" in pages[0] and heart_model.card["weights_sha256"] in pages[0]
     assert all(page.startswith(f"Dx case report - case {k}")
                for k, page in enumerate(pages[1:], start=1))
     assert "Age: 63 years" in pages[1] and "raised the probability" in " ".join(pages[1:3])
