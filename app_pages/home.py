@@ -27,10 +27,12 @@ if intake is not None:
         st.dataframe(drop.routing_table(intake), hide_index=True)
         st.caption("Each file is recognised by its content and read by the model shown.")
         worklist_column, patient_column = st.columns(2)
-        if worklist_column.button(f"Open as a worklist ({len(intake.cases)} cases)",
-                                  icon=WORKLIST.icon, type="primary"):
+        if worklist_column.button(drop.worklist_label(intake), icon=WORKLIST.icon,
+                                  type="primary"):
             st.switch_page(WORKLIST.path)
-        if patient_column.button("Open as one patient", icon=PATIENT.icon):
+        # Offered only for what looks like one patient's files; a batch is a worklist.
+        if intake.one_patient() and patient_column.button("Open as one patient",
+                                                          icon=PATIENT.icon):
             st.switch_page(PATIENT.path)
     drop.show_problems(intake)
 

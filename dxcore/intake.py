@@ -37,6 +37,7 @@ import io
 import json
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -61,6 +62,8 @@ MIN_SIGNAL_ROWS = 100
 # its progress between calls.
 CHUNK = 256
 
+# The most inputs a drop offered as one patient holds (Intake.one_patient).
+PATIENT_INPUTS = 4
 KINDS = {"image": "Image", "ecg": "ECG record", "record": "Case records"}
 
 
@@ -104,12 +107,15 @@ _WFDB_RECORD_LINE = re.compile(r"^[\w.-]+(/\d+)?\s+\d+(\s|$)")
 @dataclass(frozen=True)
 class Case:
     """Files one model reads together: an image, the files of one ECG record, or a table
-    of cases. ``files`` is ``{file name: bytes}``, as every model's ``read`` takes it."""
+    of cases. ``files`` is ``{file name: bytes}``, as every model's ``read`` takes it;
+    ``rows`` is how many rows the worklist gives it: a table's rows (counted from its text,
+    before any model reads it), one for anything else."""
 
     name: str
     kind: str  # a key of KINDS
     model_id: str
     files: dict[str, bytes]
+    rows: int = 1
 
 
 @dataclass
@@ -122,6 +128,20 @@ class Intake:
 
     def __bool__(self) -> bool:
         return bool(self.cases or self.problems)
+
+    @property
+    def rows(self) -> int:
+        """The rows the worklist shows for this drop (a table of 3 cases is 3 rows)."""
+        return sum(case.rows for case in self.cases)
+
+    def one_patient(self) -> bool:
+        """Whether the drop looks like one patient's files, for the patient view: at most
+        :data:`PATIENT_INPUTS` inputs, no more than one ECG record or case record, and no
+        table of several rows (several rows are several patients). A few images are
+        allowed, as a frontal and a lateral view. Anything larger is a batch: a worklist."""
+        kinds = Counter(case.kind for case in self.cases)
+        return (0 < len(self.cases) <= PATIENT_INPUTS and kinds["ecg"] <= 1
+                and kinds["record"] <= 1 and self.rows == len(self.cases))
 
 
 @dataclass
@@ -352,7 +372,7 @@ def _table_case(name: str, data: bytes, files: dict[str, bytes], cards: list[Mod
     columns, rows = _columns_and_rows(data)
     model_id = match_model(columns, cards) if columns else None
     if model_id is not None:
-        return Case(name, "record", model_id, files)
+        return Case(name, "record", model_id, files, rows)
     if rows >= MIN_SIGNAL_ROWS and _model_of_modality("ecg", cards) is not None:
         return _routed(name, "ecg", files, cards, problems)
     record_models = ", ".join(c.id for c in cards if c["modality"] == "record") or "none"

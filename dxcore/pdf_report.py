@@ -35,6 +35,7 @@ from PIL import Image
 
 from dxcore.audit import input_sha256
 from dxcore.errors import DxError, OutOfDomain
+from dxcore.wording import is_refusal, probability_is, probability_text
 
 if TYPE_CHECKING:
     from dxcore.contract import DxModel, Result
@@ -97,7 +98,9 @@ def cases_for(model: DxModel, files: dict[str, bytes], explain: bool = True,
 
 def cases_of(model: DxModel, files: dict[str, bytes], result: Result,
              explain: bool = True) -> list[Case]:
-    """The cases of a result already predicted (a page's), explained as :func:`cases_for`."""
+    """The cases of a result already predicted (a page's), explained as :func:`cases_for`; a
+    case-record row the model declined holds an :class:`OutOfDomain` error, so that the
+    report calls it refused, as the pages do."""
     from dxcore.explain import explainers_for
 
     method = explainers_for(model.modality)[0]
@@ -106,7 +109,8 @@ def cases_of(model: DxModel, files: dict[str, bytes], result: Result,
         explained = model.explain_all(result, method, items) if explain and items else {}
         return [Case(model, files, result, case.item, explained.get(case.item), row=case.row)
                 if case.error is None else
-                Case(model, files, error=DxError(case.error), row=case.row)
+                Case(model, files, row=case.row, error=(
+                    OutOfDomain if is_refusal(case.code) else DxError)(case.error))
                 for case in result.detail.results]
     items = model.explained_items(result)[:1] if model.modality == "ecg" else [0]
     explained = model.explain_all(result, method, items) if explain and items else {}
@@ -173,10 +177,6 @@ def colour_bar_image() -> Image.Image:
     from dxcore.images.explainers import colour_bar
 
     return Image.fromarray(colour_bar(256, 12))
-
-
-def _percent(p: float) -> str:
-    return f"{p:.3f}" if 0.001 <= p <= 0.999 else ("> 0.999" if p > 0.999 else "< 0.001")
 
 
 class Report(FPDF):
@@ -253,7 +253,8 @@ def _rule(case: Case) -> str:
 
 def _domain(case: Case) -> str:
     if case.error is not None:
-        return f"Refused: {case.error}"
+        return (f"Refused: {case.error}" if is_refusal(case.error)
+                else "not run: the input could not be read.")
     if case.model.modality == "record":
         row = next(r for r in case.result.detail.results if r.item == case.item)
         flag = "atypical for the training cohort" if row.atypical else "typical enough"
@@ -362,7 +363,7 @@ def _prediction_section(pdf: Report, case: Case) -> None:
             _rhythm_section(pdf, result.detail.rhythm)
     else:
         for name, p in zip(result.class_names, result.probabilities[item], strict=True):
-            pdf.line_of(f"P({card.class_label(name)}) = {_percent(float(p))}")
+            pdf.line_of(f"P({card.class_label(name)}) {probability_is(float(p))}")
         if result.prediction_sets is not None:
             pdf.line_of(f"Prediction set at {result.coverage:.0%} coverage: "
                         + ", ".join(card.class_label(n) for n in result.set_of(item)))
@@ -426,16 +427,17 @@ def _case_page(pdf: Report, case: Case, number: int) -> None:
 
 def summary_row(case: Case) -> list[str]:
     """Model, prediction, its probability, the prediction set and the domain guard."""
-    if case.error is not None:
-        refused = "refused" if isinstance(case.error, OutOfDomain) else "error"
-        return [case.card.id, "no answer", "", "", refused]
+    if case.error is not None:  # as the worklist's row says it (dxui.worklist)
+        if is_refusal(case.error):
+            return [case.card.id, "no answer", "", "", "refused"]
+        return [case.card.id, "not read", "", "", ""]
     result, item, card = case.result, case.item, case.card
     if case.model.modality == "ecg":
         counts = result.detail.summary["beats_per_class"]
         return [card.id, ", ".join(f"{n} {c}" for n, c in counts.items()), "", "", "passed"]
     decided = str(result.decisions[item])
     p = float(result.probabilities[item, result.class_names.index(decided)])
-    return [card.id, card.class_label(decided), _percent(p),
+    return [card.id, card.class_label(decided), probability_text(p),
             " / ".join(card.class_label(n) for n in result.set_of(item)), "passed"]
 
 

@@ -59,6 +59,22 @@ def routing_table(intake: Intake) -> pd.DataFrame:
     })
 
 
+def worklist_label(intake: Intake) -> str:
+    """The worklist button's label, counting the rows the worklist will show: a table of
+    cases is one input but a row per case, so the inputs are named too when they differ.
+
+    >>> from dxcore.intake import Case
+    >>> worklist_label(Intake([Case("a.png", "image", "m", {})], []))
+    'Open as a worklist (1 case)'
+    >>> worklist_label(Intake([Case("a.png", "image", "m", {}),
+    ...                        Case("t.csv", "record", "r", {}, rows=3)], []))
+    'Open as a worklist (4 cases from 2 inputs)'
+    """
+    rows, inputs = intake.rows, len(intake.cases)
+    counted = f"{rows} case{'s' if rows != 1 else ''}"
+    return f"Open as a worklist ({counted}{f' from {inputs} inputs' if rows != inputs else ''})"
+
+
 def show_problems(intake: Intake) -> None:
     """One error per file that could not be read, all in one box."""
     if intake.problems:

@@ -29,6 +29,7 @@ from dxcore.ecg.preprocessing import window_times
 from dxcore.ecg.quality import PACED_NOTE
 from dxcore.ecg.rhythm_labels import RHYTHM_LABELS, episode_rows, merged_episodes, rhythm_text
 from dxcore.ecg.summary import clock, duration_text
+from dxcore.wording import probability_is, probability_text
 from dxui import results
 from dxui.common import plain, show_error, show_notes
 
@@ -218,7 +219,7 @@ def beats_section(model_id: str, upload: results.Upload, read_options: dict[str,
     with table_column:
         folded = [f"P({name})" for name in result.rule.never_returned]
         shown_as = results.shown_class(result.rule, "class")
-        st.dataframe(table.style.format(results.probability_text,
+        st.dataframe(table.style.format(probability_text,
                                         subset=["Probability", *folded]),
                      hide_index=True, height=420, key=table_key,
                      on_select=pick_from_table, selection_mode="single-row",
@@ -410,11 +411,11 @@ def beat_option(table: pd.DataFrame, index: int, rule: DecisionRule) -> str:
     if row.get("Why Q"):
         text = f"Beat {row['Beat']} at {row['Time']}: Q, unclassifiable ({row['Why Q']})"
     else:
-        folded = "".join(f"; P({name}) {results.probability_is(row[f'P({name})'])}"
+        folded = "".join(f"; P({name}) {probability_is(row[f'P({name})'])}"
                          for name in rule.never_returned)
         text = (f"Beat {row['Beat']} at {row['Time']}: {row['Meaning']}, "
                 f"P({results.shown_class(rule, row['Class'])}) "
-                f"{results.probability_is(row['Probability'])}{folded}")
+                f"{probability_is(row['Probability'])}{folded}")
     return f"{text}, reference {row['Reference']}" if "Reference" in row else text
 
 
@@ -491,7 +492,7 @@ def _beat_frame(result: Result, indices: np.ndarray) -> pd.DataFrame:
         "Beat": indices + 1,
         "At": [clock(t) for t in analysis.times[indices]],
         "Class": analysis.labels[indices].astype(str),
-        "Probability": [results.probability_text(p)
+        "Probability": [probability_text(p)
                         for p in predicted_probability(result)[indices]],
     })
     if analysis.reference_labels is not None:

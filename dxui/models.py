@@ -21,8 +21,9 @@ from dxcore.contract import DecisionRule
 from dxcore.datasets import data_dir
 from dxcore.registry import recipe_for
 from dxcore.reports import read_report
+from dxcore.wording import probability_text
 from dxui.common import card_metrics_table, clinical, show_error
-from dxui.results import CACHE_SECONDS, probability_text, rule_text
+from dxui.results import CACHE_SECONDS, rule_text
 
 CHART_PX = 320
 ROC_X_TITLE = "False-positive rate (1 - specificity)"

@@ -29,6 +29,7 @@ from dxcore.records import (
     match_model,
 )
 from dxcore.records.atypicality import ATYPICAL_FROM
+from dxcore.wording import probability_is, probability_text
 from dxui import results, uploads
 from dxui.common import load_model, plain, show_error, show_notes
 
@@ -206,7 +207,7 @@ def cases_section(card: ModelCard, upload: results.Upload, result: Result) -> No
     positive = card.class_label(card.positive_class)  # as results_table names its column
     # The probabilities stay numbers (the column sorts by them) and are shown as text.
     table = results_table(card, batch).style.format(
-        lambda p: "—" if pd.isna(p) else results.probability_text(p, 3),
+        lambda p: "—" if pd.isna(p) else probability_text(p, 3),
         subset=[f"P({positive})"])
     st.dataframe(table, hide_index=True, key=f"records_table_{key}",
                  column_config={
@@ -376,7 +377,7 @@ def case_option(card: ModelCard, case: CaseResult) -> str:
     positive = card.positive_class
     return (f"Row {case.row}: {card.class_label(case.prediction)} "
             f"(P({card.class_label(positive)}) "
-            f"{results.probability_is(case.probabilities[positive])}, atypicality "
+            f"{probability_is(case.probabilities[positive])}, atypicality "
             f"{case.atypicality:.0f})")
 
 

@@ -11,8 +11,9 @@ bytes themselves are never hashed by Streamlit nor persisted (``persist`` stays 
 The renderer: :func:`verdict` (the prediction, or "uncertain: ..." when the item's
 conformal prediction set holds more than one class, :func:`decision_sentence` and
 :func:`probability_bars` under the card's decision rule, with the threshold drawn on them,
-:func:`rule_text`). Every probability on the pages is written by :func:`probability_text`,
-so that none reads 1.00 or 0.00. An answer adapted to the site's prevalence
+:func:`rule_text`). Every probability on the pages is written by
+:func:`dxcore.wording.probability_text` (as in the PDF report), so that none reads 1.00 or
+0.00. An answer adapted to the site's prevalence
 (:mod:`dxcore.adaptation`; :func:`standing_prior` for a single upload) says which prevalence
 under its bars (:func:`prior_text`).
 """
@@ -28,7 +29,6 @@ from functools import cached_property
 from typing import Any
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -41,6 +41,7 @@ from dxcore.registry import get_model
 from dxcore.reports import calibration_text
 from dxcore.site_prior import ENV as SITE_PRIORS_ENV
 from dxcore.site_prior import MIN_AUDIT_ANSWERS
+from dxcore.wording import probability_is
 from dxui.common import load_model, plain
 from dxui.server import answer_shown, import_core
 
@@ -227,36 +228,6 @@ def how_to_read(model_id: str, method: str) -> None:
 
 
 # --- The renderer -------------------------------------------------------------------------
-
-
-def probability_text(probability: float, decimals: int = 2) -> str:
-    """A probability for the page, never 1.00 nor 0.00: a calibrated model is never
-    certain, and a rounded 1.00 would say it is.
-
-    >>> probability_text(0.8712), probability_text(0.9962), probability_text(0.004)
-    ('0.87', '> 0.99', '< 0.01')
-    >>> probability_text(0.99949, decimals=3), probability_text(0.0), probability_text(np.nan)
-    ('> 0.999', '< 0.01', '—')
-    """
-    if np.isnan(probability):  # no answer given (an unclassifiable beat)
-        return "—"
-    step = 10.0 ** -decimals
-    text = f"{probability:.{decimals}f}"
-    if float(text) >= 1.0 or probability > 1.0 - step:
-        return f"> {1.0 - step:.{decimals}f}"
-    if float(text) <= 0.0:
-        return f"< {step:.{decimals}f}"
-    return text
-
-
-def probability_is(probability: float, decimals: int = 2) -> str:
-    """The relation and number after ``P(class)``: ``"= 0.87"``, ``"> 0.99"``, ``"< 0.01"``.
-
-    >>> f"P(PNEUMONIA) {probability_is(0.9991)}", f"P(NORMAL) {probability_is(0.13)}"
-    ('P(PNEUMONIA) > 0.99', 'P(NORMAL) = 0.13')
-    """
-    text = probability_text(probability, decimals)
-    return text if text[0] in "<>" else f"= {text}"
 
 
 def _listed(names: list[str], last: str = "and") -> str:

@@ -24,11 +24,11 @@ from dxcore.errors import DxError, OutOfDomain
 from dxcore.intake import Intake, Outcome, group_files, predict_cases
 from dxcore.label_shift import SitePrior
 from dxcore.site_prior import MIN_BATCH
+from dxcore.wording import probability_text
 from dxui.common import load_model, plain
 from dxui.results import (
     Upload,
     audit,
-    probability_text,
     standing_prior,
     upload_key,
     verdict_label,
@@ -223,10 +223,27 @@ def export_csv(table: pd.DataFrame) -> bytes:
 
 
 def row_label(table: pd.DataFrame, index: int) -> str:
+    """A row as the case picker lists it. Plain text, not :func:`~dxui.common.plain`:
+    a selectbox shows its options as they are, so Markdown escapes would show as
+    backslashes."""
     row = table.loc[index]
     probability = ("" if pd.isna(row["Probability"])
                    else f" ({probability_text(row['Probability'])})")
-    return plain(f"{row['Case']}: {row['Prediction']}{probability}")
+    return f"{row['Case']}: {row['Prediction']}{probability}"
+
+
+def shown_table(view: pd.DataFrame) -> pd.DataFrame:
+    """The rows as the table shows them: probabilities as every page writes them
+    (:func:`~dxcore.wording.probability_text`, never 1.00 nor 0.00), and an empty cell
+    (no probability, no atypicality) as "—" rather than the "None" Streamlit shows for a
+    missing number. The numbers themselves stay in ``view`` for the orderings and the
+    CSV."""
+    return view[COLUMNS].assign(
+        Probability=view["Probability"].map(probability_text),
+        **{"Prediction set": view["Prediction set"].replace("", "—"),
+           "Domain guard": view["Domain guard"].replace("", "—"),
+           "Atypicality": view["Atypicality"].map(
+               lambda a: "—" if pd.isna(a) else f"{a:.1f}")})
 
 
 def table_section(table: pd.DataFrame) -> pd.DataFrame:
@@ -238,15 +255,22 @@ def table_section(table: pd.DataFrame) -> pd.DataFrame:
                                         "ECG record, any beat not N).")
     shown = shown_column.selectbox("Show", SHOWN, key="worklist_shown")
     view = ordered(table, order, shown)
-    st.dataframe(view[COLUMNS], hide_index=True,
+    # Widths so that the columns a reader triages by are not cut: the case, the prediction
+    # and a refusal's reason are long; the model, probability and atypicality are short.
+    st.dataframe(shown_table(view), hide_index=True,
                  key="worklist_table",
                  column_config={
-                     "Probability": st.column_config.NumberColumn(
-                         format="%.3f", help="Calibrated probability of the prediction "
+                     "Case": st.column_config.TextColumn(width="medium"),
+                     "Model": st.column_config.TextColumn(width="small"),
+                     "Prediction": st.column_config.TextColumn(width="medium"),
+                     "Probability": st.column_config.TextColumn(
+                         width="small", help="Calibrated probability of the prediction "
                                              "(adapted to the site's prevalence where said "
-                                             "above)"),
-                     "Atypicality": st.column_config.NumberColumn(
-                         format="%.1f", help="Case records: percentile of the training "
+                                             "above); order by it with Order above"),
+                     "Prediction set": st.column_config.TextColumn(width="small"),
+                     "Domain guard": st.column_config.TextColumn(width="medium"),
+                     "Atypicality": st.column_config.TextColumn(
+                         width="small", help="Case records: percentile of the training "
                                              "cohort's reconstruction error")})
     st.caption(f"{len(view)} of {len(table)} rows. Click a column header to sort by it.")
     st.download_button("Download the worklist (CSV)", export_csv(view),

@@ -190,3 +190,21 @@ def test_a_real_drop_of_three_kinds_through_the_contract(mitdb_root, test_xray_b
     assert [o.model_id for o in outcomes] == ["ecg-beats", "cxr-pneumonia", "heart-disease"]
     assert [len(o.result) for o in outcomes][1:] == [1, 3]
     assert len(outcomes[0].result) > 10  # beats of 20 s
+
+
+def test_a_table_counts_its_rows_and_only_a_small_drop_is_offered_as_one_patient(
+        heart_model):
+    """The worklist button counts rows (a table of 3 cases is 3), and "Open as one patient"
+    is for at most a few inputs, one ECG and one record of one row (Intake.one_patient)."""
+    one_row = b"\n".join(HEART_CASES.splitlines()[:2]) + b"\n"
+    patient = group_files({"a.png": image_bytes("PNG"), "b.png": image_bytes("PNG"),
+                           "case.csv": one_row, "rec.hea": HEADER, "rec.dat": b"\x01\x02\x03"})
+    assert [case.rows for case in patient.cases] == [1, 1, 1, 1]
+    assert patient.rows == 4 and patient.one_patient()
+    table = group_files({"cases.csv": HEART_CASES, "a.png": image_bytes("PNG")})
+    assert [case.rows for case in table.cases] == [3, 1] and table.rows == 4
+    assert not table.one_patient()  # three rows are three patients
+    images = group_files({f"{k}.png": image_bytes("PNG") for k in range(5)})
+    assert images.rows == 5 and not images.one_patient()
+    two_tables = group_files({"a.csv": one_row, "b.csv": one_row})
+    assert not two_tables.one_patient()

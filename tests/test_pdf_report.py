@@ -4,6 +4,7 @@ with pypdf; pages rendered with poppler's pdftoppm; nothing identifying in them.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import zipfile
@@ -58,7 +59,7 @@ def test_a_chest_xray_report_holds_what_the_issue_lists(xray_report, cxr_model):
     decided = str(case.result.decisions[0])
     assert f"Prediction: {card.class_label(decided)}" in page
     for name in card.class_names:
-        assert f"P({card.class_label(name)}) =" in page
+        assert re.search(rf"P\({card.class_label(name)}\) ([=<>]) [01]\.\d\d\b", page)
     assert "Prediction set at 90% coverage" in page
     assert f"threshold {card.threshold:.3f}" in page
     assert "Accepted by the domain guard" in page
@@ -139,7 +140,7 @@ def test_the_cli_worklist_report_is_a_summary_then_a_page_per_case(capsys, tmp_p
     assert status == 0 and "3 cases (1 without an answer)" in said
     pages = text_of(out.read_bytes())
     assert len(pages) == 4 and pages[0].startswith("Dx worklist report - 3 cases")
-    assert "no answer" in pages[0] and heart_model.card["weights_sha256"] in pages[0]
+    assert "not read" in pages[0] and heart_model.card["weights_sha256"] in pages[0]
     assert all(page.startswith(f"Dx case report - case {k}")
                for k, page in enumerate(pages[1:], start=1))
     assert "Age: 63 years" in pages[1] and "raised the probability" in " ".join(pages[1:3])
@@ -164,7 +165,7 @@ def test_the_cli_report_refuses_an_existing_out_and_reads_folders(capsys, tmp_pa
                        "--no-explain")
     assert status == 0 and "2 cases (1 without an answer)" in said
     pages = text_of(target.read_bytes())
-    assert len(pages) == 3 and "error" in pages[0] and "Explanation" not in pages[1]
+    assert len(pages) == 3 and "not read" in pages[0] and "Explanation" not in pages[1]
 
 
 def test_the_cli_report_reads_what_predict_reads(capsys, tmp_path, test_xray_path, ecg_model,
@@ -187,3 +188,22 @@ def test_the_cli_report_reads_what_predict_reads(capsys, tmp_path, test_xray_pat
     record = {f"100{suffix}": (mitdb_root / f"100{suffix}").read_bytes()
               for suffix in (".hea", ".dat", ".atr")}
     assert f"Input SHA-256: {input_sha256(record)}" in text_of(target.read_bytes())[0]
+
+
+def test_a_refused_row_is_called_refused_as_on_the_pages_and_an_unread_one_not():
+    """The worklist says "refused" for a row the model declines (too few findings, unlike
+    the cohort) and "not read" for a bad row; the report's summary says the same."""
+    from types import SimpleNamespace
+
+    from dxcore.pdf_report import cases_of, summary_row
+    from dxcore.records.model import CaseBatch, CaseResult
+
+    model = SimpleNamespace(modality="record", card=SimpleNamespace(id="heart-disease"))
+    rows = [CaseResult(1, {}, error="Row 1 has too few findings.", code="too_few_fields"),
+            CaseResult(2, {}, error="Row 2 is unlike the cohort.", code="out_of_domain"),
+            CaseResult(3, {}, error="Row 3, age 430 is not plausible.", code="invalid_input")]
+    result = SimpleNamespace(detail=CaseBatch("heart-disease", rows, notes=[]))
+    cases = cases_of(model, {"cases.csv": b""}, result, explain=False)
+    assert [summary_row(case)[1:] for case in cases] == [
+        ["no answer", "", "", "refused"], ["no answer", "", "", "refused"],
+        ["not read", "", "", ""]]

@@ -63,8 +63,11 @@ def test_a_mixed_drop_in_a_zip_with_an_unknown_file(home, mixed):
                             ("day.zip/cases.csv", "heart-disease")]
     [error] = home.error
     assert "notes.bin is not a file the dashboard can read" in shown(error.value)
-    assert [b.label for b in home.button][:2] == ["Open as a worklist (3 cases)",
-                                                  "Open as one patient"]
+    # The button counts the rows the worklist shows (the table's three cases), and a table
+    # of three cases is three patients: no "Open as one patient".
+    labels = [b.label for b in home.button]
+    assert labels[0] == "Open as a worklist (5 cases from 3 inputs)"
+    assert "Open as one patient" not in labels
 
 
 def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_bytes):
@@ -76,10 +79,16 @@ def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_
     assert list(table.columns) == ["Case", "Model", "Prediction", "Probability",
                                    "Prediction set", "Domain guard", "Atypicality"]
     assert len(table) == 1 + 2 + 3  # the record, two images, three cases
-    assert table["Atypicality"].notna().tolist() == [False, False, True, True, True, False]
+    # Empty cells read "—", never "None"; probabilities as the case view writes them.
+    assert (table["Atypicality"] != "—").tolist() == [False, False, True, True, True, False]
+    assert not table.isna().any().any() and "1.000" not in table["Probability"].tolist()
+    _, run = app.session_state[worklist.RUNS]  # the run, kept for the latest drop
+    rows = worklist.rows(run.adapted)
 
     app.selectbox(key="worklist_order").select("Highest probability first").run()
-    probabilities = app.dataframe[0].value["Probability"].dropna().tolist()
+    highest = worklist.ordered(rows, "Highest probability first")
+    assert app.dataframe[0].value["Case"].tolist() == highest["Case"].tolist()
+    probabilities = highest["Probability"].dropna().tolist()
     assert probabilities == sorted(probabilities, reverse=True)
 
     app.selectbox(key="worklist_shown").select("Positives only").run()
@@ -92,8 +101,6 @@ def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_
     app.selectbox(key="worklist_shown").select("All cases").run()
     app.selectbox(key="worklist_order").select("Uncertain first").run()
     ordered = app.dataframe[0].value
-    _, run = app.session_state[worklist.RUNS]  # the run, kept for the latest drop
-    rows = worklist.rows(run.adapted)
     expected = worklist.ordered(rows, "Uncertain first")
     assert ordered["Case"].tolist() == expected["Case"].tolist()
     assert expected["uncertain"].tolist() == sorted(expected["uncertain"], reverse=True)
