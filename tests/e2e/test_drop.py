@@ -23,10 +23,10 @@ def test_a_mixed_drop_on_the_home_page_opens_as_a_worklist_and_its_report_downlo
         files.append(tmp_path / name)
     with opened(browser, app_url) as page:
         page.locator('input[type="file"]').set_input_files([str(p) for p in files])
-        page.get_by_text("Open as a worklist (3 cases)").wait_for(timeout=WAIT_MS)
+        page.get_by_text("Open as a worklist (5 cases from 3 inputs)").wait_for(timeout=WAIT_MS)
         assert "notes.bin is not a file the dashboard can read" in \
             page.get_by_test_id("stAlertContentError").inner_text()
-        page.get_by_text("Open as a worklist (3 cases)").click()
+        page.get_by_text("Open as a worklist (5 cases from 3 inputs)").click()
         page.get_by_text("Download the worklist (CSV)").wait_for(timeout=WAIT_MS)
         wait_for_idle(page)
         assert page.get_by_test_id("stException").count() == 0
