@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from dxcore.ecg.rhythm_labels import AF_LABELS
+from dxcore.ecg.summary import MIN_RUN, RUN_TACHYCARDIA_BPM, run_rate_bpm, runs_of
 
 WINDOW_BEATS = 65      # RR intervals per window (about 50 s at 80 bpm)
 SMOOTH_BEATS = 15      # running median of the AF probability
@@ -131,16 +132,10 @@ def af_beats(probability: np.ndarray, times_s: np.ndarray, threshold: float) -> 
     return _long_runs(mask, times_s, MIN_AF_S)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(),
-                    strict=True))
-
-
 def _long_runs(mask: np.ndarray, times_s: np.ndarray, min_s: float) -> np.ndarray:
     """``mask`` without its runs shorter than ``min_s`` seconds."""
     kept = np.zeros_like(mask, dtype=bool)
-    for start, stop in _runs(mask):
+    for start, stop in runs_of(mask):
         if times_s[stop - 1] - times_s[start] >= min_s:
             kept[start:stop] = True
     return kept
@@ -154,7 +149,7 @@ def _pattern_runs(is_v: np.ndarray, period: int, cycles: int = 3) -> np.ndarray:
     for phase in range(period):
         expected = (np.arange(n) % period) == phase
         fits = is_v == expected
-        for start, stop in _runs(fits):
+        for start, stop in runs_of(fits):
             if stop - start >= period * cycles:
                 mask[start:stop] = True
     return mask
@@ -167,10 +162,6 @@ def _rate_bpm(times_s: np.ndarray, span: int) -> np.ndarray:
     return 60.0 / np.maximum(mean_rr, 1e-3)
 
 
-def _run_rate(times_s: np.ndarray, start: int, stop: int) -> float:
-    return 60.0 * (stop - start - 1) / max(times_s[stop - 1] - times_s[start], 1e-9)
-
-
 def beat_rhythms(times_s: np.ndarray, labels: np.ndarray, in_af: np.ndarray) -> np.ndarray:
     """Each beat's rhythm code by the rules of :data:`PRIORITY`."""
     times_s, labels = np.asarray(times_s, np.float64), np.asarray(labels)
@@ -179,10 +170,10 @@ def beat_rhythms(times_s: np.ndarray, labels: np.ndarray, in_af: np.ndarray) -> 
     candidates["Q"] = _long_runs(labels == "Q", times_s, 10.0)
     candidates["AFIB"] = np.asarray(in_af, bool)
     for label, fast, slow in (("V", "VT", "IVR"), ("S", "SVTA", None)):
-        for start, stop in _runs(labels == label):
-            if stop - start < 3:
+        for start, stop in runs_of(labels == label):
+            if stop - start < MIN_RUN:
                 continue
-            fast_enough = _run_rate(times_s, start, stop) >= 100.0
+            fast_enough = run_rate_bpm(times_s, start, stop) >= RUN_TACHYCARDIA_BPM
             code = fast if fast_enough else slow
             if code:
                 candidates[code][start:stop] = True

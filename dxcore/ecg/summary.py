@@ -71,6 +71,11 @@ def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
                     strict=True))
 
 
+def run_rate_bpm(times: np.ndarray, start: int, stop: int) -> float:
+    """The heart rate of the beats ``start`` to ``stop`` (exclusive), from first to last."""
+    return 60.0 * (stop - start - 1) / max(float(times[stop - 1] - times[start]), 1e-9)
+
+
 def _episode(kind: str, times: np.ndarray, start: int, stop: int, **detail) -> dict:
     return {"kind": kind, "start_s": round(float(times[start]), 3),
             "end_s": round(float(times[stop - 1]), 3), "beats": int(stop - start), **detail}
@@ -190,7 +195,7 @@ def episodes(times: np.ndarray, labels: np.ndarray,
     for label, (fast, slow) in RUN_KINDS.items():
         for start, stop in runs_of(labels == label):
             if stop - start >= MIN_RUN:
-                rate = 60.0 * (stop - start - 1) / max(times[stop - 1] - times[start], 1e-9)
+                rate = run_rate_bpm(times, start, stop)
                 kind = fast if rate >= RUN_TACHYCARDIA_BPM else slow
                 found.append(_episode(kind, times, start, stop, rate_bpm=round(rate)))
     intervals = np.diff(times)
