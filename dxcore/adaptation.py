@@ -69,11 +69,10 @@ class LabelShift:
         spec = card.label_shift
         if spec is None:
             return None
-        path = card.beside(spec["cases_file"], "runtime.label_shift.cases_file")
-        if not path.is_file() or sha256_of(path) != spec["cases_sha256"]:
-            raise DxError(f"The label-shift calibration file of '{card.id}' is missing or does "
-                          "not match its model card (checksum mismatch); answers cannot be "
-                          "adapted to the site's prevalence.")
+        path = card.verified_file(spec["cases_file"], spec["cases_sha256"],
+                                  "runtime.label_shift.cases_file",
+                                  "The label-shift calibration file",
+                                  "answers cannot be adapted to the site's prevalence")
         probabilities, labels = _cases(path, spec["cases_sha256"], len(card.class_names))
         names = card.class_names
         return cls(names, np.array([spec["training_prior"][n] for n in names]),

@@ -413,17 +413,18 @@ class ModelCard:
     def weights_path(self) -> Path:
         return self.beside(self.fields["weights_file"], "weights_file")
 
-    def verified_file(self, name: str, sha256: str, field: str, what: str) -> Path:
+    def verified_file(self, name: str, sha256: str, field: str, what: str,
+                      consequence: str = "the model was not used") -> Path:
         """The side file ``name`` that the card's ``field`` names, checked against its
-        ``sha256``: one :class:`DxError` naming ``what`` ("The domain guard") when it is
-        missing or has changed."""
+        ``sha256``: one :class:`DxError` naming ``what`` ("The domain guard") and its
+        ``consequence`` when it is missing or has changed."""
         path = self.beside(name, field)
         label = f"{what} of model '{self.id}' ({path})"
         if not path.is_file():
-            raise DxError(f"{label} is missing; the model was not used.")
+            raise DxError(f"{label} is missing; {consequence}.")
         if sha256_of(path) != sha256:
             raise DxError(f"{label} does not match its model card (checksum mismatch). It may "
-                          "be damaged or replaced; the model was not used.")
+                          f"be damaged or replaced; {consequence}.")
         return path
 
     def beside(self, name: str, field: str) -> Path:

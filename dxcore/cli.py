@@ -547,7 +547,7 @@ def _print_answer(args: argparse.Namespace, model: DxModel, name: str,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dxcore.site_prior import MIN_BATCH
+    from dxcore.intake import MIN_BATCH
 
     parser = argparse.ArgumentParser(prog="python -m dxcore", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)

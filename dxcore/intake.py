@@ -64,6 +64,10 @@ CHUNK = 256
 
 # The most inputs a drop offered as one patient holds (Intake.one_patient).
 PATIENT_INPUTS = 4
+# The fewest answers of one model a drop or a folder needs to estimate its own class prior
+# (dxcore.site_prior); here, with no numpy behind it, so that the command line's help can
+# name it without loading the adaptation.
+MIN_BATCH = 20
 KINDS = {"image": "Image", "ecg": "ECG record", "record": "Case records"}
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dxcore.errors import DxError
+from dxcore.intake import MIN_BATCH
 from dxcore.label_shift import SitePrior
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 ENV = "DX_SITE_PRIORS"
 OFF = "off"
-MIN_BATCH = 20
 MIN_AUDIT_ANSWERS = 100
 RECENT_ANSWERS = 1000
 RECENT_DAYS = 90

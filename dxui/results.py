@@ -38,7 +38,6 @@ from dxcore.errors import DxError
 from dxcore.explain import Explanation, explainers_for, get_explainer
 from dxcore.label_shift import SitePrior
 from dxcore.registry import get_model
-from dxcore.reports import calibration_text
 from dxcore.site_prior import ENV as SITE_PRIORS_ENV
 from dxcore.site_prior import MIN_AUDIT_ANSWERS
 from dxcore.wording import probability_is
@@ -417,6 +416,8 @@ def probability_bars(result: Result, item: int, calibrated_on: str) -> None:
     marked = " (the black mark on its bar)" if result.rule.log_offsets is None else ""
     chosen_there = "; the threshold was chosen there" if result.rule.log_offsets is None else ""
     moved = (", adapted to the site's prevalence" if adapted(result) else "")
+    from dxcore.reports import calibration_text  # sklearn behind it: only when bars are drawn
+
     try:
         calibration = calibration_text(get_model(result.model_id).card)
     except DxError:  # a model outside the registry (a plug-in's own folder)

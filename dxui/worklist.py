@@ -20,11 +20,11 @@ import pandas as pd
 import streamlit as st
 
 from dxcore.contract import Result
-from dxcore.errors import DxError, OutOfDomain
+from dxcore.errors import DxError
 from dxcore.intake import Intake, Outcome, group_files, predict_cases
 from dxcore.label_shift import SitePrior
 from dxcore.site_prior import MIN_BATCH
-from dxcore.wording import probability_text
+from dxcore.wording import is_refusal, probability_text
 from dxui.common import load_model, plain
 from dxui.results import (
     Upload,
@@ -147,7 +147,7 @@ def _rows_of(outcome: Outcome) -> list[dict]:
             "Prediction set": "", "Domain guard": "accepted", "Atypicality": np.nan,
             "item": 0, "uncertain": False, "positive": False, "answered": True}
     if isinstance(result, DxError):
-        refused = isinstance(result, OutOfDomain)
+        refused = is_refusal(result)
         return [{**base, "Prediction": "no answer" if refused else f"not read: {result}",
                  "Domain guard": f"refused: {result}" if refused else "",
                  "answered": False}]
@@ -174,7 +174,7 @@ def _case_row(base: dict, positive_class: str | None, case) -> dict:
     row = {**base, "Case": f"{base['Case']} · row {case.row}", "item": case.item,
            "Atypicality": np.nan if case.atypicality is None else case.atypicality}
     if case.error is not None:
-        refused = case.code in ("out_of_domain", "too_few_fields")
+        refused = is_refusal(case.code)
         return {**row, "Prediction": "no answer" if refused else f"not read: {case.error}",
                 "Domain guard": f"refused: {case.error}" if refused else "",
                 "answered": False}

@@ -108,7 +108,7 @@ def fit_image_check(children_paths: list[Path], validation_paths: list[Path],
     folder.mkdir(parents=True, exist_ok=True)
     np.savez(path, weights=weights)
     scores = {name: features @ weights + intercept for name, features in
-              (("children", children), ("validation", validation), ("adults", adult))}
+              (("children", children), ("validation", validation))}
     threshold = float(np.quantile(scores["validation"], QUANTILE))
     patients = len(np.unique(adults.patients))
     runtime = {

@@ -72,6 +72,7 @@ _DAMAGED = "The image file is damaged or incomplete (it may have been cut off du
 # drop zone and the Chest X-ray page read too); a file that begins as one of them but that
 # Pillow cannot open is damaged, not something else.
 _BITMAP_FORMATS = [known for known in IMAGE_FORMATS if known.decoder == "Pillow"]
+_DICOM = next(known for known in IMAGE_FORMATS if known.decoder == "pydicom")
 _NOT_AN_IMAGE = (f"This file is not an image that can be read. Please upload a "
                  f"{image_formats_text()} file.")
 
@@ -121,7 +122,7 @@ def load_image(source: bytes | str | Path) -> LoadedImage:
             f"The file is {len(data) / 2**20:.0f} MB; images over {MAX_BYTES // 2**20} MB "
             "are not accepted."
         )
-    if _looks_like_dicom(data):
+    if _DICOM.matches(data):
         return check_image(_read_dicom(data))
     if _looks_like_headerless_dicom(data):
         return check_image(_read_dicom(data, headerless=True))
@@ -165,10 +166,6 @@ def _colourfulness_of(image: Image.Image) -> float:
     thumbnail = image.convert("RGB")
     thumbnail.thumbnail((256, 256))
     return colourfulness(np.asarray(thumbnail))
-
-
-def _looks_like_dicom(data: bytes) -> bool:
-    return data[128:132] == b"DICM"
 
 
 def _looks_like_headerless_dicom(data: bytes) -> bool:
