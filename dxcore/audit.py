@@ -37,13 +37,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dxcore.errors import DxError
+from dxcore.paths import configured, xdg_folder
 
 if TYPE_CHECKING:
     from dxcore.cards import ModelCard
     from dxcore.contract import Result
 
 ENV = "DX_AUDIT_LOG"
-OFF = "off"
 GENESIS = "0" * 64  # the ``prev`` of the first entry
 # The only keys of a result's JSON lines that reach the log (see the module docstring).
 OUTPUT_KEYS = ("row", "prediction", "probabilities", "prediction_set", "coverage",
@@ -54,16 +54,12 @@ _lock = threading.Lock()  # one dashboard process, many session threads
 
 
 def default_path() -> Path:
-    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(state) / "dx-dashboard" / "audit.jsonl"
+    return xdg_folder("STATE", ".local/state") / "audit.jsonl"
 
 
 def configured_path() -> Path | None:
     """Where the log is (``$DX_AUDIT_LOG``, else :func:`default_path`); None when off."""
-    value = os.environ.get(ENV, "").strip()
-    if value.lower() == OFF:
-        return None
-    return Path(value).expanduser() if value else default_path()
+    return configured(ENV, default_path())
 
 
 def input_sha256(files: dict[str, bytes]) -> str:

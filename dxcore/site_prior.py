@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +33,7 @@ import numpy as np
 from dxcore.errors import DxError
 from dxcore.intake import MIN_BATCH
 from dxcore.label_shift import SitePrior
+from dxcore.paths import configured, xdg_folder
 
 if TYPE_CHECKING:
     from dxcore.adaptation import LabelShift
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from dxcore.contract import DxModel
 
 ENV = "DX_SITE_PRIORS"
-OFF = "off"
 MIN_AUDIT_ANSWERS = 100
 RECENT_ANSWERS = 1000
 RECENT_DAYS = 90
@@ -50,13 +49,7 @@ RECENT_DAYS = 90
 def configured_path() -> Path | None:
     """Where the administrator's prevalences are (``$DX_SITE_PRIORS``, else the default);
     None when off."""
-    value = os.environ.get(ENV, "").strip()
-    if value.lower() == OFF:
-        return None
-    if value:
-        return Path(value).expanduser()
-    config = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(config) / "dx-dashboard" / "site_priors.json"
+    return configured(ENV, xdg_folder("CONFIG", ".config") / "site_priors.json")
 
 
 def configured_prior(card: ModelCard, training_prior: dict[str, float]) -> SitePrior | None:

@@ -22,3 +22,17 @@ def require(path: Path, what: str) -> Path:
             "'Datasets') and set DX_DATA_DIR to the folder that holds it."
         )
     return path
+
+
+def patient_half(patients, seed: int):
+    """Which items belong to the first half of the patients, the patients (in name order)
+    shuffled with ``seed``: a split by patient, never by image.
+
+    >>> import numpy as np
+    >>> patient_half(np.array(["a", "a", "b", "c", "d"]), seed=0).sum() in (1, 2, 3)
+    True
+    """
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(np.unique(patients))
+    return np.isin(patients, order[:len(order) // 2])

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dxcore.datasets import data_dir, require
+from dxcore.datasets import data_dir, patient_half, require
 
 FOLDER = "ood_adult_cxr"
 SPLIT_SEED = 24  # issue 24
@@ -53,9 +53,7 @@ def adult_split(override: str | Path | None = None,
     folder = require(data_dir(override) / FOLDER, "adult chest X-ray")
     paths = sorted(folder.glob("*.png"))
     patients = np.array([patient_of(p) for p in paths])
-    order = np.random.default_rng(seed).permutation(np.unique(patients))
-    fit_patients = set(order[:len(order) // 2])
-    chosen = np.isin(patients, list(fit_patients))
+    chosen = patient_half(patients, seed)
 
     def films(mask: np.ndarray) -> AdultFilms:
         return AdultFilms([p for p, keep in zip(paths, mask, strict=True) if keep],

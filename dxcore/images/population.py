@@ -46,6 +46,8 @@ from dxcore.images.domain import thumbnails
 PARAMETERS_FILE = "population_guard.npz"
 ADULT_AGE_YEARS = 18  # the usual age of adulthood
 TRAINING_AGES = (1, 5)  # Kermany et al., Cell 2018: children aged one to five
+# The card's runtime.population before (and beside) a fitted image check.
+AGE_LIMIT = {"adult_age_years": ADULT_AGE_YEARS, "training_ages": list(TRAINING_AGES)}
 
 
 def with_article(years: int) -> str:

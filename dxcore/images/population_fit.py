@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from dxcore.cards import sha256_of
+from dxcore.datasets import patient_half
 from dxcore.datasets.adult_cxr import AdultFilms
 from dxcore.images.domain import THUMBNAIL_SIDE, decode_for_guard, thumbnails
 from dxcore.images.population import ADULT_AGE_YEARS, PARAMETERS_FILE
@@ -83,8 +84,7 @@ def leave_one_patient_out(children: np.ndarray, validation: np.ndarray, adults: 
 def cross_fitted_refusals(scores: np.ndarray, patients: np.ndarray) -> int:
     """Validation children refused when each half of the patients (drawn with
     ``CROSS_FIT_SEED``) is counted against the threshold set on the other half."""
-    unique = np.random.default_rng(CROSS_FIT_SEED).permutation(np.unique(patients))
-    first = np.isin(patients, unique[:len(unique) // 2])
+    first = patient_half(patients, CROSS_FIT_SEED)
     return sum(int((scores[~half] > np.quantile(scores[half], QUANTILE)).sum())
                for half in (first, ~first))
 

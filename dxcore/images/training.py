@@ -35,7 +35,7 @@ from dxcore.images.evaluation import (  # noqa: F401  (the recipe's measurements
     test_predictions,
 )
 from dxcore.images.network import chest_xray_cnn
-from dxcore.images.population import ADULT_AGE_YEARS, TRAINING_AGES
+from dxcore.images.population import AGE_LIMIT
 from dxcore.images.population_fit import METHOD as POPULATION_GUARD_METHOD
 from dxcore.images.population_fit import fit_image_check
 from dxcore.intake import IMAGE_FORMATS
@@ -222,8 +222,7 @@ def train(out_dir: Path, data: str | None = None, epochs: int | None = None, see
             "explainer_layer": "last_conv",
             "domain_guard": domain_guard,
             # The image check is fitted by fit_population_guard (python -m dxcore calibrate).
-            "population": {"adult_age_years": ADULT_AGE_YEARS,
-                           "training_ages": list(TRAINING_AGES)},
+            "population": dict(AGE_LIMIT),
         },
         "training_data": {
             **TRAINING_DATA,
@@ -304,8 +303,7 @@ def fit_population_guard(model, data: str | None = None) -> dict:
     fitted = fit_image_check(fit.paths, validation.paths, validation.patients, adults,
                              int(spec["side"]), spec.get("normalization", "unit"),
                              model.card.folder)
-    return {"runtime": {"adult_age_years": ADULT_AGE_YEARS,
-                        "training_ages": list(TRAINING_AGES), "image_guard": fitted["runtime"]},
+    return {"runtime": {**AGE_LIMIT, "image_guard": fitted["runtime"]},
             "method": POPULATION_GUARD_METHOD, "figures": fitted["figures"]}
 
 
