@@ -47,7 +47,6 @@ SOURCES = {
     "training": "the model's training prior (no site prevalence known)",
 }
 RESAMPLES = 1000
-_CHUNK = 100  # bootstrap resamples run together (memory: chunk x answers x classes)
 
 
 def em_prior(probabilities: np.ndarray, training_prior: np.ndarray,
@@ -56,25 +55,15 @@ def em_prior(probabilities: np.ndarray, training_prior: np.ndarray,
     ``training_prior``, by the EM algorithm of Saerens et al. (2002): the prior whose
     corrected posteriors average to itself. Starts at the training prior; stops when no
     share moves by more than ``tolerance``."""
-    return _em(np.asarray(probabilities, float)[None], None, training_prior, tolerance,
-               max_iterations)[0]
-
-
-def _em(probabilities: np.ndarray, counts: np.ndarray | None, training_prior: np.ndarray,
-        tolerance: float, max_iterations: int) -> np.ndarray:
-    """EM on several batches at once: ``probabilities`` (1, answers, classes), ``counts``
-    (batches, answers) how often each answer is drawn (None: once); (batches, classes)."""
-    prior = np.asarray(training_prior, float)
-    if probabilities.shape[1] == 0:
+    probabilities = np.asarray(probabilities, float)
+    if len(probabilities) == 0:
         raise DxError("A class prior cannot be estimated from no answers.")
+    prior = np.asarray(training_prior, float)
     base = probabilities / prior  # the likelihood ratios p(y|x) / π(y), up to p(x)
-    weights = np.ones((1, base.shape[1])) if counts is None else counts
-    weights = weights / weights.sum(axis=1, keepdims=True)
-    estimate = np.tile(prior, (len(weights), 1))
+    estimate = prior
     for _ in range(max_iterations):
-        posterior = base * estimate[:, None, :]
-        posterior /= posterior.sum(axis=2, keepdims=True)
-        updated = np.einsum("bn,bnk->bk", weights, posterior)
+        posterior = base * estimate
+        updated = (posterior / posterior.sum(axis=1, keepdims=True)).mean(axis=0)
         done = np.abs(updated - estimate).max() <= tolerance
         estimate = updated
         if done:
@@ -85,16 +74,15 @@ def _em(probabilities: np.ndarray, counts: np.ndarray | None, training_prior: np
 def prior_interval(probabilities: np.ndarray, training_prior: np.ndarray,
                    resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
     """The 95% percentile-bootstrap interval of :func:`em_prior`, the batch's answers
-    drawn with replacement ``resamples`` times: (2, classes), lower then upper bounds."""
+    drawn with replacement ``resamples`` times (:func:`dxcore.metrics.bootstrap_intervals`):
+    (2, classes), lower then upper bounds."""
+    from dxcore.metrics import bootstrap_intervals  # scikit-learn behind it: only here
+
     probabilities = np.asarray(probabilities, float)
-    n = len(probabilities)
-    rng = np.random.default_rng(seed)
-    estimates = []
-    for start in range(0, resamples, _CHUNK):
-        draws = rng.integers(0, n, (min(_CHUNK, resamples - start), n))
-        counts = np.stack([np.bincount(row, minlength=n) for row in draws])
-        estimates.append(_em(probabilities[None], counts, training_prior, 1e-6, 10_000))
-    return np.percentile(np.concatenate(estimates), [2.5, 97.5], axis=0)
+    intervals = bootstrap_intervals(
+        lambda index: dict(enumerate(em_prior(probabilities[index], training_prior, 1e-6))),
+        len(probabilities), resamples, seed)
+    return np.array([intervals[k] for k in range(probabilities.shape[1])]).T
 
 
 def reweight(probabilities: np.ndarray, training_prior: np.ndarray,
