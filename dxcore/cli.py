@@ -136,7 +136,8 @@ def _train(args: argparse.Namespace) -> int:
             fit_domain_guard(card.id, args.data)  # unless the recipe's train fitted it
         if hasattr(recipe, "fit_population_guard"):
             fit_population_guard(card.id, args.data)
-        fit_prediction_sets(card.id, args.data)
+        if card.conformal is None:  # unless the recipe's train calibrated them
+            fit_prediction_sets(card.id, args.data)
         if get_model(card.id).adaptable:
             fit_label_shift(card.id, args.data)
         card, _ = evaluate_and_store(card.id, "python -m dxcore train: the new model's "

@@ -422,6 +422,12 @@ class DxModel:
         model was trained on. Checks of single items (a table row, a beat) belong in the
         modality's ``preprocess`` or ``describe``. None by default."""
 
+    def conformal_groups(self, prepared: Prepared) -> list[str] | None:
+        """Each item's group for prediction sets calibrated per group (the card's
+        ``runtime.conformal.groups``; :mod:`dxcore.conformal`), or None: one calibration
+        for all."""
+        return None
+
     def describe_explanation(self, result: Result, explanation: Explanation) -> Any:
         """The modality's reading of an explanation (``Explanation.detail``; none here)."""
         return None
@@ -461,7 +467,8 @@ class DxModel:
                         prepared.x, detail=None,  # type: ignore[arg-type]
                         notes=list(prepared.notes))
         if self.conformal is not None:
-            result.prediction_sets = self.conformal.sets(probabilities, decisions)
+            result.prediction_sets = self.conformal.sets(probabilities, decisions,
+                                                         groups=self.conformal_groups(prepared))
             result.coverage = self.conformal.coverage
         result.detail = self.describe(prepared, result)
         return result

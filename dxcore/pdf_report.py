@@ -335,7 +335,8 @@ def _input_section(pdf: Report, case: Case) -> None:
         for name in shown:
             field, value = schema[name], row.values[name]
             symbol = f" [{symbols[name]}]" if name in symbols else ""
-            text = "missing (imputed)" if value is None else field.describe(value)
+            text = (field.describe(value) if value is not None else "not recorded"
+                    if schema.missing_indicators else "missing (imputed)")
             lines.append(f"{field.label}{symbol}: {text}")
         more = len(schema) - len(shown)
         pdf.line_of(f"Case record, row {case.row}: the model's {len(schema):,} fields "

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import flwr  # noqa: E402
 
 from dxcore.cards import save_weights_file, write_json  # noqa: E402
+from dxcore.datasets.heart_disease import CLASS_NAMES  # noqa: E402
 from dxcore.evaluation import _changed_card  # noqa: E402
 from dxcore.records import federated, federated_study  # noqa: E402
 from dxcore.records.recipes.heart_disease import SCHEMA, SETTINGS  # noqa: E402
@@ -53,6 +54,31 @@ def _select(args) -> None:
               f"  {sites}")
     print("chosen:", json.dumps({k: {key: v[key] for key in v if key != "validation_auc"}
                                  for k, v in result["chosen"].items()}, indent=1))
+
+
+def _select_missing(args) -> None:
+    """Issue 25: the missing-aware model's field dropout and rounds, on cross-validation
+    within the sites and on each site left out (runs/federated-heart/missing.json)."""
+    result = federated_study.select_missing_aware(
+        SCHEMA, SETTINGS, args.data, seed=args.seed,
+        progress=lambda row: print(json.dumps(row), flush=True))
+    OUT.mkdir(parents=True, exist_ok=True)
+    write_json(OUT, "missing.json", result)
+    print("chosen:", json.dumps(result["chosen"]))
+
+
+def _new_site(args) -> None:
+    """Issue 25: each site as a hospital the federation never saw, everything made from
+    the other two (network, calibration, guard): answered share, AUC and 90% coverage on
+    its training split (runs/federated-heart/new_site.json). No test case is read."""
+    from dxcore.records.recipes.heart_disease import PLAN
+
+    result = federated_study.new_site_check(PLAN, SCHEMA, SETTINGS, list(CLASS_NAMES),
+                                            args.data, args.seed)
+    OUT.mkdir(parents=True, exist_ok=True)
+    write_json(OUT, "new_site.json", result)
+    for site, figures in result.items():
+        print(site, json.dumps(figures))
 
 
 def _plan(row: dict) -> federated.Plan:
@@ -152,11 +178,14 @@ def _describe(args) -> None:
 def main() -> None:
     logging.getLogger("flwr").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=["select", "test", "describe"])
+    parser.add_argument("step", choices=["select", "select-missing", "new-site", "test",
+                                         "describe"])
     parser.add_argument("--data")
     parser.add_argument("--again", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    {"select": _select, "test": _test, "describe": _describe}[args.step](args)
+    {"select": _select, "select-missing": _select_missing, "new-site": _new_site,
+     "test": _test, "describe": _describe}[args.step](args)
 
 
 if __name__ == "__main__":

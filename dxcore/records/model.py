@@ -28,6 +28,7 @@ from dxcore.errors import DxError
 from dxcore.explain import Explanation
 from dxcore.records.atypicality import ATYPICAL_FROM, atypicality, reconstruction_error
 from dxcore.records.domain import RecordGuard
+from dxcore.records.missingness import missing_group
 from dxcore.records.preprocessing import column_fields, encode
 from dxcore.records.reader import read_cases
 from dxcore.records.schema import Schema
@@ -48,8 +49,11 @@ class CaseResult:
     probabilities: dict[str, float] = field(default_factory=dict)
     prediction: str | None = None
     atypicality: float | None = None
-    imputed: list[str] = field(default_factory=list)
+    imputed: list[str] = field(default_factory=list)  # the fields missing
     prediction_set: dict[str, Any] = field(default_factory=dict)  # Result.set_json
+    # True: the model reads that a field is missing (missing-value indicators), rather
+    # than taking the filled value as the patient's
+    indicated: bool = False
 
     @property
     def atypical(self) -> bool:
@@ -63,9 +67,16 @@ class CaseResult:
                "prediction": self.prediction, **self.prediction_set,
                "atypicality": self.atypicality}
         if self.imputed:
-            out["notes"] = [f"Missing, imputed from the training cohort: "
-                            f"{', '.join(self.imputed)}."]
+            out["notes"] = [self.missing_note()]
         return out
+
+    def missing_note(self) -> str:
+        """What the answer did with the missing fields, in words."""
+        if self.indicated:
+            return (f"Not recorded: {', '.join(self.imputed)}. The model answers without "
+                    "them, and its prediction set is calibrated on cases missing as many "
+                    "findings, so it is wider when they matter.")
+        return f"Missing, imputed from the training cohort: {', '.join(self.imputed)}."
 
 
 @dataclass
@@ -147,12 +158,19 @@ class RecordModel(DxModel):
         if self.guard is not None:
             labels = {f.name: f.title for f in self.schema.fields}
             for row in checked.valid_rows:
-                refusal = self.guard.refusal(_plain(checked.values.loc[row]), labels, row)
+                refusal = self.guard.refusal(_plain(checked.values.loc[row]), labels)
                 if refusal is not None:
-                    checked.errors[row], codes[row] = refusal, "too_few_fields"
+                    checked.errors[row] = _in_row(refusal, row, len(checked.rows))
+                    codes[row] = ("too_few_fields" if refusal.startswith("Too few")
+                                  else "out_of_domain")
         x = encode(checked.valid_values(), self.schema, self.card.imputation)
         return Prepared(x, decoded, {"validation": checked, "codes": codes},
                         notes=list(checked.notes))
+
+    def conformal_groups(self, prepared: Prepared) -> list[str] | None:
+        """Each answered row's missingness group, where the card calibrates its sets per
+        number of missing fields (:mod:`dxcore.records.missingness`)."""
+        return conformal_groups(prepared.context["validation"].valid_values(), self.card)
 
     def describe(self, prepared: Prepared, result: Result) -> CaseBatch:
         checked = prepared.context["validation"]
@@ -170,10 +188,10 @@ class RecordModel(DxModel):
                 case = cases[row]
                 deviation = result.outputs["deviation"][item]
                 refusal = (None if self.guard is None else self.guard.atypical_refusal(
-                    float(scores[item]), row, self._most_unusual(deviation)))
+                    float(scores[item]), self._most_unusual(deviation)))
                 if refusal is not None:  # unlike the cohort: no answer
-                    case.error, case.code, case.atypicality = refusal, "out_of_domain", \
-                        float(scores[item])
+                    case.error, case.code, case.atypicality = _in_row(
+                        refusal, row, len(checked.rows)), "out_of_domain", float(scores[item])
                     continue
                 case.item = item
                 case.probabilities = result.probabilities_of(item)
@@ -181,6 +199,7 @@ class RecordModel(DxModel):
                 case.prediction_set = result.set_json(item)
                 case.atypicality = float(scores[item])
                 case.imputed = field_names[missing[item]].tolist()
+                case.indicated = self.schema.missing_indicators
         return CaseBatch(self.card.id, [cases[row] for row in checked.rows], checked.notes)
 
     def _most_unusual(self, deviation: np.ndarray) -> str:
@@ -193,6 +212,20 @@ class RecordModel(DxModel):
         from dxcore.records.explainers import case_explanation
 
         return case_explanation(self, result, explanation)
+
+
+def conformal_groups(values: pd.DataFrame, card) -> list[str] | None:
+    """The missingness group of each case of ``values`` (NaN where missing) under the
+    card's ``runtime.conformal.groups`` rule, or None without one."""
+    rule = ((card.conformal or {}).get("groups") or {}).get("rule")
+    if rule is None:
+        return None
+    return [missing_group(int(k), rule["edges"]) for k in values.isna().sum(axis=1)]
+
+
+def _in_row(message: str, row: int, rows: int) -> str:
+    """A case's message as a table shows it ("Row 3: ..."); a one-case form's as it is."""
+    return f"Row {row}: {message}" if rows > 1 else message
 
 
 def _plain(series: pd.Series) -> dict[str, Any]:
