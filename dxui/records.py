@@ -180,8 +180,11 @@ def form_input(cards: dict[str, ModelCard]) -> tuple[str | None, results.Upload 
             st.session_state[submitted_key] = answers_upload(answers)
     files = st.session_state.get(submitted_key)
     if files is None:
-        st.info("Fill in what is known and press Predict. Fields left empty are imputed "
-                "from the training cohort.", icon=":material/edit_note:")
+        st.info("Fill in what is known and press Predict. " + (
+            "Leave a finding empty if it was not recorded: the model answers without it, "
+            "less certainly." if schema.missing_indicators else
+            "Fields left empty are imputed from the training cohort."),
+            icon=":material/edit_note:")
         return model_id, None
     return model_id, results.Upload(files)
 
@@ -336,6 +339,10 @@ def imputed_note(schema: Schema, case: CaseResult) -> str | None:
     if not case.imputed:
         return None
     labels = ", ".join(schema[name].label for name in case.imputed)
+    if case.indicated:
+        return (f"Not recorded: {labels}. The model answers without them; its prediction "
+                "set is calibrated on cases missing as many findings, so it is wider when "
+                "they matter.")
     return f"Missing, so imputed from the training cohort (median or most frequent): {labels}."
 
 
