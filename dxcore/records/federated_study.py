@@ -143,27 +143,41 @@ def measure(shipped, candidates: dict, schema: Schema, data: str | Path | None =
     return table
 
 
-def ship_rule(table: dict, federated_name: str) -> bool:
-    """Issue 14's rule: at least today's AUC on Cleveland's test split and higher on each
-    other site."""
-    today, new = table["cleveland-only (shipped)"], table[federated_name]
-    return (new["cleveland"]["value"] >= today["cleveland"]["value"]
-            and all(new[s]["value"] > today[s]["value"] for s in SITE_NAMES
-                    if s != "cleveland"))
+NON_INFERIORITY_MARGIN = 0.02
+
+
+def ship_rule(table: dict, federated_name: str, today: str = "cleveland-only (shipped)"
+              ) -> bool:
+    """Issue 25's rule (non-inferiority, as multi-site models are judged): a model trained
+    across sites ships when its Cleveland test AUC is at least the Cleveland-only model's
+    less :data:`NON_INFERIORITY_MARGIN` and its mean AUC over the other sites is higher."""
+    before, new = table[today], table[federated_name]
+    others = [s for s in SITE_NAMES if s != "cleveland"]
+    return bool(new["cleveland"]["value"] >= before["cleveland"]["value"]
+                - NON_INFERIORITY_MARGIN
+                and np.mean([new[s]["value"] for s in others])
+                > np.mean([before[s]["value"] for s in others]))
 
 
 # --- The model trained with the sites' missingness (issue 25) ------------------------------
 
 
+# What a clinic without an exercise laboratory, fluoroscopy or a thallium scan records
+# (issue 25's "triage-level form"): the selection also scores the cases with only these.
+TRIAGE_FIELDS = ("age", "sex", "cp", "trestbps", "chol", "fbs", "restecg")
+
+
 @dataclass
 class Held:
     """One site's held-out cases: labels, parsed values (NaN where missing), and per kept
-    round the global network's logits and reconstruction errors on them."""
+    round the global network's logits and reconstruction errors on them (``triage``: its
+    logits on the same cases with only :data:`TRIAGE_FIELDS` recorded)."""
 
     site: str
     labels: np.ndarray
     values: pd.DataFrame
     outputs: dict[int, tuple[np.ndarray, np.ndarray]]
+    triage: dict[int, np.ndarray] | None = None
 
     @property
     def missing(self) -> np.ndarray:
@@ -195,8 +209,14 @@ def cross_fit(plan: federated.Plan, schema: Schema, settings: training.Settings,
         federated.run_in_process(sites, strategy, max(rounds))
         for s in sites:
             x = encode(s.held, schema, strategy.statistics.fill)
-            parts[s.site].append(Held(s.site, np.asarray(s.y_held), s.held,
-                                      _outputs_after(strategy, settings, rounds, x)))
+            triage = s.held.copy()
+            triage[[n for n in schema.names if n not in TRIAGE_FIELDS]] = np.nan
+            x_triage = encode(triage, schema, strategy.statistics.fill)
+            parts[s.site].append(Held(
+                s.site, np.asarray(s.y_held), s.held,
+                _outputs_after(strategy, settings, rounds, x),
+                {r: out[0] for r, out in _outputs_after(strategy, settings, rounds,
+                                                        x_triage).items()}))
     return {site: _joined(site, held) for site, held in parts.items()}
 
 
@@ -205,7 +225,8 @@ def _joined(site: str, parts: list[Held]) -> Held:
     return Held(site, np.concatenate([p.labels for p in parts]),
                 pd.concat([p.values for p in parts]),
                 {r: tuple(np.concatenate([p.outputs[r][k] for p in parts]) for k in (0, 1))
-                 for r in rounds})
+                 for r in rounds},
+                {r: np.concatenate([p.triage[r] for p in parts]) for r in rounds})
 
 
 def leave_one_site_out(plan: federated.Plan, schema: Schema, settings: training.Settings,
@@ -242,10 +263,12 @@ def select_missing_aware(schema: Schema, settings: training.Settings,
                          data: str | Path | None = None, dropouts=(0.0, 0.15, 0.3),
                          rounds=(10, 20, 30), local_epochs: int = 5, seed: int = 0,
                          progress=print) -> dict:
-    """Every candidate (field dropout x rounds of FedAvg) scored by each site's
-    cross-validated AUC and its AUC as a site left out of training; the chosen one has the
-    highest mean of these six AUCs (each site counts the same, and a hospital the
-    federation never saw counts as much as one it did). No test case is read."""
+    """Every candidate (field dropout x rounds of FedAvg) scored at each site by its
+    cross-validated AUC, the same with only the triage findings (:data:`TRIAGE_FIELDS`), and
+    its AUC as a site left out of training; the chosen one has the highest mean of these
+    nine AUCs (each site counts the same; a clinic without the exercise and imaging tests,
+    and a hospital the federation never saw, count as much as the sites' own patients). No
+    test case is read."""
     rows = []
     for dropout in dropouts:
         tuned = dataclasses.replace(settings, field_dropout=dropout)
@@ -255,11 +278,13 @@ def select_missing_aware(schema: Schema, settings: training.Settings,
         for r in rounds:
             row = {"field_dropout": dropout, "rounds": r, "local_epochs": local_epochs,
                    "cv_auc": {s: _auc(h.labels, h.outputs[r][0]) for s, h in folds.items()},
+                   "triage_cv_auc": {s: _auc(h.labels, h.triage[r]) for s, h in folds.items()},
                    "left_out_auc": {s: _auc(h.labels, h.outputs[r][0])
                                     for s, (h, _) in alone.items()},
                    "left_out_answered": {s: round(answered_share(g, h.values, schema), 4)
                                          for s, (h, g) in alone.items()}}
             row["score"] = float(np.mean([*row["cv_auc"].values(),
+                                          *row["triage_cv_auc"].values(),
                                           *row["left_out_auc"].values()]))
             rows.append(row)
             progress(row)

@@ -198,8 +198,10 @@ def validate(table: pd.DataFrame, schema: Schema) -> Validation:
                                  f" {_names(absent_required)} "
                                  f"{'are' if len(absent_required) > 1 else 'is'} not in the file")
     elif absent:
-        notes.append(f"Not in the file, so imputed for every case: "
-                     f"{_names([f.name for f in absent])}.")
+        names = _names([f.name for f in absent])
+        notes.append(f"Not in the file, so every case is answered without them: {names}."
+                     if schema.missing_indicators else
+                     f"Not in the file, so imputed for every case: {names}.")
 
     present = table.set_axis(rows)
     present, zeros = _zeros_as_missing(present, schema)
