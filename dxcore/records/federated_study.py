@@ -28,7 +28,7 @@ from dxcore.records.atypicality import reconstruction_error
 from dxcore.records.evaluation import split_predictions
 from dxcore.records.missingness import group_names, missing_group
 from dxcore.records.network import DEVIATION, LOGITS
-from dxcore.records.preprocessing import encode
+from dxcore.records.preprocessing import encode, recorded_values
 from dxcore.records.schema import Schema
 
 SITE_NAMES = tuple(federated.SITES)
@@ -186,10 +186,12 @@ class Held:
 
 def _outputs_after(strategy, settings: training.Settings, rounds, x: np.ndarray) -> dict:
     out = {}
+    recorded = recorded_values(x, strategy.schema)
     for r in rounds:
         network = federated.final_network(strategy, settings, r)
         result = network(x, training=False)
-        out[r] = (np.asarray(result[LOGITS]), reconstruction_error(np.asarray(result[DEVIATION])))
+        out[r] = (np.asarray(result[LOGITS]),
+                  reconstruction_error(np.asarray(result[DEVIATION]), recorded))
     return out
 
 

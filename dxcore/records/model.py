@@ -29,7 +29,7 @@ from dxcore.explain import Explanation
 from dxcore.records.atypicality import ATYPICAL_FROM, atypicality, reconstruction_error
 from dxcore.records.domain import RecordGuard
 from dxcore.records.missingness import missing_group
-from dxcore.records.preprocessing import column_fields, encode
+from dxcore.records.preprocessing import column_fields, encode, recorded_values
 from dxcore.records.reader import read_cases
 from dxcore.records.schema import Schema
 from dxcore.records.validation import validate
@@ -180,8 +180,9 @@ class RecordModel(DxModel):
                                  code=codes.get(row)) for row in checked.rows}
         valid = checked.valid_rows
         if valid:
-            scores = atypicality(reconstruction_error(result.outputs["deviation"]),
-                                 self.card.atypicality_quantiles)
+            scores = atypicality(reconstruction_error(
+                result.outputs["deviation"], recorded_values(prepared.x, self.schema)),
+                self.card.atypicality_quantiles)
             missing = values.loc[valid].isna().to_numpy()
             field_names = np.asarray(self.schema.names)
             for item, row in enumerate(valid):

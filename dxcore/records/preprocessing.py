@@ -126,3 +126,14 @@ def indicator_columns(schema: Schema) -> np.ndarray:
     for i in range(first_indicator, width):
         matrix[i, :first_indicator] = owners[:first_indicator] == owners[i]
     return matrix
+
+
+def recorded_values(x: np.ndarray, schema: Schema) -> np.ndarray | None:
+    """(cases, columns) booleans: the value columns of the fields each encoded case
+    recorded (its indicator columns excluded: which tests a site does is not a finding);
+    None for a schema without indicators (every column counts)."""
+    if not schema.missing_indicators:
+        return None
+    unrecorded = x @ indicator_columns(schema) > 0.5
+    values = np.arange(x.shape[1]) < x.shape[1] - len(indicator_fields(schema))
+    return ~unrecorded & values[None, :]

@@ -53,7 +53,7 @@ def test_json_types_are_checked_too():
     table = read_cases(b'[{"age": true, "sex": 1}, {"age": 63.0, "sex": "1", "cp": 4.0}]',
                        name="cases.json")
     checked = validate(table, HEART)
-    assert checked.errors == {1: "Row 1, Age (years) must be a number; got 'True'."}
+    assert checked.errors == {1: "Age (years) must be a number; got 'True'."}
     assert checked.values.loc[2, "cp"] == "4"  # a float code 4.0 is category 4
 
 
