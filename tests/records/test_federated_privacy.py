@@ -12,7 +12,7 @@ import pytest
 from flwr.common import Code, FitRes, Status, ndarrays_to_parameters, parameters_to_ndarrays
 
 from dxcore.errors import DxError
-from dxcore.records import federated, federated_privacy
+from dxcore.records import federated, federated_privacy, federated_study
 from dxcore.records.recipes.heart_disease import SCHEMA
 from tests.records import test_federated
 from tests.records.test_federated import PLAN, TINY, DropsOut, SendsHuge, _clients
@@ -99,3 +99,15 @@ def test_both_settings_are_needed():
     with pytest.raises(DxError, match="clipping norm more than 0"):
         federated.make_strategy(federated.Plan(noise_multiplier=1.0, clipping_norm=0.0),
                                 SCHEMA, TINY, 3)
+
+
+def test_the_privacy_cost_is_measured_on_validation_with_the_median_update_norm(sites):
+    result = federated_study.privacy_cost(PLAN, [1.0], SCHEMA, TINY, sites,
+                                          progress=lambda row: None)
+    plain, private = result["rows"]
+    assert plain["noise_multiplier"] is None and plain["mean_auc_cost"] == 0.0
+    assert private["noise_multiplier"] == 1.0
+    assert private["clipping_norm"] == result["clipping_norm"] == result[
+        "update_norms_without_dp"]["median"]
+    assert private["mean_auc_cost"] == pytest.approx(plain["mean_auc"] - private["mean_auc"])
+    assert list(private["validation_auc"]) == list(federated.SITES)
