@@ -554,7 +554,9 @@ def _federate_certificates(args: argparse.Namespace) -> int:
     _say(f"Server certificate for {', '.join(names)}, valid {federated_tls.VALID_DAYS} days.",
          f"The server uses {paths['ca']}, {paths['certificate']} and {paths['key']} "
          "(--certificates); keep the key on the server alone.",
-         f"Give each site a copy of {paths['ca']} (--root-certificate).")
+         f"Give each site a copy of {paths['ca']} (--root-certificate), and have it read "
+         "back its SHA-256 fingerprint over another channel (the phone):",
+         federated_tls.fingerprint(paths["ca"].read_bytes()))
     return 0
 
 def _print_answer(args: argparse.Namespace, model: DxModel, name: str,

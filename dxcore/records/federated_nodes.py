@@ -103,7 +103,11 @@ def link_refused(server: str, error: Exception, secure: bool) -> str:
     """Why a site's link to the server failed, in words (gRPC's own text says it in TLS
     library terms)."""
     details = str(getattr(error, "details", lambda: "")() or error)
-    if secure and ("handshake" in details.lower() or "certificate" in details.lower()):
+    # gRPC says "Tls handshake failed" for a certificate another authority signed, and
+    # "Hostname Verification Check failed" for a server dialled by a name not in its
+    # certificate
+    if secure and any(word in details.lower() for word in ("handshake", "certificate",
+                                                          "verification", "tls", "ssl")):
         return (f"The server at {server} was refused: its certificate is not signed by this "
                 "site's root certificate, or not made for the name or address dialled. Use "
                 "the ca.crt made with the server's certificates, and the server name given "

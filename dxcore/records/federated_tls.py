@@ -104,6 +104,13 @@ def make_certificates(out_dir: Path, hosts: list[str] | None = None,
     return paths
 
 
+def fingerprint(certificate: bytes) -> str:
+    """The certificate's SHA-256 fingerprint as ``openssl x509 -noout -fingerprint -sha256``
+    prints it: what a site reads back to the coordinator to know its ca.crt is the real one."""
+    digest = x509.load_pem_x509_certificate(certificate).fingerprint(hashes.SHA256())
+    return ":".join(f"{byte:02X}" for byte in digest)
+
+
 def server_names(certificate: bytes) -> list[str]:
     """The names and addresses a server certificate is valid for."""
     names = x509.load_pem_x509_certificate(certificate).extensions.get_extension_for_class(

@@ -11,13 +11,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import keras
 import numpy as np
 import pytest
 
 from dxcore.cli import main
-from dxcore.records import federated, federated_nodes, training
+from dxcore.records import federated, federated_nodes, federated_tls, training
 from dxcore.records.network import standardization
 from dxcore.records.preprocessing import encode
 from dxcore.records.recipes.heart_disease import SCHEMA, SETTINGS
@@ -66,7 +67,11 @@ def test_a_link_without_certificates_or_half_a_dp_setting_is_refused(capsys, opt
 def test_certificates_are_made_once_for_the_names_given(capsys, tmp_path):
     assert main(["federate", "certificates", "--out", str(tmp_path), "--host",
                  "fl.example.org"]) == 0
-    assert "for fl.example.org, localhost, 127.0.0.1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "for fl.example.org, localhost, 127.0.0.1" in out
+    # what a site reads back by phone, as openssl prints it
+    assert out.splitlines()[-1] == federated_tls.fingerprint((tmp_path / "ca.crt").read_bytes())
+    assert len(out.splitlines()[-1].split(":")) == 32
     assert oct((tmp_path / "server.key").stat().st_mode)[-3:] == "600"
     assert not (tmp_path / "ca.key").exists()  # nobody can sign another server
     assert main(["federate", "certificates", "--out", str(tmp_path)]) == 1
@@ -77,8 +82,6 @@ def test_a_site_with_another_federations_root_certificate_is_refused_in_words(ca
                                                                               tmp_path):
     from flwr.server import SimpleClientManager
     from flwr.server.superlink.fleet.grpc_bidi.grpc_server import start_grpc_server
-
-    from dxcore.records import federated_tls
 
     federated_tls.make_certificates(tmp_path / "ours", ["127.0.0.1"])
     theirs = federated_tls.make_certificates(tmp_path / "theirs", ["127.0.0.1"])
@@ -101,12 +104,15 @@ def test_a_site_with_another_federations_root_certificate_is_refused_in_words(ca
 @pytest.mark.slow
 @PROCESS_TESTS
 def test_server_and_site_clients_run_as_separate_processes(capsys, tmp_path):
+    """On one machine, with central DP (the server's options reach its process)."""
     out = tmp_path / "run"
     assert main(["federate", "heart-disease", "--rounds", "1", "--local-epochs", "1",
+                 "--dp-noise", "0.5", "--dp-clip", "1.0",
                  "--data", str(_write_sites(tmp_path / "data")), "--out", str(out)]) == 0
     result = json.loads((out / "federated.json").read_text())
     assert result["sites"] == sorted(federated.SITES) and not result["left_out"]
     assert result["link"] == "TLS"
+    assert (result["plan"]["noise_multiplier"], result["plan"]["clipping_norm"]) == (0.5, 1.0)
     assert (out / "model.keras").stat().st_size > 0
     assert "(TLS); one process per site" in capsys.readouterr().out
 
@@ -163,3 +169,22 @@ def test_three_hospitals_train_over_tls_with_the_documented_commands(tmp_path):
     x = encode(training.dataset_values(parts["cleveland"], SCHEMA)[0], SCHEMA, statistics.fill)
     assert not np.allclose(federated.logits_of(model, x), federated.logits_of(initial, x),
                            atol=1e-4)
+
+
+@pytest.mark.parametrize(("details", "secure", "start"), [
+    # gRPC's texts, as a site saw them: another authority's server; a name not in the
+    # server's certificate; no server at all
+    ("failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Tls "
+     "handshake failed (TSI_PROTOCOL_FAILURE): SSL_ERROR_SSL: certificate signature failure",
+     True, "The server at h:1 was refused"),
+    ("failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.2:1: Custom "
+     "verification check failed with error: UNAUTHENTICATED: Hostname Verification Check "
+     "failed.", True, "The server at h:1 was refused"),
+    ("failed to connect to all addresses; last error: UNAVAILABLE: ipv4:127.0.0.1:1: "
+     "Connection refused", True, "No federated server answers at h:1 over TLS"),
+    ("failed to connect to all addresses; last error: UNAVAILABLE: ipv4:127.0.0.1:1: "
+     "Connection refused", False, "No federated server answers at h:1:"),
+])
+def test_a_failed_link_is_explained_in_words(details, secure, start):
+    error = SimpleNamespace(details=lambda: details)
+    assert federated_nodes.link_refused("h:1", error, secure).startswith(start)
