@@ -15,13 +15,11 @@ machine only.
 The engine is Flower's legacy one (``start_server`` / ``start_client``, deprecated since
 Flower 1.13), kept on purpose: the SuperLink/SuperNode engine of Flower 1.42 starts a new
 process for every message a site answers, so a site's network, optimizer state and encoded
-cases would not live from one round to the next as :class:`federated.SiteClient` needs; and
-its Control API, which starts runs and registers SuperNodes, shares the Fleet API's port
-with no account authentication outside Flower Enterprise, so a site able to reach the
-server could submit code that the server and every site then run. Flower's SuperNode
-authentication exists only in that engine (the legacy client logs "SuperNode authentication
-is not supported for this transport type" and ignores its keys): here a site is known by
-the server certificate it checks, and the server by the sites it was told to expect.
+cases would not live from one round to the next as :class:`federated.SiteClient` keeps
+them; and its Control API, which starts runs and registers SuperNodes, shares the sites'
+port with no account authentication outside Flower Enterprise. Flower authenticates sites
+(SuperNode authentication) only in that engine; the legacy client ignores its keys. So only
+the server is authenticated here (docs/training-across-sites.md, "Node authentication").
 """
 
 from __future__ import annotations
