@@ -54,7 +54,7 @@ from flwr.common import (
 )
 from flwr.server import Server, SimpleClientManager
 from flwr.server.client_proxy import ClientProxy
-from flwr.server.strategy import FedAvg, FedProx
+from flwr.server.strategy import FedAvg, FedProx, Strategy
 from flwr.supercore import telemetry as flower_telemetry
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -62,7 +62,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from dxcore.datasets import data_dir, require
 from dxcore.datasets.heart_disease import COLUMNS
 from dxcore.errors import DxError
-from dxcore.records import training
+from dxcore.records import federated_privacy, training
 from dxcore.records.missingness import FieldDropout
 from dxcore.records.network import DEVIATION, LOGITS, record_autoencoder
 from dxcore.records.preprocessing import encode, indicator_columns, indicator_fields
@@ -415,6 +415,7 @@ def robust_strategy(base: type[FedAvg]) -> type[FedAvg]:
             self.site_of: dict[str, str] = {}    # client id -> site
             self.rejected: list[tuple[int, str, str]] = []  # (round, site, why)
             self.sites_per_round: list[int] = []  # how many updates each round averaged
+            self.update_norms: list[dict[str, float]] = []  # per round: site -> update norm
             self.current: list[np.ndarray] | None = None
             self.validation: list[dict[str, float]] = []  # per round: site -> AUC
             self.history: list[list[np.ndarray]] = []  # the global weights after each round
@@ -473,6 +474,11 @@ def robust_strategy(base: type[FedAvg]) -> type[FedAvg]:
                                                                 client_manager))
 
         def aggregate_fit(self, server_round, results, failures):
+            return self.average(server_round, self.screen(server_round, results, failures))
+
+        def screen(self, server_round, results, failures) -> list:
+            """The round's results less those left out (not finite, or too long an update);
+            records the sites' update norms and how many updates the round keeps."""
             for failure in failures:
                 log.warning("round %d: a site failed (%s); the round goes on without it",
                             server_round, type(failure).__name__)
@@ -493,8 +499,16 @@ def robust_strategy(base: type[FedAvg]) -> type[FedAvg]:
                     continue
                 log.warning("round %d: %s left out: %s", server_round, site,
                             self.rejected[-1][2])
+            self.update_norms.append({str(res.metrics.get("site", proxy.cid)): float(norm)
+                                      for (proxy, res), norm in zip(results, norms,
+                                                                    strict=True)})
             self.sites_per_round.append(len(kept))
-            parameters, metrics = super().aggregate_fit(server_round, kept, failures)
+            return kept
+
+        def average(self, server_round, kept) -> tuple:
+            """The base strategy's average of the kept results, which becomes the global
+            weights the next round's updates are measured from."""
+            parameters, metrics = super().aggregate_fit(server_round, kept, [])
             if parameters is not None:
                 self.current = parameters_to_ndarrays(parameters)
             self.history.append(self.current)
@@ -521,28 +535,41 @@ STRATEGIES = {"fedavg": FedAvg, "fedprox": FedProx}
 
 @dataclass(frozen=True)
 class Plan:
-    """A federated run: strategy, rounds, local epochs per round, FedProx's mu."""
+    """A federated run: strategy, rounds, local epochs per round, FedProx's mu, and optional
+    central differential privacy (:mod:`dxcore.records.federated_privacy`): each site's
+    update clipped to ``clipping_norm``, Gaussian noise of ``noise_multiplier`` times it
+    added to the average."""
 
     strategy: str = "fedavg"
     rounds: int = 20
     local_epochs: int = 5
     mu: float = 0.0
+    noise_multiplier: float | None = None
+    clipping_norm: float | None = None
 
     def describe(self) -> str:
         mu = f", mu {self.mu:g}" if self.strategy == "fedprox" else ""
+        privacy = (f", central DP (noise {self.noise_multiplier:g} x clip "
+                   f"{self.clipping_norm:g})" if self.noise_multiplier is not None else "")
         return (f"{self.strategy}: {self.rounds} rounds of {self.local_epochs} local "
-                f"epochs{mu}")
+                f"epochs{mu}{privacy}")
 
 
 def make_strategy(plan: Plan, schema: Schema, settings: training.Settings, sites: int,
-                  seed: int = 0, evaluate: bool = True, join_timeout: float = 120.0) -> FedAvg:
+                  seed: int = 0, evaluate: bool = True, join_timeout: float = 120.0) -> Strategy:
+    """The plan's robust strategy; wrapped in Flower's central DP when the plan asks for it
+    (the wrapper hands every attribute of the robust strategy through)."""
     if plan.strategy not in STRATEGIES:
         raise DxError(f"Unknown strategy '{plan.strategy}'; use {' or '.join(STRATEGIES)}.")
     options = {"proximal_mu": plan.mu} if plan.strategy == "fedprox" else {}
-    return robust_strategy(STRATEGIES[plan.strategy])(
+    strategy = robust_strategy(STRATEGIES[plan.strategy])(
         schema=schema, settings=settings, sites=sites, local_epochs=plan.local_epochs,
         seed=seed, join_timeout=join_timeout, fraction_evaluate=1.0 if evaluate else 0.0,
         **options)
+    if plan.noise_multiplier is None and plan.clipping_norm is None:
+        return strategy
+    return federated_privacy.central_privacy(strategy, plan.noise_multiplier,
+                                             plan.clipping_norm, sites)
 
 
 # --- In-process engine: Flower's Server with client proxies that call the client -----------

@@ -105,6 +105,44 @@ def select(schema: Schema, settings: training.Settings, data: str | Path | None 
     return {"candidates": rows, "chosen": chosen}
 
 
+def privacy_cost(plan: federated.Plan, noises: list[float], schema: Schema,
+                 settings: training.Settings, data: str | Path | None = None,
+                 clip: float | None = None, seed: int = 0, progress=print) -> dict:
+    """What central differential privacy costs the plan: its final model's validation AUC
+    per site and mean, without DP and with DP at each noise multiplier (no test case is
+    read). The clipping norm is ``clip``, else the median update norm of the run without DP
+    (about half the updates are clipped); the sites' update norms of that run are kept to
+    show it. ``progress`` gets each row when it is done."""
+    _, plain = train_federated(plan, schema, settings, "select", data, seed)
+    norms = np.array([n for by_site in plain.update_norms for n in by_site.values()])
+    norms = norms[np.isfinite(norms)]
+    clip_from = "given" if clip is not None else "median update norm of the run without DP"
+    clip = float(np.median(norms)) if clip is None else clip
+    rows = [{"noise_multiplier": None, "clipping_norm": None,
+             "validation_auc": _by_site(plain.validation[-1])}]
+    progress(rows[-1])
+    for noise in noises:
+        private = dataclasses.replace(plan, noise_multiplier=noise, clipping_norm=clip)
+        _, strategy = train_federated(private, schema, settings, "select", data, seed)
+        rows.append({"noise_multiplier": noise, "clipping_norm": clip,
+                     "noise_sd_per_weight": noise * clip / len(SITE_NAMES),
+                     "validation_auc": _by_site(strategy.validation[-1])})
+        progress(rows[-1])
+    for row in rows:
+        row["mean_auc"] = mean_auc(row["validation_auc"])
+        row["mean_auc_cost"] = rows[0]["mean_auc"] - row["mean_auc"]
+    return {"plan": dataclasses.asdict(plan), "seed": seed, "clipping_norm": clip,
+            "clipping_norm_from": clip_from,
+            "update_norms_without_dp": {"median": float(np.median(norms)),
+                                        "quartiles": np.percentile(norms, [25, 75]).tolist(),
+                                        "max": float(norms.max())},
+            "rows": rows}
+
+
+def _by_site(auc: dict[str, float]) -> dict[str, float]:
+    return {site: auc[site] for site in SITE_NAMES if site in auc}
+
+
 def auc_with_ci(labels: np.ndarray, score: np.ndarray, resamples: int = 2000) -> dict:
     """AUC and its percentile bootstrap 95% CI over cases (resamples with one class only
     are skipped)."""
