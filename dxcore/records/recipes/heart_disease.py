@@ -100,7 +100,9 @@ def split(data: str | Path | None = None):
 
 
 def site_of(case_id: str) -> str:
-    return case_id.split(" ", 1)[0]
+    """The site of a case named as :func:`split` and the test predictions name it
+    ("row hungary row 17" or "hungary row 17")."""
+    return case_id.removeprefix("row ").split(" ", 1)[0]
 
 
 def train(out_dir: Path, data: str | None = None, epochs: int | None = None,
