@@ -26,6 +26,7 @@ if intake is not None:
     if intake.cases:
         st.dataframe(drop.routing_table(intake), hide_index=True)
         st.caption("Each file is recognised by its content and read by the model shown.")
+        intake = drop.asked_section(files, intake)  # an ECG CSV's sampling rate, right here
         worklist_column, patient_column = st.columns(2)
         if worklist_column.button(drop.worklist_label(intake), icon=WORKLIST.icon,
                                   type="primary"):
