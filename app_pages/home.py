@@ -36,6 +36,7 @@ if intake is not None:
                                                           icon=PATIENT.icon):
             st.switch_page(PATIENT.path)
     drop.show_problems(intake)
+    drop.mapping_offers(intake)  # a table of unknown columns: map them on Case records
 
 st.subheader("Shipped models")
 try:

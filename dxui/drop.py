@@ -94,6 +94,22 @@ def show_problems(intake: Intake) -> None:
                  icon=":material/error:")
 
 
+def mapping_offers(intake: Intake) -> None:
+    """For each table whose columns match no model, a button to the Case records page,
+    which opens with it at its column-mapping step (:mod:`dxui.mapping`)."""
+    from dxui.navigation import RECORDS
+
+    for name, data in intake.mappable.items():
+        if st.button(f"Map the columns of {name}", key=f"dx_drop_map_{name}",
+                     icon=":material/join:",
+                     help="Say which column holds each field of a model, on the Case "
+                          "records page."):
+            from dxui.mapping import hand_over  # the core: imported once files are dropped
+
+            hand_over(name, data)
+            st.switch_page(RECORDS.path)
+
+
 def answers(files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
     """The reader options given for this drop's cases, ``{case name: {option: value}}``."""
     from dxui.results import upload_key
