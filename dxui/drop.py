@@ -35,8 +35,9 @@ SESSION_DROP = "dx_drop"
 SESSION_ANSWERS = "dx_drop_answers"
 SESSION_ASKED = "dx_drop_asked"
 HELP = (f"Images ({image_formats_text()}), ECG records (a WFDB .hea with its .dat and "
-        "optional .atr, EDF, or CSV), case tables (CSV or JSON), or a ZIP of any of these. "
-        "Each file is recognised by its content; files are read in memory and never stored.")
+        "optional .atr, EDF, or CSV), case tables (CSV, Excel .xlsx or JSON), or a ZIP of any "
+        "of these. Each file is recognised by its content; files are read in memory and never "
+        "stored.")
 
 
 def drop_zone(key: str, label: str = "Drop files") -> dict[str, bytes] | None:
