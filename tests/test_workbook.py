@@ -16,7 +16,7 @@ from dxcore.errors import DxError
 from dxcore.workbook import read_workbook, workbook_format
 from tests.catalogue import assert_clear_message
 from tests.drops import zip_of
-from tests.workbooks import SHEET, rewritten, workbook_of
+from tests.workbooks import SHEET, lying_dimension, rewritten, workbook_of
 
 CASES = [["age", "chol", "note"], [63, 233.5, "first visit"], [41, None, "2,3"]]
 
@@ -171,8 +171,7 @@ def test_a_part_longer_than_its_declared_size_is_not_read_past_it():
 
 def test_a_lying_dimension_and_a_far_away_cell():
     data = workbook_of(CASES)
-    lying = rewritten(data, SHEET, lambda xml: xml.replace(b'<dimension ref="A1:C3"/>',
-                                                           b'<dimension ref="A1:XFD1048576"/>'))
+    lying = rewritten(data, SHEET, lying_dimension)
     assert len(read(lying).table) == 2  # the stated size is not what is read
     far = rewritten(data, SHEET, lambda xml: xml.replace(
         b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'))

@@ -5,6 +5,7 @@ its parts rewritten, for the hostile ones."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterable
 
@@ -62,3 +63,11 @@ def rewritten(data: bytes, part: str | None = None,
 
 
 SHEET = "xl/worksheets/sheet1.xml"
+
+
+def lying_dimension(xml: bytes) -> bytes:
+    """A sheet that states it spans every cell Excel allows (A1:XFD1048576)."""
+    stated, count = re.subn(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:XFD1048576"/>',
+                            xml)
+    assert count == 1, "the sheet states no dimension to change"
+    return stated
