@@ -36,11 +36,12 @@ import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from dxcore.errors import DxError
+
+if TYPE_CHECKING:  # the drop zone recognises a workbook without loading pandas (or numpy)
+    import pandas as pd
 
 ZIP_SIGNATURE = b"PK\x03\x04"
 OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and encrypted .xlsx
@@ -281,6 +282,8 @@ def _table(rows: list[tuple[Any, ...]], name: str, title: str) -> pd.DataFrame:
     """The header row and the cases under it as text, every row as wide as the header; a
     value outside the header's columns is refused (which field it belongs to is not known),
     as the CSV reader refuses it, rows numbered as validation numbers them."""
+    import pandas as pd
+
     header = [_text(cell) for cell in rows[0]]
     width = len(header)
     named = [column for column, cell in enumerate(header) if cell]

@@ -189,3 +189,18 @@ def test_too_many_sheets(monkeypatch):
     monkeypatch.setattr(workbook, "MAX_SHEETS", 2)
     assert "holds 3 sheets; at most 2 can be opened" in refusal(
         workbook_of(CASES, after=["b", "c"]))
+
+
+def test_recognising_a_workbook_loads_neither_pandas_nor_numpy():
+    """The drop zone's intake (and the command line's parser, which reads its sizes) stay
+    light: the workbook module loads pandas only to read a sheet."""
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    code = ("import sys, dxcore.intake; "
+            "print(sorted(m for m in ('pandas', 'numpy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
