@@ -339,6 +339,14 @@ def _predict(args: argparse.Namespace) -> int:
         get_explainer(model.modality, args.explain)  # an unknown method fails once, here
     options = {name: value for name, value in (("fs", args.fs), ("lead", args.lead))
                if value is not None}
+    if args.mapping:
+        from dxcore.contract import read_path
+        from dxcore.records.mapping import read_mapping
+
+        options["mapping"] = read_mapping(read_path(args.mapping), args.mapping)
+        if options["mapping"].model != model.card.id:
+            raise DxError(f"--mapping {args.mapping} is for the model "
+                          f"{options['mapping'].model}, not {model.card.id}.")
     if args.adapt and model.label_shift is None:
         raise DxError(f"The model '{args.model_id}' has no label-shift calibration, so its "
                       f"answers cannot be adapted (python -m dxcore calibrate {args.model_id} "
@@ -662,10 +670,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="files, folders (read with their subfolders) or ZIP files "
                               "(read in memory) of: images; for ECG models, WFDB records "
                               "(name without extension or .hea), EDF files or CSV files; "
-                              "for record models, CSV or JSON files of cases (one per row or "
-                              "object)")
+                              "for record models, CSV, JSON or Excel (.xlsx) files of cases "
+                              "(one per row or object)")
     predict.add_argument("--fs", type=float, metavar="HZ",
                          help="ECG: sampling rate of CSV files without a time column")
+    predict.add_argument("--mapping", metavar="FILE",
+                         help="record models: a column mapping saved on the Case records "
+                              "page (JSON: {\"model\": id, \"columns\": {column: field}}), "
+                              "for tables whose headers are not the model's fields")
     predict.add_argument("--lead", metavar="NAME",
                          help="ECG: the lead to analyse (default MLII, else lead II, else "
                               "another limb lead, else the first)")

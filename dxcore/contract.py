@@ -9,6 +9,10 @@ A modality subclasses :class:`DxModel` and overrides :meth:`DxModel.read`,
 an image's facts, a record's beats and summary, a table's rows); everything else, the
 explanations (:meth:`DxModel.explain`, through :mod:`dxcore.explain`) included, is shared.
 
+An input that cannot be read without something only the user knows (an ECG CSV's sampling
+rate) says so through :meth:`DxModel.options_needed`, from the modality's
+:attr:`DxModel.asked_options`: a page asks for it, and reads the input with the answer.
+
 Example (needs the shipped weights)::
 
     from dxcore import get_model
@@ -46,6 +50,19 @@ Batch = np.ndarray | list[np.ndarray]
 # What ``read`` accepts: a path, the bytes of one file, ``{file name: bytes}`` for an
 # upload of one or more files that belong together, or an already decoded input.
 Source = str | Path | bytes | dict[str, bytes] | Any
+
+
+@dataclass(frozen=True)
+class AskedOption:
+    """A reader option a user may have to give for some inputs (an ECG CSV's sampling rate):
+    the keyword ``read`` takes (``name``), how to ask for it (``label``, ``help``) and its
+    plausible bounds (``low`` to ``high``)."""
+
+    name: str
+    label: str
+    low: float
+    high: float
+    help: str = ""
 
 
 def batch_size_of(x: Batch) -> int:
@@ -335,6 +352,9 @@ class DxModel:
     # result (:meth:`adapt`) shows adapted answers, and ``python -m dxcore calibrate`` fits
     # its card's label-shift calibration.
     adaptable: ClassVar[bool] = False
+    # The reader options a user may be asked for, by keyword: ``read`` raises a DxError
+    # whose ``needs`` fact names one when an input cannot be read without it.
+    asked_options: ClassVar[dict[str, AskedOption]] = {}
 
     def __init__(self, card: ModelCard):
         self.card = card
@@ -411,6 +431,20 @@ class DxModel:
     def preprocess(self, decoded: Any, **options: Any) -> Prepared:
         """The network input for a decoded input, as in training."""
         raise NotImplementedError
+
+    def options_needed(self, source: Source, **options: Any) -> list[AskedOption]:
+        """The :attr:`asked_options` that ``source`` cannot be read without, given
+        ``options`` (none for a modality that asks for nothing; otherwise the input is read
+        once to find out). An input unreadable for another reason needs none: its error
+        shows when it is predicted."""
+        if not self.asked_options:
+            return []
+        try:
+            self.read(source, **options)
+        except DxError as error:
+            needed = self.asked_options.get(error.facts.get("needs", ""))
+            return [] if needed is None else [needed]
+        return []
 
     def describe(self, prepared: Prepared, result: Result) -> Detail:
         """The modality's typed child of the result."""

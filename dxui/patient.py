@@ -48,7 +48,8 @@ def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = F
         ecg.summary_section(result)
         ecg.reference_section(result.detail)
         ecg.record_section(result, tag)
-        ecg.beats_section(case.model_id, upload, {}, {}, result, tag)
+        # read with the case's own options (an ECG CSV's rate), as the worklist read it
+        ecg.beats_section(case.model_id, upload, case.options, {}, result, tag)
     elif item is None:
         records.cases_section(card, upload, result)
     else:

@@ -48,6 +48,7 @@ CACHE_SECONDS = 600
 PRIOR_SECONDS = 60  # how long the site's standing prior is kept before it is read again
 SITE_PRIORS_HINT = f"the file ${SITE_PRIORS_ENV} names, see the README"
 BAR_ROW_PX = 34
+VERDICT = "Model prediction"  # the verdict's label, above the class
 THRESHOLD_COLOUR = "#222222"
 
 
@@ -427,14 +428,28 @@ def probability_bars(result: Result, item: int, calibrated_on: str) -> None:
                f"{' and moved with them' if moved and chosen_there else ''}.")
 
 
+def verdict_markdown(label: str) -> str:
+    r"""The prediction as the verdict shows it: :data:`VERDICT` small above, the class in
+    a heading that wraps (an ``st.metric`` cut "acute lymphoblastic leukaemia (ALL)" to
+    "acute lymphob…" in a narrow column).
+
+    >>> print(verdict_markdown("heart disease"))
+    :gray[Model prediction]
+    <BLANKLINE>
+    ### heart disease
+    """
+    return f":gray[{VERDICT}]\n\n### {plain(label)}"
+
+
 def verdict(result: Result, item: int, noun: str, calibrated_on: str,
             beside: Callable[[], None] | None = None) -> None:
     """Item ``item``'s prediction with its sentence, and its probability bars, in one
-    bordered box; ``beside`` draws a third column (a case's atypicality)."""
+    bordered box; ``beside`` draws more about the item (a case's atypicality) under the
+    prediction, so that the bars keep two thirds of the box whatever the class names."""
     with st.container(border=True):
-        columns = st.columns([1, 2] if beside is None else 3, gap="large")
+        columns = st.columns([1, 2], gap="large")
         with columns[0]:
-            st.metric("Model prediction", verdict_label(result, item))
+            st.markdown(verdict_markdown(verdict_label(result, item)), anchors=False)
             st.markdown(decision_sentence(result, item, noun))
             uncertain = uncertainty_text(result, item)
             caveat = coverage_caveat(result)
@@ -444,12 +459,11 @@ def verdict(result: Result, item: int, noun: str, calibrated_on: str,
                 st.caption(f"{result.coverage:.0%} prediction set: "
                            f"{class_text(result, str(result.decisions[item]))} "
                            f"alone (a confident reading at that coverage). {caveat}".strip())
+            if beside is not None:
+                beside()
         with columns[1]:
             probability_bars(result, item, calibrated_on)
             prior = prior_text(result)
             if prior is not None:
                 st.caption(prior)
-        if beside is not None:
-            with columns[2]:
-                beside()
     answer_shown()  # the background warm-up may take the interpreter for TensorFlow now

@@ -12,8 +12,10 @@ for the latest drop only, so that sorting or picking a case reruns no model.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,14 +58,16 @@ class Run:
     priors: dict[str, SitePrior]
 
 
-def run(files: dict[str, bytes]) -> Run:
-    """The drop sorted out, predicted (with a progress bar while it runs) and adapted; kept
-    in the session for the latest drop."""
-    key = upload_key(files)
+def run(files: dict[str, bytes], options: dict[str, dict[str, Any]] | None = None) -> Run:
+    """The drop sorted out, each case read with its reader ``options`` (``{case name:
+    options}``, what the user gave: :func:`dxui.drop.asked_section`), predicted (with a
+    progress bar while it runs) and adapted; kept in the session for the latest drop and
+    options."""
+    key = (upload_key(files), json.dumps(options or {}, sort_keys=True))
     kept = st.session_state.get(RUNS)
     if kept is not None and kept[0] == key:
         return kept[1]
-    intake = group_files(files)
+    intake = group_files(files).with_options(options or {})
     bar = st.progress(0.0, text=f"Reading {len(intake.cases)} cases…")
 
     def progress(done: int, total: int) -> None:
@@ -74,7 +78,8 @@ def run(files: dict[str, bytes]) -> Run:
     shown, priors = adapted(outcomes)
     for outcome in shown:  # the audit trail: as for a case page's prediction
         if isinstance(outcome.result, Result):
-            audit(outcome.model_id, Upload(outcome.case.files), {}, outcome.result)
+            audit(outcome.model_id, Upload(outcome.case.files), outcome.case.options,
+                  outcome.result)
     done = Run(intake, outcomes, shown, priors)
     st.session_state[RUNS] = (key, done)
     return done

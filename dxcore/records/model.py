@@ -28,6 +28,7 @@ from dxcore.errors import DxError
 from dxcore.explain import Explanation
 from dxcore.records.atypicality import ATYPICAL_FROM, atypicality, reconstruction_error
 from dxcore.records.domain import RecordGuard
+from dxcore.records.mapping import ColumnMapping, apply_mapping
 from dxcore.records.missingness import missing_group
 from dxcore.records.preprocessing import column_fields, encode, recorded_values
 from dxcore.records.reader import read_cases
@@ -132,17 +133,26 @@ class RecordModel(DxModel):
         """The input fields, from the card (parsed once: a gene profile has thousands)."""
         return Schema.from_json(self.card.input_spec)
 
-    def read(self, source: Any, **options: Any) -> pd.DataFrame:
-        """A table of cases: a DataFrame (a form's answers), a CSV or JSON path, or an
-        upload ``{name: bytes}`` of one such file."""
+    def read(self, source: Any, mapping: ColumnMapping | None = None,
+             **options: Any) -> pd.DataFrame:
+        """A table of cases: a DataFrame (a form's answers), a CSV, JSON or Excel workbook
+        path, or an upload ``{name: bytes}`` of one such file; with ``mapping``, its columns
+        renamed to this model's fields (:mod:`dxcore.records.mapping`)."""
         if isinstance(source, pd.DataFrame):
-            return source
-        if is_upload(source):
-            name, data = single_upload(source, "file of cases (CSV or JSON)")
-            return read_cases(data, name=name)
-        if isinstance(source, str | Path | bytes):
-            return read_cases(source)
-        raise DxError("This model reads case records (CSV or JSON).")
+            table = source
+        elif is_upload(source):
+            name, data = single_upload(source, "file of cases (CSV, JSON or Excel)")
+            table = read_cases(data, name=name)
+        elif isinstance(source, str | Path | bytes):
+            table = read_cases(source)
+        else:
+            raise DxError("This model reads case records (CSV, JSON or an Excel workbook).")
+        if mapping is None:
+            return table
+        if mapping.model != self.card.id:
+            raise DxError(f"The column mapping is for the model {mapping.model}, not "
+                          f"{self.card.id}.")
+        return apply_mapping(table, mapping, self.schema)
 
     @cached_property
     def guard(self) -> RecordGuard | None:
@@ -154,6 +164,7 @@ class RecordModel(DxModel):
         """Validate every row; rows with too few known findings are refused here, before
         the network, like rows with implausible values."""
         checked = validate(decoded, self.schema)
+        checked.notes[:0] = decoded.attrs.get("notes", [])  # how the file was read (a sheet)
         codes = dict.fromkeys(checked.errors, "invalid_input")
         if self.guard is not None:
             labels = {f.name: f.title for f in self.schema.fields}
