@@ -86,9 +86,19 @@ def test_an_essential_field_missing_is_refused(heart_model):
     assert case.code == "too_few_fields" and heart_model.schema[essential].title in case.error
 
 
-def test_a_case_unlike_the_cohort_is_refused_naming_its_most_unusual_field(heart_model):
-    """Each value within its plausible range; together unlike any Cleveland patient."""
+def test_a_value_far_outside_the_sites_values_is_refused_naming_it(heart_model):
+    """Within the plausible range, but beyond the pooled mean + 5 SD of the three sites."""
     odd = "25,0,1,250,790,1,1,60,1,9.5,3,3,6\n"
+    (case,) = heart_model.predict(read_cases((HEART + odd).encode(),
+                                             name="c.csv")).detail.results
+    assert case.code == "out_of_domain" and case.prediction is None
+    assert case.error.startswith("Resting blood pressure (mm Hg) 250 is far outside what the "
+                                 "training sites recorded")
+
+
+def test_a_case_unlike_the_cohort_is_refused_naming_its_most_unusual_field(heart_model):
+    """Each value within the sites' limits; together unlike any of their patients."""
+    odd = "25,0,1,220,540,1,1,70,1,6.0,3,3,6\n"
     (case,) = heart_model.predict(read_cases((HEART + odd).encode(),
                                              name="c.csv")).detail.results
     assert case.code == "out_of_domain" and case.prediction is None

@@ -126,7 +126,7 @@ def test_a_mapping_for_another_model_is_refused(heart_model):
 def test_the_command_line_takes_a_saved_mapping(heart_model, capsys, tmp_path):
     table = tmp_path / "fr.csv"
     table.write_text("âge,sexe,cp,trestbps,Cholestérol,fbs,restecg,thalach,exang,oldpeak,"
-                     "slope,ca,thal\n63,1,1,145,233,1,2,150,0,2.3,3,0,6\n")
+                     "slope,ca,thal\n57,1,4,130,240,0,0,150,0,0.8,2,0,3\n")
     saved = tmp_path / "mapping.json"
     saved.write_bytes(mapping_json(ColumnMapping("heart-disease", FRENCH)))
     status, lines, _ = run_cli(capsys, "predict", "heart-disease", str(table), "--mapping",
@@ -134,4 +134,6 @@ def test_the_command_line_takes_a_saved_mapping(heart_model, capsys, tmp_path):
     assert status == 0 and lines[0]["prediction"] in heart_model.card.class_names
     assert "notes" not in lines[0]  # every field read
     status, lines, _ = run_cli(capsys, "predict", "heart-disease", str(table), "--json")
-    assert lines[0]["notes"] == ["Missing, imputed from the training cohort: age, sex, chol."]
+    # unmapped, age and sex are missing: every site recorded them, so no answer
+    assert lines[0]["code"] == "too_few_fields" and "Age (years) and Sex are missing" in \
+        lines[0]["error"]
