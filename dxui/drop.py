@@ -8,6 +8,7 @@ the core is imported (:func:`dxui.server.import_core`) only once files are dropp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -82,10 +83,12 @@ def show_problems(intake: Intake) -> None:
                  icon=":material/error:")
 
 
-def dropped(key: str, label: str, hint: str) -> tuple[str, Run]:
+def dropped(key: str, label: str, hint: str,
+            admit: Callable[[Intake], bool] | None = None) -> tuple[str, Run]:
     """A page's drop (its key, :func:`dxui.results.upload_key`) read, predicted and adapted
     (:func:`dxui.worklist.run`), with its unreadable files said; without a drop the page
-    shows ``hint`` and stops."""
+    shows ``hint`` and stops, and so it does, before any model runs, when ``admit`` (shown
+    the drop sorted out) says no."""
     from dxui.results import upload_key  # the core: not for the home page (no TensorFlow)
     from dxui.worklist import run
 
@@ -93,6 +96,10 @@ def dropped(key: str, label: str, hint: str) -> tuple[str, Run]:
     if not files:
         st.info(hint, icon=":material/upload_file:")
         st.stop()
+    if admit is not None:
+        intake = sort_out(files)
+        if intake is None or not admit(intake):
+            st.stop()
     try:
         done = run(files)
     except Exception as error:
