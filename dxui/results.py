@@ -428,11 +428,15 @@ def probability_bars(result: Result, item: int, calibrated_on: str) -> None:
 
 
 def verdict(result: Result, item: int, noun: str, calibrated_on: str,
-            beside: Callable[[], None] | None = None) -> None:
+            beside: Callable[[], None] | None = None, stacked: bool = False) -> None:
     """Item ``item``'s prediction with its sentence, and its probability bars, in one
-    bordered box; ``beside`` draws a third column (a case's atypicality)."""
+    bordered box; ``beside`` draws a third column (a case's atypicality); ``stacked`` puts
+    the parts one under the other (a case in a column of the patient view, where a third of
+    its width would cut the prediction short)."""
     with st.container(border=True):
-        columns = st.columns([1, 2] if beside is None else 3, gap="large")
+        parts = 2 if beside is None else 3
+        columns = ([st.container() for _ in range(parts)] if stacked else
+                   st.columns([1, 2] if beside is None else 3, gap="large"))
         with columns[0]:
             st.metric("Model prediction", verdict_label(result, item))
             st.markdown(decision_sentence(result, item, noun))

@@ -297,9 +297,9 @@ def table_section(table: pd.DataFrame) -> pd.DataFrame:
                      "Input SHA-256": st.column_config.TextColumn(
                          width="small", help="What the audit trail knows the input by "
                                              "(it never holds the case label)")})
-    st.caption(f"{len(view)} of {len(table)} rows. Click a column header to sort by it.")
+    st.caption(f"{len(view)} of {len(table)} rows. Click a column header to sort by it. "
+               "The cases are named by their labels, which identify patients: the table and "
+               "its CSV are clinical data.")
     st.download_button("Download the worklist (CSV)", export_csv(view),
-                       file_name="worklist.csv", mime="text/csv", icon=":material/download:",
-                       help="Holds the case labels (identifiers): clinical data, to be kept "
-                            "as patient records are.")
+                       file_name="worklist.csv", mime="text/csv", icon=":material/download:")
     return view
