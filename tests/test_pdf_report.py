@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import subprocess
 import zipfile
 
 import numpy as np
@@ -27,7 +26,7 @@ from dxcore.pdf_report import (
     worklist_report,
 )
 from tests.app_pages.test_chest_xray import PATIENT, dicom_bytes
-from tests.helpers import wfdb_bytes, with_rhythm
+from tests.helpers import pdf_page_png, wfdb_bytes, with_rhythm
 
 IDENTIFIERS = ("Doe", "Jane", "PID-738291", "19790412", "1979-04-12")
 ACCESSION = "ACC-5521"
@@ -43,16 +42,9 @@ def text_of(pdf: bytes) -> list[str]:
     return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
-def render(pdf: bytes, tmp_path, page: int = 1) -> Image.Image:
+def render(pdf: bytes, page: int = 1) -> Image.Image:
     """Page ``page`` rendered by pdftoppm (poppler-utils) at 50 dpi."""
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (Debian's poppler-utils) is not installed; .ci/run installs it")
-    source = tmp_path / "report.pdf"
-    source.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", str(page), "-l", str(page),
-                    str(source), str(tmp_path / "page")], check=True, timeout=60)
-    [png] = tmp_path.glob("page*.png")
-    return Image.open(png).convert("RGB")
+    return Image.open(io.BytesIO(pdf_page_png(pdf, page))).convert("RGB")
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +93,8 @@ def test_a_report_of_a_file_without_a_case_name_is_labelled_by_its_file_name(
     assert " ".join(IDENTIFIERS_NOTICE.split()) in page
 
 
-def test_a_report_page_renders_with_the_image_and_its_map(xray_report, tmp_path):
-    pixels = np.asarray(render(xray_report[0], tmp_path))
+def test_a_report_page_renders_with_the_image_and_its_map(xray_report):
+    pixels = np.asarray(render(xray_report[0]))
     assert pixels.shape[0] > pixels.shape[1] > 300  # an A4 page
     # The saliency overlay and colour bar are in colour; the text is black on white.
     red = (pixels[..., 0] > 180) & (pixels[..., 1] < 90) & (pixels[..., 2] < 90)
