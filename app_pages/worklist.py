@@ -19,7 +19,7 @@ key, run = drop.dropped(
 if not run.outcomes:
     st.stop()
 outcomes = run.outcomes if worklist.prior_section(run) else run.adapted
-table = worklist.rows(outcomes, run.labels)
+table = worklist.rows(outcomes, run.labels, run.hashes)
 view = worklist.table_section(table)
 report.drop_report_button(run.outcomes, key, worklist=True)
 if not view.empty:

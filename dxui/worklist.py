@@ -53,13 +53,14 @@ SHOWN = ("All cases", "Uncertain only", "Positives only", "No answer only")
 class Run:
     """A drop read by its models: the answers as the models give them, the same adapted to
     each model's site prior (:func:`adapted`), those priors by model id, and each input's
-    labels (in the order of the outcomes)."""
+    labels and SHA-256 (in the order of the outcomes; hashed once, not at every rerun)."""
 
     intake: Intake
     outcomes: list[Outcome]
     adapted: list[Outcome]
     priors: dict[str, SitePrior]
     labels: list[InputLabels]
+    hashes: list[str]
 
 
 def run(files: dict[str, bytes]) -> Run:
@@ -81,7 +82,8 @@ def run(files: dict[str, bytes]) -> Run:
     for outcome in shown:  # the audit trail: as for a case page's prediction
         if isinstance(outcome.result, Result):
             audit(outcome.model_id, Upload(outcome.case.files), {}, outcome.result)
-    done = Run(intake, outcomes, shown, priors, [labels_of(outcome) for outcome in outcomes])
+    done = Run(intake, outcomes, shown, priors, [labels_of(outcome) for outcome in outcomes],
+               [input_sha256(outcome.case.files) for outcome in outcomes])
     st.session_state[RUNS] = (key, done)
     return done
 
@@ -148,12 +150,16 @@ def prior_section(run: Run) -> bool:
                           "these.")
 
 
-def rows(outcomes: list[Outcome], labels: list[InputLabels]) -> pd.DataFrame:
+def rows(outcomes: list[Outcome], labels: list[InputLabels],
+         hashes: list[str] | None = None) -> pd.DataFrame:
     """One row per image, ECG record or table row, in the order dropped, each named by its
-    case label and its input's SHA-256 (what the audit trail knows it by)."""
+    case label and its input's SHA-256 (what the audit trail knows it by; ``hashes``: the
+    run's, else hashed here)."""
+    if hashes is None:
+        hashes = [input_sha256(outcome.case.files) for outcome in outcomes]
     table: list[dict] = []
-    for index, (outcome, named) in enumerate(zip(outcomes, labels, strict=True)):
-        sha256 = input_sha256(outcome.case.files)
+    for index, (outcome, named, sha256) in enumerate(zip(outcomes, labels, hashes,
+                                                         strict=True)):
         for row in _rows_of(outcome, named):
             table.append({**row, "Input SHA-256": sha256, "outcome": index})
     return pd.DataFrame(table, columns=COLUMNS + HIDDEN)
