@@ -114,9 +114,11 @@ def header_section(labels: list[InputLabels]) -> str:
     patients = stated_patients(labels)
     st.header(f"Patient: {plain(label)}", anchor=False)
     if len(patients) == 1:
-        st.caption("The patient ID the files state (a DICOM's PatientID, a case table's "
-                   "patient ID column). Patient data: shown here and in the PDF, never "
-                   "written to the audit trail.")
+        stating = sum(bool(named.patients()) for named in labels)
+        which = "all" if stating == len(labels) else f"{stating} of the {len(labels)}"
+        st.caption(f"The patient ID that {which} inputs state (a DICOM's PatientID, a case "
+                   "table's patient ID column). Patient data: shown here and in the PDF, "
+                   "never written to the audit trail.")
     elif patients:
         st.warning(f"**The files state {len(patients)} different patient IDs:** "
                    f"{plain(', '.join(patients))}. Check that they are one patient's before "

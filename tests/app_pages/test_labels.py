@@ -75,6 +75,7 @@ def test_the_patient_view_names_the_patient_sums_up_and_shows_inputs_side_by_sid
     app = home
     assert not app.exception and not app.error
     assert [shown(h.value) for h in app.header] == [f"Patient: {DICOM_PATIENT['PatientID']}"]
+    assert any("The patient ID that all inputs state" in c.value for c in app.caption)
     summary = summary_of(app)
     assert summary["Input"].tolist() == [ACCESSION, DICOM_PATIENT["PatientID"]]
     assert summary["Model"].tolist() == ["cxr-pneumonia", "heart-disease"]
