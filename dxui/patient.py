@@ -131,19 +131,16 @@ def header_section(labels: list[InputLabels]) -> str:
 
 def summary_table(outcomes: list[Outcome], labels: list[InputLabels]) -> pd.DataFrame:
     """One row per input (per row of a table): its case label, its model, its answer (with
-    the probability) and its doubt: the prediction set (two classes: the model cannot tell
-    them apart; an ECG record: how many beats are uncertain), or why there is no answer."""
+    the probability) and its doubt: what its prediction set says (two classes: the model
+    cannot tell them apart; an ECG record: how many beats are uncertain), or why there is
+    no answer."""
     table = worklist.rows(outcomes, labels)
     answers = [prediction if pd.isna(probability) else
                f"{prediction} ({probability_text(probability)})"
                for prediction, probability in zip(table["Prediction"], table["Probability"],
                                                   strict=True)]
-    doubts = [chosen if answered else (guard or prediction)
-              for chosen, answered, guard, prediction in zip(
-                  table["Prediction set"], table["answered"], table["Domain guard"],
-                  table["Prediction"], strict=True)]
     return pd.DataFrame({"Input": table["Case"], "Model": table["Model"], "Answer": answers,
-                         "Doubt": doubts}, columns=SUMMARY_COLUMNS)
+                         "Doubt": table["doubt"]}, columns=SUMMARY_COLUMNS)
 
 
 def summary_section(outcomes: list[Outcome], labels: list[InputLabels]) -> None:
@@ -151,11 +148,12 @@ def summary_section(outcomes: list[Outcome], labels: list[InputLabels]) -> None:
     st.dataframe(summary_table(outcomes, labels), hide_index=True, key="patient_summary",
                  column_config={
                      "Input": st.column_config.TextColumn(width="medium"),
+                     "Model": st.column_config.TextColumn(width="small"),
                      "Answer": st.column_config.TextColumn(width="medium"),
                      "Doubt": st.column_config.TextColumn(
-                         width="medium", help="The prediction set at the model's coverage "
-                                              "(more than one class: uncertain), or why the "
-                                              "model gave no answer")})
+                         width="large", help="What the prediction set at the model's "
+                                             "coverage says (more than one class: "
+                                             "uncertain), or why the model gave no answer")})
 
 
 def inputs_section(outcomes: list[Outcome], labels: list[InputLabels]) -> None:

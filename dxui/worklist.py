@@ -42,8 +42,9 @@ RUNS = "dx_worklist_run"
 COLUMNS = ["Case", "Model", "Prediction", "Probability", "Prediction set", "Domain guard",
            "Atypicality", "Input SHA-256"]
 # Hidden columns the orderings read: which outcome and item a row is, whether it is uncertain
-# (its prediction set holds more than one class), positive, or has no answer.
-HIDDEN = ["outcome", "item", "uncertain", "positive", "answered"]
+# (its prediction set holds more than one class), positive, or has no answer; and the
+# doubt in words, for the patient view's summary.
+HIDDEN = ["outcome", "item", "uncertain", "positive", "answered", "doubt"]
 ORDERS = ("As dropped", "Uncertain first", "Positives first", "Highest probability first",
           "Lowest probability first")
 SHOWN = ("All cases", "Uncertain only", "Positives only", "No answer only")
@@ -174,7 +175,8 @@ def _rows_of(outcome: Outcome, labels: InputLabels) -> list[dict]:
         refused = is_refusal(result)
         return [{**base, "Prediction": "no answer" if refused else f"not read: {result}",
                  "Domain guard": f"refused: {result}" if refused else "",
-                 "answered": False}]
+                 "answered": False,
+                 "doubt": f"refused: {result}" if refused else f"not read: {result}"}]
     card = load_model(case.model_id).card
     if case.kind == "record":
         return [_case_row({**base, "Case": labels.case(case_result.row)}, card.positive_class,
@@ -186,12 +188,14 @@ def _rows_of(outcome: Outcome, labels: InputLabels) -> list[dict]:
         return [{**base, "Prediction": f"{len(result)} beats: " + ", ".join(
                      f"{name} {counts.get(name, 0)}" for name in result.rule.returned),
                  "Prediction set": f"{uncertain} beats uncertain",
-                 "uncertain": uncertain > 0, "positive": ectopic > 0}]
+                 "uncertain": uncertain > 0, "positive": ectopic > 0,
+                 "doubt": f"{uncertain} of {len(result)} beats uncertain"}]
     probability = _shown_probability(result, 0)
     return [{**base, "Prediction": verdict_label(result, 0), "Probability": probability,
              "Prediction set": " or ".join(result.set_of(0)),
              "uncertain": result.uncertain(0),
-             "positive": str(result.decisions[0]) == card.positive_class}]
+             "positive": str(result.decisions[0]) == card.positive_class,
+             "doubt": set_doubt(result.set_of(0))}]
 
 
 def _case_row(base: dict, positive_class: str | None, case) -> dict:
@@ -201,13 +205,25 @@ def _case_row(base: dict, positive_class: str | None, case) -> dict:
         refused = is_refusal(case.code)
         return {**row, "Prediction": "no answer" if refused else f"not read: {case.error}",
                 "Domain guard": f"refused: {case.error}" if refused else "",
-                "answered": False}
+                "answered": False,
+                "doubt": f"{'refused' if refused else 'not read'}: {case.error}"}
     chosen = case.prediction_set.get("prediction_set", [case.prediction])
     return {**row, "Prediction": case.prediction if len(chosen) == 1
             else f"uncertain: {' or '.join(chosen)}",
             "Probability": case.probabilities[case.prediction],
             "Prediction set": " or ".join(chosen), "uncertain": len(chosen) > 1,
-            "positive": case.prediction == positive_class}
+            "positive": case.prediction == positive_class, "doubt": set_doubt(chosen)}
+
+
+def set_doubt(chosen: list[str]) -> str:
+    """The doubt a prediction set says, in words.
+
+    >>> set_doubt(["PNEUMONIA"]), set_doubt(["NORMAL", "PNEUMONIA"])
+    ('none: PNEUMONIA alone in the set', 'uncertain: the set holds NORMAL and PNEUMONIA')
+    """
+    if len(chosen) == 1:
+        return f"none: {chosen[0]} alone in the set"
+    return f"uncertain: the set holds {' and '.join(chosen)}"
 
 
 def _shown_probability(result: Result, item: int) -> float:

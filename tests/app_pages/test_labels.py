@@ -1,8 +1,8 @@
 """Case labels on the pages (issue 27): the worklist's Case column and case view name each
 case as its files do (a DICOM's accession number, a table's ID column, else the file name
 and row), the audit trail never holds a label; the patient view is headed by the patient's
-label, sums up every answer and its doubt, shows two or three inputs side by side, and opens
-a drop of several patients only on request."""
+label, sums up every answer and its doubt, shows its inputs side by side, two to a row, and
+opens a drop of several patients only on request."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dxcore.audit import AuditLog, verify
-from dxui import patient
+from dxui import patient, worklist
 from dxui.navigation import PATIENT
 from tests.app_pages.conftest import open_app, shown
 from tests.app_pages.test_chest_xray import PATIENT as DICOM_PATIENT
@@ -79,7 +79,12 @@ def test_the_patient_view_names_the_patient_sums_up_and_shows_inputs_side_by_sid
     summary = summary_of(app)
     assert summary["Input"].tolist() == [ACCESSION, DICOM_PATIENT["PatientID"]]
     assert summary["Model"].tolist() == ["cxr-pneumonia", "heart-disease"]
-    assert all(summary["Answer"]) and all(summary["Doubt"])
+    assert all(summary["Answer"])
+    # The doubt says what each answer's prediction set says, as the worklist flags it.
+    _, run = app.session_state[worklist.RUNS]
+    flagged = worklist.rows(run.adapted, run.labels)["uncertain"].tolist()
+    assert [doubt.split(": ")[0] for doubt in summary["Doubt"]] == [
+        "uncertain" if uncertain else "none" for uncertain in flagged]
     # Side by side: each input's heading in a column of its own.
     headed = [[shown(s.value) for s in column.subheader] for column in app.columns]
     assert [f"Image: {ACCESSION} — read by cxr-pneumonia"] in headed

@@ -16,7 +16,7 @@ def table() -> pd.DataFrame:
              41.25, "b" * 64],
             ["x.png", "cxr-pneumonia", "no answer", np.nan, "", "refused: not an X-ray",
              np.nan, "c" * 64]]
-    return pd.DataFrame([[*row, 0, 0, False, False, True] for row in rows],
+    return pd.DataFrame([[*row, 0, 0, False, False, True, ""] for row in rows],
                         columns=COLUMNS + HIDDEN)
 
 
