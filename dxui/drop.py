@@ -90,14 +90,18 @@ def dropped(key: str, label: str, hint: str,
     shows ``hint`` and stops, and so it does, before any model runs, when ``admit`` (shown
     the drop sorted out) says no."""
     from dxui.results import upload_key  # the core: not for the home page (no TensorFlow)
-    from dxui.worklist import run
+    from dxui.worklist import RUNS, run
 
     files = drop_zone(key, label)
     if not files:
         st.info(hint, icon=":material/upload_file:")
         st.stop()
+    drop_key = upload_key(files)
     if admit is not None:
-        intake = sort_out(files)
+        # The drop's run, once made, holds it sorted out: a large ZIP is not expanded again
+        # at every rerun.
+        kept = st.session_state.get(RUNS)
+        intake = kept[1].intake if kept is not None and kept[0] == drop_key else sort_out(files)
         if intake is None or not admit(intake):
             st.stop()
     try:
@@ -106,4 +110,4 @@ def dropped(key: str, label: str, hint: str,
         show_error(error)
         st.stop()
     show_problems(done.intake)
-    return upload_key(files), done
+    return drop_key, done

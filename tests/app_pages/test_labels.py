@@ -115,3 +115,6 @@ def test_a_drop_of_several_patients_opens_on_the_patient_view_only_on_request(he
     # Two MRNs: no one patient's ID heads the page, and the page says why.
     assert [shown(h.value) for h in app.header] == ["Patient: ward.csv"]
     assert any("2 different patient IDs" in shown(w.value) for w in app.warning)
+    # Unticked, the page closes again (the drop, already read, is not read again).
+    app.checkbox(key="patient_anyway").uncheck().run()
+    assert not app.exception and not app.header and not app.dataframe
