@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # the core imports Keras (and TensorFlow) only where a networ
     from dxcore.compiled import CompiledNetwork
     from dxcore.explain import Explanation
     from dxcore.label_shift import SitePrior
+    from dxcore.labels import Identity
 
 # A network input: one array, or one array per input of a multi-input network; the first
 # axis is always the batch.
@@ -469,6 +470,14 @@ class DxModel:
     def explained_items(self, result: Result) -> list[int]:
         """The items the command line explains with ``--explain`` (all, by default)."""
         return list(range(len(result)))
+
+    def identities(self, files: dict[str, bytes]) -> list[Identity]:
+        """What an upload states about itself, for the case labels a clinician reads
+        (:mod:`dxcore.labels`): one :class:`~dxcore.labels.Identity` per item the worklist
+        shows (a table's rows in order; one for an image or a record), or none, and the
+        file name labels it (the default). Identifiers: shown on the pages and in the PDFs,
+        never logged. Raises nothing but :class:`DxError` (an unreadable upload)."""
+        return []
 
     # --- shared ----------------------------------------------------------------------
     @property

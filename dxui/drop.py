@@ -13,6 +13,7 @@ the core is imported (:func:`dxui.server.import_core`) only once files are dropp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -169,17 +170,27 @@ def _keep_answer(key: str, case: str, option: str, widget: str) -> None:
     st.session_state[SESSION_ANSWERS] = (key, given)
 
 
-def dropped(key: str, label: str, hint: str) -> tuple[str, Run]:
+def dropped(key: str, label: str, hint: str,
+            admit: Callable[[Intake], bool] | None = None) -> tuple[str, Run]:
     """A page's drop (its key, :func:`dxui.results.upload_key`) read, predicted and adapted
     (:func:`dxui.worklist.run`), with its unreadable files said; without a drop the page
-    shows ``hint`` and stops."""
+    shows ``hint`` and stops, and so it does, before any model runs, when ``admit`` (shown
+    the drop sorted out) says no."""
     from dxui.results import upload_key  # the core: not for the home page (no TensorFlow)
-    from dxui.worklist import run
+    from dxui.worklist import RUNS, run
 
     files = drop_zone(key, label)
     if not files:
         st.info(hint, icon=":material/upload_file:")
         st.stop()
+    drop_key = upload_key(files)
+    if admit is not None:
+        # The drop's run, once made, holds it sorted out: a large ZIP is not expanded again
+        # at every rerun.
+        kept = st.session_state.get(RUNS)
+        intake = kept[1].intake if kept is not None and kept[0] == drop_key else sort_out(files)
+        if intake is None or not admit(intake):
+            st.stop()
     try:
         done = run(files, answers(files))
     except Exception as error:
@@ -187,4 +198,4 @@ def dropped(key: str, label: str, hint: str) -> tuple[str, Run]:
         st.stop()
     show_problems(done.intake)
     asked_section(files, done.intake)
-    return upload_key(files), done
+    return drop_key, done

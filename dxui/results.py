@@ -442,12 +442,15 @@ def verdict_markdown(label: str) -> str:
 
 
 def verdict(result: Result, item: int, noun: str, calibrated_on: str,
-            beside: Callable[[], None] | None = None) -> None:
+            beside: Callable[[], None] | None = None, stacked: bool = False) -> None:
     """Item ``item``'s prediction with its sentence, and its probability bars, in one
     bordered box; ``beside`` draws more about the item (a case's atypicality) under the
-    prediction, so that the bars keep two thirds of the box whatever the class names."""
+    prediction, so that the bars keep two thirds of the box whatever the class names;
+    ``stacked`` puts the parts one under the other (a case in a column of the patient view,
+    where a third of its width would cut the prediction short)."""
     with st.container(border=True):
-        columns = st.columns([1, 2], gap="large")
+        columns = ([st.container(), st.container()] if stacked else
+                   st.columns([1, 2], gap="large"))
         with columns[0]:
             st.markdown(verdict_markdown(verdict_label(result, item)), anchors=False)
             st.markdown(decision_sentence(result, item, noun))

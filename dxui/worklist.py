@@ -6,8 +6,10 @@ the case picked.
 model, Result or DxError) as the models answered, which the worklist's PDF report reads, and
 the same adapted to each model's site prevalence (:func:`adapted`: estimated from the drop's
 own answers when they are enough, :mod:`dxcore.adaptation`), which the pages show and the
-audit trail logs (each answer, as a case page's). The run is kept in the session's memory
-for the latest drop only, so that sorting or picking a case reruns no model.
+audit trail logs (each answer, as a case page's), and each input's case labels
+(:mod:`dxcore.labels`: the file name, a DICOM's accession number, a table's ID column),
+which the pages show and the audit trail never holds. The run is kept in the session's
+memory for the latest drop only, so that sorting or picking a case reruns no model.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dxcore.audit import input_sha256
 from dxcore.contract import Result
 from dxcore.errors import DxError
 from dxcore.intake import Intake, Outcome, group_files, predict_cases
 from dxcore.label_shift import SitePrior
+from dxcore.labels import InputLabels, input_labels
 from dxcore.site_prior import MIN_BATCH
 from dxcore.wording import is_refusal, probability_text
 from dxui.common import load_model, plain
@@ -38,10 +42,11 @@ from dxui.results import (
 
 RUNS = "dx_worklist_run"
 COLUMNS = ["Case", "Model", "Prediction", "Probability", "Prediction set", "Domain guard",
-           "Atypicality"]
+           "Atypicality", "Input SHA-256"]
 # Hidden columns the orderings read: which outcome and item a row is, whether it is uncertain
-# (its prediction set holds more than one class), positive, or has no answer.
-HIDDEN = ["outcome", "item", "uncertain", "positive", "answered"]
+# (its prediction set holds more than one class), positive, or has no answer; and the
+# doubt in words, for the patient view's summary.
+HIDDEN = ["outcome", "item", "uncertain", "positive", "answered", "doubt"]
 ORDERS = ("As dropped", "Uncertain first", "Positives first", "Highest probability first",
           "Lowest probability first")
 SHOWN = ("All cases", "Uncertain only", "Positives only", "No answer only")
@@ -50,12 +55,15 @@ SHOWN = ("All cases", "Uncertain only", "Positives only", "No answer only")
 @dataclass
 class Run:
     """A drop read by its models: the answers as the models give them, the same adapted to
-    each model's site prior (:func:`adapted`), and those priors by model id."""
+    each model's site prior (:func:`adapted`), those priors by model id, and each input's
+    labels and SHA-256 (in the order of the outcomes; hashed once, not at every rerun)."""
 
     intake: Intake
     outcomes: list[Outcome]
     adapted: list[Outcome]
     priors: dict[str, SitePrior]
+    labels: list[InputLabels]
+    hashes: list[str]
 
 
 def run(files: dict[str, bytes], options: dict[str, dict[str, Any]] | None = None) -> Run:
@@ -80,9 +88,20 @@ def run(files: dict[str, bytes], options: dict[str, dict[str, Any]] | None = Non
         if isinstance(outcome.result, Result):
             audit(outcome.model_id, Upload(outcome.case.files), outcome.case.options,
                   outcome.result)
-    done = Run(intake, outcomes, shown, priors)
+    done = Run(intake, outcomes, shown, priors, [labels_of(outcome) for outcome in outcomes],
+               [input_sha256(outcome.case.files) for outcome in outcomes])
     st.session_state[RUNS] = (key, done)
     return done
+
+
+def labels_of(outcome: Outcome) -> InputLabels:
+    """The input's labels, from what its model's modality reads in it (by its name when the
+    model cannot be loaded: the outcome says why)."""
+    try:
+        model = load_model(outcome.model_id)
+    except DxError:
+        return InputLabels(outcome.case.name)
+    return input_labels(model, outcome.case.name, outcome.case.files)
 
 
 def adapted(outcomes: list[Outcome]) -> tuple[list[Outcome], dict[str, SitePrior]]:
@@ -137,29 +156,36 @@ def prior_section(run: Run) -> bool:
                           "these.")
 
 
-def rows(outcomes: list[Outcome]) -> pd.DataFrame:
-    """One row per image, ECG record or table row, in the order dropped."""
+def rows(outcomes: list[Outcome], labels: list[InputLabels],
+         hashes: list[str] | None = None) -> pd.DataFrame:
+    """One row per image, ECG record or table row, in the order dropped, each named by its
+    case label and its input's SHA-256 (what the audit trail knows it by; ``hashes``: the
+    run's, else hashed here)."""
+    if hashes is None:
+        hashes = [input_sha256(outcome.case.files) for outcome in outcomes]
     table: list[dict] = []
-    for index, outcome in enumerate(outcomes):
-        for row in _rows_of(outcome):
-            table.append({**row, "outcome": index})
+    for index, (outcome, named, sha256) in enumerate(zip(outcomes, labels, hashes,
+                                                         strict=True)):
+        for row in _rows_of(outcome, named):
+            table.append({**row, "Input SHA-256": sha256, "outcome": index})
     return pd.DataFrame(table, columns=COLUMNS + HIDDEN)
 
 
-def _rows_of(outcome: Outcome) -> list[dict]:
+def _rows_of(outcome: Outcome, labels: InputLabels) -> list[dict]:
     case, result = outcome.case, outcome.result
-    base = {"Case": case.name, "Model": case.model_id, "Probability": np.nan,
+    base = {"Case": labels.case(), "Model": case.model_id, "Probability": np.nan,
             "Prediction set": "", "Domain guard": "accepted", "Atypicality": np.nan,
             "item": 0, "uncertain": False, "positive": False, "answered": True}
     if isinstance(result, DxError):
         refused = is_refusal(result)
         return [{**base, "Prediction": "no answer" if refused else f"not read: {result}",
                  "Domain guard": f"refused: {result}" if refused else "",
-                 "answered": False}]
+                 "answered": False,
+                 "doubt": f"refused: {result}" if refused else f"not read: {result}"}]
     card = load_model(case.model_id).card
     if case.kind == "record":
-        return [_case_row(base, card.positive_class, case_result)
-                for case_result in result.detail.results]
+        return [_case_row({**base, "Case": labels.case(case_result.row)}, card.positive_class,
+                          case_result) for case_result in result.detail.results]
     if case.kind == "ecg":
         counts = Counter(str(d) for d in result.decisions)
         uncertain = sum(result.uncertain(i) for i in range(len(result)))
@@ -167,28 +193,42 @@ def _rows_of(outcome: Outcome) -> list[dict]:
         return [{**base, "Prediction": f"{len(result)} beats: " + ", ".join(
                      f"{name} {counts.get(name, 0)}" for name in result.rule.returned),
                  "Prediction set": f"{uncertain} beats uncertain",
-                 "uncertain": uncertain > 0, "positive": ectopic > 0}]
+                 "uncertain": uncertain > 0, "positive": ectopic > 0,
+                 "doubt": f"{uncertain} of {len(result)} beats uncertain"}]
     probability = _shown_probability(result, 0)
     return [{**base, "Prediction": verdict_label(result, 0), "Probability": probability,
              "Prediction set": " or ".join(result.set_of(0)),
              "uncertain": result.uncertain(0),
-             "positive": str(result.decisions[0]) == card.positive_class}]
+             "positive": str(result.decisions[0]) == card.positive_class,
+             "doubt": set_doubt(result.set_of(0))}]
 
 
 def _case_row(base: dict, positive_class: str | None, case) -> dict:
-    row = {**base, "Case": f"{base['Case']} · row {case.row}", "item": case.item,
+    row = {**base, "item": case.item,
            "Atypicality": np.nan if case.atypicality is None else case.atypicality}
     if case.error is not None:
         refused = is_refusal(case.code)
         return {**row, "Prediction": "no answer" if refused else f"not read: {case.error}",
                 "Domain guard": f"refused: {case.error}" if refused else "",
-                "answered": False}
+                "answered": False,
+                "doubt": f"{'refused' if refused else 'not read'}: {case.error}"}
     chosen = case.prediction_set.get("prediction_set", [case.prediction])
     return {**row, "Prediction": case.prediction if len(chosen) == 1
             else f"uncertain: {' or '.join(chosen)}",
             "Probability": case.probabilities[case.prediction],
             "Prediction set": " or ".join(chosen), "uncertain": len(chosen) > 1,
-            "positive": case.prediction == positive_class}
+            "positive": case.prediction == positive_class, "doubt": set_doubt(chosen)}
+
+
+def set_doubt(chosen: list[str]) -> str:
+    """The doubt a prediction set says, in words.
+
+    >>> set_doubt(["PNEUMONIA"]), set_doubt(["NORMAL", "PNEUMONIA"])
+    ('none: PNEUMONIA alone in the set', 'uncertain: the set holds NORMAL and PNEUMONIA')
+    """
+    if len(chosen) == 1:
+        return f"none: {chosen[0]} alone in the set"
+    return f"uncertain: the set holds {' and '.join(chosen)}"
 
 
 def _shown_probability(result: Result, item: int) -> float:
@@ -265,7 +305,11 @@ def table_section(table: pd.DataFrame) -> pd.DataFrame:
     st.dataframe(shown_table(view), hide_index=True,
                  key="worklist_table",
                  column_config={
-                     "Case": st.column_config.TextColumn(width="medium"),
+                     "Case": st.column_config.TextColumn(
+                         width="medium", help="The case's label: a DICOM's accession number "
+                                              "(else study ID), a case table's ID column, "
+                                              "else the file name (row N: a table's Nth "
+                                              "case under its header)"),
                      "Model": st.column_config.TextColumn(width="small"),
                      "Prediction": st.column_config.TextColumn(width="medium"),
                      "Probability": st.column_config.TextColumn(
@@ -276,8 +320,13 @@ def table_section(table: pd.DataFrame) -> pd.DataFrame:
                      "Domain guard": st.column_config.TextColumn(width="medium"),
                      "Atypicality": st.column_config.TextColumn(
                          width="small", help="Case records: percentile of the training "
-                                             "cohort's reconstruction error")})
-    st.caption(f"{len(view)} of {len(table)} rows. Click a column header to sort by it.")
+                                             "cohort's reconstruction error"),
+                     "Input SHA-256": st.column_config.TextColumn(
+                         width="small", help="What the audit trail knows the input by "
+                                             "(it never holds the case label)")})
+    st.caption(f"{len(view)} of {len(table)} rows. Click a column header to sort by it. "
+               "The cases are named by their labels, which identify patients: the table and "
+               "its CSV are clinical data.")
     st.download_button("Download the worklist (CSV)", export_csv(view),
                        file_name="worklist.csv", mime="text/csv", icon=":material/download:")
     return view

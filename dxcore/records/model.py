@@ -26,7 +26,9 @@ import pandas as pd
 from dxcore.contract import DxModel, Prepared, Result, is_upload, single_upload
 from dxcore.errors import DxError
 from dxcore.explain import Explanation
+from dxcore.labels import Identity
 from dxcore.records.atypicality import ATYPICAL_FROM, atypicality, reconstruction_error
+from dxcore.records.case_ids import table_identities
 from dxcore.records.domain import RecordGuard
 from dxcore.records.mapping import ColumnMapping, apply_mapping
 from dxcore.records.missingness import missing_group
@@ -153,6 +155,11 @@ class RecordModel(DxModel):
             raise DxError(f"The column mapping is for the model {mapping.model}, not "
                           f"{self.card.id}.")
         return apply_mapping(table, mapping, self.schema)
+
+    def identities(self, files: dict[str, bytes]) -> list[Identity]:
+        """Each row's case and patient ID from the table's ID columns
+        (:mod:`dxcore.records.case_ids`), rows numbered as :meth:`read` reads them."""
+        return table_identities(self.read(files), self.schema.names)
 
     @cached_property
     def guard(self) -> RecordGuard | None:
