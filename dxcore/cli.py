@@ -77,7 +77,12 @@ def models_markdown(cards: list[ModelCard]) -> str:
             f"{metric_label(check.metric)} {'>=' if check.direction == 'at_least' else '<='} "
             f"{check.bound:g} {'met' if check.met else '**missed**'}"
             for check in card.target_checks()) or "none stated"
-        row = [f"`{card.id}`", card["task"], measured(card, "auc"), accuracy,
+        auc = measured(card, "auc")
+        at_sites = [name for name in metrics if name.startswith("auc_at_")]
+        if at_sites:  # a model trained across sites: its AUC at each of them too
+            auc += "; " + "; ".join(f"{metric_label(name).removeprefix('AUC ')} "
+                                    f"{measured(card, name)}" for name in at_sites)
+        row = [f"`{card.id}`", card["task"], auc, accuracy,
                measured(card, "sensitivity"), measured(card, "specificity"), targets]
         lines.append("| " + " | ".join(cell(text) for text in row) + " |")
     return "\n".join(lines)

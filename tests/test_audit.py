@@ -150,7 +150,7 @@ def test_ecg_header_comments_never_reach_the_log(tmp_path, ecg_model, mitdb_root
 def test_case_columns_never_reach_the_log(tmp_path, heart_model):
     files = {"cases.csv": b"name,patient_id,birth_date,age,sex,cp,trestbps,chol,fbs,restecg,"
                           b"thalach,exang,oldpeak,slope,ca,thal\n"
-                          b"Jane Doe,PID-738291,1979-04-12,63,1,1,145,233,1,2,150,0,2.3,3,0,6\n"
+                          b"Jane Doe,PID-738291,1979-04-12,67,1,4,160,286,0,2,108,1,1.5,2,3,3\n"
                           b"Jane Doe,PID-738291,1979-04-12,430,1,1,145,233,1,2,150,0,2.3,3,0,6\n"}
     result = heart_model.predict(files)
     log = AuditLog(tmp_path / "a.jsonl")
@@ -170,7 +170,7 @@ def test_case_labels_never_reach_the_log(tmp_path, cxr_model, heart_model, test_
                                                        AccessionNumber="ACC-5521")}),
               (heart_model, {"ward-3.csv": b"case_id,age,sex,cp,trestbps,chol,fbs,restecg,"
                                            b"thalach,exang,oldpeak,slope,ca,thal\n"
-                                           b"C-0042,63,1,1,145,233,1,2,150,0,2.3,3,0,6\n"})]
+                                           b"C-0042,67,1,4,160,286,0,2,108,1,1.5,2,3,3\n"})]
     for model, files in inputs:
         [name] = files
         labels = input_labels(model, name, files)

@@ -32,7 +32,7 @@ IDENTIFIERS = ("Doe", "Jane", "PID-738291", "19790412", "1979-04-12")
 ACCESSION = "ACC-5521"
 CASES = (b"name,patient_id,birth_date,age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,"
          b"oldpeak,slope,ca,thal\n"
-         b"Jane Doe,PID-738291,1979-04-12,63,1,1,145,233,1,2,150,0,2.3,3,0,6\n"
+         b"Jane Doe,PID-738291,1979-04-12,67,1,4,160,286,0,2,108,1,1.5,2,3,3\n"
          b"Jane Doe,PID-738291,1979-04-12,41,0,2,130,204,0,2,172,0,1.4,1,0,3\n"
          b"Jane Doe,PID-738291,1979-04-12,430,1,1,145,233,1,2,150,0,2.3,3,0,6\n")
 
@@ -173,7 +173,7 @@ def test_the_cli_worklist_report_is_a_summary_then_a_page_per_case(capsys, tmp_p
     assert "# Case Model" in pages[0] and "1 PID-738291 heart-disease" in pages[0]
     assert all(page.startswith(f"Dx case report - case {k}: PID-738291")
                for k, page in enumerate(pages[1:], start=1))
-    assert "Age: 63 years" in pages[1] and "raised the probability" in " ".join(pages[1:3])
+    assert "Age: 67 years" in pages[1] and "raised the probability" in " ".join(pages[1:3])
     assert "No answer" in pages[3]
     unused = ("Jane", "Doe", "1979-04-12")  # the table's other columns: never shown
     assert not any(identifier in " ".join(pages) for identifier in unused)

@@ -143,10 +143,10 @@ def test_chosen_model_notes_and_imputed_values(page):
     assert not page.error, page.error[0].value
     notes = [shown(info.value) for info in page.info]
     assert "Ignored 1 column this model does not use: comment." in notes
-    assert "Not in the file, so imputed for every case: fbs." in notes
+    assert "Not in the file, so every case is answered without them: fbs." in notes
     assert not any(note.startswith("Matched by") for note in notes)
-    assert any(note.startswith("Missing, so imputed from the training cohort")
-               and "Resting blood pressure" in note for note in notes)  # row 1's "?"
+    assert any(note.startswith("Not recorded: ") and "Resting blood pressure" in note
+               for note in notes)  # row 1's "?": the model reads that it was not recorded
 
 
 def test_one_json_case_shows_the_single_case_view(page, heart_card):
@@ -201,7 +201,7 @@ def test_form_entry_gives_a_prediction(page, heart_card):
     assert not page.exception
     assert not page.error
     assert verdicts(page) == ["heart disease"]
-    assert any(info.value.startswith("Missing, so imputed") and "Serum cholesterol"
+    assert any(info.value.startswith("Not recorded: ") and "Serum cholesterol"
                in info.value for info in page.info)
     assert len(charts(page)) == 1
     assert "About the model" in subheaders(page)
