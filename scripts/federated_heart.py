@@ -1,22 +1,20 @@
-"""Federated heart-disease (issue 14): choose on validation, then measure on the test splits
-once (:mod:`dxcore.records.federated_study`).
+"""The heart-disease model trained across sites (issues 14 and 25): every choice on the
+sites' training splits (:mod:`dxcore.records.federated_study`); no step reads a test case.
 
-``select`` trains every candidate on the fitting parts of the sites' training splits and
-scores it on their validation parts (no test case is read); it writes
-``runs/federated-heart/selection.json``. ``test`` trains the chosen recipes on the whole
-training splits, measures (a) the shipped Cleveland-only model, (b) pooled training and (c)
-FedAvg and FedProx on each site's test split, and records the measurement in the shipped
-card: the per-site table in ``test_metrics.by_site`` and one ``test_evaluations`` entry per
-recipe measured. ``describe`` writes how the candidates were made and chosen into the
-card's ``methods.federated``. ``test`` refuses to run a second time unless ``--again``
-(which still counts). ``dp`` measures what central differential privacy costs the chosen
-FedAvg plan on the validation parts (no test case is read): the sites' validation AUCs
-without DP and at each ``--noise`` multiplier, with the clipping norm ``--clip`` or else the
-median update norm of the run without DP; it writes ``runs/federated-heart/dp.json``.
+``select-missing`` scores the shipped recipe's candidates (field dropout x FedAvg rounds) by
+cross-validation within the sites, with only the triage findings, and with each site left
+out (``runs/federated-heart/missing.json``). ``new-site`` makes network, calibration and
+guard from two sites and measures them on the third's training split, for each site
+(``new_site.json``). ``describe`` writes both into the card's ``methods.federated``. ``dp``
+measures what central differential privacy costs the chosen FedAvg plan on the validation
+parts (``dp.json``). ``select`` is issue 14's selection of the earlier, Cleveland-schema
+candidates on validation parts (``selection.json``). The shipped model itself is trained by
+``python -m dxcore train heart-disease`` and measured once by ``python -m dxcore evaluate
+heart-disease --store``.
 
 Usage:
-    nice -n 19 python scripts/federated_heart.py select
-    nice -n 19 python scripts/federated_heart.py test
+    nice -n 19 python scripts/federated_heart.py select-missing
+    nice -n 19 python scripts/federated_heart.py new-site
     python scripts/federated_heart.py describe
     nice -n 19 python scripts/federated_heart.py dp --noise 0.5 1.0
 """
@@ -29,7 +27,6 @@ import json
 import logging
 import os
 import sys
-from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -37,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import flwr  # noqa: E402
 
-from dxcore.cards import save_weights_file, write_json  # noqa: E402
+from dxcore.cards import write_json  # noqa: E402
 from dxcore.datasets.heart_disease import CLASS_NAMES  # noqa: E402
 from dxcore.evaluation import _changed_card  # noqa: E402
 from dxcore.records import federated, federated_nodes, federated_study  # noqa: E402
@@ -83,65 +80,6 @@ def _new_site(args) -> None:
     write_json(OUT, "new_site.json", result)
     for site, figures in result.items():
         print(site, json.dumps(figures))
-
-
-def _plan(row: dict) -> federated.Plan:
-    return federated.Plan(row["strategy"], row["rounds"], row["local_epochs"], row["mu"])
-
-
-def _test(args) -> None:
-    chosen = json.loads((OUT / "selection.json").read_text())["chosen"]
-    shipped = get_model("heart-disease").load()
-    if "by_site" in shipped.card["test_metrics"] and not args.again:
-        raise SystemExit("The per-site test measurement was made already (see the card's "
-                         "test_evaluations); --again repeats it and counts it.")
-    candidates, recipes = {}, {}
-    model, statistics, _ = federated_study.train_pooled(chosen["pooled"]["epochs"], SCHEMA,
-                                                        SETTINGS, "final", args.data)
-    candidates["pooled (centralised)"] = (model, statistics)
-    recipes["pooled (centralised)"] = (f"pooled centralised, {chosen['pooled']['epochs']} "
-                                       "epochs on all sites' training splits")
-    for name in ("fedavg", "fedprox"):
-        plan = _plan(chosen[name])
-        model, strategy = federated_study.train_federated(plan, SCHEMA, SETTINGS, "final",
-                                                          args.data)
-        candidates[name] = (model, strategy.statistics)
-        recipes[name] = (f"federated {plan.describe()}, trained in one process by "
-                         "scripts/federated_heart.py test (the strategy and site clients of "
-                         "python -m dxcore federate heart-disease)")
-    for name, (model, statistics) in candidates.items():  # kept for shipping, if it holds
-        folder = OUT / name.split()[0]
-        folder.mkdir(parents=True, exist_ok=True)
-        save_weights_file(model, folder / "model.keras")
-        write_json(folder, "statistics.json", dataclasses.asdict(statistics))
-    table = federated_study.measure(shipped, candidates, SCHEMA, args.data)
-    rule = {name: federated_study.ship_rule(table, name) for name in ("fedavg", "fedprox")}
-    for name, sites in table.items():
-        print(f"{name:26}" + "  ".join(
-            f"{s} {m['value']:.3f} ({m['ci95'][0]:.3f}-{m['ci95'][1]:.3f}, n {m['n']})"
-            for s, m in sites.items()))
-    print("issue 14's ship rule holds:", rule)
-    recipes["cleveland-only (shipped)"] = shipped.card["training"]["command"]
-
-    def change(fields: dict) -> None:
-        fields["test_metrics"]["by_site"] = {
-            "auc": table, "date": date.today().isoformat(),
-            "command": "python scripts/federated_heart.py test",
-            "ship_rule_holds": rule,
-            "note": "AUC (bootstrap 95% CI over cases) on each site's stratified 25% test "
-                    "split (seed 0; Cleveland's is this model's own test split). Only the "
-                    "first row is this shipped model; the others are candidates, chosen on "
-                    "validation parts of the training splits"}
-        for name in table:
-            fields["test_evaluations"].append({
-                "date": date.today().isoformat(), "recipe": recipes[name],
-                "purpose": f"issue 14: per-site test AUC of {name} (Cleveland, Hungary, "
-                           "Switzerland test splits)",
-                "shipped": name == "cleveland-only (shipped)"})
-
-    card = _changed_card(shipped.card, change)
-    print(f"stored in {card.folder / 'card.json'}; test_evaluations: "
-          f"{len(card['test_evaluations'])}")
 
 
 def _describe(args) -> None:
@@ -215,10 +153,9 @@ def _dp(args) -> None:
 def main() -> None:
     logging.getLogger("flwr").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=["select", "select-missing", "new-site", "test",
-                                         "describe", "dp"])
+    parser.add_argument("step", choices=["select", "select-missing", "new-site", "describe",
+                                         "dp"])
     parser.add_argument("--data")
-    parser.add_argument("--again", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--noise", type=float, nargs="+", default=[0.5, 1.0],
                         help="dp: the noise multipliers to measure")
@@ -230,7 +167,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(OUT / "dp.json"), help="dp: the result file")
     args = parser.parse_args()
     {"select": _select, "select-missing": _select_missing, "new-site": _new_site,
-     "test": _test, "describe": _describe, "dp": _dp}[args.step](args)
+     "describe": _describe, "dp": _dp}[args.step](args)
 
 
 if __name__ == "__main__":
