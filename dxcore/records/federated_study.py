@@ -1,11 +1,17 @@
-"""The federated heart-disease study: choosing each recipe on validation, then measuring
-(a) the shipped Cleveland-only model, (b) pooled centralised training and (c) each federated
-strategy on every site's test split (AUC with bootstrap 95% CI). ``scripts/federated_heart.py``
-runs it; the tests run it with tiny settings.
+"""The heart-disease study across sites, every choice on the sites' training splits:
 
-(b) is the upper reference: one network trained on all sites' rows together, which a real
-federation cannot do. It uses the same pooled statistics and the same local training code as
-the federated runs, so the comparison is about where the rows are, not the preprocessing.
+- issue 14: pooled centralised training (the upper reference: one network on all sites' rows,
+  which a real federation cannot do) and FedAvg/FedProx, chosen on validation parts
+  (:func:`select`);
+- issue 25: the shipped missing-aware model: out-of-fold outputs by cross-fitting within the
+  sites (:func:`cross_fit`), each site left out (:func:`leave_one_site_out`,
+  :func:`new_site_check`), the choice of recipe (:func:`select_missing_aware`), the
+  calibration from the sites' counts (:func:`calibrate`), and the non-inferiority rule
+  (:func:`ship_rule`).
+
+``scripts/federated_heart.py`` runs the steps; the recipe
+(:mod:`dxcore.records.recipes.heart_disease`) trains and measures the shipped model; the tests
+run them with tiny settings.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ from dxcore.metrics import bootstrap_intervals
 from dxcore.records import federated, site_counts, training
 from dxcore.records.atypicality import atypicality as atypicality_percentile
 from dxcore.records.atypicality import reconstruction_error
-from dxcore.records.evaluation import split_predictions
 from dxcore.records.missingness import group_names, missing_group
 from dxcore.records.network import DEVIATION, LOGITS
 from dxcore.records.preprocessing import encode, recorded_values
@@ -151,34 +156,6 @@ def auc_with_ci(labels: np.ndarray, score: np.ndarray, resamples: int = 2000) ->
                              len(labels), resamples)["auc"]
     return {"value": float(roc_auc_score(labels, score)), "ci95": ci,
             "n": int(len(labels)), "positives": int(labels.sum())}
-
-
-def test_scores(schema: Schema, data: str | Path | None = None) -> dict:
-    """Each site's test values and labels (the site quirks applied, implausible cells
-    missing as in training)."""
-    out = {}
-    for site in SITE_NAMES:
-        _, _, table, labels = federated.site_split(site, data)
-        out[site] = (table, training.dataset_values(table, schema)[0], np.asarray(labels))
-    return out
-
-
-def measure(shipped, candidates: dict, schema: Schema, data: str | Path | None = None,
-            resamples: int = 2000) -> dict:
-    """Per recipe and site, the test AUC with CI: the shipped model through its own card
-    (its imputation and standardisation), each candidate (network, statistics) with the
-    pooled statistics."""
-    sites = test_scores(schema, data)
-    table = {"cleveland-only (shipped)": {}}
-    for site, (raw, _, labels) in sites.items():
-        cases = split_predictions(shipped, raw, labels, f"{site} test split")
-        table["cleveland-only (shipped)"][site] = auc_with_ci(
-            labels, federated.positive_score(cases.logits), resamples)
-    for name, (model, statistics) in candidates.items():
-        table[name] = {site: auc_with_ci(labels, federated.positive_score(
-            federated.logits_of(model, encode(values, schema, statistics.fill))), resamples)
-            for site, (_, values, labels) in sites.items()}
-    return table
 
 
 NON_INFERIORITY_MARGIN = 0.02
