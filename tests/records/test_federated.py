@@ -199,3 +199,45 @@ def test_a_run_that_no_site_joins_stops_with_a_clear_message():
     strategy = federated.make_strategy(PLAN, SCHEMA, TINY, 3, join_timeout=0)
     with pytest.raises(DxError, match="No site joined the federated run within 0 s"):
         federated.run_in_process([], strategy, 1)
+
+
+# --- issue 25: the missing-aware model's cross-fitting, calibration and new-site check -------
+
+
+def test_cross_fitting_holds_out_every_training_case_once_and_calibrates_from_counts(sites):
+    import dataclasses
+
+    tiny = dataclasses.replace(TINY, field_dropout=0.2)
+    held = federated_study.cross_fit(PLAN, SCHEMA, tiny, sites, rounds=(1, 2))
+    for site, h in held.items():
+        train_table, labels, _, _ = federated.site_split(site, sites)
+        assert len(h.values) == len(train_table)  # each case once, out of fold
+        assert sorted(h.labels) == sorted(labels)
+        assert h.outputs[2][0].shape == (len(labels), 2) and h.triage[2].shape == (len(labels), 2)
+        assert np.all(np.isfinite(h.outputs[2][1])) and np.all(h.outputs[2][1] >= 0)
+    assert held["hungary"].missing.min() >= 3  # slope, ca and thal never recorded there
+    calibration = federated_study.calibrate(held, 2, ["no", "yes"])
+    assert calibration.temperature > 0 and 0 <= calibration.threshold <= 1
+    runtime = calibration.conformal.as_runtime()
+    assert runtime["groups"]["rule"] == {"by": "missing fields", "edges": [1, 3]}
+    assert set(runtime["groups"]["min_probability"]) == {"0-1 missing", "2-3 missing",
+                                                         "4 or more missing"}
+    assert len(calibration.atypicality_quantiles) == 101
+    assert np.all(np.diff(calibration.atypicality_quantiles) >= 0)
+
+
+def test_a_site_left_out_is_scored_by_a_model_and_guard_made_without_it(tmp_path):
+    folder = tmp_path / "heart_disease"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for name, site in federated.SITES.items():  # two sites do angiography, as in the UCI data
+        (folder / site.file).write_text(_site_rows(rng, 48, zero_chol=name == "switzerland",
+                                                   angiography=name != "hungary"))
+    left_out = federated_study.leave_one_site_out(PLAN, SCHEMA, TINY, tmp_path)
+    held, guard = left_out["switzerland"]
+    assert len(held.labels) == len(federated.site_split("switzerland", tmp_path)[1])
+    # Hungary never recorded slope, ca or thal: they cannot be essential
+    assert not {"slope", "ca", "thal"} & set(guard.essential)
+    assert {"age", "sex", "cp"} <= set(guard.essential)
+    share = federated_study.answered_share(guard, held.values, SCHEMA)
+    assert 0.9 <= share <= 1.0
