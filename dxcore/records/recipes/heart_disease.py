@@ -321,15 +321,22 @@ def fit_domain_guard(model, data: str | None = None) -> dict:
 
 
 def evaluate_domain(model, data: str | None = None) -> dict:
-    """The share of each site's test cases answered, and why the others were refused."""
-    _, _, table, labels = split(data)
-    out = {}
+    """The share of the test cases answered, over all sites and at each, and why the
+    others were refused."""
+    _, _, table, _ = split(data)
+    out: dict = {"by_site": {}}
+    every: list[str | None] = []
     for site in SITES:
         mine = np.array([site_of(i) == site for i in table.index])
         cases = model.predict(table[mine].reset_index(drop=True)).detail.results
         codes = [case.code for case in cases if case.error]
-        out[site] = {"test_accepted": share(len(cases) - len(codes), len(cases)),
-                     "test_refused_by_code": {c: codes.count(c) for c in sorted(set(codes))}}
+        every += [case.code for case in cases]
+        out["by_site"][site] = {"test_accepted": share(len(cases) - len(codes), len(cases)),
+                                "test_refused_by_code": {c: codes.count(c)
+                                                         for c in sorted(set(codes))}}
+    refused = [code for code in every if code is not None]
+    out["test_accepted"] = share(len(every) - len(refused), len(every))
+    out["test_refused_by_code"] = {c: refused.count(c) for c in sorted(set(refused))}
     return out
 
 
