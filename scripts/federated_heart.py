@@ -114,15 +114,17 @@ def _describe(args) -> None:
                      "and 0.15 with 30 rounds second (0.830); the triage score was added "
                      "before choosing, as the issue asks for answers from the findings a "
                      "clinic has",
-        "candidates": [{key: row[key] for key in ("field_dropout", "rounds", "local_epochs",
-                                                  "score", "cv_auc", "triage_cv_auc",
-                                                  "left_out_auc")}
-                       for row in selection["candidates"]],
+        "candidate_scores": {f"field dropout {row['field_dropout']:g}, {row['rounds']} rounds":
+                             round(row["score"], 4) for row in selection["candidates"]},
+        "chosen": {key: selection["chosen"][key] for key in (
+            "field_dropout", "rounds", "local_epochs", "cv_auc", "triage_cv_auc",
+            "left_out_auc")},
         "new_site_check": {
             "what": "each site as a hospital the federation never saw: network, "
                     "calibration and guard made from the other two sites alone, measured on "
                     "its training split (python scripts/federated_heart.py new-site)",
-            **new_site},
+            **{site: {key: figures[key] for key in ("answered", "auc", "coverage_90")}
+               for site, figures in new_site.items()}},
         "command": "python scripts/federated_heart.py select-missing",
     }
     _changed_card(card, lambda fields: fields["methods"].update(federated=text))

@@ -38,9 +38,9 @@ def test_the_field_guide_lists_every_column_with_its_unit_values_and_gaps(model_
 
 def test_a_blank_case_file_filled_in_is_read_by_its_model(heart_model):
     header = blank_cases_csv(heart_model.card)
-    values = {"age": "63", "sex": "1", "cp": "1", "trestbps": "145", "chol": "233",
-              "fbs": "1", "restecg": "2", "thalach": "150", "exang": "0", "oldpeak": "2.3",
-              "slope": "3", "ca": "0", "thal": "6"}
+    values = {"age": "67", "sex": "1", "cp": "4", "trestbps": "160", "chol": "286",
+              "fbs": "0", "restecg": "2", "thalach": "108", "exang": "1", "oldpeak": "1.5",
+              "slope": "2", "ca": "3", "thal": "3"}
     row = ",".join(values[name] for name in header.strip().split(","))
     result = heart_model.predict({"cases.csv": (header + row + "\n").encode()})
     assert len(result) == 1 and result.detail.results[0].error is None

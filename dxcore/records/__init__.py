@@ -23,7 +23,7 @@ file: ``model.predict(pandas.DataFrame([answers]))``. :func:`match_model` picks 
 whose fields an uploaded table covers best.
 
 Example:
-    >>> table = read_cases(b"age,sex\\n430,1\\n", name="cases.csv")
+    >>> table = read_cases(b"age,sex\\n430,1\\n40,0\\n", name="cases.csv")
     >>> from dxcore.records.schema import Schema
     >>> schema = Schema.from_json({"fields": [{"name": "age", "label": "Age", "unit": "years",
     ...     "type": "numeric", "range": [0, 120]}]})

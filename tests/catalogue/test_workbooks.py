@@ -14,7 +14,7 @@ from tests.workbooks import SHEET, lying_dimension, rewritten, workbook_of
 
 HEADER = ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang",
           "oldpeak", "slope", "ca", "thal"]
-CASE = [63, 1, 1, 145, 233, 1, 2, 150, 0, 2.3, 3, 0, 6]  # made up, as a spreadsheet holds it
+CASE = [67, 1, 4, 160, 286, 0, 2, 108, 1, 1.5, 2, 3, 3]  # as a spreadsheet holds it
 
 
 def _book(*rows, **options) -> bytes:
