@@ -12,7 +12,7 @@ import streamlit as st
 
 from dxcore.errors import DxError
 from dxcore.intake import KINDS, Outcome
-from dxui import ecg, imaging, records, results
+from dxui import ecg, imaging, records, results, signoff
 from dxui.common import load_model, plain, show_error
 
 NOT_FUSED = ("**Each file is read by its own model, on its own.** No model here combines "
@@ -32,6 +32,7 @@ def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = F
     card = load_model(case.model_id).card
     if case.kind == "image":
         results.verdict(result, 0, "image", calibrated_on="validation data")
+        signoff.section(case.model_id, upload, result)
         if compact:
             image = result.detail.image
             method = results.default_method(case.model_id)
@@ -46,6 +47,7 @@ def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = F
     elif case.kind == "ecg":
         tag = upload.key[:12]
         ecg.summary_section(result)
+        signoff.section(case.model_id, upload, result)
         ecg.reference_section(result.detail)
         ecg.record_section(result, tag)
         ecg.beats_section(case.model_id, upload, {}, {}, result, tag)

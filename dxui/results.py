@@ -38,6 +38,7 @@ from dxcore.errors import DxError
 from dxcore.explain import Explanation, explainers_for, get_explainer
 from dxcore.label_shift import SitePrior
 from dxcore.registry import get_model
+from dxcore.signoff import Answer
 from dxcore.site_prior import ENV as SITE_PRIORS_ENV
 from dxcore.site_prior import MIN_AUDIT_ANSWERS
 from dxcore.wording import probability_is
@@ -49,6 +50,8 @@ PRIOR_SECONDS = 60  # how long the site's standing prior is kept before it is re
 SITE_PRIORS_HINT = f"the file ${SITE_PRIORS_ENV} names, see the README"
 BAR_ROW_PX = 34
 THRESHOLD_COLOUR = "#222222"
+# This session's answer entries in the audit trail, by model, upload and options.
+ANSWERS = "dx_audit_answers"
 
 
 # --- The cached path ----------------------------------------------------------------------
@@ -166,18 +169,31 @@ def audit(model_id: str, upload: Upload, options: dict[str, Any], result: Result
     if log is None:
         return
     logged = st.session_state.setdefault("dx_audit_logged", set())
-    key = (model_id, upload.key, json.dumps(options, sort_keys=True, default=str),
-           json.dumps(result.site_prior.as_json() if result.site_prior else None))
+    answer_key = _answer_key(model_id, upload, options)
+    key = (*answer_key, json.dumps(result.site_prior.as_json() if result.site_prior else None))
     if key in logged:
         return
     try:
-        log.append(result, get_model(model_id).card, upload.files, session_pseudonym())
+        entry = log.append(result, get_model(model_id).card, upload.files, session_pseudonym())
     except OSError as error:
         st.warning(f"This prediction could not be written to the audit log at {log.path} "
                    f"({error.strerror or error}). Tell whoever runs the dashboard.",
                    icon=":material/history:")
         return
     logged.add(key)
+    st.session_state.setdefault(ANSWERS, {})[answer_key] = Answer.of(entry)
+
+
+def _answer_key(model_id: str, upload: Upload, options: dict[str, Any]) -> tuple[str, str, str]:
+    return (model_id, upload.key, json.dumps(options, sort_keys=True, default=str))
+
+
+def logged_answer(model_id: str, upload: Upload, options: dict[str, Any]) -> Answer | None:
+    """The audit trail's latest entry of ``model_id``'s answer on the upload with
+    ``options`` (as :func:`analyse` logged it in this session), which a sign-off references
+    (:mod:`dxui.signoff`); None when it was not logged (the trail is off, or the entry
+    could not be written)."""
+    return st.session_state.get(ANSWERS, {}).get(_answer_key(model_id, upload, options))
 
 
 def explain(model_id: str, upload: Upload, method: str, item: int = 0,
