@@ -13,6 +13,7 @@ for the latest drop only, so that sorting or picking a case reruns no model.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,8 +24,10 @@ from dxcore.contract import Result
 from dxcore.errors import DxError
 from dxcore.intake import Intake, Outcome, group_files, predict_cases
 from dxcore.label_shift import SitePrior
+from dxcore.signoff import sign_offs
 from dxcore.site_prior import MIN_BATCH
 from dxcore.wording import is_refusal, probability_text
+from dxui import signoff
 from dxui.common import load_model, plain
 from dxui.results import (
     Upload,
@@ -36,7 +39,7 @@ from dxui.results import (
 
 RUNS = "dx_worklist_run"
 COLUMNS = ["Case", "Model", "Prediction", "Probability", "Prediction set", "Domain guard",
-           "Atypicality"]
+           "Atypicality", "Sign-off"]
 # Hidden columns the orderings read: which outcome and item a row is, whether it is uncertain
 # (its prediction set holds more than one class), positive, or has no answer.
 HIDDEN = ["outcome", "item", "uncertain", "positive", "answered"]
@@ -133,18 +136,22 @@ def prior_section(run: Run) -> bool:
 
 
 def rows(outcomes: list[Outcome]) -> pd.DataFrame:
-    """One row per image, ECG record or table row, in the order dropped."""
+    """One row per image, ECG record or table row, in the order dropped, with its latest
+    sign-off in the audit trail."""
     table: list[dict] = []
+    signed = sign_offs()  # read once for every row
     for index, outcome in enumerate(outcomes):
-        for row in _rows_of(outcome):
+        for row in _rows_of(outcome, signoff.status_of(outcome.model_id, outcome.case.files,
+                                                       signed)):
             table.append({**row, "outcome": index})
     return pd.DataFrame(table, columns=COLUMNS + HIDDEN)
 
 
-def _rows_of(outcome: Outcome) -> list[dict]:
+def _rows_of(outcome: Outcome, signed: Callable[[int | None], str]) -> list[dict]:
     case, result = outcome.case, outcome.result
     base = {"Case": case.name, "Model": case.model_id, "Probability": np.nan,
             "Prediction set": "", "Domain guard": "accepted", "Atypicality": np.nan,
+            "Sign-off": "—" if isinstance(result, DxError) else signed(None),
             "item": 0, "uncertain": False, "positive": False, "answered": True}
     if isinstance(result, DxError):
         refused = is_refusal(result)
@@ -153,7 +160,8 @@ def _rows_of(outcome: Outcome) -> list[dict]:
                  "answered": False}]
     card = load_model(case.model_id).card
     if case.kind == "record":
-        return [_case_row(base, card.positive_class, case_result)
+        return [_case_row({**base, "Sign-off": "—" if case_result.error else
+                           signed(case_result.row)}, card.positive_class, case_result)
                 for case_result in result.detail.results]
     if case.kind == "ecg":
         counts = Counter(str(d) for d in result.decisions)
@@ -271,7 +279,10 @@ def table_section(table: pd.DataFrame) -> pd.DataFrame:
                      "Domain guard": st.column_config.TextColumn(width="medium"),
                      "Atypicality": st.column_config.TextColumn(
                          width="small", help="Case records: percentile of the training "
-                                             "cohort's reconstruction error")})
+                                             "cohort's reconstruction error"),
+                     "Sign-off": st.column_config.TextColumn(
+                         width="medium", help="The latest clinician's sign-off in the audit "
+                                              "trail: open the case to sign it off")})
     st.caption(f"{len(view)} of {len(table)} rows. Click a column header to sort by it.")
     st.download_button("Download the worklist (CSV)", export_csv(view),
                        file_name="worklist.csv", mime="text/csv", icon=":material/download:")
