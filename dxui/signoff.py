@@ -14,6 +14,7 @@ name typed once per session and recorded as unauthenticated.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import streamlit as st
@@ -124,13 +125,17 @@ def _form(log: AuditLog, answer: Answer, result: Result, row: int | None, tag: s
 def status_of(model_id: str, files: dict[str, bytes],
               index: SignOffIndex | None) -> Callable[[int | None], str]:
     """The worklist's sign-off cell of ``model_id``'s answer on ``files``, by row (None: the
-    input's one answer): "agreed", "overridden to <class>" or "—"."""
-    card = load_model(model_id).card
-    answer = (card.id, card["weights_sha256"], input_sha256(files))
+    input's one answer): "agreed", "overridden to <class>" or "—". The model and the input's
+    hash are looked up at the first call, once for all the rows of a table (never for an
+    input without an answer)."""
+    @cache
+    def answer() -> tuple[str, str, str]:
+        card = load_model(model_id).card
+        return card.id, card["weights_sha256"], input_sha256(files)
 
     def status(row: int | None) -> str:
-        latest = index.latest((*answer, row)) if index is not None else None
-        return "—" if latest is None else latest.status_text(card.class_label)
+        latest = index.latest((*answer(), row)) if index is not None else None
+        return "—" if latest is None else latest.status_text(load_model(model_id).card.class_label)
     return status
 
 
