@@ -25,9 +25,10 @@ with upload_column:
              "analysed in memory and never stored.")
 with rate_column:
     rate = st.number_input(
-        "CSV sampling rate (Hz)", min_value=1.0, max_value=100_000.0, value=None, step=1.0,
-        placeholder="from the time column",
-        help="Used only for a CSV file without a usable time column (in seconds).")
+        "CSV sampling rate (Hz)", min_value=ecg.CSV_RATE.low, max_value=ecg.CSV_RATE.high,
+        value=None, step=1.0, placeholder="from the time column",
+        help="Used only for a CSV file without a usable time column (in seconds): the rate "
+             "it was recorded at, in samples per second.")
 
 uploaded = uploads.keep_allowed(uploaded or [], ecg.UPLOAD_TYPES, "an ECG record")
 result = None

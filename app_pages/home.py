@@ -26,6 +26,7 @@ if intake is not None:
     if intake.cases:
         st.dataframe(drop.routing_table(intake), hide_index=True)
         st.caption("Each file is recognised by its content and read by the model shown.")
+        intake = drop.asked_section(files, intake)  # an ECG CSV's sampling rate, right here
         worklist_column, patient_column = st.columns(2)
         if worklist_column.button(drop.worklist_label(intake), icon=WORKLIST.icon,
                                   type="primary"):
@@ -35,6 +36,7 @@ if intake is not None:
                                                           icon=PATIENT.icon):
             st.switch_page(PATIENT.path)
     drop.show_problems(intake)
+    drop.mapping_offers(intake)  # a table of unknown columns: map them on Case records
 
 st.subheader("Shipped models")
 try:

@@ -1,4 +1,5 @@
-"""Case records: upload a table of cases (CSV or JSON) or fill in a form, see each case's
+"""Case records: upload a table of cases (CSV, Excel or JSON; its columns mapped to a
+model's fields when its headers are not the model's) or fill in a form, see each case's
 calibrated prediction, how unlike the training cohort it is, and which fields pushed the
 prediction which way; for many cases, a sortable table, a drill-down and a CSV download."""
 

@@ -19,7 +19,7 @@ key, run = drop.dropped(
 if not run.outcomes:
     st.stop()
 outcomes = run.outcomes if worklist.prior_section(run) else run.adapted
-table = worklist.rows(outcomes)
+table = worklist.rows(outcomes, run.labels, run.hashes)
 view = worklist.table_section(table)
 report.drop_report_button(run.outcomes, key, worklist=True)
 if not view.empty:
@@ -30,7 +30,7 @@ if not view.empty:
     if index is not None:
         row = view.loc[index]
         chosen = outcomes[int(row["outcome"])]
-        st.markdown(f"**{patient.heading(chosen)}**")
+        st.markdown(f"**{patient.heading(chosen, row['Case'])}**")
         if chosen.case.kind != "record":
             patient.outcome_section(chosen)
         elif row["answered"]:  # one row of a case table

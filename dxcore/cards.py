@@ -230,14 +230,20 @@ METRIC_LABELS = {
     "macro_f1": "Macro F1",
     "ece": "Calibration error (ECE)",
     "misclassified": "Wrongly classified test cases",
+    "answered": "Cases answered",
+    "coverage_90": "90% set coverage",
 }
 
 
 def metric_label(name: str) -> str:
     """``"auc"`` -> ``"AUC"``, ``"S_ppv"`` -> ``"S PPV"``, ``"V_sensitivity"`` ->
-    ``"V sensitivity"``."""
+    ``"V sensitivity"``, ``"auc_at_hungary"`` -> ``"AUC at Hungary"`` (a metric measured at
+    one site of a model trained across sites)."""
     if name in METRIC_LABELS:
         return METRIC_LABELS[name]
+    measure, at, site = name.partition("_at_")
+    if at:
+        return f"{metric_label(measure)} at {site.replace('_', ' ').title()}"
     label, _, measure = name.rpartition("_")
     if label and measure in ("ppv", "f1"):
         return f"{label} {measure.upper()}"

@@ -77,7 +77,12 @@ def models_markdown(cards: list[ModelCard]) -> str:
             f"{metric_label(check.metric)} {'>=' if check.direction == 'at_least' else '<='} "
             f"{check.bound:g} {'met' if check.met else '**missed**'}"
             for check in card.target_checks()) or "none stated"
-        row = [f"`{card.id}`", card["task"], measured(card, "auc"), accuracy,
+        auc = measured(card, "auc")
+        at_sites = [name for name in metrics if name.startswith("auc_at_")]
+        if at_sites:  # a model trained across sites: its AUC at each of them too
+            auc += "; " + "; ".join(f"{metric_label(name).removeprefix('AUC ')} "
+                                    f"{measured(card, name)}" for name in at_sites)
+        row = [f"`{card.id}`", card["task"], auc, accuracy,
                measured(card, "sensitivity"), measured(card, "specificity"), targets]
         lines.append("| " + " | ".join(cell(text) for text in row) + " |")
     return "\n".join(lines)
@@ -136,7 +141,8 @@ def _train(args: argparse.Namespace) -> int:
             fit_domain_guard(card.id, args.data)  # unless the recipe's train fitted it
         if hasattr(recipe, "fit_population_guard"):
             fit_population_guard(card.id, args.data)
-        fit_prediction_sets(card.id, args.data)
+        if card.conformal is None:  # unless the recipe's train calibrated them
+            fit_prediction_sets(card.id, args.data)
         if get_model(card.id).adaptable:
             fit_label_shift(card.id, args.data)
         card, _ = evaluate_and_store(card.id, "python -m dxcore train: the new model's "
@@ -338,6 +344,14 @@ def _predict(args: argparse.Namespace) -> int:
         get_explainer(model.modality, args.explain)  # an unknown method fails once, here
     options = {name: value for name, value in (("fs", args.fs), ("lead", args.lead))
                if value is not None}
+    if args.mapping:
+        from dxcore.contract import read_path
+        from dxcore.records.mapping import read_mapping
+
+        options["mapping"] = read_mapping(read_path(args.mapping), args.mapping)
+        if options["mapping"].model != model.card.id:
+            raise DxError(f"--mapping {args.mapping} is for the model "
+                          f"{options['mapping'].model}, not {model.card.id}.")
     if args.adapt and model.label_shift is None:
         raise DxError(f"The model '{args.model_id}' has no label-shift calibration, so its "
                       f"answers cannot be adapted (python -m dxcore calibrate {args.model_id} "
@@ -513,26 +527,69 @@ def _audit_sign(args: argparse.Namespace) -> int:
 
 def _federate(args: argparse.Namespace) -> int:
     """``federate heart-disease``: the server and one client per site as local processes;
-    ``--serve`` or ``--site`` runs one of them (on separate machines)."""
-    from dxcore.records import federated, federated_nodes
+    ``--serve`` or ``--site`` runs one of them (on separate machines). ``federate
+    certificates`` makes the TLS certificates of the links."""
+    if args.model_id == "certificates":
+        return _federate_certificates(args)
+    from dxcore.records import federated, federated_nodes, federated_tls
 
     if args.model_id != "heart-disease":
         raise DxError(f"Federated training is available for heart-disease only, not "
                       f"'{args.model_id}'.")
+    if (args.dp_noise is None) != (args.dp_clip is None):
+        raise DxError("Differential privacy needs both --dp-noise and --dp-clip.")
     federated_nodes.quiet_flower()
     chosen = federated_nodes.CHOSEN[args.strategy]
     plan = federated.Plan(args.strategy, args.rounds or chosen.rounds,
                           args.local_epochs or chosen.local_epochs,
-                          chosen.mu if args.mu is None else args.mu)
+                          chosen.mu if args.mu is None else args.mu,
+                          args.dp_noise, args.dp_clip)
     out_dir = Path(args.out or "runs/federated-heart-disease")
     if args.site:
-        federated_nodes.join(args.site, args.server, args.data, args.seed)
+        federated.site_named(args.site)
+        root = _federate_link(args, args.root_certificate, "--root-certificate FILE (the "
+                              "federation's ca.crt)")
+        federated_nodes.join(args.site, args.server,
+                             root and federated_tls.root_certificate(root), args.data,
+                             args.seed)
         return 0
     if args.serve:
-        result = federated_nodes.serve(args.address, plan, args.sites, out_dir, args.seed)
+        folder = _federate_link(args, args.certificates, "--certificates DIR")
+        result = federated_nodes.serve(
+            args.address, plan, args.sites, out_dir,
+            folder and federated_tls.server_certificates(folder), args.seed)
         _say(f"{plan.describe()}: sites {', '.join(result['sites'])}; weights in {out_dir}")
         return 0
-    federated_nodes.run_locally(plan, out_dir, args.data, args.seed, say=_say)
+    federated_nodes.run_locally(plan, out_dir, args.data, args.seed, insecure=args.insecure,
+                                say=_say)
+    return 0
+
+
+def _federate_link(args: argparse.Namespace, given: str | None, option: str) -> str | None:
+    """The certificate option of a server or site, or None for an explicitly unencrypted
+    link; neither or both is refused."""
+    if given and args.insecure:
+        raise DxError(f"Give {option.split()[0]} or --insecure, not both.")
+    if not given and not args.insecure:
+        raise DxError(f"The link would be unencrypted: give {option}, made by `python -m "
+                      "dxcore federate certificates`, or --insecure for a test on one "
+                      "machine.")
+    return given
+
+
+def _federate_certificates(args: argparse.Namespace) -> int:
+    from dxcore.records import federated_tls
+
+    if not args.out:
+        raise DxError("Say where to write the certificates: --out DIR.")
+    paths = federated_tls.make_certificates(Path(args.out), args.host)
+    names = federated_tls.server_names(paths["certificate"].read_bytes())
+    _say(f"Server certificate for {', '.join(names)}, valid {federated_tls.VALID_DAYS} days.",
+         f"The server uses {paths['ca']}, {paths['certificate']} and {paths['key']} "
+         "(--certificates); keep the key on the server alone.",
+         f"Give each site a copy of {paths['ca']} (--root-certificate), and have it read "
+         "back its SHA-256 fingerprint over another channel (the phone):",
+         federated_tls.fingerprint(paths["ca"].read_bytes()))
     return 0
 
 def _print_answer(args: argparse.Namespace, model: DxModel, name: str,
@@ -637,10 +694,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="files, folders (read with their subfolders) or ZIP files "
                               "(read in memory) of: images; for ECG models, WFDB records "
                               "(name without extension or .hea), EDF files or CSV files; "
-                              "for record models, CSV or JSON files of cases (one per row or "
-                              "object)")
+                              "for record models, CSV, JSON or Excel (.xlsx) files of cases "
+                              "(one per row or object)")
     predict.add_argument("--fs", type=float, metavar="HZ",
                          help="ECG: sampling rate of CSV files without a time column")
+    predict.add_argument("--mapping", metavar="FILE",
+                         help="record models: a column mapping saved on the Case records "
+                              "page (JSON: {\"model\": id, \"columns\": {column: field}}), "
+                              "for tables whose headers are not the model's fields")
     predict.add_argument("--lead", metavar="NAME",
                          help="ECG: the lead to analyse (default MLII, else lead II, else "
                               "another limb lead, else the first)")
@@ -714,26 +775,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     federate = commands.add_parser(
         "federate", help="train across sites with Flower: a server and one client per site, "
-                         "each client reading only its own site's file")
-    federate.add_argument("model_id", help="heart-disease")
+                         "each client reading only its own site's file, over TLS "
+                         "(docs/training-across-sites.md)")
+    federate.add_argument("model_id", help="heart-disease; or 'certificates' to make the "
+                                           "TLS certificates (--out, --host)")
     federate.add_argument("--strategy", choices=["fedavg", "fedprox"], default="fedavg",
                           help="default fedavg (the higher validation AUC)")
     federate.add_argument("--rounds", type=int, help="default: the chosen recipe's")
     federate.add_argument("--local-epochs", type=int, help="default: the chosen recipe's")
     federate.add_argument("--mu", type=float, help="FedProx's proximal weight")
     federate.add_argument("--seed", type=int, default=0)
+    federate.add_argument("--dp-noise", type=float, metavar="MULTIPLIER",
+                          help="with --serve (or a run on one machine): central differential "
+                               "privacy, Gaussian noise of MULTIPLIER x --dp-clip / sites "
+                               "added to each round's average (Flower's DP wrapper)")
+    federate.add_argument("--dp-clip", type=float, metavar="NORM",
+                          help="with --dp-noise: the largest update norm a site may send; "
+                               "longer updates are scaled down to it")
     federate.add_argument("--out", help="where the server saves the global model "
-                                        "(default runs/federated-heart-disease)")
+                                        "(default runs/federated-heart-disease); with "
+                                        "'certificates', the folder for them")
     federate.add_argument("--data", help="a client's datasets folder")
     federate.add_argument("--serve", action="store_true", help="run the server only")
     federate.add_argument("--address", default="0.0.0.0:8080",
                           help="with --serve: where to listen")
     federate.add_argument("--sites", type=int, default=3,
                           help="with --serve: how many sites to wait for")
+    federate.add_argument("--certificates", metavar="DIR",
+                          help="with --serve: the folder 'federate certificates' wrote "
+                               "(ca.crt, server.crt, server.key); the links are TLS")
     federate.add_argument("--site", help="run this site's client only (cleveland, hungary "
                                          "or switzerland)")
     federate.add_argument("--server", default="127.0.0.1:8080",
-                          help="with --site: the server's address")
+                          help="with --site: the server's address, by a name or address its "
+                               "certificate was made for (--host)")
+    federate.add_argument("--root-certificate", metavar="FILE",
+                          help="with --site: the federation's ca.crt; the site talks only to "
+                               "the server whose certificate it signed")
+    federate.add_argument("--insecure", action="store_true",
+                          help="unencrypted links, without certificates: anyone on the network "
+                               "path can read the summaries and weights; for a test on one "
+                               "machine only")
+    federate.add_argument("--host", action="append", metavar="NAME",
+                          help="with 'certificates': a name or IP address the sites will dial "
+                               "the server by (repeat for several; default this machine's "
+                               "name; localhost and 127.0.0.1 are always included)")
     federate.set_defaults(run=_federate)
     return parser
 

@@ -32,6 +32,13 @@ class ``k`` of the new case adds its own weight ``w(k)`` at infinity; the set ho
 the score ``1 - p'_k`` is within the weighted ``c`` quantile. They cover a share ``c`` of the
 site's cases, over all classes, when ``w`` is right.
 
+Groups (Mondrian by a property of the case the modality names, e.g. a case record's number
+of missing findings): the card may hold, beside the classes' floors, floors per group
+(``runtime.conformal.groups``), each calibrated on the calibration cases of that group only;
+a case of a group gets its group's floors, so the guarantee holds within each group (Vovk
+et al. 2005, "Mondrian conformal predictors"). A modality names each item's group with
+:meth:`dxcore.contract.DxModel.conformal_groups`.
+
 Example:
     >>> rng = np.random.default_rng(0)
     >>> labels = rng.integers(0, 2, 2000)
@@ -74,6 +81,9 @@ class ConformalSets:
     class_names: list[str]
     min_probability: dict[str, dict[str, float]]  # {"0.9": {class: p}, ...}
     coverage: float = DEFAULT_COVERAGE  # the level the dashboard shows
+    # {group: {"0.9": {class: p}, ...}}: a case of a group listed here gets its floors
+    groups: dict[str, dict[str, dict[str, float]]] | None = None
+    group_rule: dict | None = None  # how the modality assigns groups (it reads this)
 
     @classmethod
     def fit(cls, probabilities: np.ndarray, labels: np.ndarray, class_names: list[str],
@@ -85,30 +95,44 @@ class ConformalSets:
 
     @classmethod
     def from_runtime(cls, class_names: list[str], runtime: dict) -> ConformalSets:
-        return cls(list(class_names), runtime["min_probability"], float(runtime["coverage"]))
+        grouped = runtime.get("groups")
+        return cls(list(class_names), runtime["min_probability"], float(runtime["coverage"]),
+                   None if grouped is None else grouped["min_probability"],
+                   None if grouped is None else grouped["rule"])
 
     def as_runtime(self) -> dict:
         """The card's ``runtime.conformal``."""
-        return {"coverage": self.coverage, "min_probability": self.min_probability}
+        out = {"coverage": self.coverage, "min_probability": self.min_probability}
+        if self.groups is not None:
+            out["groups"] = {"rule": self.group_rule, "min_probability": self.groups}
+        return out
 
     @property
     def levels(self) -> list[float]:
         return sorted(float(c) for c in self.min_probability)
 
-    def membership(self, probabilities: np.ndarray, coverage: float | None = None) -> np.ndarray:
+    def membership(self, probabilities: np.ndarray, coverage: float | None = None,
+                   groups: list[str] | None = None) -> np.ndarray:
         """(cases, classes) booleans: which classes each case's set holds, before the
-        decision is added."""
+        decision is added; ``groups``: each case's group, where the card has floors per
+        group (a group it lacks gets the floors of all cases)."""
         key = _level(self.coverage if coverage is None else coverage)
         if key not in self.min_probability:
             raise DxError(f"Prediction sets are calibrated at coverage "
                           f"{', '.join(self.min_probability)}, not {key}.")
-        floor = np.array([self.min_probability[key][n] for n in self.class_names])
-        return probabilities >= floor
+        floors = np.tile([self.min_probability[key][n] for n in self.class_names],
+                         (len(probabilities), 1))
+        if groups is not None and self.groups is not None:
+            for i, group in enumerate(groups):
+                if group in self.groups:
+                    floors[i] = [self.groups[group][key][n] for n in self.class_names]
+        return probabilities >= floors
 
     def sets(self, probabilities: np.ndarray, decisions: np.ndarray,
-             coverage: float | None = None) -> list[list[str]]:
+             coverage: float | None = None, groups: list[str] | None = None
+             ) -> list[list[str]]:
         """Each case's prediction set (class names in class order), its decision included."""
-        member = self.membership(probabilities, coverage)
+        member = self.membership(probabilities, coverage, groups)
         member |= np.asarray(decisions)[:, None] == np.asarray(self.class_names)[None, :]
         names = np.asarray(self.class_names)
         return [names[row].tolist() for row in member]

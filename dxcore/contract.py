@@ -9,6 +9,10 @@ A modality subclasses :class:`DxModel` and overrides :meth:`DxModel.read`,
 an image's facts, a record's beats and summary, a table's rows); everything else, the
 explanations (:meth:`DxModel.explain`, through :mod:`dxcore.explain`) included, is shared.
 
+An input that cannot be read without something only the user knows (an ECG CSV's sampling
+rate) says so through :meth:`DxModel.options_needed`, from the modality's
+:attr:`DxModel.asked_options`: a page asks for it, and reads the input with the answer.
+
 Example (needs the shipped weights)::
 
     from dxcore import get_model
@@ -39,6 +43,7 @@ if TYPE_CHECKING:  # the core imports Keras (and TensorFlow) only where a networ
     from dxcore.compiled import CompiledNetwork
     from dxcore.explain import Explanation
     from dxcore.label_shift import SitePrior
+    from dxcore.labels import Identity
 
 # A network input: one array, or one array per input of a multi-input network; the first
 # axis is always the batch.
@@ -46,6 +51,19 @@ Batch = np.ndarray | list[np.ndarray]
 # What ``read`` accepts: a path, the bytes of one file, ``{file name: bytes}`` for an
 # upload of one or more files that belong together, or an already decoded input.
 Source = str | Path | bytes | dict[str, bytes] | Any
+
+
+@dataclass(frozen=True)
+class AskedOption:
+    """A reader option a user may have to give for some inputs (an ECG CSV's sampling rate):
+    the keyword ``read`` takes (``name``), how to ask for it (``label``, ``help``) and its
+    plausible bounds (``low`` to ``high``)."""
+
+    name: str
+    label: str
+    low: float
+    high: float
+    help: str = ""
 
 
 def batch_size_of(x: Batch) -> int:
@@ -335,6 +353,9 @@ class DxModel:
     # result (:meth:`adapt`) shows adapted answers, and ``python -m dxcore calibrate`` fits
     # its card's label-shift calibration.
     adaptable: ClassVar[bool] = False
+    # The reader options a user may be asked for, by keyword: ``read`` raises a DxError
+    # whose ``needs`` fact names one when an input cannot be read without it.
+    asked_options: ClassVar[dict[str, AskedOption]] = {}
 
     def __init__(self, card: ModelCard):
         self.card = card
@@ -412,6 +433,20 @@ class DxModel:
         """The network input for a decoded input, as in training."""
         raise NotImplementedError
 
+    def options_needed(self, source: Source, **options: Any) -> list[AskedOption]:
+        """The :attr:`asked_options` that ``source`` cannot be read without, given
+        ``options`` (none for a modality that asks for nothing; otherwise the input is read
+        once to find out). An input unreadable for another reason needs none: its error
+        shows when it is predicted."""
+        if not self.asked_options:
+            return []
+        try:
+            self.read(source, **options)
+        except DxError as error:
+            needed = self.asked_options.get(error.facts.get("needs", ""))
+            return [] if needed is None else [needed]
+        return []
+
     def describe(self, prepared: Prepared, result: Result) -> Detail:
         """The modality's typed child of the result."""
         raise NotImplementedError
@@ -422,6 +457,12 @@ class DxModel:
         model was trained on. Checks of single items (a table row, a beat) belong in the
         modality's ``preprocess`` or ``describe``. None by default."""
 
+    def conformal_groups(self, prepared: Prepared) -> list[str] | None:
+        """Each item's group for prediction sets calibrated per group (the card's
+        ``runtime.conformal.groups``; :mod:`dxcore.conformal`), or None: one calibration
+        for all."""
+        return None
+
     def describe_explanation(self, result: Result, explanation: Explanation) -> Any:
         """The modality's reading of an explanation (``Explanation.detail``; none here)."""
         return None
@@ -429,6 +470,14 @@ class DxModel:
     def explained_items(self, result: Result) -> list[int]:
         """The items the command line explains with ``--explain`` (all, by default)."""
         return list(range(len(result)))
+
+    def identities(self, files: dict[str, bytes]) -> list[Identity]:
+        """What an upload states about itself, for the case labels a clinician reads
+        (:mod:`dxcore.labels`): one :class:`~dxcore.labels.Identity` per item the worklist
+        shows (a table's rows in order; one for an image or a record), or none, and the
+        file name labels it (the default). Identifiers: shown on the pages and in the PDFs,
+        never logged. Raises nothing but :class:`DxError` (an unreadable upload)."""
+        return []
 
     # --- shared ----------------------------------------------------------------------
     @property
@@ -461,7 +510,8 @@ class DxModel:
                         prepared.x, detail=None,  # type: ignore[arg-type]
                         notes=list(prepared.notes))
         if self.conformal is not None:
-            result.prediction_sets = self.conformal.sets(probabilities, decisions)
+            result.prediction_sets = self.conformal.sets(probabilities, decisions,
+                                                         groups=self.conformal_groups(prepared))
             result.coverage = self.conformal.coverage
         result.detail = self.describe(prepared, result)
         return result

@@ -70,16 +70,21 @@ def prediction_set_report(model: DxModel, cases: Predictions, resamples: int = 2
     probabilities = cases.probabilities(model.card.temperature)
     decisions = model.rule.decide(probabilities)
     truth = cases.label_names(model.card.class_names)
-    return {f"{level:g}": coverage_report(model.conformal.sets(probabilities, decisions, level),
-                                          truth, resamples, groups=cases.groups)
+    return {f"{level:g}": coverage_report(model.conformal.sets(
+        probabilities, decisions, level, groups=cases.conformal_groups), truth, resamples,
+        groups=cases.groups)
             for level in model.conformal.levels}
 
 
 def fit_prediction_sets(model_id: str, data: str | None = None) -> ModelCard:
     """Fit the class-conditional conformal sets (:mod:`dxcore.conformal`) on the recipe's
     calibration cases (never the test split) and write them into the card."""
-    model = get_model(model_id)
-    cases = recipe_for(model_id).calibration_predictions(model, data)
+    model, recipe = get_model(model_id), recipe_for(model_id)
+    if hasattr(recipe, "prediction_sets"):  # a recipe that calibrates its sets its own way
+        sets, method = recipe.prediction_sets(model, data)
+        return _rewrite_card(model.card, runtime={"conformal": sets.as_runtime()},
+                             methods={"prediction_sets": method})
+    cases = recipe.calibration_predictions(model, data)
     sets = ConformalSets.fit(cases.probabilities(model.card.temperature), cases.labels,
                              model.card.class_names, list(COVERAGE_LEVELS), DEFAULT_COVERAGE)
     return _rewrite_card(model.card, runtime={"conformal": sets.as_runtime()}, methods={

@@ -9,13 +9,20 @@ written to disk. What each file is comes from its bytes, the name serving only t
 - a WFDB header (text whose first record line is "name signals [rate [samples]]") and the
   signal files its lines name, with the record's ``.atr`` annotations: one ECG record;
 - an EDF or EDF+ file (its header starts with the version "0" and seven spaces): an ECG record;
-- a CSV or JSON table whose columns cover a case-record model's fields: that model's cases;
-  a CSV of numbers that matches none, long enough to be a signal: an ECG record;
+- a CSV, JSON or Excel (.xlsx) table whose columns cover a case-record model's fields: that
+  model's cases; a CSV of numbers that matches none, long enough to be a signal: an ECG
+  record. A workbook is a ZIP too, recognised as a workbook (:mod:`dxcore.workbook`) before
+  any ZIP is expanded, and read as the table of its sheet; an old .xls or an encrypted
+  workbook gets a problem saying what to do;
 - a ZIP of any of these, expanded in memory within :data:`MAX_ZIP_ENTRIES` files and
   :data:`MAX_ZIP_BYTES` uncompressed (a "zip bomb" is refused before it is expanded).
 
 A file that is none of these gets one :class:`~dxcore.errors.DxError` in
-:attr:`Intake.problems` and the others go on. :func:`predict_cases` then runs every case
+:attr:`Intake.problems` and the others go on; a table whose columns match no model is also
+kept in :attr:`Intake.mappable`, for a page that offers to map its columns. A case may need
+an option only the user can give (an ECG CSV's sampling rate,
+:meth:`~dxcore.contract.DxModel.options_needed`): :attr:`Case.options` holds the answers,
+and :func:`predict_cases` reads each case with its own. :func:`predict_cases` then runs every case
 through its model's contract, one batched :meth:`~dxcore.contract.DxModel.predict_many`
 per model; the result is a list of :class:`Outcome` (case, model id, Result or DxError),
 which is what a report or an audit log reads.
@@ -29,6 +36,8 @@ Example:
     >>> kind_of("100.hea", b"100 1 360 650000\\n100.dat 212 200 11 1024 995 -22131 0 MLII\\n")
     'wfdb-header'
     >>> kind_of("notes.txt", b"\\x00\\x01binary")
+    >>> kind_of("old.xls", b"\\xd0\\xcf\\x11\\xe0\\xa1\\xb1\\x1a\\xe1" + b"\\0" * 504)
+    'workbook'
 """
 
 from __future__ import annotations
@@ -39,11 +48,12 @@ import re
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from dxcore.errors import DxError
+from dxcore.workbook import workbook_format
 
 if TYPE_CHECKING:
     from dxcore.cards import ModelCard
@@ -113,22 +123,26 @@ class Case:
     """Files one model reads together: an image, the files of one ECG record, or a table
     of cases. ``files`` is ``{file name: bytes}``, as every model's ``read`` takes it;
     ``rows`` is how many rows the worklist gives it: a table's rows (counted from its text,
-    before any model reads it), one for anything else."""
+    before any model reads it), one for anything else; ``options`` are its reader's options
+    that the user gave (an ECG CSV's sampling rate ``fs``)."""
 
     name: str
     kind: str  # a key of KINDS
     model_id: str
     files: dict[str, bytes]
     rows: int = 1
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Intake:
-    """A drop sorted out: the cases in the order dropped, and each file that could not be
-    read with the one reason why."""
+    """A drop sorted out: the cases in the order dropped, each file that could not be
+    read with the one reason why, and the tables among those whose columns match no model
+    (``{name in the drop: bytes}``), which a mapping of their columns could route."""
 
     cases: list[Case]
     problems: list[tuple[str, DxError]]
+    mappable: dict[str, bytes] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.cases or self.problems)
@@ -137,6 +151,13 @@ class Intake:
     def rows(self) -> int:
         """The rows the worklist shows for this drop (a table of 3 cases is 3 rows)."""
         return sum(case.rows for case in self.cases)
+
+    def with_options(self, options: dict[str, dict[str, Any]]) -> Intake:
+        """The drop with each case's reader options from ``{case name: options}`` (the
+        user's answers, :meth:`~dxcore.contract.DxModel.options_needed`)."""
+        return Intake([replace(case, options={**case.options, **options[case.name]})
+                       if case.name in options else case for case in self.cases],
+                      self.problems, self.mappable)
 
     def one_patient(self) -> bool:
         """Whether the drop looks like one patient's files, for the patient view: at most
@@ -184,10 +205,16 @@ def image_extensions() -> list[str]:
 
 
 def kind_of(name: str, data: bytes) -> str | None:
-    """What a file is, from its bytes: ``image`` (one of :data:`IMAGE_FORMATS`), ``zip``,
-    ``wfdb-header``, ``edf``, ``table`` (CSV or JSON text), or None. A WFDB signal or
-    annotation file has no signature of its own: it is recognised through its header
+    """What a file is, from its bytes: ``image`` (one of :data:`IMAGE_FORMATS`),
+    ``workbook`` (an Excel workbook, or an old or encrypted Office file that may be one),
+    ``zip``, ``wfdb-header``, ``edf``, ``table`` (CSV or JSON text), or None. A WFDB signal
+    or annotation file has no signature of its own: it is recognised through its header
     (:func:`group_files`)."""
+    office = workbook_format(data)  # before the ZIP: a workbook is a ZIP never expanded
+    if office in ("xlsx", "ole2"):
+        return "workbook"
+    if office is not None:  # a Word or PowerPoint package: no ZIP of files either
+        return None
     for magic, kind in _MAGIC:
         if data.startswith(magic):
             return kind
@@ -315,6 +342,7 @@ def group_files(files: dict[str, bytes], cards: list[ModelCard] | None = None) -
     files, problems = expand(files)
     kinds = {name: kind_of(name, data) for name, data in files.items()}
     cases: list[Case] = []
+    mappable: dict[str, bytes] = {}
     claimed: set[str] = set()
     # WFDB headers first: they claim their signal files and annotations by name, in their
     # own folder (two records of the same name in two folders of a ZIP stay apart).
@@ -337,15 +365,18 @@ def group_files(files: dict[str, bytes], cards: list[ModelCard] | None = None) -
             cases.append(_routed(name, "image", single, cards, problems))
         elif kind == "edf":
             cases.append(_routed(name, "ecg", single, cards, problems))
-        elif kind == "table":
-            cases.append(_table_case(name, data, single, cards, problems))
+        elif kind in ("table", "workbook"):
+            case = _table_case(name, data, single, cards, problems)
+            cases.append(case)
+            if case is None and _unmatched(problems, name):
+                mappable[name] = data
         else:
             problems.append((name, DxError(
                 f"{name} is not a file the dashboard can read: expected an image "
                 f"({image_formats_text()}), an ECG record (WFDB .hea with its .dat, EDF, or "
-                "CSV), a case table (CSV or JSON) or a ZIP of these. A WFDB .dat or .atr "
-                "file needs its .hea header in the same drop.")))
-    return Intake([case for case in cases if case is not None], problems)
+                "CSV), a case table (CSV, JSON or Excel .xlsx) or a ZIP of these. A WFDB "
+                ".dat or .atr file needs its .hea header in the same drop.")))
+    return Intake([case for case in cases if case is not None], problems, mappable)
 
 
 def _folder(name: str) -> str:
@@ -369,22 +400,50 @@ def _routed(name: str, kind: str, files: dict[str, bytes], cards: list[ModelCard
 
 def _table_case(name: str, data: bytes, files: dict[str, bytes], cards: list[ModelCard],
                 problems: list[tuple[str, DxError]]) -> Case | None:
-    """A CSV or JSON table: the case-record model its columns match, else an ECG record
-    when it is a long CSV of numbers, else a problem."""
+    """A CSV, JSON or workbook table: the case-record model its columns match, else an ECG
+    record when it is a long CSV of numbers, else a problem (:data:`UNMATCHED` when it was
+    read but its columns match no model)."""
     from dxcore.records import match_model
 
-    columns, rows = _columns_and_rows(data)
+    workbook = workbook_format(data) is not None
+    try:
+        columns, rows = _workbook_columns_and_rows(data, name) if workbook else \
+            _columns_and_rows(data)
+    except DxError as error:  # an unreadable workbook
+        problems.append((name, error))
+        return None
     model_id = match_model(columns, cards) if columns else None
     if model_id is not None:
         return Case(name, "record", model_id, files, rows)
-    if rows >= MIN_SIGNAL_ROWS and _model_of_modality("ecg", cards) is not None:
+    if not workbook and rows >= MIN_SIGNAL_ROWS and _model_of_modality("ecg", cards) is not None:
         return _routed(name, "ecg", files, cards, problems)
     record_models = ", ".join(c.id for c in cards if c["modality"] == "record") or "none"
+    short = "" if workbook else ", and it is too short to be an ECG recording"
     problems.append((name, DxError(
         f"The columns of {name} match no case-record model on this dashboard "
-        f"({record_models}), and it is too short to be an ECG recording. Check its header "
-        "row against the fields on the model's card.")))
+        f"({record_models}){short}. Check its header row against the fields on the model's "
+        "card, or map its columns to a model's fields on the Case records page.",
+        reason=UNMATCHED)))
     return None
+
+
+# A problem's reason (``DxError.facts``) when a table was read but matches no model.
+UNMATCHED = "columns_unmatched"
+
+
+def _unmatched(problems: list[tuple[str, DxError]], name: str) -> bool:
+    """Whether ``name``'s problem, the last one said, is that its columns match no model."""
+    return bool(problems) and problems[-1][0] == name and \
+        problems[-1][1].facts.get("reason") == UNMATCHED
+
+
+def _workbook_columns_and_rows(data: bytes, name: str) -> tuple[list[str], int]:
+    """A workbook's column names and number of cases, read as the case-record reader reads
+    it (so that what routes it is what the model will read)."""
+    from dxcore.records.reader import read_cases
+
+    table = read_cases(data, name=name)
+    return list(table.columns), len(table)
 
 
 def _columns_and_rows(data: bytes) -> tuple[list[str], int]:
@@ -426,11 +485,15 @@ def predict_cases(cases: Iterable[Case], model_of: Callable[[str], DxModel] | No
 
     cases = list(cases)
     outcomes: list[Outcome | None] = [None] * len(cases)
-    by_model: dict[str, list[int]] = {}
+    # One batch per model and reader options: a case's options (an ECG CSV's rate) are its
+    # own.
+    by_model: dict[tuple[str, str], list[int]] = {}
     for index, case in enumerate(cases):
-        by_model.setdefault(case.model_id, []).append(index)
+        key = (case.model_id, json.dumps(case.options, sort_keys=True, default=str))
+        by_model.setdefault(key, []).append(index)
     done = 0
-    for model_id, indices in by_model.items():
+    for (model_id, _), indices in by_model.items():
+        case_options = {**options, **cases[indices[0]].options}
         try:
             model = model_of(model_id)
         except DxError as error:  # a damaged or refused model: each of its cases says so
@@ -440,7 +503,7 @@ def predict_cases(cases: Iterable[Case], model_of: Callable[[str], DxModel] | No
             continue
         for start in range(0, len(indices), CHUNK):
             chunk = indices[start:start + CHUNK]
-            answers = model.predict_many([cases[i].files for i in chunk], **options)
+            answers = model.predict_many([cases[i].files for i in chunk], **case_options)
             for index, answer in zip(chunk, answers, strict=True):
                 outcomes[index] = Outcome(cases[index], answer)
             done += len(chunk)

@@ -1,15 +1,17 @@
 """PDF reports (fpdf2): one page per case, and for a worklist a summary page before them.
 
-A case page holds what a reader needs to judge one answer and nothing that identifies the
-patient: the input as the model saw it (a thumbnail, an ECG strip, or the model's own fields
-of a case record: never file names, DICOM tags, header comments or unused columns), the
-prediction with every class's probability (an ECG record: its beats per class, summary
-figures, AF burden and rhythm episodes), the prediction set and the decision rule, the
-saliency map with its colour bar, the domain guard's result, the model's id, version and
-weights SHA-256, the card's test metrics with their 95% CIs and its limitations, the
-input's SHA-256 (:func:`dxcore.audit.input_sha256`), the clinician's latest sign-off in the
-audit trail (:func:`sign_off_line`), the time, the app version and the research-prototype
-notice.
+A case page holds what a reader needs to judge one answer and match it to the patient: the
+case's label (:mod:`dxcore.labels`: the file name, a DICOM's accession number or study ID, a
+case table's ID column; an identifier, so every report says on its first page that it holds
+identifiers and is clinical data), the input as the model saw it (a thumbnail, an ECG
+strip, or the model's own fields of a case record: never other DICOM tags, header comments
+or unused columns), the prediction with every class's probability (an ECG record: its beats
+per class, summary figures, AF burden and rhythm episodes), the prediction set and the
+decision rule, the saliency map with its colour bar, the domain guard's result, the model's
+id, version and weights SHA-256, the card's test metrics with their 95% CIs and its
+limitations, the input's SHA-256 (:func:`dxcore.audit.input_sha256`), the clinician's latest
+sign-off in the audit trail (:func:`sign_off_line`), the time, the app version and the
+research-prototype notice.
 
 Example (needs the shipped weights)::
 
@@ -36,6 +38,7 @@ from PIL import Image
 
 from dxcore.audit import input_sha256
 from dxcore.errors import DxError, OutOfDomain
+from dxcore.labels import input_labels, input_name
 from dxcore.wording import is_refusal, probability_is, probability_text
 
 if TYPE_CHECKING:
@@ -46,6 +49,9 @@ APP_VERSION = "0.13"
 DISCLAIMER = ("Research prototype - not for clinical decisions. The models are trained and "
               "tested on public research datasets; their outputs have not been validated "
               "for patient care and must not guide diagnosis or treatment.")
+IDENTIFIERS_NOTICE = ("This report holds identifiers (the case labels: file names, accession "
+                      "numbers, case or patient IDs) and is clinical data: store, share and "
+                      "dispose of it as patient records.")
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu: Unicode (≥, –)
 STRIP_SECONDS = 10.0
 FIELDS_SHOWN = 40  # a gene profile's 7,129 probes: the first ones and "... more"
@@ -66,7 +72,9 @@ def app_version() -> str:
 @dataclass
 class Case:
     """One case of a report: ``result`` item ``item`` of ``model`` on the input ``files``,
-    with its explanation; or the ``error`` it got instead (a refusal, a bad row)."""
+    with its explanation; or the ``error`` it got instead (a refusal, a bad row).
+    ``label`` names the case for the reader (:func:`dxcore.labels.case_label`); by default
+    the input's name."""
 
     model: DxModel
     files: dict[str, bytes]
@@ -75,6 +83,10 @@ class Case:
     explanation: Explanation | None = None
     error: DxError | None = None
     row: int | None = None  # a case record's row in its table
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        self.label = self.label or input_name(self.files)
 
     @property
     def card(self):
@@ -86,36 +98,40 @@ class Case:
 
 
 def cases_for(model: DxModel, files: dict[str, bytes], explain: bool = True,
-              **options) -> list[Case]:
+              name: str | None = None, **options) -> list[Case]:
     """The cases of one input (an image, an ECG record, a table of cases: one per row),
     predicted and, with ``explain``, explained by the modality's default method; an input
-    that cannot be read is one case holding its error."""
+    that cannot be read is one case holding its error. ``name``: the input's name for its
+    labels (by default its file name, :func:`dxcore.labels.input_name`)."""
     try:
         result = model.predict(files, **options)
     except DxError as error:
-        return [Case(model, files, error=error)]
-    return cases_of(model, files, result, explain)
+        return [Case(model, files, error=error, label=name or "")]
+    return cases_of(model, files, result, explain, name)
 
 
 def cases_of(model: DxModel, files: dict[str, bytes], result: Result,
-             explain: bool = True) -> list[Case]:
-    """The cases of a result already predicted (a page's), explained as :func:`cases_for`; a
-    case-record row the model declined holds an :class:`OutOfDomain` error, so that the
-    report calls it refused, as the pages do."""
+             explain: bool = True, name: str | None = None) -> list[Case]:
+    """The cases of a result already predicted (a page's), explained and labelled as
+    :func:`cases_for`; a case-record row the model declined holds an :class:`OutOfDomain`
+    error, so that the report calls it refused, as the pages do."""
     from dxcore.explain import explainers_for
 
     method = explainers_for(model.modality)[0]
+    labels = input_labels(model, name or input_name(files), files)
     if model.modality == "record":
         items = [case.item for case in result.detail.results if case.item is not None]
         explained = model.explain_all(result, method, items) if explain and items else {}
-        return [Case(model, files, result, case.item, explained.get(case.item), row=case.row)
+        return [Case(model, files, result, case.item, explained.get(case.item), row=case.row,
+                     label=labels.case(case.row))
                 if case.error is None else
-                Case(model, files, row=case.row, error=(
+                Case(model, files, row=case.row, label=labels.case(case.row), error=(
                     OutOfDomain if is_refusal(case.code) else DxError)(case.error))
                 for case in result.detail.results]
     items = model.explained_items(result)[:1] if model.modality == "ecg" else [0]
     explained = model.explain_all(result, method, items) if explain and items else {}
-    return [Case(model, files, result, 0, next(iter(explained.values()), None))]
+    return [Case(model, files, result, 0, next(iter(explained.values()), None),
+                 label=labels.case())]
 
 
 # --- Drawing ------------------------------------------------------------------------------
@@ -214,9 +230,12 @@ class Report(FPDF):
         self.multi_cell(0, 3.6, text, new_x="LMARGIN", new_y="NEXT")
 
     def notice(self) -> None:
+        """The research-prototype notice, then the identifiers notice."""
         self.set_fill_color(255, 243, 205)
         self.set_font("DejaVu", "B", 8.5)
         self.multi_cell(0, 4.2, DISCLAIMER, fill=True, align="L", new_x="LMARGIN",
+                        new_y="NEXT")
+        self.multi_cell(0, 4.2, IDENTIFIERS_NOTICE, fill=True, align="L", new_x="LMARGIN",
                         new_y="NEXT")
         self.ln(2)
 
@@ -336,7 +355,8 @@ def _input_section(pdf: Report, case: Case) -> None:
         for name in shown:
             field, value = schema[name], row.values[name]
             symbol = f" [{symbols[name]}]" if name in symbols else ""
-            text = "missing (imputed)" if value is None else field.describe(value)
+            text = (field.describe(value) if value is not None else "not recorded"
+                    if schema.missing_indicators else "missing (imputed)")
             lines.append(f"{field.label}{symbol}: {text}")
         more = len(schema) - len(shown)
         pdf.line_of(f"Case record, row {case.row}: the model's {len(schema):,} fields "
@@ -429,9 +449,11 @@ def _model_section(pdf: Report, case: Case) -> None:
             pdf.line_of(f"• {limitation}", 6.5)
 
 
-def _case_page(pdf: Report, case: Case, number: int) -> None:
+def _case_page(pdf: Report, case: Case, number: int, patient: str | None = None) -> None:
     pdf.add_page()
-    pdf.heading(f"Dx case report - case {number}")
+    pdf.heading(f"Dx case report - case {number}: {case.label}")
+    if patient is not None:
+        pdf.line_of(f"Patient: {patient}", 10, bold=True)
     pdf.notice()
     pdf.line_of(f"Made {pdf.created} by the Dx dashboard {app_version()}.", 8)
     pdf.ln(1)
@@ -465,11 +487,13 @@ def _summary_page(pdf: Report, cases: list[Case]) -> None:
                 "follows.", 8)
     pdf.ln(2)
     pdf.set_font("DejaVu", "", 7.5)
-    with pdf.table(col_widths=(8, 22, 30, 12, 20, 14, 30), text_align="LEFT") as table:
-        table.row(["Case", "Model", "Prediction", "P", "Prediction set", "Domain guard",
+    # "#" is the number of the case's page ("case 4"); the hash ties it to the audit trail.
+    with pdf.table(col_widths=(6, 26, 20, 26, 10, 18, 14, 22), text_align="LEFT") as table:
+        table.row(["#", "Case", "Model", "Prediction", "P", "Prediction set", "Domain guard",
                    "Input SHA-256"])
         for number, case in enumerate(cases, start=1):
-            table.row([str(number), *summary_row(case), case.input_sha256[:16] + "…"])
+            table.row([str(number), case.label, *summary_row(case),
+                       case.input_sha256[:16] + "…"])
     models = {case.card.id: case.card for case in cases}
     pdf.ln(2)
     for card in models.values():
@@ -481,13 +505,14 @@ def _bytes(pdf: Report) -> bytes:
     return bytes(pdf.output())
 
 
-def case_report(cases: list[Case]) -> bytes:
-    """One page per case (a patient's inputs, or one input's rows), as PDF bytes."""
+def case_report(cases: list[Case], patient: str | None = None) -> bytes:
+    """One page per case (a patient's inputs, or one input's rows), as PDF bytes; each
+    page names ``patient`` (the patient view's label) when given."""
     if not cases:
         raise DxError("There is nothing to report: no case was given.")
     pdf = Report()
     for number, case in enumerate(cases, start=1):
-        _case_page(pdf, case, number)
+        _case_page(pdf, case, number, patient)
     return _bytes(pdf)
 
 

@@ -28,6 +28,8 @@ class Predictions:
     # Who each case belongs to (an ECG beat's record), for confidence intervals that
     # resample patients rather than cases; None: the cases are independent.
     groups: list[str] | None = None
+    # Each case's group for prediction sets calibrated per group (runtime.conformal.groups)
+    conformal_groups: list[str] | None = None
 
     def probabilities(self, temperature: float) -> np.ndarray:
         return calibrated_probabilities(self.logits, temperature)

@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from dxcore.contract import DecisionRule, Result
-from dxcore.ecg import BeatSaliency, RecordAnalysis
+from dxcore.ecg import BeatSaliency, EcgModel, RecordAnalysis
 from dxcore.ecg.edf_io import TO_MV
 from dxcore.ecg.preprocessing import window_times
 from dxcore.ecg.quality import PACED_NOTE
@@ -77,6 +77,11 @@ RATE_TICKS = 6
 FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 BEAT_HEIGHT = 280
 BAND_SPAN = 0.3  # the saliency band's height under the waveform, as a share of its range
+
+
+# A CSV's sampling rate as the page asks for it: the bounds and help the model gives, as the
+# home page's drop zone asks for it.
+CSV_RATE = EcgModel.asked_options["fs"]
 
 
 def read_options(files: dict[str, bytes], rate: float | None) -> dict[str, Any]:

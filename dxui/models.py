@@ -481,14 +481,25 @@ def record_test_table(model_id: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner="Reading the rows from the dataset…")
-def _record_rows(model_id: str, rows: tuple[int, ...], folder: str) -> pd.DataFrame:
+def _record_rows(model_id: str, rows: tuple[int | str, ...], folder: str) -> pd.DataFrame:
     # ``folder`` keys the cache on where the dataset is read from.
     table = record_test_table(model_id)
     return table.loc[list(rows)]
 
 
+def _row_key(case_id: str) -> int | str:
+    """A failure's row in its recipe's test table: "row 17" is row 17; "row hungary row
+    17" is the row labelled "hungary row 17" (a table joined from several sites).
+
+    >>> _row_key("row 17"), _row_key("row hungary row 17")
+    (17, 'hungary row 17')
+    """
+    key = case_id.removeprefix("row ")
+    return int(key) if key.isdigit() else key
+
+
 def row_gallery(card: ModelCard, failures: list[dict[str, Any]]) -> None:
-    rows = tuple(int(f["case_id"].split()[-1]) for f in failures)
+    rows = tuple(_row_key(f["case_id"]) for f in failures)
     values = _record_rows(card.id, rows, str(data_dir()))
     shown = values.iloc[:, :ROW_COLUMNS_SHOWN]
     table = pd.concat([failures_table(failures)[["Case", "True class", "Decided"]]

@@ -1,6 +1,7 @@
 """Case-record page views: the record models in the registry, the input (an uploaded table,
 or the form generated from a model's schema, whose answers become a one-case JSON upload),
-the model matched from a table's columns, and the results as tables, the single-case view
+the model matched from a table's columns (or the columns mapped to a model's fields,
+:mod:`dxui.mapping`), and the results as tables, the single-case view
 and an Altair chart of per-field attributions. Tables go through :mod:`dxui.results` like
 every upload.
 """
@@ -16,7 +17,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dxcore import DxError, list_cards, templates
+from dxcore import list_cards, templates
 from dxcore.cards import ModelCard
 from dxcore.contract import Result
 from dxcore.records import (
@@ -30,11 +31,13 @@ from dxcore.records import (
 )
 from dxcore.records.atypicality import ATYPICAL_FROM
 from dxcore.wording import probability_is, probability_text
-from dxui import results, signoff, uploads
+from dxui import mapping, results, signoff, uploads
 from dxui.common import load_model, plain, show_error, show_notes
 
-UPLOAD_TYPES = ["csv", "json"]
-UPLOAD, FORM = "Upload a CSV or JSON file", "Fill in a form"
+UPLOAD_TYPES = ["csv", "json", "xlsx"]
+# Workbooks the reader refuses with what to do instead (save as .xlsx or CSV): let through.
+SAID_BY_READER = ["xls", "xlsm", "xlsb"]
+UPLOAD, FORM = "Upload a CSV, Excel or JSON file", "Fill in a form"
 MATCH = "match"  # the model picker's "match it from the file's columns" option
 FORM_FILE = "form.json"
 CALIBRATED_ON = "cross-validation of the training data"
@@ -95,25 +98,12 @@ def answers_upload(answers: dict[str, Any]) -> dict[str, bytes]:
     return {FORM_FILE: json.dumps(answers).encode()}
 
 
-def matched_model(upload: results.Upload, cards: dict[str, ModelCard]) -> str:
-    """The id of the record model whose fields the table's columns cover best; raises
-    :class:`DxError` when none covers at least half of its fields."""
-    # Every record model reads a table the same way (and the read is cached by modality).
-    columns = list(results.read(next(iter(cards)), upload).columns)
-    model_id = match_model(columns, list(cards.values()))
-    if model_id is None:
-        [name] = upload.files
-        raise DxError(f"The columns of {name} match no case-record model on this "
-                      f"dashboard ({', '.join(cards)}). Choose the model above, or check the "
-                      "file's header row.")
-    return model_id
-
-
 # --- Views -------------------------------------------------------------------------------
 
 
 def upload_input(cards: dict[str, ModelCard]) -> tuple[str | None, results.Upload | None]:
-    """The model (chosen, or matched from the file's columns) and the uploaded table."""
+    """The model (chosen, matched from the file's columns, or given by a column mapping)
+    and the uploaded table (mapped to the model's fields when the user mapped it)."""
     choice_column, upload_column = st.columns([2, 3], gap="large")
     with choice_column:
         choice = st.selectbox(
@@ -123,27 +113,46 @@ def upload_input(cards: dict[str, ModelCard]) -> tuple[str | None, results.Uploa
     with upload_column:
         uploaded = st.file_uploader(
             "Upload cases", type=None, key="records_upload",  # checked below
-            help="CSV with a header row and one case per row, or JSON (one object or a list "
-                 "of objects), columns named as in the model card. The file is analysed in "
-                 "memory and never stored.")
+            help="CSV with a header row and one case per row, an Excel workbook (.xlsx, its "
+                 "first sheet with data), or JSON (one object or a list of objects), columns "
+                 "named as in the model card or mapped to its fields. The file is analysed "
+                 "in memory and never stored.")
     model_id = None if choice == MATCH else choice
-    if uploaded is not None and not uploads.keep_allowed([uploaded], UPLOAD_TYPES,
-                                                         "a table of cases"):
+    # An old or macro-enabled workbook passes to the reader, which says what to do with it.
+    if uploaded is not None and uploads.extension(uploaded.name) not in SAID_BY_READER \
+            and not uploads.keep_allowed([uploaded], UPLOAD_TYPES, "a table of cases"):
         return model_id, None
-    if uploaded is None:
-        st.info("Upload a CSV or JSON file of cases to see the model's reading of each.",
-                icon=":material/upload_file:")
+    if uploaded is not None:
+        st.session_state.pop(mapping.HANDOFF, None)  # a new upload replaces the drop's table
+        upload = results.Upload({uploaded.name: uploaded.getvalue()})
+    elif st.session_state.get(mapping.HANDOFF):
+        upload = results.Upload(st.session_state[mapping.HANDOFF])
+        [name] = upload.files
+        st.info(f"**{plain(name)}**, from the drop on the home page. Upload a file to read "
+                "another.", icon=":material/move_to_inbox:")
+    else:
+        st.info("Upload a CSV, Excel or JSON file of cases to see the model's reading of "
+                "each.", icon=":material/upload_file:")
         return model_id, None
-    upload = results.Upload({uploaded.name: uploaded.getvalue()})
+    try:
+        # Every record model reads a table the same way (and the read is cached by modality).
+        columns = list(results.read(next(iter(cards)), upload).columns)
+    except Exception as error:
+        show_error(error)
+        return None, None
     if model_id is None:
-        try:
-            model_id = matched_model(upload, cards)
-        except Exception as error:
-            show_error(error)
-            return None, None
-        st.info(f"Matched by the file's columns: **{cards[model_id]['name']}** "
-                f"(`{model_id}`).", icon=":material/join:")
-    return model_id, upload
+        model_id = match_model(columns, list(cards.values()))
+        if model_id is not None:
+            st.info(f"Matched by the file's columns: **{cards[model_id]['name']}** "
+                    f"(`{model_id}`).", icon=":material/join:")
+    chosen = mapping.mapping_step(cards, upload, columns, model_id)
+    if chosen is None:
+        return (model_id, upload) if model_id is not None else (None, None)
+    try:
+        return chosen.model, mapping.mapped(upload, chosen)
+    except Exception as error:
+        show_error(error)
+        return None, None
 
 
 def form_input(cards: dict[str, ModelCard]) -> tuple[str | None, results.Upload | None]:
@@ -180,8 +189,11 @@ def form_input(cards: dict[str, ModelCard]) -> tuple[str | None, results.Upload 
             st.session_state[submitted_key] = answers_upload(answers)
     files = st.session_state.get(submitted_key)
     if files is None:
-        st.info("Fill in what is known and press Predict. Fields left empty are imputed "
-                "from the training cohort.", icon=":material/edit_note:")
+        st.info("Fill in what is known and press Predict. " + (
+            "Leave a finding empty if it was not recorded: the model answers without it, "
+            "less certainly." if schema.missing_indicators else
+            "Fields left empty are imputed from the training cohort."),
+            icon=":material/edit_note:")
         return model_id, None
     return model_id, results.Upload(files)
 
@@ -337,6 +349,10 @@ def imputed_note(schema: Schema, case: CaseResult) -> str | None:
     if not case.imputed:
         return None
     labels = ", ".join(schema[name].label for name in case.imputed)
+    if case.indicated:
+        return (f"Not recorded: {labels}. The model answers without them; its prediction "
+                "set is calibrated on cases missing as many findings, so it is wider when "
+                "they matter.")
     return f"Missing, so imputed from the training cohort (median or most frequent): {labels}."
 
 

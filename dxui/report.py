@@ -13,6 +13,7 @@ import streamlit as st
 from dxcore import pdf_report
 from dxcore.contract import Result
 from dxcore.intake import Outcome
+from dxcore.labels import input_labels
 from dxui import results, signoff
 from dxui.common import load_model, show_error
 from dxui.server import import_core
@@ -39,22 +40,28 @@ def report_button(model_id: str, upload: results.Upload,
                      signoff.report_version(model_id, upload.files), upload))
 
 
-def drop_report_button(outcomes: list[Outcome], key: str, worklist: bool) -> None:
+def drop_report_button(outcomes: list[Outcome], key: str, worklist: bool,
+                       patient: str | None = None) -> None:
     """The same for a drop (``key`` names it): a worklist's report, a summary page then one
-    page per case, or one patient's, a page per input; a case its model could not answer
+    page per case, or one patient's (named ``patient`` on every page when given), a page
+    per input; each case is labelled as on the page, and a case its model could not answer
     says why."""
     def build() -> bytes:
         with st.spinner("Writing the report…"):
             import_core()  # the report's explanations read the Keras networks
             cases = []
             for outcome in outcomes:
-                model = load_model(outcome.model_id)
+                model, case = load_model(outcome.model_id), outcome.case
                 if isinstance(outcome.result, Result):
-                    cases += pdf_report.cases_of(model, outcome.case.files, outcome.result)
+                    cases += pdf_report.cases_of(model, case.files, outcome.result,
+                                                 name=case.name)
                 else:
-                    cases.append(pdf_report.Case(model, outcome.case.files,
-                                                 error=outcome.result))
-            return (pdf_report.worklist_report if worklist else pdf_report.case_report)(cases)
+                    label = input_labels(model, case.name, case.files).case()
+                    cases.append(pdf_report.Case(model, case.files, error=outcome.result,
+                                                 label=label))
+            if worklist:
+                return pdf_report.worklist_report(cases)
+            return pdf_report.case_report(cases, patient)
 
     name = "worklist" if worklist else "patient"
     prepare_then_download(f"{name}_{key[:12]}", f"dx-{name}-report.pdf", build)
@@ -67,9 +74,11 @@ def prepare_then_download(tag: str, file_name: str, build: Callable[[], bytes]) 
     if not st.session_state.get(prepared):
         if st.button("Prepare a PDF report", key=f"dx_report_prepare_{tag}",
                      icon=":material/picture_as_pdf:",
-                     help="The input without identifiers, the prediction, its explanation, "
-                          "the model's test metrics and limitations, and the hashes that tie "
-                          "the report to the input and the weights."):
+                     help="The case's label (its file name, accession number or ID: the "
+                          "report holds identifiers and is clinical data), the input as the "
+                          "model saw it, the prediction, its explanation, the model's test "
+                          "metrics and limitations, and the hashes that tie the report to the "
+                          "input and the weights."):
             st.session_state[prepared] = True
             st.rerun()
         return

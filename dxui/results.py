@@ -49,6 +49,7 @@ CACHE_SECONDS = 600
 PRIOR_SECONDS = 60  # how long the site's standing prior is kept before it is read again
 SITE_PRIORS_HINT = f"the file ${SITE_PRIORS_ENV} names, see the README"
 BAR_ROW_PX = 34
+VERDICT = "Model prediction"  # the verdict's label, above the class
 THRESHOLD_COLOUR = "#222222"
 # This session's answer entries in the audit trail, by model, upload and options.
 ANSWERS = "dx_audit_answers"
@@ -188,12 +189,17 @@ def _answer_key(model_id: str, upload: Upload, options: dict[str, Any]) -> tuple
     return (model_id, upload.key, json.dumps(options, sort_keys=True, default=str))
 
 
-def logged_answer(model_id: str, upload: Upload, options: dict[str, Any]) -> Answer | None:
+def logged_answer(model_id: str, upload: Upload,
+                  options: dict[str, Any] | None = None) -> Answer | None:
     """The audit trail's latest entry of ``model_id``'s answer on the upload with
-    ``options`` (as :func:`analyse` logged it in this session), which a sign-off references
-    (:mod:`dxui.signoff`); None when it was not logged (the trail is off, or the entry
-    could not be written)."""
-    return st.session_state.get(ANSWERS, {}).get(_answer_key(model_id, upload, options))
+    ``options`` (as :func:`analyse` logged it in this session; None: with whatever options,
+    the latest logged), which a sign-off references (:mod:`dxui.signoff`); None when it was
+    not logged (the trail is off, or the entry could not be written)."""
+    logged = st.session_state.get(ANSWERS, {})
+    if options is not None:
+        return logged.get(_answer_key(model_id, upload, options))
+    return next((answer for key, answer in reversed(logged.items())
+                 if key[:2] == (model_id, upload.key)), None)
 
 
 def explain(model_id: str, upload: Upload, method: str, item: int = 0,
@@ -443,14 +449,31 @@ def probability_bars(result: Result, item: int, calibrated_on: str) -> None:
                f"{' and moved with them' if moved and chosen_there else ''}.")
 
 
+def verdict_markdown(label: str) -> str:
+    r"""The prediction as the verdict shows it: :data:`VERDICT` small above, the class in
+    a heading that wraps (an ``st.metric`` cut "acute lymphoblastic leukaemia (ALL)" to
+    "acute lymphob…" in a narrow column).
+
+    >>> print(verdict_markdown("heart disease"))
+    :gray[Model prediction]
+    <BLANKLINE>
+    ### heart disease
+    """
+    return f":gray[{VERDICT}]\n\n### {plain(label)}"
+
+
 def verdict(result: Result, item: int, noun: str, calibrated_on: str,
-            beside: Callable[[], None] | None = None) -> None:
+            beside: Callable[[], None] | None = None, stacked: bool = False) -> None:
     """Item ``item``'s prediction with its sentence, and its probability bars, in one
-    bordered box; ``beside`` draws a third column (a case's atypicality)."""
+    bordered box; ``beside`` draws more about the item (a case's atypicality) under the
+    prediction, so that the bars keep two thirds of the box whatever the class names;
+    ``stacked`` puts the parts one under the other (a case in a column of the patient view,
+    where a third of its width would cut the prediction short)."""
     with st.container(border=True):
-        columns = st.columns([1, 2] if beside is None else 3, gap="large")
+        columns = ([st.container(), st.container()] if stacked else
+                   st.columns([1, 2], gap="large"))
         with columns[0]:
-            st.metric("Model prediction", verdict_label(result, item))
+            st.markdown(verdict_markdown(verdict_label(result, item)), anchors=False)
             st.markdown(decision_sentence(result, item, noun))
             uncertain = uncertainty_text(result, item)
             caveat = coverage_caveat(result)
@@ -460,12 +483,11 @@ def verdict(result: Result, item: int, noun: str, calibrated_on: str,
                 st.caption(f"{result.coverage:.0%} prediction set: "
                            f"{class_text(result, str(result.decisions[item]))} "
                            f"alone (a confident reading at that coverage). {caveat}".strip())
+            if beside is not None:
+                beside()
         with columns[1]:
             probability_bars(result, item, calibrated_on)
             prior = prior_text(result)
             if prior is not None:
                 st.caption(prior)
-        if beside is not None:
-            with columns[2]:
-                beside()
     answer_shown()  # the background warm-up may take the interpreter for TensorFlow now

@@ -14,12 +14,12 @@ name typed once per session and recorded as unauthenticated.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import streamlit as st
 
-from dxcore.audit import ENV, AuditLog, input_sha256
+from dxcore import audit
+from dxcore.audit import ENV, AuditLog
 from dxcore.contract import Result
 from dxcore.errors import DxError
 from dxcore.signoff import (
@@ -50,15 +50,16 @@ NO_SIGN_ON = "Recorded as unauthenticated: this dashboard runs without sign-on."
 def section(model_id: str, upload: results.Upload, result: Result, row: int | None = None,
             options: dict[str, Any] | None = None) -> None:
     """The sign-off of ``model_id``'s answer on the upload (read and predicted with
-    ``options``, as :func:`dxui.results.analyse` logged it; ``row``: a case table's row):
-    its latest sign-off, and the form to sign (again)."""
+    ``options``, as :func:`dxui.results.analyse` logged it; None: the latest logged, with
+    whatever options; ``row``: a case table's row): its latest sign-off, and the form to sign
+    (again)."""
     with st.container(border=True):
         st.markdown("**Clinician's sign-off**")
         log = AuditLog.configured()
         if log is None:
             st.caption(TRAIL_OFF)
             return
-        answer = results.logged_answer(model_id, upload, options or {})
+        answer = results.logged_answer(model_id, upload, options)
         if answer is None:
             st.caption(NOT_LOGGED)
             return
@@ -122,20 +123,17 @@ def _form(log: AuditLog, answer: Answer, result: Result, row: int | None, tag: s
     st.rerun()  # the page drawn again with the sign-off (a worklist's column above included)
 
 
-def status_of(model_id: str, files: dict[str, bytes],
+def status_of(model_id: str, input_sha256: str,
               index: SignOffIndex | None) -> Callable[[int | None], str]:
-    """The worklist's sign-off cell of ``model_id``'s answer on ``files``, by row (None: the
-    input's one answer): "agreed", "overridden to <class>" or "—". The model and the input's
-    hash are looked up at the first call, once for all the rows of a table (never for an
-    input without an answer)."""
-    @cache
-    def answer() -> tuple[str, str, str]:
-        card = load_model(model_id).card
-        return card.id, card["weights_sha256"], input_sha256(files)
-
+    """The worklist's sign-off cell of ``model_id``'s answer on the input of that SHA-256,
+    by row (None: the input's one answer): "agreed", "overridden to <class>" or "—". The
+    model is looked up at the first call (never for an input without an answer)."""
     def status(row: int | None) -> str:
-        latest = index.latest((*answer(), row)) if index is not None else None
-        return "—" if latest is None else latest.status_text(load_model(model_id).card.class_label)
+        if index is None:
+            return "—"
+        card = load_model(model_id).card
+        latest = index.latest((card.id, card["weights_sha256"], input_sha256, row))
+        return "—" if latest is None else latest.status_text(card.class_label)
     return status
 
 
@@ -146,4 +144,4 @@ def report_version(model_id: str, files: dict[str, bytes]) -> str | None:
     if index is None:
         return None
     card = load_model(model_id).card
-    return index.version(card.id, card["weights_sha256"], input_sha256(files))
+    return index.version(card.id, card["weights_sha256"], audit.input_sha256(files))

@@ -6,24 +6,30 @@ the case picked.
 model, Result or DxError) as the models answered, which the worklist's PDF report reads, and
 the same adapted to each model's site prevalence (:func:`adapted`: estimated from the drop's
 own answers when they are enough, :mod:`dxcore.adaptation`), which the pages show and the
-audit trail logs (each answer, as a case page's). The run is kept in the session's memory
-for the latest drop only, so that sorting or picking a case reruns no model.
+audit trail logs (each answer, as a case page's), and each input's case labels
+(:mod:`dxcore.labels`: the file name, a DICOM's accession number, a table's ID column),
+which the pages show and the audit trail never holds. The run is kept in the session's
+memory for the latest drop only, so that sorting or picking a case reruns no model.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dxcore.audit import input_sha256
 from dxcore.contract import Result
 from dxcore.errors import DxError
 from dxcore.intake import Intake, Outcome, group_files, predict_cases
 from dxcore.label_shift import SitePrior
+from dxcore.labels import InputLabels, input_labels
 from dxcore.signoff import sign_offs
 from dxcore.site_prior import MIN_BATCH
 from dxcore.wording import is_refusal, probability_text
@@ -39,10 +45,11 @@ from dxui.results import (
 
 RUNS = "dx_worklist_run"
 COLUMNS = ["Case", "Model", "Prediction", "Probability", "Prediction set", "Domain guard",
-           "Atypicality", "Sign-off"]
+           "Atypicality", "Input SHA-256", "Sign-off"]
 # Hidden columns the orderings read: which outcome and item a row is, whether it is uncertain
-# (its prediction set holds more than one class), positive, or has no answer.
-HIDDEN = ["outcome", "item", "uncertain", "positive", "answered"]
+# (its prediction set holds more than one class), positive, or has no answer; and the
+# doubt in words, for the patient view's summary.
+HIDDEN = ["outcome", "item", "uncertain", "positive", "answered", "doubt"]
 ORDERS = ("As dropped", "Uncertain first", "Positives first", "Highest probability first",
           "Lowest probability first")
 SHOWN = ("All cases", "Uncertain only", "Positives only", "No answer only")
@@ -51,22 +58,27 @@ SHOWN = ("All cases", "Uncertain only", "Positives only", "No answer only")
 @dataclass
 class Run:
     """A drop read by its models: the answers as the models give them, the same adapted to
-    each model's site prior (:func:`adapted`), and those priors by model id."""
+    each model's site prior (:func:`adapted`), those priors by model id, and each input's
+    labels and SHA-256 (in the order of the outcomes; hashed once, not at every rerun)."""
 
     intake: Intake
     outcomes: list[Outcome]
     adapted: list[Outcome]
     priors: dict[str, SitePrior]
+    labels: list[InputLabels]
+    hashes: list[str]
 
 
-def run(files: dict[str, bytes]) -> Run:
-    """The drop sorted out, predicted (with a progress bar while it runs) and adapted; kept
-    in the session for the latest drop."""
-    key = upload_key(files)
+def run(files: dict[str, bytes], options: dict[str, dict[str, Any]] | None = None) -> Run:
+    """The drop sorted out, each case read with its reader ``options`` (``{case name:
+    options}``, what the user gave: :func:`dxui.drop.asked_section`), predicted (with a
+    progress bar while it runs) and adapted; kept in the session for the latest drop and
+    options."""
+    key = (upload_key(files), json.dumps(options or {}, sort_keys=True))
     kept = st.session_state.get(RUNS)
     if kept is not None and kept[0] == key:
         return kept[1]
-    intake = group_files(files)
+    intake = group_files(files).with_options(options or {})
     bar = st.progress(0.0, text=f"Reading {len(intake.cases)} cases…")
 
     def progress(done: int, total: int) -> None:
@@ -77,10 +89,22 @@ def run(files: dict[str, bytes]) -> Run:
     shown, priors = adapted(outcomes)
     for outcome in shown:  # the audit trail: as for a case page's prediction
         if isinstance(outcome.result, Result):
-            audit(outcome.model_id, Upload(outcome.case.files), {}, outcome.result)
-    done = Run(intake, outcomes, shown, priors)
+            audit(outcome.model_id, Upload(outcome.case.files), outcome.case.options,
+                  outcome.result)
+    done = Run(intake, outcomes, shown, priors, [labels_of(outcome) for outcome in outcomes],
+               [input_sha256(outcome.case.files) for outcome in outcomes])
     st.session_state[RUNS] = (key, done)
     return done
+
+
+def labels_of(outcome: Outcome) -> InputLabels:
+    """The input's labels, from what its model's modality reads in it (by its name when the
+    model cannot be loaded: the outcome says why)."""
+    try:
+        model = load_model(outcome.model_id)
+    except DxError:
+        return InputLabels(outcome.case.name)
+    return input_labels(model, outcome.case.name, outcome.case.files)
 
 
 def adapted(outcomes: list[Outcome]) -> tuple[list[Outcome], dict[str, SitePrior]]:
@@ -135,21 +159,27 @@ def prior_section(run: Run) -> bool:
                           "these.")
 
 
-def rows(outcomes: list[Outcome]) -> pd.DataFrame:
-    """One row per image, ECG record or table row, in the order dropped, with its latest
-    sign-off in the audit trail."""
+def rows(outcomes: list[Outcome], labels: list[InputLabels],
+         hashes: list[str] | None = None) -> pd.DataFrame:
+    """One row per image, ECG record or table row, in the order dropped, each named by its
+    case label and its input's SHA-256 (what the audit trail knows it by; ``hashes``: the
+    run's, else hashed here), with its latest sign-off in the audit trail."""
+    if hashes is None:
+        hashes = [input_sha256(outcome.case.files) for outcome in outcomes]
     table: list[dict] = []
     signed = sign_offs()  # read once for every row
-    for index, outcome in enumerate(outcomes):
-        for row in _rows_of(outcome, signoff.status_of(outcome.model_id, outcome.case.files,
-                                                       signed)):
-            table.append({**row, "outcome": index})
+    for index, (outcome, named, sha256) in enumerate(zip(outcomes, labels, hashes,
+                                                         strict=True)):
+        status = signoff.status_of(outcome.model_id, sha256, signed)
+        for row in _rows_of(outcome, named, status):
+            table.append({**row, "Input SHA-256": sha256, "outcome": index})
     return pd.DataFrame(table, columns=COLUMNS + HIDDEN)
 
 
-def _rows_of(outcome: Outcome, signed: Callable[[int | None], str]) -> list[dict]:
+def _rows_of(outcome: Outcome, labels: InputLabels,
+             signed: Callable[[int | None], str]) -> list[dict]:
     case, result = outcome.case, outcome.result
-    base = {"Case": case.name, "Model": case.model_id, "Probability": np.nan,
+    base = {"Case": labels.case(), "Model": case.model_id, "Probability": np.nan,
             "Prediction set": "", "Domain guard": "accepted", "Atypicality": np.nan,
             "Sign-off": "—" if isinstance(result, DxError) else signed(None),
             "item": 0, "uncertain": False, "positive": False, "answered": True}
@@ -157,11 +187,13 @@ def _rows_of(outcome: Outcome, signed: Callable[[int | None], str]) -> list[dict
         refused = is_refusal(result)
         return [{**base, "Prediction": "no answer" if refused else f"not read: {result}",
                  "Domain guard": f"refused: {result}" if refused else "",
-                 "answered": False}]
+                 "answered": False,
+                 "doubt": f"refused: {result}" if refused else f"not read: {result}"}]
     card = load_model(case.model_id).card
     if case.kind == "record":
-        return [_case_row({**base, "Sign-off": "—" if case_result.error else
-                           signed(case_result.row)}, card.positive_class, case_result)
+        return [_case_row({**base, "Case": labels.case(case_result.row),
+                           "Sign-off": "—" if case_result.error else signed(case_result.row)},
+                          card.positive_class, case_result)
                 for case_result in result.detail.results]
     if case.kind == "ecg":
         counts = Counter(str(d) for d in result.decisions)
@@ -170,28 +202,42 @@ def _rows_of(outcome: Outcome, signed: Callable[[int | None], str]) -> list[dict
         return [{**base, "Prediction": f"{len(result)} beats: " + ", ".join(
                      f"{name} {counts.get(name, 0)}" for name in result.rule.returned),
                  "Prediction set": f"{uncertain} beats uncertain",
-                 "uncertain": uncertain > 0, "positive": ectopic > 0}]
+                 "uncertain": uncertain > 0, "positive": ectopic > 0,
+                 "doubt": f"{uncertain} of {len(result)} beats uncertain"}]
     probability = _shown_probability(result, 0)
     return [{**base, "Prediction": verdict_label(result, 0), "Probability": probability,
              "Prediction set": " or ".join(result.set_of(0)),
              "uncertain": result.uncertain(0),
-             "positive": str(result.decisions[0]) == card.positive_class}]
+             "positive": str(result.decisions[0]) == card.positive_class,
+             "doubt": set_doubt(result.set_of(0))}]
 
 
 def _case_row(base: dict, positive_class: str | None, case) -> dict:
-    row = {**base, "Case": f"{base['Case']} · row {case.row}", "item": case.item,
+    row = {**base, "item": case.item,
            "Atypicality": np.nan if case.atypicality is None else case.atypicality}
     if case.error is not None:
         refused = is_refusal(case.code)
         return {**row, "Prediction": "no answer" if refused else f"not read: {case.error}",
                 "Domain guard": f"refused: {case.error}" if refused else "",
-                "answered": False}
+                "answered": False,
+                "doubt": f"{'refused' if refused else 'not read'}: {case.error}"}
     chosen = case.prediction_set.get("prediction_set", [case.prediction])
     return {**row, "Prediction": case.prediction if len(chosen) == 1
             else f"uncertain: {' or '.join(chosen)}",
             "Probability": case.probabilities[case.prediction],
             "Prediction set": " or ".join(chosen), "uncertain": len(chosen) > 1,
-            "positive": case.prediction == positive_class}
+            "positive": case.prediction == positive_class, "doubt": set_doubt(chosen)}
+
+
+def set_doubt(chosen: list[str]) -> str:
+    """The doubt a prediction set says, in words.
+
+    >>> set_doubt(["PNEUMONIA"]), set_doubt(["NORMAL", "PNEUMONIA"])
+    ('none: PNEUMONIA alone in the set', 'uncertain: the set holds NORMAL and PNEUMONIA')
+    """
+    if len(chosen) == 1:
+        return f"none: {chosen[0]} alone in the set"
+    return f"uncertain: the set holds {' and '.join(chosen)}"
 
 
 def _shown_probability(result: Result, item: int) -> float:
@@ -268,7 +314,11 @@ def table_section(table: pd.DataFrame) -> pd.DataFrame:
     st.dataframe(shown_table(view), hide_index=True,
                  key="worklist_table",
                  column_config={
-                     "Case": st.column_config.TextColumn(width="medium"),
+                     "Case": st.column_config.TextColumn(
+                         width="medium", help="The case's label: a DICOM's accession number "
+                                              "(else study ID), a case table's ID column, "
+                                              "else the file name (row N: a table's Nth "
+                                              "case under its header)"),
                      "Model": st.column_config.TextColumn(width="small"),
                      "Prediction": st.column_config.TextColumn(width="medium"),
                      "Probability": st.column_config.TextColumn(
@@ -280,10 +330,15 @@ def table_section(table: pd.DataFrame) -> pd.DataFrame:
                      "Atypicality": st.column_config.TextColumn(
                          width="small", help="Case records: percentile of the training "
                                              "cohort's reconstruction error"),
+                     "Input SHA-256": st.column_config.TextColumn(
+                         width="small", help="What the audit trail knows the input by "
+                                             "(it never holds the case label)"),
                      "Sign-off": st.column_config.TextColumn(
                          width="medium", help="The latest clinician's sign-off in the audit "
                                               "trail: open the case to sign it off")})
-    st.caption(f"{len(view)} of {len(table)} rows. Click a column header to sort by it.")
+    st.caption(f"{len(view)} of {len(table)} rows. Click a column header to sort by it. "
+               "The cases are named by their labels, which identify patients: the table and "
+               "its CSV are clinical data.")
     st.download_button("Download the worklist (CSV)", export_csv(view),
                        file_name="worklist.csv", mime="text/csv", icon=":material/download:")
     return view

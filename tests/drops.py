@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 HEART_CASES = (b"age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n"
-               b"63,1,1,145,233,1,2,150,0,2.3,3,0,6\n"
+               b"67,1,4,160,286,0,2,108,1,1.5,2,3,3\n"
                b"58,1,4,140,260,0,2,118,1,2.6,2,2,7\n"
                b"44,0,3,118,210,0,0,172,0,0.0,1,0,3\n")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,20 @@ def run_cli(capsys, *argv: str) -> tuple[int, list[dict], str]:
 
 def _not_json(constant: str):
     raise ValueError(f"{constant} in the CLI's output is not JSON")
+
+
+def pdf_page_png(pdf: bytes, page: int = 1, dpi: int = 50) -> bytes:
+    """Page ``page`` of a PDF as PNG bytes, rendered by poppler's ``pdftoppm`` (Debian's
+    poppler-utils) from stdin to stdout; skips the test when it is not installed. The
+    report tests read pages with it, and the browser tests save one for the docs."""
+    import pytest
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (Debian's poppler-utils) is not installed; .ci/run installs it")
+    rendered = subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", str(page), "-l",
+                               str(page), "-singlefile", "-"], input=pdf,
+                              capture_output=True, check=True, timeout=60)
+    return rendered.stdout
 
 
 def run_entry_point(*argv: str) -> subprocess.CompletedProcess:

@@ -150,7 +150,7 @@ def test_ecg_header_comments_never_reach_the_log(tmp_path, ecg_model, mitdb_root
 def test_case_columns_never_reach_the_log(tmp_path, heart_model):
     files = {"cases.csv": b"name,patient_id,birth_date,age,sex,cp,trestbps,chol,fbs,restecg,"
                           b"thalach,exang,oldpeak,slope,ca,thal\n"
-                          b"Jane Doe,PID-738291,1979-04-12,63,1,1,145,233,1,2,150,0,2.3,3,0,6\n"
+                          b"Jane Doe,PID-738291,1979-04-12,67,1,4,160,286,0,2,108,1,1.5,2,3,3\n"
                           b"Jane Doe,PID-738291,1979-04-12,430,1,1,145,233,1,2,150,0,2.3,3,0,6\n"}
     result = heart_model.predict(files)
     log = AuditLog(tmp_path / "a.jsonl")
@@ -159,3 +159,25 @@ def test_case_columns_never_reach_the_log(tmp_path, heart_model):
     # The refused row (age 430) is logged by its error code, not its message.
     assert [set(row) for row in entry["output"]][1] == {"row", "code"}
     assert "430" not in json.dumps(entry["output"])
+
+
+def test_case_labels_never_reach_the_log(tmp_path, cxr_model, heart_model, test_xray_bytes):
+    """What the pages and PDFs name a case by (dxcore.labels: an accession number, an ID
+    column's cell, a file name) is never logged: the entry knows the input by its hash."""
+    from dxcore.labels import input_labels
+
+    inputs = [(cxr_model, {"ACC-scan.dcm": dicom_bytes(test_xray_bytes,
+                                                       AccessionNumber="ACC-5521")}),
+              (heart_model, {"ward-3.csv": b"case_id,age,sex,cp,trestbps,chol,fbs,restecg,"
+                                           b"thalach,exang,oldpeak,slope,ca,thal\n"
+                                           b"C-0042,67,1,4,160,286,0,2,108,1,1.5,2,3,3\n"})]
+    for model, files in inputs:
+        [name] = files
+        labels = input_labels(model, name, files)
+        shown = {labels.case(), labels.case(1), *labels.patients()}
+        assert shown & {"ACC-5521", "C-0042"}  # the label the page shows is the stated one
+        log = AuditLog(tmp_path / f"{model.card.id}.jsonl")
+        log.append(model.predict(files), model.card, files, "s-1")
+        text = log.path.read_text()
+        for label in shown:
+            assert label not in text, label

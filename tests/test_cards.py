@@ -41,6 +41,7 @@ from dxcore.images import LoadedImage
 from dxcore.images.network import chest_xray_cnn
 from dxcore.images.training import card_interface as image_interface
 from dxcore.records.network import record_autoencoder
+from dxcore.records.preprocessing import input_columns
 from dxcore.records.schema import Schema
 from dxcore.registry import clear_cache, get_card, get_model, list_cards, model_for
 
@@ -763,7 +764,9 @@ def test_shipped_card_is_valid_and_lean(path):
     if card["modality"] == "record":
         schema = Schema.from_json(card.input_spec)
         width = card.interface["inputs"][0]["shape"][-1]
-        assert width == len(schema.numeric) + sum(len(f.categories) for f in schema.categorical)
+        assert width == len(input_columns(schema))  # values, one-hot, any indicators
+        assert width == len(schema.numeric) + sum(len(f.categories) for f in schema.categorical
+                                                  ) + len(schema) * schema.missing_indicators
 
 
 def test_the_golub_probes_are_in_their_own_file():

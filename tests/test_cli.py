@@ -21,7 +21,7 @@ ECG_KEYS = {"input", "model", "fs", "beats", "summary", "rhythm"}
 CASE_KEYS = {"input", "row", "model", "probabilities", "prediction", "prediction_set",
              "coverage", "atypicality"}
 HEADER = "age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal,comment\n"
-ROWS = ["63,1,1,145,233,1,2,150,0,2.3,3,0,6,first visit\n",
+ROWS = ["67,1,4,160,286,0,2,108,1,1.5,2,3,3,first visit\n",
         "430,1,4,20,286,0,2,108,1,1.5,2,3,3,typo\n",
         "41,0,2,,,?,2,172,0,1.4,1,0,3,gaps\n"]
 
@@ -393,7 +393,7 @@ def test_text_mode_and_stderr_carry_no_terminal_escape_codes(capsys, heart_model
     path = tmp_path / f"cases{ESCAPES}.csv"
     header = HEADER.strip().replace("comment", f"case id{ESCAPES}")
     path.write_text(f"{header}\n{ROWS[0].replace('first visit', ESCAPES)}"
-                    f"{ROWS[0].replace('63', ESCAPES, 1)}")
+                    f"{ROWS[0].replace('67', ESCAPES, 1)}")
     from dxcore.cli import main
 
     assert main(["predict", "heart-disease", str(path)]) == 1

@@ -89,3 +89,17 @@ def test_coverage_report_counts_sets_holding_the_truth():
     assert report["coverage_by_class"] == {"a": pytest.approx(2 / 3, abs=1e-4), "b": 1.0}
     low, high = report["coverage"]["ci95"]
     assert low <= 0.75 <= high
+
+
+def test_sets_calibrated_per_group_use_each_cases_group():
+    """Mondrian by group: a case of a group gets its group's floors, a case of a group the
+    card lacks the floors of all cases."""
+    sets = ConformalSets(["A", "B"], {"0.9": {"A": 0.3, "B": 0.3}}, 0.9,
+                         {"sparse": {"0.9": {"A": 0.05, "B": 0.05}}},
+                         {"by": "missing fields", "edges": [1]})
+    probabilities = np.array([[0.9, 0.1], [0.9, 0.1], [0.9, 0.1]])
+    decisions = np.array(["A", "A", "A"])
+    assert sets.sets(probabilities, decisions, groups=["sparse", "complete", None]) == [
+        ["A", "B"], ["A"], ["A"]]
+    assert sets.sets(probabilities, decisions) == [["A"], ["A"], ["A"]]
+    assert ConformalSets.from_runtime(["A", "B"], sets.as_runtime()) == sets

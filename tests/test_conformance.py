@@ -6,7 +6,8 @@ the toy plug-in of ``tests/toy_modality.py``, in the manner of scikit-learn's
 Checks, for every model:
 
 - (a) bad input raises :class:`DxError`, never another exception, through ``predict``,
-  ``predict_many`` (in its place) and the command line (an error object per file);
+  ``predict_many`` (in its place) and the command line (an error object per file), and
+  through the case-label hook ``identities`` (or it states nothing);
 - (b) ``predict_many([a, b, c])`` equals three ``predict`` calls; one input holding the
   items of several equals them too (a table of N rows and N one-row tables);
 - (c) every JSON line is strict JSON with the keys the CLI documents, one probability
@@ -379,6 +380,37 @@ def test_bad_input_is_one_dx_error(model_id, bad, subjects, tmp_path):
     with pytest.raises(DxError) as refused:
         subjects(model_id).model.predict(bad.make(tmp_path))
     assert str(refused.value).strip()
+
+
+def as_upload(source: Source) -> dict[str, bytes] | None:
+    """A bad input as the drop zone would hand it over, ``{file name: bytes}``; None for one
+    no upload can be (a decoded input, None, a number, a missing path)."""
+    if isinstance(source, dict):
+        return source
+    if isinstance(source, bytes):
+        return {"upload.bin": source}
+    if isinstance(source, Path) and source.is_file():
+        return {source.name: source.read_bytes()}
+    return None
+
+
+@pytest.mark.parametrize("model_id", [m for m in MODEL_IDS if m != toy.MODEL_ID])
+def test_a_bad_upload_states_no_identity_or_raises_one_dx_error(model_id, tmp_path):
+    """The case-label hook (dxcore.labels) reads what the model would read: a file it
+    cannot read gets a DxError (the page then labels the case by its file name) or no
+    Identity, never another exception."""
+    from dxcore.labels import Identity
+
+    model = get_model(model_id)  # the card only: the hook reads no weights
+    for name, bad in bad_inputs_of(MODALITY_OF[model_id]).items():
+        upload = as_upload(bad.make(tmp_path))
+        if upload is None:
+            continue
+        try:
+            identities = model.identities(upload)
+        except DxError:
+            continue
+        assert all(identity == Identity() for identity in identities), name
 
 
 @pytest.mark.parametrize("model_id", MODEL_IDS)

@@ -208,3 +208,57 @@ def test_a_table_counts_its_rows_and_only_a_small_drop_is_offered_as_one_patient
     assert images.rows == 5 and not images.one_patient()
     two_tables = group_files({"a.csv": one_row, "b.csv": one_row})
     assert not two_tables.one_patient()
+
+
+# --- Excel workbooks and options the user gives (issue 27) -----------------------------------
+
+
+def test_a_workbook_is_a_table_never_a_zip_to_expand(heart_model):
+    import pandas as pd
+
+    from tests.workbooks import workbook_of
+
+    xlsx = workbook_of(pd.read_csv(io.BytesIO(HEART_CASES), dtype=str))
+    assert kind_of("cases.xlsx", xlsx) == kind_of("export", xlsx) == "workbook"
+    for drop, name in (({"cases.xlsx": xlsx}, "cases.xlsx"),
+                       ({"day.zip": zip_of({"cases.xlsx": xlsx})}, "day.zip/cases.xlsx")):
+        found = group_files(drop)
+        assert not found.problems  # no "[Content_Types].xml is not a file ..." per part
+        [case] = found.cases
+        assert (case.name, case.kind, case.model_id, case.rows) == (
+            name, "record", "heart-disease", 3)
+
+
+def test_unreadable_and_unmatched_workbooks_are_problems_and_unmatched_tables_mappable(
+        heart_model):
+    from tests.test_workbook import ole2
+    from tests.workbooks import workbook_of
+
+    french = workbook_of([["âge", "sexe", "cholestérol"], [63, 1, 233]])
+    found = group_files({"old.xls": ole2("Workbook"), "locked.xlsx": ole2("EncryptedPackage"),
+                         "francais.xlsx": french, "notes.csv": b"colour,size\nred,3\n"})
+    problems = {name: str(error) for name, error in found.problems}
+    assert not found.cases
+    assert "Excel 97-2003 workbook (.xls)" in problems["old.xls"]
+    assert "protected by a password" in problems["locked.xlsx"]
+    assert "map its columns to a model's fields on the Case records page" in \
+        problems["francais.xlsx"]
+    assert found.mappable == {"francais.xlsx": french, "notes.csv": b"colour,size\nred,3\n"}
+
+
+def test_a_case_is_read_with_its_own_options(monkeypatch):
+    models = {"a": CountingModel()}
+    seen_options = []
+
+    def predict_many(sources, **options):
+        seen_options.append(options)
+        return [next(iter(source)) for source in sources]
+
+    monkeypatch.setattr(models["a"], "predict_many", predict_many)
+    found = intake.Intake([Case("x.csv", "ecg", "a", {"x.csv": b""}),
+                           Case("y.csv", "ecg", "a", {"y.csv": b""})], [])
+    answered = found.with_options({"x.csv": {"fs": 250.0}})
+    assert [case.options for case in answered.cases] == [{"fs": 250.0}, {}]
+    outcomes = predict_cases(answered.cases, model_of=models.__getitem__, lead="MLII")
+    assert [o.result for o in outcomes] == ["x.csv", "y.csv"]
+    assert seen_options == [{"lead": "MLII", "fs": 250.0}, {"lead": "MLII"}]

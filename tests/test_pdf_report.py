@@ -1,12 +1,13 @@
 """PDF reports (dxcore.pdf_report, ``python -m dxcore report``): what a page says, read back
-with pypdf; pages rendered with poppler's pdftoppm; nothing identifying in them."""
+with pypdf; pages rendered with poppler's pdftoppm; each case named by its label (issue 27:
+file name, accession number, ID column), the report saying that it holds identifiers, and
+no other identifier in them."""
 
 from __future__ import annotations
 
 import io
 import re
 import shutil
-import subprocess
 import zipfile
 
 import numpy as np
@@ -16,14 +17,22 @@ from pypdf import PdfReader
 
 from dxcore.audit import input_sha256
 from dxcore.ecg import load_record
-from dxcore.pdf_report import DISCLAIMER, app_version, case_report, cases_for
+from dxcore.pdf_report import (
+    DISCLAIMER,
+    IDENTIFIERS_NOTICE,
+    app_version,
+    case_report,
+    cases_for,
+    worklist_report,
+)
 from tests.app_pages.test_chest_xray import PATIENT, dicom_bytes
-from tests.helpers import wfdb_bytes, with_rhythm
+from tests.helpers import pdf_page_png, wfdb_bytes, with_rhythm
 
 IDENTIFIERS = ("Doe", "Jane", "PID-738291", "19790412", "1979-04-12")
+ACCESSION = "ACC-5521"
 CASES = (b"name,patient_id,birth_date,age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,"
          b"oldpeak,slope,ca,thal\n"
-         b"Jane Doe,PID-738291,1979-04-12,63,1,1,145,233,1,2,150,0,2.3,3,0,6\n"
+         b"Jane Doe,PID-738291,1979-04-12,67,1,4,160,286,0,2,108,1,1.5,2,3,3\n"
          b"Jane Doe,PID-738291,1979-04-12,41,0,2,130,204,0,2,172,0,1.4,1,0,3\n"
          b"Jane Doe,PID-738291,1979-04-12,430,1,1,145,233,1,2,150,0,2.3,3,0,6\n")
 
@@ -33,21 +42,14 @@ def text_of(pdf: bytes) -> list[str]:
     return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
-def render(pdf: bytes, tmp_path, page: int = 1) -> Image.Image:
+def render(pdf: bytes, page: int = 1) -> Image.Image:
     """Page ``page`` rendered by pdftoppm (poppler-utils) at 50 dpi."""
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (Debian's poppler-utils) is not installed; .ci/run installs it")
-    source = tmp_path / "report.pdf"
-    source.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", str(page), "-l", str(page),
-                    str(source), str(tmp_path / "page")], check=True, timeout=60)
-    [png] = tmp_path.glob("page*.png")
-    return Image.open(png).convert("RGB")
+    return Image.open(io.BytesIO(pdf_page_png(pdf, page))).convert("RGB")
 
 
 @pytest.fixture(scope="module")
 def xray_report(cxr_model, test_xray_bytes) -> tuple[bytes, dict, object]:
-    files = {"Doe_Jane.dcm": dicom_bytes(test_xray_bytes)}
+    files = {"scan.dcm": dicom_bytes(test_xray_bytes, AccessionNumber=ACCESSION)}
     cases = cases_for(cxr_model, files)
     return case_report(cases), files, cases[0]
 
@@ -73,15 +75,26 @@ def test_a_chest_xray_report_holds_what_the_issue_lists(xray_report, cxr_model):
     assert "UTC" in page
 
 
-def test_a_report_never_holds_an_identifier(xray_report):
+def test_a_report_names_its_case_says_it_holds_identifiers_and_holds_no_other(xray_report):
     pdf, files, _ = xray_report
-    text = " ".join(text_of(pdf))
-    for identifier in (*IDENTIFIERS, *files):
-        assert identifier not in text
+    [page] = text_of(pdf)
+    assert page.startswith(f"Dx case report - case 1: {ACCESSION}")  # the accession number
+    assert " ".join(IDENTIFIERS_NOTICE.split()) in page
+    for identifier in (*IDENTIFIERS, *files):  # the patient's name, ID, birth; the file name
+        assert identifier not in page
 
 
-def test_a_report_page_renders_with_the_image_and_its_map(xray_report, tmp_path):
-    pixels = np.asarray(render(xray_report[0], tmp_path))
+def test_a_report_of_a_file_without_a_case_name_is_labelled_by_its_file_name(
+        cxr_model, test_xray_bytes):
+    cases = cases_for(cxr_model, {"chest.jpeg": test_xray_bytes}, explain=False,
+                      name="ward-3/chest.jpeg")
+    [page] = text_of(case_report(cases, patient="PID-17"))
+    assert page.startswith("Dx case report - case 1: ward-3/chest.jpeg Patient: PID-17")
+    assert " ".join(IDENTIFIERS_NOTICE.split()) in page
+
+
+def test_a_report_page_renders_with_the_image_and_its_map(xray_report):
+    pixels = np.asarray(render(xray_report[0]))
     assert pixels.shape[0] > pixels.shape[1] > 300  # an A4 page
     # The saliency overlay and colour bar are in colour; the text is black on white.
     red = (pixels[..., 0] > 180) & (pixels[..., 1] < 90) & (pixels[..., 2] < 90)
@@ -123,6 +136,20 @@ def test_an_ecg_report_lists_the_af_burden_and_the_rhythm_episodes_that_matter(
     assert "... and 2 more episodes, shorter or in sinus rhythm." in text
 
 
+def test_case_k_of_a_worklist_report_is_row_k_of_its_table(heart_model):
+    """Without an ID column, a table's rows are labelled as the worklist labels them: the
+    report's case 2 is "ward.csv row 2", on the summary and on its own page."""
+    from tests.drops import HEART_CASES
+
+    cases = cases_for(heart_model, {"cases.csv": HEART_CASES}, explain=False, name="ward.csv")
+    pages = text_of(worklist_report(cases))
+    assert len(pages) == 4 and " ".join(IDENTIFIERS_NOTICE.split()) in pages[0]
+    for k in (1, 2, 3):
+        assert f"{k} ward.csv row {k} heart-disease" in pages[0]
+        assert pages[k].startswith(f"Dx case report - case {k}: ward.csv row {k}")
+        assert f"Case record, row {k}:" in pages[k]
+
+
 def run(capsys, *argv: str) -> tuple[int, str]:
     from dxcore.cli import main
 
@@ -141,11 +168,15 @@ def test_the_cli_worklist_report_is_a_summary_then_a_page_per_case(capsys, tmp_p
     pages = text_of(out.read_bytes())
     assert len(pages) == 4 and pages[0].startswith("Dx worklist report - 3 cases")
     assert "not read" in pages[0] and heart_model.card["weights_sha256"] in pages[0]
-    assert all(page.startswith(f"Dx case report - case {k}")
+    # Each case is named by the table's patient_id column, on the summary and its own page.
+    assert " ".join(IDENTIFIERS_NOTICE.split()) in pages[0]
+    assert "# Case Model" in pages[0] and "1 PID-738291 heart-disease" in pages[0]
+    assert all(page.startswith(f"Dx case report - case {k}: PID-738291")
                for k, page in enumerate(pages[1:], start=1))
-    assert "Age: 63 years" in pages[1] and "raised the probability" in " ".join(pages[1:3])
+    assert "Age: 67 years" in pages[1] and "raised the probability" in " ".join(pages[1:3])
     assert "No answer" in pages[3]
-    assert not any(identifier in " ".join(pages) for identifier in IDENTIFIERS)
+    unused = ("Jane", "Doe", "1979-04-12")  # the table's other columns: never shown
+    assert not any(identifier in " ".join(pages) for identifier in unused)
     assert "name" not in pages[1].split("Case record")[1].split("Input SHA-256")[0]
 
 
@@ -198,7 +229,8 @@ def test_a_refused_row_is_called_refused_as_on_the_pages_and_an_unread_one_not()
     from dxcore.pdf_report import cases_of, summary_row
     from dxcore.records.model import CaseBatch, CaseResult
 
-    model = SimpleNamespace(modality="record", card=SimpleNamespace(id="heart-disease"))
+    model = SimpleNamespace(modality="record", card=SimpleNamespace(id="heart-disease"),
+                            identities=lambda files: [])
     rows = [CaseResult(1, {}, error="Row 1 has too few findings.", code="too_few_fields"),
             CaseResult(2, {}, error="Row 2 is unlike the cohort.", code="out_of_domain"),
             CaseResult(3, {}, error="Row 3, age 430 is not plausible.", code="invalid_input")]

@@ -29,13 +29,22 @@ from typing import Any
 
 import numpy as np
 
-from dxcore.contract import DxModel, Prepared, Result, is_upload
+from dxcore.contract import AskedOption, DxModel, Prepared, Result, is_upload
 from dxcore.datasets import mitdb
 from dxcore.ecg import beats as beat_positions
 from dxcore.ecg import preprocessing, quality, rhythm
 from dxcore.ecg.detection import find_beats
 from dxcore.ecg.reader import load_record, load_uploads
-from dxcore.ecg.record import MODEL_FS, EcgRecord, bridge, check_record, resample, to_rate
+from dxcore.ecg.record import (
+    MAX_FS,
+    MIN_FS,
+    MODEL_FS,
+    EcgRecord,
+    bridge,
+    check_record,
+    resample,
+    to_rate,
+)
 from dxcore.ecg.rhythm_labels import RHYTHM_LABELS
 from dxcore.ecg.summary import MISSED, NOISY, PAUSE_S, UNCLASSIFIABLE, clock, summarise
 from dxcore.errors import DxError, OutOfDomain
@@ -222,6 +231,11 @@ class EcgModel(DxModel):
     # Beats per forward pass: 8,192 at once took 290 MB of activations on an hour-long
     # record, 1,024 take an eighth of that, at about the same speed on a CPU.
     batch_size = 1024
+    # A CSV without a usable time column: its rate, within what the record's checks accept.
+    asked_options = {"fs": AskedOption(
+        "fs", "Sampling rate (Hz)", MIN_FS, MAX_FS,
+        "The rate the ECG was recorded at, in samples per second (e.g. 250, 360 or 500): "
+        "the file has no usable time column to read it from.")}
 
     def read(self, source: Any, fs: float | None = None, **options: Any) -> EcgRecord:
         """A record: an :class:`EcgRecord`, a path (CSV, ``.hea`` or a WFDB record name),

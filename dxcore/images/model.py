@@ -28,12 +28,14 @@ from dxcore.contract import (
 )
 from dxcore.errors import DxError
 from dxcore.explain import Explanation
+from dxcore.images.dicom_names import stated_identity
 from dxcore.images.domain import DomainGuard, feature_network
 from dxcore.images.explainers import ImageMap, resize_map
 from dxcore.images.population import PopulationGuard
 from dxcore.images.preprocessing import prepare_for_model
 from dxcore.images.reader import LoadedImage, check_image, load_image
 from dxcore.intake import image_formats_text
+from dxcore.labels import Identity
 
 if TYPE_CHECKING:
     import keras
@@ -113,6 +115,11 @@ class ImageModel(DxModel):
         if not isinstance(source, bytes):
             raise DxError(f"This model reads images ({image_formats_text()}).")
         return load_image(source)
+
+    def identities(self, files: dict[str, bytes]) -> list[Identity]:
+        """A DICOM's accession number (else study ID) and patient ID
+        (:mod:`dxcore.images.dicom_names`); nothing for other formats."""
+        return [stated_identity(single_upload(files, "image")[1])]
 
     def preprocess(self, decoded: LoadedImage, **options: Any) -> Prepared:
         spec = self.card.input_spec

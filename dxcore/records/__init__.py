@@ -1,10 +1,10 @@
 """Case records: clinical findings or gene-expression profiles, one case per row.
 
-Modules, as in every modality package: ``reader`` (CSV or JSON -> a table), ``preprocessing``
-(imputation and encoding; ``schema`` and ``validation`` check each cell), ``network`` (the
-supervised autoencoder), ``model`` (:class:`RecordModel`, the contract), ``explainers``
-(integrated gradients per field), ``training`` (shared by the recipes in ``recipes/``) and
-``evaluation``.
+Modules, as in every modality package: ``reader`` (CSV, JSON or Excel -> a table; ``mapping``:
+a clinic's columns renamed to a model's fields), ``preprocessing`` (imputation and encoding;
+``schema`` and ``validation`` check each cell), ``network`` (the supervised autoencoder),
+``model`` (:class:`RecordModel`, the contract), ``explainers`` (integrated gradients per
+field), ``training`` (shared by the recipes in ``recipes/``) and ``evaluation``.
 
 A page or a script needs a few calls::
 

@@ -20,9 +20,16 @@ import numpy as np
 ATYPICAL_FROM = 95.0  # percentile from which a case is flagged as unlike the cohort
 
 
-def reconstruction_error(deviation: np.ndarray) -> np.ndarray:
-    """Mean squared deviation per case, in squared training standard deviations."""
-    return np.mean(np.square(deviation), axis=-1)
+def reconstruction_error(deviation: np.ndarray, recorded: np.ndarray | None = None
+                         ) -> np.ndarray:
+    """Mean squared deviation per case, in squared training standard deviations; with
+    ``recorded`` (cases, columns) booleans, over the recorded values only, so that a case
+    missing half its findings is not made to look typical by the zeros of the other half
+    (:func:`dxcore.records.preprocessing.recorded_values`)."""
+    squared = np.square(deviation)
+    if recorded is None:
+        return np.mean(squared, axis=-1)
+    return np.sum(squared * recorded, axis=-1) / np.maximum(recorded.sum(axis=-1), 1)
 
 
 def reference_quantiles(errors: np.ndarray) -> list[float]:

@@ -21,17 +21,27 @@ Two checks, both fitted on the training split only (:func:`fit`):
   answer to a case the model does not know, and a warning beside a probability of 0.97 is
   easily read past.
 
+A guard fitted across sites (:func:`from_site_counts`) sees no row: it refuses only what the
+pooled cohort never saw: a field every site recorded for every case is essential (no site's
+patients taught the model to do without it), a numeric value beyond the pooled mean +- 5
+standard deviations, or a category no site recorded (``limits``, ``unseen``).
+
+Messages name no row: the caller adds "Row 3: " where a table has several.
+
 Example:
     >>> guard = RecordGuard(essential=("age",), max_imputed=1, atypicality_above=99.0)
-    >>> guard.refusal({"age": None, "chol": 200.0, "sex": 1}, {"age": "Age"}, row=3)[:52]
-    'Row 3: too few findings to answer: Age is missing, a'
-    >>> guard.refusal({"age": 60, "chol": None, "sex": None}, {}, row=4)[:64]
-    'Row 4: too few findings to answer: 2 of 3 fields are missing; th'
+    >>> guard.refusal({"age": None, "chol": 200.0, "sex": 1}, {"age": "Age"})[:61]
+    'Too few findings to answer: Age is missing, and the model can'
+    >>> guard.refusal({"age": 60, "chol": None, "sex": None}, {})[:63]
+    'Too few findings to answer: 2 of 3 fields are missing; this mod'
+    >>> RecordGuard((), 9, limits={"chol": (30.0, 450.0)}).refusal(
+    ...     {"chol": 900.0}, {"chol": "Serum cholesterol (mg/dl)"})[:71]
+    'Serum cholesterol (mg/dl) 900 is far outside what the training sites re'
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,43 +61,68 @@ class RecordGuard:
     essential: tuple[str, ...]
     max_imputed: int
     atypicality_above: float = ATYPICALITY_REFUSED_ABOVE
+    limits: dict[str, tuple[float, float]] = field(default_factory=dict)
+    unseen: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_runtime(cls, runtime: dict[str, Any]) -> RecordGuard:
         return cls(tuple(runtime["essential_fields"]), int(runtime["max_imputed"]),
-                   float(runtime["refuse_atypicality_above"]))
+                   float(runtime["refuse_atypicality_above"]),
+                   {k: tuple(v) for k, v in runtime.get("value_limits", {}).items()},
+                   {k: tuple(v) for k, v in runtime.get("unseen_categories", {}).items()})
 
     def as_runtime(self) -> dict[str, Any]:
-        return {"essential_fields": list(self.essential), "max_imputed": self.max_imputed,
-                "refuse_atypicality_above": self.atypicality_above}
+        out = {"essential_fields": list(self.essential), "max_imputed": self.max_imputed,
+               "refuse_atypicality_above": self.atypicality_above}
+        if self.limits:
+            out["value_limits"] = {k: list(v) for k, v in self.limits.items()}
+        if self.unseen:
+            out["unseen_categories"] = {k: list(v) for k, v in self.unseen.items()}
+        return out
 
-    def refusal(self, values: dict[str, Any], labels: dict[str, str], row: int) -> str | None:
-        """Why row ``row`` (its parsed values, None where missing) has too few findings to
-        be answered, or None; ``labels`` gives each field's name for a clinician."""
+    def refusal(self, values: dict[str, Any], labels: dict[str, str]) -> str | None:
+        """Why a case (its parsed values, None where missing) cannot be answered, or None;
+        ``labels`` gives each field's name for a clinician."""
         missing = [name for name, value in values.items() if _missing(value)]
         essential = [name for name in self.essential if name in missing]
         if essential:
-            named = ", ".join(labels.get(name, name) for name in essential)
-            verb = "is" if len(essential) == 1 else "are"
-            return (f"Row {row}: too few findings to answer: {named} {verb} missing, and the "
-                    "model needs it: imputed, it changes many answers. Enter it and predict "
-                    "again.")
+            named = _listed([labels.get(name, name) for name in essential])
+            one = len(essential) == 1
+            return (f"Too few findings to answer: {named} {'is' if one else 'are'} missing, "
+                    f"and the model cannot answer without {'it' if one else 'them'}. Enter "
+                    f"{'it' if one else 'them'} and predict again.")
         if len(missing) > self.max_imputed:
-            return (f"Row {row}: too few findings to answer: {len(missing)} of {len(values)} "
-                    f"fields are missing; this model answers with at most {self.max_imputed} "
-                    f"missing (at least {len(values) - self.max_imputed} known). Enter more "
-                    "findings and predict again.")
+            return (f"Too few findings to answer: {len(missing)} of {len(values)} fields are "
+                    f"missing; this model answers with at most {self.max_imputed} missing (at "
+                    f"least {len(values) - self.max_imputed} known). Enter more findings and "
+                    "predict again.")
+        for name, (low, high) in self.limits.items():
+            value = values.get(name)
+            if not _missing(value) and not low <= float(value) <= high:
+                return (f"{labels.get(name, name)} {float(value):g} is far outside what the "
+                        f"training sites recorded (their mean +- 5 SD: {low:g} to {high:g}); "
+                        "the model gives no answer. Check the value and its unit.")
+        for name, codes in self.unseen.items():
+            if not _missing(values.get(name)) and str(values[name]) in codes:
+                return (f"{labels.get(name, name)}: no training site recorded this value, so "
+                        "the model gives no answer for it. Check the value, or leave it "
+                        "empty.")
         return None
 
-    def atypical_refusal(self, atypicality: float, row: int, most_unusual: str) -> str | None:
-        """Why row ``row`` is refused as unlike the cohort, or None; ``most_unusual`` names
-        the field its reconstruction misses most."""
+    def atypical_refusal(self, atypicality: float, most_unusual: str) -> str | None:
+        """Why a case is refused as unlike the cohort, or None; ``most_unusual`` names the
+        field its reconstruction misses most."""
         if atypicality <= self.atypicality_above:
             return None
-        return (f"Row {row}: this case is unlike the training cohort (atypicality "
-                f"{atypicality:.1f}, above its {self.atypicality_above:.0f}th percentile; most "
-                f"unusual: {most_unusual}); the model gives no answer. Check the values and "
-                "their units.")
+        return (f"This case is unlike the training cohort (atypicality {atypicality:.1f}, "
+                f"above its {self.atypicality_above:.0f}th percentile; most unusual: "
+                f"{most_unusual}); the model gives no answer. Check the values and their "
+                "units.")
+
+
+def _listed(names: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _missing(value: Any) -> bool:

@@ -11,6 +11,7 @@ import pandas as pd
 from dxcore.metrics import report_binary, share
 from dxcore.predictions import Predictions
 from dxcore.records import domain, training
+from dxcore.records.model import conformal_groups
 from dxcore.records.preprocessing import encode
 from dxcore.records.validation import validate
 
@@ -21,7 +22,8 @@ def split_predictions(model, table: pd.DataFrame, labels: np.ndarray,
     training. Cases are named by their row in the dataset's file."""
     values = validate(table, model.schema).values
     logits = model.forward(encode(values, model.schema, model.card.imputation))["logits"]
-    return Predictions([f"row {i}" for i in table.index], np.asarray(labels), logits, source)
+    return Predictions([f"row {i}" for i in table.index], np.asarray(labels), logits, source,
+                       conformal_groups=conformal_groups(values, model.card))
 
 
 def cross_validated_predictions(model, table: pd.DataFrame, labels: np.ndarray
@@ -31,7 +33,8 @@ def cross_validated_predictions(model, table: pd.DataFrame, labels: np.ndarray
     (each scored by a fold model that never saw it)."""
     done = model.card["training"]
     settings = training.Settings(**{f.name: done[f.name]
-                                    for f in dataclasses.fields(training.Settings)})
+                                    for f in dataclasses.fields(training.Settings)
+                                    if f.name in done})  # a setting added later: its default
     values, _ = training.dataset_values(table, model.schema)
     logits, _ = training.cross_validate(values, np.asarray(labels), model.schema, settings,
                                         int(done["seed"]))

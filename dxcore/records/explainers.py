@@ -139,6 +139,9 @@ class IntegratedGradients(Explainer):
 register_explainer("record", "ig", IntegratedGradients(), default=True)
 
 
+NOT_RECORDED = "not recorded"
+
+
 def case_explanation(model, result, explanation: Explanation) -> CaseExplanation:
     """The fields of one explained case, sorted by the size of the attribution, with their
     values and reconstruction deviations."""
@@ -155,15 +158,16 @@ def case_explanation(model, result, explanation: Explanation) -> CaseExplanation
     fields = []
     for i, spec in enumerate(schema.fields):
         raw = case.values[spec.name]
-        imputed = raw is None
-        if imputed:
-            raw = fill[spec.name]
+        imputed = raw is None and not schema.missing_indicators
         if spec.name in numeric_column:
             field_deviation = float(deviation[numeric_column[spec.name]])
         else:
             field_deviation = float(np.sqrt(squared[i]))
+        # a model with missing-value indicators reads the absence itself, not a fill value
+        shown = (NOT_RECORDED if raw is None and schema.missing_indicators
+                 else spec.describe(fill[spec.name] if imputed else raw))
         fields.append(FieldExplanation(spec.name, spec.label, spec.unit,
-                                       spec.type == "categorical", spec.describe(raw),
+                                       spec.type == "categorical", shown,
                                        float(attributions[i]), field_deviation, imputed))
     fields.sort(key=lambda f: -abs(f.attribution))
     return CaseExplanation(fields, model.card.get("positive_label", model.card.positive_class),

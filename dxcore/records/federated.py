@@ -54,17 +54,18 @@ from flwr.common import (
 )
 from flwr.server import Server, SimpleClientManager
 from flwr.server.client_proxy import ClientProxy
-from flwr.server.strategy import FedAvg, FedProx
+from flwr.server.strategy import FedAvg, FedProx, Strategy
 from flwr.supercore import telemetry as flower_telemetry
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from dxcore.datasets import data_dir, require
 from dxcore.datasets.heart_disease import COLUMNS
 from dxcore.errors import DxError
-from dxcore.records import training
+from dxcore.records import federated_privacy, training
+from dxcore.records.missingness import FieldDropout
 from dxcore.records.network import DEVIATION, LOGITS, record_autoencoder
-from dxcore.records.preprocessing import encode
+from dxcore.records.preprocessing import encode, indicator_columns, indicator_fields
 from dxcore.records.schema import Schema
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ log = logging.getLogger(__name__)
 flower_telemetry.FLWR_TELEMETRY_ENABLED = "0"
 VALIDATION_SEED = 1  # the validation part carved from each site's training split
 VALIDATION_SIZE = 0.25
+FOLDS = 5  # cross-fitting: out-of-fold predictions of every training case
 # An update (site weights less global weights) longer than this many times the round's
 # median update is left out: a site sending huge weights cannot drag the model away.
 MAX_UPDATE_RATIO = 10.0
@@ -140,6 +142,16 @@ def validation_split(table: pd.DataFrame, labels: np.ndarray) -> tuple:
     return fit, y_fit, held, y_held
 
 
+def fold_split(table: pd.DataFrame, labels: np.ndarray, fold: int) -> tuple:
+    """A training split less its fold ``fold`` of :data:`FOLDS` (stratified, fixed seed), and
+    that fold: each case is held out once, for out-of-fold predictions."""
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=VALIDATION_SEED)
+    fit_index, held_index = list(folds.split(table, labels))[fold]
+    labels = np.asarray(labels)
+    return (table.iloc[fit_index], labels[fit_index], table.iloc[held_index],
+            labels[held_index])
+
+
 # --- Pooled statistics from per-site summaries -----------------------------------------
 
 
@@ -165,6 +177,7 @@ class Statistics:
     mean: list[float]
     variance: list[float]
     recorded: dict[str, int] = field(default_factory=dict)
+    cases: int = 0  # over all sites
 
     def as_json(self) -> str:
         return json.dumps(asdict(self))
@@ -198,16 +211,34 @@ def pool_summaries(summaries: list[dict], schema: Schema) -> Statistics:
             counts.sum())
         mean.extend(share.tolist())
         variance.extend(np.maximum(share * (1 - share), training.MIN_VARIANCE).tolist())
-    return Statistics(fill, mean, variance, recorded)
+    cases = sum(s["cases"] for s in summaries)
+    for name in indicator_fields(schema):  # each indicator: the pooled share not recorded
+        unrecorded = 1 - recorded[name] / cases
+        mean.append(unrecorded)
+        variance.append(max(unrecorded * (1 - unrecorded), training.MIN_VARIANCE))
+    return Statistics(fill, mean, variance, recorded, cases)
 
 
 # --- The network and its local training --------------------------------------------------
 
 
-def build_network(statistics: Statistics, settings: training.Settings) -> keras.Model:
+def build_network(statistics: Statistics, settings: training.Settings,
+                  schema: Schema) -> keras.Model:
     return record_autoencoder(np.array(statistics.mean), np.array(statistics.variance),
                               settings.hidden, settings.code, settings.input_dropout,
-                              settings.head_dropout, settings.l2)
+                              settings.head_dropout, settings.l2,
+                              missing_columns=(indicator_columns(schema)
+                                               if schema.missing_indicators else None))
+
+
+def field_dropout(schema: Schema, statistics: Statistics, settings: training.Settings
+                  ) -> FieldDropout | None:
+    """The training augmentation of a schema with missing-value indicators: every field but
+    those all sites recorded for every case may be hidden."""
+    if not (schema.missing_indicators and settings.field_dropout > 0):
+        return None
+    always = tuple(name for name, n in statistics.recorded.items() if n == statistics.cases)
+    return FieldDropout.for_schema(schema, statistics.fill, settings.field_dropout, always)
 
 
 def get_weights(model: keras.Model) -> list[np.ndarray]:
@@ -224,8 +255,9 @@ class LocalTrainer:
     """Minibatch training of one network, with FedProx's proximal term
     ``mu / 2 * ||w - w_global||^2`` (``mu`` = 0 is plain FedAvg's local step)."""
 
-    def __init__(self, model: keras.Model, settings: training.Settings):
-        self.model, self.settings = model, settings
+    def __init__(self, model: keras.Model, settings: training.Settings,
+                 augment: FieldDropout | None = None):
+        self.model, self.settings, self.augment = model, settings, augment
         self.optimizer = keras.optimizers.AdamW(settings.learning_rate)
         self.anchor = [tf.Variable(v, trainable=False) for v in model.trainable_variables]
         self.mu = tf.Variable(0.0, trainable=False)
@@ -257,10 +289,15 @@ class LocalTrainer:
         losses = [0.0]
         for _ in range(epochs):
             order = rng.permutation(len(y))
-            losses = [float(self._step(tf.constant(x[batch]), tf.constant(y[batch])))
+            losses = [float(self._step(tf.constant(self._augmented(x[batch], rng)),
+                                       tf.constant(y[batch])))
                       for batch in np.array_split(order, max(1, len(y) //
                                                              self.settings.batch_size))]
         return float(np.mean(losses))
+
+
+    def _augmented(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return x if self.augment is None else self.augment(x, rng)
 
 
 def logits_of(model: keras.Model, x: np.ndarray) -> np.ndarray:
@@ -285,7 +322,8 @@ class SiteClient(NumPyClient):
     """
 
     def __init__(self, site: str, schema: Schema, settings: training.Settings,
-                 data: str | Path | None = None, stage: str = "select", seed: int = 0):
+                 data: str | Path | None = None, stage: str = "select", seed: int = 0,
+                 fold: int | None = None):
         self.site, self.schema, self.settings, self.seed = site, schema, settings, seed
         self.error = None
         try:
@@ -293,7 +331,9 @@ class SiteClient(NumPyClient):
         except DxError as error:
             self.error = str(error)
             return
-        if stage == "select":
+        if fold is not None:  # cross-fitting: fold ``fold`` of the training split held out
+            fit, y_fit, held, y_held = fold_split(train_table, y_train, fold)
+        elif stage == "select":
             fit, y_fit, held, y_held = validation_split(train_table, y_train)
         else:
             fit, y_fit, held, y_held = train_table, y_train, None, None
@@ -316,8 +356,9 @@ class SiteClient(NumPyClient):
             raise DxError(self.error)
         statistics = Statistics.from_json(str(config["statistics"]))
         keras.utils.set_random_seed(self.seed)
-        self.model = build_network(statistics, self.settings)
-        self.trainer = LocalTrainer(self.model, self.settings)
+        self.model = build_network(statistics, self.settings, self.schema)
+        self.trainer = LocalTrainer(self.model, self.settings,
+                                    field_dropout(self.schema, statistics, self.settings))
         self.x = encode(self.values, self.schema, statistics.fill)
         if self.held is not None:
             self.x_held = encode(self.held, self.schema, statistics.fill)
@@ -374,8 +415,10 @@ def robust_strategy(base: type[FedAvg]) -> type[FedAvg]:
             self.site_of: dict[str, str] = {}    # client id -> site
             self.rejected: list[tuple[int, str, str]] = []  # (round, site, why)
             self.sites_per_round: list[int] = []  # how many updates each round averaged
+            self.update_norms: list[dict[str, float]] = []  # per round: site -> update norm
             self.current: list[np.ndarray] | None = None
             self.validation: list[dict[str, float]] = []  # per round: site -> AUC
+            self.history: list[list[np.ndarray]] = []  # the global weights after each round
             super().__init__(min_fit_clients=1, min_evaluate_clients=1,
                              min_available_clients=1, accept_failures=True,
                              on_fit_config_fn=self._config, on_evaluate_config_fn=self._config,
@@ -413,7 +456,8 @@ def robust_strategy(base: type[FedAvg]) -> type[FedAvg]:
                               + "; ".join(f"{k}: {v}" for k, v in self.left_out.items()))
             self.statistics = pool_summaries(summaries, self.schema)
             keras.utils.set_random_seed(self.seed)
-            self.current = get_weights(build_network(self.statistics, self.settings))
+            self.current = get_weights(build_network(self.statistics, self.settings,
+                                                     self.schema))
             return ndarrays_to_parameters(self.current)
 
         def _taking_part(self, instructions: list) -> list:
@@ -430,6 +474,11 @@ def robust_strategy(base: type[FedAvg]) -> type[FedAvg]:
                                                                 client_manager))
 
         def aggregate_fit(self, server_round, results, failures):
+            return self.average(server_round, self.screen(server_round, results, failures))
+
+        def screen(self, server_round, results, failures) -> list:
+            """The round's results less those left out (not finite, or too long an update);
+            records the sites' update norms and how many updates the round keeps."""
             for failure in failures:
                 log.warning("round %d: a site failed (%s); the round goes on without it",
                             server_round, type(failure).__name__)
@@ -450,10 +499,19 @@ def robust_strategy(base: type[FedAvg]) -> type[FedAvg]:
                     continue
                 log.warning("round %d: %s left out: %s", server_round, site,
                             self.rejected[-1][2])
+            self.update_norms.append({str(res.metrics.get("site", proxy.cid)): float(norm)
+                                      for (proxy, res), norm in zip(results, norms,
+                                                                    strict=True)})
             self.sites_per_round.append(len(kept))
-            parameters, metrics = super().aggregate_fit(server_round, kept, failures)
+            return kept
+
+        def average(self, server_round, kept) -> tuple:
+            """The base strategy's average of the kept results, which becomes the global
+            weights the next round's updates are measured from."""
+            parameters, metrics = super().aggregate_fit(server_round, kept, [])
             if parameters is not None:
                 self.current = parameters_to_ndarrays(parameters)
+            self.history.append(self.current)
             return parameters, {**metrics, "sites": len(kept)}
 
         def aggregate_evaluate(self, server_round, results, failures):
@@ -477,28 +535,41 @@ STRATEGIES = {"fedavg": FedAvg, "fedprox": FedProx}
 
 @dataclass(frozen=True)
 class Plan:
-    """A federated run: strategy, rounds, local epochs per round, FedProx's mu."""
+    """A federated run: strategy, rounds, local epochs per round, FedProx's mu, and optional
+    central differential privacy (:mod:`dxcore.records.federated_privacy`): each site's
+    update clipped to ``clipping_norm``, Gaussian noise of ``noise_multiplier`` times it
+    added to the average."""
 
     strategy: str = "fedavg"
     rounds: int = 20
     local_epochs: int = 5
     mu: float = 0.0
+    noise_multiplier: float | None = None
+    clipping_norm: float | None = None
 
     def describe(self) -> str:
         mu = f", mu {self.mu:g}" if self.strategy == "fedprox" else ""
+        privacy = (f", central DP (noise {self.noise_multiplier:g} x clip "
+                   f"{self.clipping_norm:g})" if self.noise_multiplier is not None else "")
         return (f"{self.strategy}: {self.rounds} rounds of {self.local_epochs} local "
-                f"epochs{mu}")
+                f"epochs{mu}{privacy}")
 
 
 def make_strategy(plan: Plan, schema: Schema, settings: training.Settings, sites: int,
-                  seed: int = 0, evaluate: bool = True, join_timeout: float = 120.0) -> FedAvg:
+                  seed: int = 0, evaluate: bool = True, join_timeout: float = 120.0) -> Strategy:
+    """The plan's robust strategy; wrapped in Flower's central DP when the plan asks for it
+    (the wrapper hands every attribute of the robust strategy through)."""
     if plan.strategy not in STRATEGIES:
         raise DxError(f"Unknown strategy '{plan.strategy}'; use {' or '.join(STRATEGIES)}.")
     options = {"proximal_mu": plan.mu} if plan.strategy == "fedprox" else {}
-    return robust_strategy(STRATEGIES[plan.strategy])(
+    strategy = robust_strategy(STRATEGIES[plan.strategy])(
         schema=schema, settings=settings, sites=sites, local_epochs=plan.local_epochs,
         seed=seed, join_timeout=join_timeout, fraction_evaluate=1.0 if evaluate else 0.0,
         **options)
+    if plan.noise_multiplier is None and plan.clipping_norm is None:
+        return strategy
+    return federated_privacy.central_privacy(strategy, plan.noise_multiplier,
+                                             plan.clipping_norm, sites)
 
 
 # --- In-process engine: Flower's Server with client proxies that call the client -----------
@@ -542,9 +613,12 @@ def run_in_process(clients: list[NumPyClient], strategy: FedAvg, rounds: int) ->
     return strategy
 
 
-def final_network(strategy: FedAvg, settings: training.Settings) -> keras.Model:
-    """The global model the strategy holds: the pooled standardisation and its weights."""
-    model = build_network(strategy.statistics, settings)
-    set_weights(model, strategy.current)
+def final_network(strategy: FedAvg, settings: training.Settings,
+                  after_round: int | None = None) -> keras.Model:
+    """The global model the strategy holds (or held after round ``after_round``): the
+    pooled standardisation and its weights."""
+    model = build_network(strategy.statistics, settings, strategy.schema)
+    set_weights(model, strategy.current if after_round is None
+                else strategy.history[after_round - 1])
     return model
 

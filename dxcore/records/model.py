@@ -26,9 +26,13 @@ import pandas as pd
 from dxcore.contract import DxModel, Prepared, Result, is_upload, single_upload
 from dxcore.errors import DxError
 from dxcore.explain import Explanation
+from dxcore.labels import Identity
 from dxcore.records.atypicality import ATYPICAL_FROM, atypicality, reconstruction_error
+from dxcore.records.case_ids import table_identities
 from dxcore.records.domain import RecordGuard
-from dxcore.records.preprocessing import column_fields, encode
+from dxcore.records.mapping import ColumnMapping, apply_mapping
+from dxcore.records.missingness import missing_group
+from dxcore.records.preprocessing import column_fields, encode, recorded_values
 from dxcore.records.reader import read_cases
 from dxcore.records.schema import Schema
 from dxcore.records.validation import validate
@@ -48,8 +52,11 @@ class CaseResult:
     probabilities: dict[str, float] = field(default_factory=dict)
     prediction: str | None = None
     atypicality: float | None = None
-    imputed: list[str] = field(default_factory=list)
+    imputed: list[str] = field(default_factory=list)  # the fields missing
     prediction_set: dict[str, Any] = field(default_factory=dict)  # Result.set_json
+    # True: the model reads that a field is missing (missing-value indicators), rather
+    # than taking the filled value as the patient's
+    indicated: bool = False
 
     @property
     def atypical(self) -> bool:
@@ -63,9 +70,16 @@ class CaseResult:
                "prediction": self.prediction, **self.prediction_set,
                "atypicality": self.atypicality}
         if self.imputed:
-            out["notes"] = [f"Missing, imputed from the training cohort: "
-                            f"{', '.join(self.imputed)}."]
+            out["notes"] = [self.missing_note()]
         return out
+
+    def missing_note(self) -> str:
+        """What the answer did with the missing fields, in words."""
+        if self.indicated:
+            return (f"Not recorded: {', '.join(self.imputed)}. The model answers without "
+                    "them, and its prediction set is calibrated on cases missing as many "
+                    "findings, so it is wider when they matter.")
+        return f"Missing, imputed from the training cohort: {', '.join(self.imputed)}."
 
 
 @dataclass
@@ -121,17 +135,31 @@ class RecordModel(DxModel):
         """The input fields, from the card (parsed once: a gene profile has thousands)."""
         return Schema.from_json(self.card.input_spec)
 
-    def read(self, source: Any, **options: Any) -> pd.DataFrame:
-        """A table of cases: a DataFrame (a form's answers), a CSV or JSON path, or an
-        upload ``{name: bytes}`` of one such file."""
+    def read(self, source: Any, mapping: ColumnMapping | None = None,
+             **options: Any) -> pd.DataFrame:
+        """A table of cases: a DataFrame (a form's answers), a CSV, JSON or Excel workbook
+        path, or an upload ``{name: bytes}`` of one such file; with ``mapping``, its columns
+        renamed to this model's fields (:mod:`dxcore.records.mapping`)."""
         if isinstance(source, pd.DataFrame):
-            return source
-        if is_upload(source):
-            name, data = single_upload(source, "file of cases (CSV or JSON)")
-            return read_cases(data, name=name)
-        if isinstance(source, str | Path | bytes):
-            return read_cases(source)
-        raise DxError("This model reads case records (CSV or JSON).")
+            table = source
+        elif is_upload(source):
+            name, data = single_upload(source, "file of cases (CSV, JSON or Excel)")
+            table = read_cases(data, name=name)
+        elif isinstance(source, str | Path | bytes):
+            table = read_cases(source)
+        else:
+            raise DxError("This model reads case records (CSV, JSON or an Excel workbook).")
+        if mapping is None:
+            return table
+        if mapping.model != self.card.id:
+            raise DxError(f"The column mapping is for the model {mapping.model}, not "
+                          f"{self.card.id}.")
+        return apply_mapping(table, mapping, self.schema)
+
+    def identities(self, files: dict[str, bytes]) -> list[Identity]:
+        """Each row's case and patient ID from the table's ID columns
+        (:mod:`dxcore.records.case_ids`), rows numbered as :meth:`read` reads them."""
+        return table_identities(self.read(files), self.schema.names)
 
     @cached_property
     def guard(self) -> RecordGuard | None:
@@ -143,16 +171,24 @@ class RecordModel(DxModel):
         """Validate every row; rows with too few known findings are refused here, before
         the network, like rows with implausible values."""
         checked = validate(decoded, self.schema)
+        checked.notes[:0] = decoded.attrs.get("notes", [])  # how the file was read (a sheet)
         codes = dict.fromkeys(checked.errors, "invalid_input")
         if self.guard is not None:
             labels = {f.name: f.title for f in self.schema.fields}
             for row in checked.valid_rows:
-                refusal = self.guard.refusal(_plain(checked.values.loc[row]), labels, row)
+                refusal = self.guard.refusal(_plain(checked.values.loc[row]), labels)
                 if refusal is not None:
-                    checked.errors[row], codes[row] = refusal, "too_few_fields"
+                    checked.errors[row] = _in_row(refusal, row, len(checked.rows))
+                    codes[row] = ("too_few_fields" if refusal.startswith("Too few")
+                                  else "out_of_domain")
         x = encode(checked.valid_values(), self.schema, self.card.imputation)
         return Prepared(x, decoded, {"validation": checked, "codes": codes},
                         notes=list(checked.notes))
+
+    def conformal_groups(self, prepared: Prepared) -> list[str] | None:
+        """Each answered row's missingness group, where the card calibrates its sets per
+        number of missing fields (:mod:`dxcore.records.missingness`)."""
+        return conformal_groups(prepared.context["validation"].valid_values(), self.card)
 
     def describe(self, prepared: Prepared, result: Result) -> CaseBatch:
         checked = prepared.context["validation"]
@@ -162,18 +198,19 @@ class RecordModel(DxModel):
                                  code=codes.get(row)) for row in checked.rows}
         valid = checked.valid_rows
         if valid:
-            scores = atypicality(reconstruction_error(result.outputs["deviation"]),
-                                 self.card.atypicality_quantiles)
+            scores = atypicality(reconstruction_error(
+                result.outputs["deviation"], recorded_values(prepared.x, self.schema)),
+                self.card.atypicality_quantiles)
             missing = values.loc[valid].isna().to_numpy()
             field_names = np.asarray(self.schema.names)
             for item, row in enumerate(valid):
                 case = cases[row]
                 deviation = result.outputs["deviation"][item]
                 refusal = (None if self.guard is None else self.guard.atypical_refusal(
-                    float(scores[item]), row, self._most_unusual(deviation)))
+                    float(scores[item]), self._most_unusual(deviation)))
                 if refusal is not None:  # unlike the cohort: no answer
-                    case.error, case.code, case.atypicality = refusal, "out_of_domain", \
-                        float(scores[item])
+                    case.error, case.code, case.atypicality = _in_row(
+                        refusal, row, len(checked.rows)), "out_of_domain", float(scores[item])
                     continue
                 case.item = item
                 case.probabilities = result.probabilities_of(item)
@@ -181,6 +218,7 @@ class RecordModel(DxModel):
                 case.prediction_set = result.set_json(item)
                 case.atypicality = float(scores[item])
                 case.imputed = field_names[missing[item]].tolist()
+                case.indicated = self.schema.missing_indicators
         return CaseBatch(self.card.id, [cases[row] for row in checked.rows], checked.notes)
 
     def _most_unusual(self, deviation: np.ndarray) -> str:
@@ -193,6 +231,20 @@ class RecordModel(DxModel):
         from dxcore.records.explainers import case_explanation
 
         return case_explanation(self, result, explanation)
+
+
+def conformal_groups(values: pd.DataFrame, card) -> list[str] | None:
+    """The missingness group of each case of ``values`` (NaN where missing) under the
+    card's ``runtime.conformal.groups`` rule, or None without one."""
+    rule = ((card.conformal or {}).get("groups") or {}).get("rule")
+    if rule is None:
+        return None
+    return [missing_group(int(k), rule["edges"]) for k in values.isna().sum(axis=1)]
+
+
+def _in_row(message: str, row: int, rows: int) -> str:
+    """A case's message as a table shows it ("Row 3: ..."); a one-case form's as it is."""
+    return f"Row {row}: {message}" if rows > 1 else message
 
 
 def _plain(series: pd.Series) -> dict[str, Any]:

@@ -11,7 +11,10 @@ code. Functional Keras with named layers, as the explainers address layers by na
 ``standardize`` holds the training split's means and variances (so the checksummed weights
 file carries them). ``deviation`` is each input column's distance from what the code can
 reproduce, in training standard deviations: its mean square is the reconstruction error
-behind the atypicality score. Both losses train together, so the code must describe the
+behind the atypicality score. With missing-value indicators among the inputs
+(``missing_columns``, :func:`dxcore.records.preprocessing.indicator_columns`), the deviation of
+a value that was not recorded is 0: nothing is reconstructed, or learnt, from a fill value.
+Both losses train together, so the code must describe the
 case as a whole, not only the class (Le L, Patterson A, White M, "Supervised autoencoders",
 NeurIPS 2018).
 
@@ -31,12 +34,16 @@ from keras import layers
 LOGITS = "logits"
 DEVIATION = "deviation"
 STANDARDIZE = "standardize"
+MISSING_COLUMNS = "missing_columns"
 
 
 def record_autoencoder(mean: np.ndarray, variance: np.ndarray, hidden: int = 32,
                        code: int = 8, input_dropout: float = 0.1, head_dropout: float = 0.2,
-                       l2: float = 1e-4, classes: int = 2) -> keras.Model:
-    """The supervised autoencoder for ``len(mean)`` encoded input columns."""
+                       l2: float = 1e-4, classes: int = 2,
+                       missing_columns: np.ndarray | None = None) -> keras.Model:
+    """The supervised autoencoder for ``len(mean)`` encoded input columns; with
+    ``missing_columns`` (which value columns each indicator column marks as not recorded),
+    unrecorded values add nothing to the deviation."""
     regulariser = keras.regularizers.L2(l2)
     inputs = keras.Input((len(mean),), name="record")
     standardized = layers.Normalization(mean=mean, variance=variance, name=STANDARDIZE)(inputs)
@@ -48,11 +55,22 @@ def record_autoencoder(mean: np.ndarray, variance: np.ndarray, hidden: int = 32,
     x = layers.Dense(hidden, activation="gelu", kernel_regularizer=regulariser,
                      name="decoder_hidden")(representation)
     reconstruction = layers.Dense(len(mean), name="reconstruction")(x)
-    deviation = layers.Subtract(name=DEVIATION)([standardized, reconstruction])
+    if missing_columns is None:
+        deviation = layers.Subtract(name=DEVIATION)([standardized, reconstruction])
+    else:
+        difference = layers.Subtract(name="difference")([standardized, reconstruction])
+        # a fixed 0/1 matrix: indicator columns in, the value columns they mark out
+        unrecorded = layers.Dense(len(mean), use_bias=False, trainable=False,
+                                  name=MISSING_COLUMNS)(inputs)
+        recorded = layers.Rescaling(-1.0, offset=1.0, name="recorded")(unrecorded)
+        deviation = layers.Multiply(name=DEVIATION)([difference, recorded])
     head = layers.Dropout(head_dropout, name="head_dropout")(representation)
     logits = layers.Dense(classes, kernel_regularizer=regulariser, name=LOGITS)(head)
-    return keras.Model(inputs, {LOGITS: logits, DEVIATION: deviation},
-                       name="supervised_autoencoder")
+    model = keras.Model(inputs, {LOGITS: logits, DEVIATION: deviation},
+                        name="supervised_autoencoder")
+    if missing_columns is not None:
+        model.get_layer(MISSING_COLUMNS).set_weights([np.asarray(missing_columns, np.float32)])
+    return model
 
 
 def classifier(model: keras.Model) -> keras.Model:

@@ -1,7 +1,9 @@
-"""Case records from CSV (header row, one case per row) or JSON (one object or a list of
+"""Case records from CSV (header row, one case per row), an Excel workbook (.xlsx, read as
+the CSV of its sheet of cases: :mod:`dxcore.workbook`) or JSON (one object or a list of
 objects), from a path or from uploaded bytes. Uploads are parsed in memory, never written to
-disk. Every cell is kept as read (text for CSV); :mod:`dxcore.records.validation` decides
-what it means.
+disk. Every cell is kept as read (text for CSV and workbooks);
+:mod:`dxcore.records.validation` decides what it means. Notes about how a file was read
+(which sheet of a workbook) are in the table's ``attrs["notes"]``.
 
 Example:
     >>> read_cases(b"age,sex\\n63,1\\n41,0\\n", name="cases.csv")
@@ -26,6 +28,7 @@ import pandas as pd
 from dxcore.contract import read_path
 from dxcore.errors import DxError
 from dxcore.tables import decode_text, sniff_dialect
+from dxcore.workbook import read_workbook, workbook_format
 
 # Larger tables are refused before parsing: a 100,000-row file took 1.6 GB to read,
 # validate and predict. 20,000 cases is far more than one worklist holds; the byte limit
@@ -39,9 +42,10 @@ _DECIMAL_NUMBER = re.compile(r"^\s*(-?\d*),(\d+)\s*$")
 def read_cases(source: str | Path | bytes, name: str | None = None) -> pd.DataFrame:
     """A table of cases, one row each, columns as in the file.
 
-    ``source`` is a path, or the bytes of an upload with its file ``name`` (whose suffix,
-    ``.csv`` or ``.json``, says how to read it; without one, JSON is tried when the text
-    starts with ``{`` or ``[``).
+    ``source`` is a path, or the bytes of an upload with its file ``name``. A workbook is
+    recognised by its bytes, whatever its name; for text, the suffix (``.csv`` or
+    ``.json``) says how to read it; without one, JSON is tried when the text starts with
+    ``{`` or ``[``.
     """
     if isinstance(source, bytes):
         data, name = source, name or "upload"
@@ -50,6 +54,14 @@ def read_cases(source: str | Path | bytes, name: str | None = None) -> pd.DataFr
     if len(data) > MAX_CASE_FILE_BYTES:
         raise DxError(f"{name} is over {MAX_CASE_FILE_BYTES // 2 ** 20} MB; at most "
                       f"{MAX_CASES:,} cases can be analysed at once. Split the file.")
+    office = workbook_format(data)
+    if office == "office":
+        raise DxError(f"{name} is a Word or PowerPoint document, not a table of cases: "
+                      "expected CSV, JSON or an Excel workbook (.xlsx).")
+    if office is not None:
+        sheet = read_workbook(data, name, MAX_CASES)
+        sheet.table.attrs["notes"] = sheet.notes
+        return sheet.table
     text = decode_text(data, name)
     if not text.strip():
         raise DxError(f"{name} is empty: expected a header row and at least one case.")

@@ -32,6 +32,9 @@ class Field:
 
     ``transform`` (numeric only) names how the value is brought to the network's scale:
     ``"log10"`` clips to ``clip`` and takes log10 (microarray intensities).
+    ``zero_means_missing`` (numeric only): a 0 is how some sites write "not recorded" for a
+    value that cannot be zero (cholesterol, blood pressure); it is read as missing, with a
+    note, rather than refused as implausible.
     """
 
     name: str
@@ -44,6 +47,7 @@ class Field:
     description: str = ""
     transform: str | None = None
     clip: tuple[float, float] | None = None
+    zero_means_missing: bool = False
 
     @property
     def title(self) -> str:
@@ -65,7 +69,8 @@ class Field:
         return f"{low:g} to {high:g} {self.unit}".strip()
 
     def as_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if v not in (None, "", {})}
+        out = {k: v for k, v in asdict(self).items() if v not in (None, "", {})
+               and not (k == "zero_means_missing" and v is False)}
         for key in ("range", "clip"):
             if key in out:
                 out[key] = list(out[key])
@@ -74,9 +79,12 @@ class Field:
 
 @dataclass(frozen=True)
 class Schema:
-    """The ordered fields of a record model."""
+    """The ordered fields of a record model. ``missing_indicators`` (the card's
+    ``runtime.input.missing: "indicators"``): the network reads, beside the values, one
+    column per field saying that it was not recorded (:mod:`dxcore.records.preprocessing`)."""
 
     fields: tuple[Field, ...]
+    missing_indicators: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
@@ -120,7 +128,7 @@ class Schema:
             label = entry.pop("label", None)
             fields.extend(Field(name=n, label=(label or "{name}").format(name=n), **entry)
                           for n in names)
-        return cls(tuple(fields))
+        return cls(tuple(fields), spec.get("missing") == "indicators")
 
     def as_json(self) -> list[dict[str, Any]]:
         """The field entries for a card (one per field)."""

@@ -49,6 +49,9 @@ class Settings:
     learning_rate: float = 1e-3
     reconstruction_weight: float = 1.0
     folds: int = 5
+    # With missing-value indicators: the chance that training hides a recorded finding
+    # (dxcore.records.missingness.FieldDropout); 0 for the models without indicators.
+    field_dropout: float = 0.0
 
 
 def stratified_test_split(table: pd.DataFrame, labels: np.ndarray
@@ -170,7 +173,7 @@ def card_fields(trained: Trained, settings: Settings, seed: int, model_id: str,
     ``INLINE_FIELDS_MAX``), the optional ``top_fields`` and, for documentation, the input's
     ``kind`` and ``formats``."""
     schema = Schema.from_json(input_spec)
-    runtime_input = {key: input_spec[key] for key in ("fields", "top_fields")
+    runtime_input = {key: input_spec[key] for key in ("fields", "top_fields", "missing")
                      if key in input_spec}
     if len(schema) > INLINE_FIELDS_MAX:
         runtime_input["fields_file"] = write_json(out_dir, FIELDS_FILE,
@@ -183,7 +186,7 @@ def card_fields(trained: Trained, settings: Settings, seed: int, model_id: str,
                         "classifier head on the code",
         "methods": {
             "input": {key: value for key, value in input_spec.items()
-                      if key not in ("fields", "top_fields")},
+                      if key not in ("fields", "top_fields", "missing")},
             "imputation": "scikit-learn SimpleImputer fitted on the training split only: "
                           "median (numeric), most frequent (categorical)",
             "calibration": f"temperature scaling (Guo et al. 2017) and Youden threshold, both "

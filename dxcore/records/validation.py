@@ -143,6 +143,37 @@ def _check_categorical(column: pd.Series, field: Field, rows: list[int],
     return pd.Series(out, index=rows, name=field.name, dtype=object)
 
 
+def row_prefix(row: int, rows: int) -> str:
+    """How a message names its row: "Row 3, " in a table, nothing for a one-case form
+    (whose only case needs no number).
+
+    >>> row_prefix(3, 10), row_prefix(1, 1)
+    ('Row 3, ', '')
+    """
+    return f"Row {row}, " if rows > 1 else ""
+
+
+def _zeros_as_missing(table: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[str]]:
+    """``table`` with a 0 read as "not recorded" in the fields whose 0 means that, and a
+    note per such field naming the rows (none for a one-case table: it has no rows to
+    name)."""
+    notes = []
+    for field in schema.numeric:
+        if not field.zero_means_missing or field.name not in table.columns:
+            continue
+        zero = pd.to_numeric(table[field.name], errors="coerce").eq(0).to_numpy()
+        if not zero.any():
+            continue
+        table = table.copy()
+        table.loc[zero, field.name] = ""
+        where = "" if len(table) == 1 else (
+            f" in row{'s' if zero.sum() > 1 else ''} "
+            f"{_names([str(r) for r in table.index[zero]])}")
+        notes.append(f"{field.title} given as 0{where}: read as not recorded (it cannot be "
+                     "0), so the answer does without it.")
+    return table, notes
+
+
 def validate(table: pd.DataFrame, schema: Schema) -> Validation:
     """Check every cell of ``table`` against ``schema``; see the module docstring.
 
@@ -167,10 +198,14 @@ def validate(table: pd.DataFrame, schema: Schema) -> Validation:
                                  f" {_names(absent_required)} "
                                  f"{'are' if len(absent_required) > 1 else 'is'} not in the file")
     elif absent:
-        notes.append(f"Not in the file, so imputed for every case: "
-                     f"{_names([f.name for f in absent])}.")
+        names = _names([f.name for f in absent])
+        notes.append(f"Not in the file, so every case is answered without them: {names}."
+                     if schema.missing_indicators else
+                     f"Not in the file, so imputed for every case: {names}.")
 
     present = table.set_axis(rows)
+    present, zeros = _zeros_as_missing(present, schema)
+    notes.extend(zeros)
     numeric = [f for f in schema.numeric if f.name in table.columns]
     parts = [_check_numeric(present[[f.name for f in numeric]], numeric, rows, problems)]
     parts += [_check_categorical(present[f.name], f, rows, problems)
@@ -182,5 +217,5 @@ def validate(table: pd.DataFrame, schema: Schema) -> Validation:
             more = len(found) - PROBLEMS_SHOWN
             shown = "; ".join(found[:PROBLEMS_SHOWN]) + (f"; and {more} more problems"
                                                          if more > 0 else "")
-            errors[row] = f"Row {row}, {shown}."
+            errors[row] = f"{row_prefix(row, len(rows))}{shown}."
     return Validation(values, rows, errors, notes)

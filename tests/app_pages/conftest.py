@@ -100,3 +100,13 @@ def probability_bars(app: AppTest) -> list[list[str]]:
 def other_charts(app: AppTest) -> list:
     """The page's charts other than the probability bars, in page order."""
     return [chart for chart in app.get("vega_lite_chart") if not is_probability_chart(chart)]
+
+
+def verdicts(app: AppTest) -> list[str]:
+    """Each verdict's prediction as shown (``dxui.results.verdict_markdown``), in page
+    order."""
+    from dxui.results import VERDICT
+
+    lead = f":gray[{VERDICT}]\n\n### "
+    return [shown(markdown.value.removeprefix(lead)) for markdown in app.markdown
+            if markdown.value.startswith(lead)]

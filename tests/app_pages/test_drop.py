@@ -14,7 +14,7 @@ from dxcore.audit import AuditLog, verify
 from dxui import worklist
 from dxui.navigation import PATIENT, WORKLIST
 from dxui.patient import NOT_FUSED
-from tests.app_pages.conftest import open_app, shown
+from tests.app_pages.conftest import open_app, shown, verdicts
 from tests.app_pages.test_chest_xray import dicom_bytes
 from tests.drops import HEART_CASES, short_record, zip_of
 
@@ -77,13 +77,14 @@ def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_
     assert not app.exception and not app.error
     table = app.dataframe[0].value
     assert list(table.columns) == ["Case", "Model", "Prediction", "Probability",
-                                   "Prediction set", "Domain guard", "Atypicality", "Sign-off"]
+                                   "Prediction set", "Domain guard", "Atypicality",
+                                   "Input SHA-256", "Sign-off"]
     assert len(table) == 1 + 2 + 3  # the record, two images, three cases
     # Empty cells read "—", never "None"; probabilities as the case view writes them.
     assert (table["Atypicality"] != "—").tolist() == [False, False, True, True, True, False]
     assert not table.isna().any().any() and "1.000" not in table["Probability"].tolist()
     _, run = app.session_state[worklist.RUNS]  # the run, kept for the latest drop
-    rows = worklist.rows(run.adapted)
+    rows = worklist.rows(run.adapted, run.labels)
 
     app.selectbox(key="worklist_order").select("Highest probability first").run()
     highest = worklist.ordered(rows, "Highest probability first")
@@ -132,8 +133,11 @@ def test_patient_view_shows_each_file_with_its_own_model(home, mitdb_root, test_
                      "Image: chest.jpeg — read by cxr-pneumonia",
                      "Case records: cases.csv — read by heart-disease"):
         assert expected in headings
-    assert {"Record summary", "Where the model looked", "Result"} <= set(headings)
-    assert app.get("metric")  # each verdict's prediction
+    assert {"Record summary", "Result"} <= set(headings)
+    # Side by side, an image shows its map without the method controls.
+    assert any(" map for " in caption for image in app.image for caption in image.captions)
+    assert [shown(h.value) for h in app.header] == ["Patient: 100 · chest.jpeg · cases.csv"]
+    assert len(verdicts(app)) == 2  # the image's and the case record's predictions
     # Each answer is in the audit trail once, as a case page's is, whatever the reruns.
     app.run()
     assert sorted(entry["model"] for entry in AuditLog(log).entries()) == [

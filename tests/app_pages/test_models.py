@@ -156,7 +156,7 @@ def test_a_stored_report_draws_curves_confusion_matrix_and_failures(stored_repor
     assert [chart.proto.spec.count('"layer"') > 0 for chart in app.get("vega_lite_chart")] \
         == [True, True]  # the ROC curve and the reliability diagram
     confusion = next(t.value for t in app.table if "Decided heart disease" in t.value.columns)
-    assert confusion.values.sum() == report["cases"] == 76
+    assert confusion.values.sum() == report["cases"] == 181  # the three sites' test splits
     failures = next(t.value for t in app.table if "P(decided)" in t.value.columns)
     assert list(failures["Case"]) == [f["case_id"] for f in report["failures"]]
     assert not any(value in ("1.00", "0.00") for value in failures["P(decided)"])
@@ -168,7 +168,9 @@ def test_a_stored_report_draws_curves_confusion_matrix_and_failures(stored_repor
 
 def test_a_changed_report_is_not_shown(stored_report_dir):
     path = stored_report_dir / "heart-disease" / "test_report.json"
-    path.write_text(path.read_text().replace('"cases": 76', '"cases": 77'))
+    text = path.read_text()
+    assert '"cases": 181' in text
+    path.write_text(text.replace('"cases": 181', '"cases": 182'))
     app = open_app(PAGE)
 
     assert not app.exception

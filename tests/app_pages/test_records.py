@@ -21,6 +21,7 @@ from tests.app_pages.conftest import (
     other_charts,
     probability_bars,
     shown,
+    verdicts,
 )
 from tests.app_pages.test_chest_xray import rendered_text
 
@@ -35,7 +36,7 @@ CASES = [
     "52,0,2,128,225,0,0,160,0,0.4,1,0,3",
 ]
 NEAR_THRESHOLD = "60,1,3,140,250,0,2,140,0,1.5,2,1,3"  # made up; P(heart disease) about 0.57
-AGE_430 = "Row 1, Age (years): 430 is outside the plausible range 18 to 110 years."
+AGE_430 = "Age (years): 430 is outside the plausible range 18 to 110 years."
 
 
 def csv_bytes(*rows: str, header: str = HEADER) -> bytes:
@@ -110,9 +111,8 @@ def test_csv_of_several_cases_shows_table_drill_down_and_download(page, heart_ca
     picker.set_value(3).run()
     assert not page.exception
     assert "Case: row 3" in subheaders(page)
-    assert [metric.label for metric in page.metric] == ["Model prediction",
-                                                        "Atypicality (percentile)"]
-    assert page.metric[0].value == table.set_index("Row").loc[3, "Prediction"]
+    assert [metric.label for metric in page.metric] == ["Atypicality (percentile)"]
+    assert verdicts(page) == [table.set_index("Row").loc[3, "Prediction"]]
     [attributions] = charts(page)
     assert attributions["encoding"]["x"]["title"] == "Attribution (log-odds of heart disease)"
     fields = list(chart_rows(page)["Field"])
@@ -143,10 +143,10 @@ def test_chosen_model_notes_and_imputed_values(page):
     assert not page.error, page.error[0].value
     notes = [shown(info.value) for info in page.info]
     assert "Ignored 1 column this model does not use: comment." in notes
-    assert "Not in the file, so imputed for every case: fbs." in notes
+    assert "Not in the file, so every case is answered without them: fbs." in notes
     assert not any(note.startswith("Matched by") for note in notes)
-    assert any(note.startswith("Missing, so imputed from the training cohort")
-               and "Resting blood pressure" in note for note in notes)  # row 1's "?"
+    assert any(note.startswith("Not recorded: ") and "Resting blood pressure" in note
+               for note in notes)  # row 1's "?": the model reads that it was not recorded
 
 
 def test_one_json_case_shows_the_single_case_view(page, heart_card):
@@ -157,8 +157,8 @@ def test_one_json_case_shows_the_single_case_view(page, heart_card):
     assert not page.error
     assert not page.dataframe  # no table of cases for one case
     assert "Result" in subheaders(page)
-    assert page.metric[0].value.removeprefix("uncertain: ") in heart_card.class_names \
-        or " or " in page.metric[0].value
+    [verdict] = verdicts(page)
+    assert verdict.removeprefix("uncertain: ") in heart_card.class_names or " or " in verdict
     [bars] = probability_bars(page)
     assert [text.rsplit(" ", 2)[0] for text in bars] == [f"P({n})" for n in heart_card.class_names]
     threshold = f"{heart_card.threshold:.2f}"
@@ -187,7 +187,7 @@ def test_form_entry_gives_a_prediction(page, heart_card):
     labels = [number.label for number in page.number_input]
     assert labels[:2] == ["Age (years)", "Resting blood pressure (mm Hg)"]
     assert page.number_input[0].min == 18 and page.number_input[0].max == 110
-    assert not page.metric  # nothing before the form is submitted
+    assert not page.metric and not verdicts(page)  # nothing before the form is submitted
 
     values = dict(zip(HEADER.split(","), CASES[2].split(","), strict=True))
     for number in page.number_input:
@@ -200,9 +200,8 @@ def test_form_entry_gives_a_prediction(page, heart_card):
 
     assert not page.exception
     assert not page.error
-    assert page.metric[0].label == "Model prediction"
-    assert page.metric[0].value == "heart disease"
-    assert any(info.value.startswith("Missing, so imputed") and "Serum cholesterol"
+    assert verdicts(page) == ["heart disease"]
+    assert any(info.value.startswith("Not recorded: ") and "Serum cholesterol"
                in info.value for info in page.info)
     assert len(charts(page)) == 1
     assert "About the model" in subheaders(page)
@@ -215,7 +214,7 @@ def test_a_near_threshold_case_shows_its_uncertain_prediction_set(page, heart_ca
 
     assert not page.exception
     assert not page.error
-    assert page.metric[0].value == "uncertain: no heart disease or heart disease"
+    assert verdicts(page) == ["uncertain: no heart disease or heart disease"]
     assert any(warning.value.startswith("**Low confidence.** The 90% prediction set holds "
                                         "no heart disease and heart disease")
                for warning in page.warning)
@@ -229,8 +228,9 @@ def test_an_empty_form_gets_the_minimum_fields_message_and_no_prediction(page, c
     assert not page.exception
     assert not page.metric  # no prediction
     (error,) = page.error
-    assert shown(error.value).startswith("Row 1: too few findings to answer: 24 of 24 fields "
-                                         "are missing")
+    # a one-patient form: no "Row 1" in its message
+    assert shown(error.value).startswith("Too few findings to answer: 24 of 24 fields are "
+                                         "missing")
 
 
 def test_form_follows_the_chosen_models_schema(page, ckd_card):
@@ -248,10 +248,6 @@ def test_form_follows_the_chosen_models_schema(page, ckd_card):
     ("cases.csv", csv_bytes("430" + CASES[0][2:]), [AGE_430]),
     ("cases.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe",
      ["cases.csv is not a text file (CSV or JSON)."]),
-    ("cases.csv", b"patient,weight\nA,70\n",
-     ["The columns of cases.csv match no case-record model on this dashboard (ckd, "
-      "heart-disease, leukemia-golub). Choose the model above, or check the file's header "
-      "row."]),
     ("cases.json", b"{not json", ["cases.json is not valid JSON (Expecting property name "
                                   "enclosed in double quotes, line 1)."]),
 ])

@@ -35,7 +35,7 @@ def test_the_records_page_offers_each_models_templates_and_a_report(heart_card):
     assert offered.count("Field guide (CSV)") == len(record_cards()) >= 3
     assert offered.count("Blank case file (CSV header)") == len(record_cards())
     cases = (b"age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n"
-             b"63,1,1,145,233,1,2,150,0,2.3,3,0,6\n41,0,2,130,204,0,2,172,0,1.4,1,0,3\n")
+             b"67,1,4,160,286,0,2,108,1,1.5,2,3,3\n41,0,2,130,204,0,2,172,0,1.4,1,0,3\n")
     app.file_uploader[0].set_value(("cases.csv", cases, "text/csv"))
     app.run()
     [prepare] = [button for button in app.button if button.label == PREPARE]

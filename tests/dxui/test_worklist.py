@@ -11,12 +11,12 @@ from dxui.worklist import COLUMNS, HIDDEN, row_label, shown_table
 
 def table() -> pd.DataFrame:
     rows = [["232", "ecg-beats", "1780 beats: N 735, V 10", np.nan, "3 beats uncertain",
-             "accepted", np.nan, "agreed"],
-            ["cases.csv · row 2", "heart-disease", "absent", 0.99962, "absent", "accepted",
-             41.25, "overridden to heart disease"],
+             "accepted", np.nan, "a" * 64, "agreed"],
+            ["cases.csv row 2", "heart-disease", "absent", 0.99962, "absent", "accepted",
+             41.25, "b" * 64, "overridden to heart disease"],
             ["x.png", "cxr-pneumonia", "no answer", np.nan, "", "refused: not an X-ray",
-             np.nan, "—"]]
-    return pd.DataFrame([[*row, 0, 0, False, False, True] for row in rows],
+             np.nan, "c" * 64, "—"]]
+    return pd.DataFrame([[*row, 0, 0, False, False, True, ""] for row in rows],
                         columns=COLUMNS + HIDDEN)
 
 
@@ -33,6 +33,6 @@ def test_probabilities_read_as_in_the_case_view_and_empty_cells_as_a_dash():
 
 def test_the_case_picker_shows_its_labels_without_markdown_escapes():
     labels = [row_label(table(), index) for index in range(3)]
-    assert labels == ["232: 1780 beats: N 735, V 10", "cases.csv · row 2: absent (> 0.99)",
+    assert labels == ["232: 1780 beats: N 735, V 10", "cases.csv row 2: absent (> 0.99)",
                       "x.png: no answer"]
     assert not any("\\" in label for label in labels)

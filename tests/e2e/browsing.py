@@ -78,3 +78,12 @@ def wait_for_idle(page) -> None:
               && [...document.images].every(image => image.complete
                                                       && image.naturalWidth > 0)""",
         timeout=WAIT_MS)
+
+
+def verdict(page):
+    """The verdict's predicted class (``dxui.results.verdict_markdown``): the heading under
+    "Model prediction"."""
+    from dxui.results import VERDICT
+
+    return page.get_by_test_id("stMarkdownContainer").filter(has_text=VERDICT).locator(
+        "h3").first

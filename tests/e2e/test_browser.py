@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browsing import VIEWPORT, WAIT_MS, opened, wait_for_idle
+from tests.e2e.browsing import VIEWPORT, WAIT_MS, opened, verdict, wait_for_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -78,10 +78,10 @@ def test_upload_on_chest_xray_page(shipped_cxr_card, browser, pneumonia_xray_pat
         assert "Home" in navigation and "Chest X-ray" in navigation
         page.locator('input[type="file"]').set_input_files(str(pneumonia_xray_path))
 
-        verdict = page.get_by_test_id("stMetricValue")
-        verdict.wait_for(timeout=WAIT_MS)
+        prediction = verdict(page)
+        prediction.wait_for(timeout=WAIT_MS)
         # "PNEUMONIA", or "uncertain: NORMAL or PNEUMONIA" when its prediction set is both
-        shown = verdict.inner_text().strip().removeprefix("uncertain: ")
+        shown = prediction.inner_text().strip().removeprefix("uncertain: ")
         assert set(shown.split(" or ")) <= set(shipped_cxr_card.class_names)
         overlay = page.get_by_test_id("stImage").nth(1)
         overlay.wait_for(timeout=WAIT_MS)
@@ -116,7 +116,7 @@ def test_upload_on_records_page(shipped_heart_card, browser, app_url, tmp_path):
         page.get_by_test_id("stDataFrame").first.wait_for(timeout=WAIT_MS)
         page.get_by_test_id("stVegaLiteChart").first.wait_for(timeout=WAIT_MS)
         wait_for_idle(page)
-        shown = page.get_by_test_id("stMetricValue").first.inner_text().strip()
+        shown = verdict(page).inner_text().strip()
         assert set(shown.removeprefix("uncertain: ").split(" or ")) \
             <= set(shipped_heart_card.class_names)
         # The results' download, beside each model's case-file templates.

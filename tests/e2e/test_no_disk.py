@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.e2e.browsing import WAIT_MS, opened, wait_for_idle
+from tests.e2e.browsing import WAIT_MS, opened, verdict, wait_for_idle
 from tests.e2e.conftest import serving
 from tests.images.test_reader import dicom_bytes
 
@@ -144,7 +144,7 @@ def test_a_10_mb_dicom_upload_touches_no_disk(shipped_cxr_card, browser, pneumon
         # Straight from memory: Playwright sends the bytes, no file is made for them.
         page.locator('input[type="file"]').set_input_files(
             {"name": "large.dcm", "mimeType": "application/dicom", "buffer": dicom})
-        page.get_by_test_id("stMetricValue").wait_for(timeout=WAIT_MS)
+        verdict(page).wait_for(timeout=WAIT_MS)
         page.get_by_text(f"{SIDE} x {SIDE} px").first.wait_for(timeout=WAIT_MS)
         wait_for_idle(page)
         finished = time.time()

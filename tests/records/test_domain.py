@@ -20,23 +20,40 @@ def test_guard_round_trips_through_the_card_runtime():
 
 def test_refusal_names_the_missing_essential_field_first():
     guard = RecordGuard(("thal",), max_imputed=5)
-    message = guard.refusal({"thal": None, "age": None}, {"thal": "Thallium stress test"}, 2)
-    assert message.startswith("Row 2: too few findings to answer: Thallium stress test is "
-                              "missing")
-    assert guard.refusal({"thal": 3, "age": None}, {}, 2) is None
+    message = guard.refusal({"thal": None, "age": None}, {"thal": "Thallium stress test"})
+    assert message.startswith("Too few findings to answer: Thallium stress test is missing, "
+                              "and the model cannot answer without it. Enter it")
+    assert guard.refusal({"thal": 3, "age": None}, {}) is None
+
+
+def test_several_missing_essential_fields_are_named_with_correct_grammar():
+    guard = RecordGuard(("age", "sex", "cp"), max_imputed=10)
+    message = guard.refusal({"age": None, "sex": None, "cp": None},
+                            {"age": "Age", "sex": "Sex", "cp": "Chest-pain type"})
+    assert "Age, Sex and Chest-pain type are missing" in message
+    assert "without them. Enter them" in message
 
 
 def test_refusal_counts_missing_fields_against_the_maximum():
     guard = RecordGuard((), max_imputed=1)
-    assert guard.refusal({"a": 1.0, "b": float("nan"), "c": 2}, {}, 1) is None
-    message = guard.refusal({"a": None, "b": float("nan"), "c": 2}, {}, 1)
+    assert guard.refusal({"a": 1.0, "b": float("nan"), "c": 2}, {}) is None
+    message = guard.refusal({"a": None, "b": float("nan"), "c": 2}, {})
     assert "2 of 3 fields are missing" in message and "at most 1 missing" in message
+
+
+def test_a_value_beyond_the_pooled_limits_or_an_unseen_category_is_refused():
+    guard = RecordGuard((), 9, limits={"chol": (30.0, 450.0)}, unseen={"thal": ("6",)})
+    labels = {"chol": "Serum cholesterol (mg/dl)", "thal": "Thallium stress test"}
+    assert "900 is far outside" in guard.refusal({"chol": 900.0, "thal": "3"}, labels)
+    assert guard.refusal({"chol": 450.0, "thal": "3"}, labels) is None
+    assert "no training site recorded" in guard.refusal({"chol": None, "thal": "6"}, labels)
+    assert RecordGuard.from_runtime(guard.as_runtime()) == guard
 
 
 def test_a_case_like_the_cohort_is_below_the_atypicality_limit():
     guard = RecordGuard((), 0, atypicality_above=99.0)
-    assert guard.atypical_refusal(99.0, 1, "Age") is None
-    assert "most unusual: Age" in guard.atypical_refusal(99.5, 1, "Age")
+    assert guard.atypical_refusal(99.0, "Age") is None
+    assert "most unusual: Age" in guard.atypical_refusal(99.5, "Age")
 
 
 @pytest.mark.parametrize("model_id", ["heart-disease", "ckd", "leukemia-golub"])
@@ -56,7 +73,7 @@ def test_an_empty_row_gets_the_minimum_fields_message_and_no_prediction(heart_mo
     typical, empty = heart_model.predict(table).detail.results
     assert typical.prediction is not None and typical.error is None
     assert empty.prediction is None and empty.code == "too_few_fields"
-    assert empty.error.startswith("Row 2: too few findings to answer")
+    assert empty.error.startswith("Row 2: Too few findings to answer")
 
 
 def test_an_essential_field_missing_is_refused(heart_model):
@@ -69,9 +86,19 @@ def test_an_essential_field_missing_is_refused(heart_model):
     assert case.code == "too_few_fields" and heart_model.schema[essential].title in case.error
 
 
-def test_a_case_unlike_the_cohort_is_refused_naming_its_most_unusual_field(heart_model):
-    """Each value within its plausible range; together unlike any Cleveland patient."""
+def test_a_value_far_outside_the_sites_values_is_refused_naming_it(heart_model):
+    """Within the plausible range, but beyond the pooled mean + 5 SD of the three sites."""
     odd = "25,0,1,250,790,1,1,60,1,9.5,3,3,6\n"
+    (case,) = heart_model.predict(read_cases((HEART + odd).encode(),
+                                             name="c.csv")).detail.results
+    assert case.code == "out_of_domain" and case.prediction is None
+    assert case.error.startswith("Resting blood pressure (mm Hg) 250 is far outside what the "
+                                 "training sites recorded")
+
+
+def test_a_case_unlike_the_cohort_is_refused_naming_its_most_unusual_field(heart_model):
+    """Each value within the sites' limits; together unlike any of their patients."""
+    odd = "25,0,1,220,540,1,1,70,1,6.0,3,3,6\n"
     (case,) = heart_model.predict(read_cases((HEART + odd).encode(),
                                              name="c.csv")).detail.results
     assert case.code == "out_of_domain" and case.prediction is None

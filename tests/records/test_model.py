@@ -32,7 +32,7 @@ def test_every_row_gets_a_result_and_bad_rows_do_not_stop_the_rest(heart_model):
 def test_trailing_empty_values_give_the_answer_of_the_plain_row(heart_model):
     # 15 values under a 13-field header, the last two empty: read shifted, the same row
     # would have been another patient
-    row = "63,1,1,145,233,1,2,150,0,2.3,3,0,6"
+    row = TYPICAL.strip()
     plain, padded = (heart_model.predict(read_cases((HEADER + row + end + "\n").encode(),
                                                     name="cases.csv")).detail.results[0]
                      for end in ("", ",,"))
@@ -45,15 +45,19 @@ def test_trailing_empty_values_give_the_answer_of_the_plain_row(heart_model):
 def test_imputed_fields_are_listed(heart_model):
     data = (HEADER.replace(",fbs,restecg", "") + "57,1,4,130,,150,0,0.8,2,0,3\n").encode()
     batch = heart_model.predict(read_cases(data, name="cases.csv")).detail
-    assert batch.notes == ["Not in the file, so imputed for every case: fbs, restecg."]
+    # the model reads that they were not recorded (missing-value indicators)
+    assert batch.notes == ["Not in the file, so every case is answered without them: fbs, "
+                           "restecg."]
     assert batch.results[0].imputed == ["chol", "fbs", "restecg"]
     assert batch.results[0].as_json("heart-disease")["notes"] == [
-        "Missing, imputed from the training cohort: chol, fbs, restecg."]
+        "Not recorded: chol, fbs, restecg. The model answers without them, and its prediction "
+        "set is calibrated on cases missing as many findings, so it is wider when they "
+        "matter."]
 
 
 def test_a_case_unlike_the_cohort_is_more_atypical(heart_model):
-    """Every value plausible, the combination unlike the Cleveland cohort's."""
-    odd = "25,0,1,230,600,1,1,70,1,6.0,3,3,6\n"
+    """Every value within what the sites recorded, the combination unlike their patients'."""
+    odd = "25,0,1,220,540,1,1,70,1,6.0,3,3,6\n"
     batch = heart_model.predict(read_cases((HEADER + TYPICAL + odd).encode(),
                                            name="c.csv")).detail
     typical, unusual = batch.results

@@ -42,7 +42,7 @@ def test_more_values_than_the_header_names_are_refused_not_shifted():
 
 
 HEART = "age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n"
-CASE = "63,1,1,145,233,1,2,150,0,2.3,3,0,6"
+CASE = "67,1,4,160,286,0,2,108,1,1.5,2,3,3"
 
 
 @pytest.mark.parametrize("rows", [
@@ -55,7 +55,7 @@ def test_trailing_empty_values_are_dropped_and_the_columns_stay_aligned(rows):
     plain = read_cases((HEART + CASE + "\n" + CASE + "\n").encode(), name="c.csv")
     table = read_cases((HEART + "\n".join(rows) + "\n").encode(), name="c.csv")
     assert table.to_dict("records") == plain.to_dict("records")
-    assert table.loc[0, "age"] == "63" and table.loc[0, "thal"] == "6"
+    assert table.loc[0, "age"] == "67" and table.loc[0, "thal"] == "3"
 
 
 @pytest.mark.parametrize(("rows", "row"), [
@@ -150,4 +150,75 @@ def test_hypothesis_findings_stay_fixed(heart_model):
         heart_model.predict({"c.csv": b"\r\x01"})
     # A case with only a categorical field: the numeric check ran on no column.
     [case] = heart_model.predict({"c.json": b'{"sex": null}'}).detail.results
-    assert case.error and "too few findings" in case.error
+    assert case.error and "too few findings" in case.error.lower()
+
+
+# --- Excel workbooks (issue 27) -----------------------------------------------------------
+
+
+def _real_rows(dataset_name: str, count: int = 25):
+    """The first ``count`` cases of a real dataset, as the CSV a clinic would export (text
+    cells, '?' where the source has no value)."""
+    from dxcore.datasets import ckd, heart_disease
+
+    table, _ = {"heart_disease": heart_disease, "ckd": ckd}[dataset_name].load()
+    return table.head(count).fillna("")
+
+
+@pytest.mark.parametrize(("model_fixture", "dataset_name"), [
+    ("heart_model", "heart_disease"), ("ckd_model", "ckd")])
+def test_a_workbook_gives_the_answers_of_the_csv_of_the_same_rows(request, dataset,
+                                                                 model_fixture, dataset_name):
+    from tests.workbooks import workbook_of
+
+    dataset(dataset_name)
+    model = request.getfixturevalue(model_fixture)
+    rows = _real_rows(dataset_name)
+    csv = rows.to_csv(index=False).encode()
+    xlsx = workbook_of(rows)  # numbers as numbers, '?' and categories as text
+    from_csv = model.predict({"cases.csv": csv}).detail.results
+    from_xlsx = model.predict({"cases.xlsx": xlsx}).detail.results
+    assert len(from_xlsx) == len(rows)
+    for csv_case, xlsx_case in zip(from_csv, from_xlsx, strict=True):
+        assert (xlsx_case.error, xlsx_case.prediction) == (csv_case.error, csv_case.prediction)
+        assert xlsx_case.probabilities == pytest.approx(csv_case.probabilities, abs=1e-9)
+        assert xlsx_case.values == csv_case.values
+    assert any(case.error is None for case in from_xlsx)
+
+
+def test_a_workbook_is_read_by_content_whatever_its_name():
+    from tests.workbooks import workbook_of
+
+    data = workbook_of([["age", "sex"], [63, 1]])
+    for name in ("cases.xlsx", "cases.csv", "upload"):
+        assert read_cases(data, name=name).to_dict("records") == [{"age": "63", "sex": "1"}]
+
+
+@pytest.mark.parametrize("rows", [
+    [CASE.split(",") + [None, None]] * 2,
+    [CASE.split(","), CASE.split(",") + ["", " "]],
+])
+def test_trailing_empty_cells_of_a_workbook_keep_the_columns_aligned(rows):
+    from tests.workbooks import workbook_of
+
+    header = HEART.strip().split(",")
+    plain = read_cases((HEART + CASE + "\n" + CASE + "\n").encode(), name="c.csv")
+    table = read_cases(workbook_of([header, *rows]), name="c.xlsx")
+    assert table.to_dict("records") == plain.to_dict("records")
+
+
+def test_a_workbook_value_outside_the_header_is_refused_not_shifted():
+    from tests.workbooks import workbook_of
+
+    header = HEART.strip().split(",")
+    with pytest.raises(DxError, match="row 2 has values beyond the 13 columns"):
+        read_cases(workbook_of([header, CASE.split(","), CASE.split(",") + [None, "7"]]),
+                   name="c.xlsx")
+
+
+def test_a_word_document_is_no_table():
+    from tests.drops import zip_of
+
+    with pytest.raises(DxError, match="a Word or PowerPoint document, not a table of cases"):
+        read_cases(zip_of({"[Content_Types].xml": b"<x/>", "word/document.xml": b"<x/>"}),
+                   name="cases.docx")

@@ -34,10 +34,27 @@ def meets(metrics: dict, targets: dict) -> bool:
                for name, target in targets.items())
 
 
+# Targets missed at the one test measurement (the card and the Models page say so; issue 25
+# is blocked on the decision): each stays a strict expected failure until a decision or a
+# new model changes it.
+MISSED = {"heart-disease": {"coverage_90_at_hungary"}}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("model_id", RECORD_MODELS)
 def test_test_split_metrics_meet_the_targets(measured, model_id):
-    assert meets(measured(model_id), recipe_for(model_id).TARGETS)
+    targets = {name: target for name, target in recipe_for(model_id).TARGETS.items()
+               if name not in MISSED.get(model_id, ())}
+    assert meets(measured(model_id), targets)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="missed at its one test measurement (issue 25, "
+                                       "blocked): Hungary's 90% sets covered 0.865 < 0.88")
+@pytest.mark.parametrize(("model_id", "name"), [(m, n) for m, names in MISSED.items()
+                                                for n in sorted(names)])
+def test_targets_missed_at_the_test_measurement(measured, model_id, name):
+    assert meets(measured(model_id), {name: recipe_for(model_id).TARGETS[name]})
 
 
 @pytest.mark.slow

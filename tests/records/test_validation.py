@@ -65,10 +65,11 @@ def test_unknown_columns_are_ignored_with_a_notice():
     assert list(checked.values.columns) == HEART.names
 
 
-def test_absent_optional_columns_are_imputed_with_a_notice():
+def test_absent_optional_columns_are_answered_without_with_a_notice():
     checked = validate(heart_table().drop(columns=["ca", "thal"]), HEART)
     assert checked.errors == {}
-    assert checked.notes == ["Not in the file, so imputed for every case: ca, thal."]
+    assert checked.notes == ["Not in the file, so every case is answered without them: ca, "
+                             "thal."]
     assert checked.values[["ca", "thal"]].isna().all().all()
 
 
