@@ -67,6 +67,9 @@ XRAYS_PER_CLASS = 12
 HEART_HEADER = b"age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n"
 HEART_CASES = (b"58,1,4,140,260,0,2,118,1,2.6,2,2,7\n", b"44,0,3,118,210,0,0,172,0,0.0,1,0,3\n",
                b"66,1,4,150,?,1,2,110,1,3.1,2,3,7\n", b"52,0,2,128,225,0,0,160,0,0.4,1,0,3\n")
+# The verdict's predicted class: the heading under "Model prediction" (dxui.results.VERDICT,
+# verdict_markdown), as the browser tests find it.
+VERDICT = '[data-testid="stMarkdownContainer"]:has-text("Model prediction") h3'
 STARTUP_SECONDS = 90
 # Streamlit keeps a session (its uploads and widget state) this long after its browser tab
 # has gone (``server.disconnectedSessionTTL``'s default), in case the tab reconnects.
@@ -103,7 +106,7 @@ def workloads(data: Path, mixed: bool = False) -> list[Workload]:
                 "buffer": HEART_HEADER + b"".join(order)}]
               for order in itertools.permutations(HEART_CASES)]
     work = [
-        Workload("chest X-ray", "chest_xray", xrays, '[data-testid="stMetricValue"]'),
+        Workload("chest X-ray", "chest_xray", xrays, VERDICT),
         Workload("ECG", "ecg",
                  [[{"name": path.name, "mimeType": "application/octet-stream",
                     "buffer": path.read_bytes()} for path in record] for record in records],
@@ -114,7 +117,7 @@ def workloads(data: Path, mixed: bool = False) -> list[Workload]:
         # A worklist of three X-rays and a table of cases, other ones each turn.
         drops = [[*(xrays[(3 * turn + k) % len(xrays)][0] for k in range(3)),
                   tables[turn % len(tables)][0]] for turn in range(len(tables))]
-        work += [Workload("sign-off", "chest_xray", xrays, '[data-testid="stMetricValue"]',
+        work += [Workload("sign-off", "chest_xray", xrays, VERDICT,
                           then=sign_off),
                  Workload("worklist", "worklist", drops, 'text="Open a case"',
                           then=open_and_sign_off)]
