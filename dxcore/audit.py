@@ -12,6 +12,11 @@ entry without it, so that :func:`verify` finds an edited, removed or reordered e
 Removing the *last* entries leaves a valid shorter chain: note the head hash :func:`verify`
 reports to detect that.
 
+A clinician's sign-off of an answer is an entry of its own in the same chain
+(:mod:`dxcore.signoff`, ``"kind": "sign-off"``): it references the answer's hash and names
+the clinician who signed (for accountability), never the patient. :func:`is_answer` tells
+the two kinds apart.
+
 The log's place is ``$DX_AUDIT_LOG`` (``off`` turns it off; the test suite does so), else
 ``~/.local/state/dx-dashboard/audit.jsonl`` (``$XDG_STATE_HOME`` honoured).
 
@@ -32,7 +37,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +55,8 @@ OUTPUT_KEYS = ("row", "prediction", "probabilities", "prediction_set", "coverage
                "atypicality", "code", "site_prior", "unadapted_probabilities")
 ECG_SUMMARY_KEYS = ("beats", "beats_per_class", "mean_heart_rate_bpm",
                     "ectopic_burden_percent", "longest_v_run", "af_burden_percent")
+CSV_COLUMNS = ("time", "session", "model", "model_version", "weights_sha256", "input_sha256",
+               "output", "prev", "hash")
 _lock = threading.Lock()  # one dashboard process, many session threads
 
 
@@ -219,6 +226,30 @@ def verify(path: str | Path) -> Verification:
     return Verification(count, prev or "", problems)
 
 
+def is_answer(entry: dict[str, Any]) -> bool:
+    """Whether ``entry`` is a model's answer (not a sign-off or another kind of entry).
+
+    >>> is_answer({"output": []}), is_answer({"kind": "sign-off", "answer": "ab"})
+    (True, False)
+    """
+    return "kind" not in entry and isinstance(entry.get("output"), list)
+
+
+def local_time_text(time: str, zone: tzinfo | None = None) -> str:
+    """An entry's time (UTC, ISO 8601) in ``zone``, by default the server's local time zone
+    (the browser's is not known to the server), named; text that is no time, as it is.
+
+    >>> from datetime import timedelta, timezone
+    >>> local_time_text("2026-12-01T13:03:12.123+00:00", timezone(timedelta(hours=1), "CET"))
+    '2026-12-01 14:03:12 CET'
+    """
+    try:
+        moment = datetime.fromisoformat(time)
+    except (TypeError, ValueError):
+        return str(time)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 def output_text(entry: dict[str, Any]) -> str:
     """An entry's output in a few words: each item's prediction, or an ECG's beat counts.
 
@@ -238,15 +269,17 @@ def output_text(entry: dict[str, Any]) -> str:
 
 
 def export_csv(entries: list[dict[str, Any]]) -> str:
-    """The entries as CSV: one row per entry, the output as its JSON text."""
+    """The entries as CSV, every field of every kind of entry whole: one row per entry, one
+    column per field (answers' first, then the others as they first appear), a field that is
+    not text (the output, a row number, true or false) as its JSON text."""
     import csv
     import io
 
-    columns = ["time", "session", "model", "model_version", "weights_sha256",
-               "input_sha256", "output", "prev", "hash"]
+    columns = list(dict.fromkeys([*CSV_COLUMNS, *(key for entry in entries for key in entry)]))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, columns, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
     writer.writeheader()
     for entry in entries:
-        writer.writerow({**entry, "output": json.dumps(entry.get("output"))})
+        writer.writerow({key: value if isinstance(value, str) else json.dumps(value)
+                         for key, value in entry.items()})
     return buffer.getvalue()

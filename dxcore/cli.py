@@ -506,6 +506,25 @@ def _audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_sign(args: argparse.Namespace) -> int:
+    """``audit sign``: a clinician's sign-off of an answer entry, appended to the trail."""
+    from dxcore.audit import AuditLog
+    from dxcore.signoff import AGREE, OVERRIDE, Answer, Signer, SignOff, find_entry, sign_off
+
+    path = _audit_log(args)
+    if not path.exists():
+        raise DxError(f"There is no audit log at {path}.")
+    answer = Answer.of(find_entry(path, args.entry))
+    entry = sign_off(AuditLog(path), answer, AGREE if args.agree else OVERRIDE,
+                     Signer(args.by, authenticated=False), override_class=args.override,
+                     reason=args.reason, row=args.row)
+    signed = SignOff.of(entry)
+    row = "" if signed.row is None else f", row {signed.row}"
+    _say(f"{path}: answer {answer.hash[:16]}{row} {signed.status_text()} by "
+         f"{signed.signer.described}; sign-off entry {entry['hash']}.")
+    return 0
+
+
 def _federate(args: argparse.Namespace) -> int:
     """``federate heart-disease``: the server and one client per site as local processes;
     ``--serve`` or ``--site`` runs one of them (on separate machines). ``federate
@@ -721,8 +740,8 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("--out", help="write here (never overwritten) instead of stdout")
     template.set_defaults(run=_template)
 
-    audit = commands.add_parser("audit", help="check or export the dashboard's audit trail "
-                                              "(log: $DX_AUDIT_LOG or --log)")
+    audit = commands.add_parser("audit", help="check, export or sign off in the dashboard's "
+                                              "audit trail (log: $DX_AUDIT_LOG or --log)")
     actions = audit.add_subparsers(dest="action", required=True)
     verify = actions.add_parser("verify", help="check the hash chain: find edited, removed "
                                                "or reordered entries")
@@ -731,7 +750,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     export.add_argument("--out", help="write here (never overwritten) instead of stdout")
     export.set_defaults(run=_audit_export)
-    for action in (verify, export):
+    sign = actions.add_parser(
+        "sign", help="record a clinician's sign-off of an answer: agree, or override it to "
+                     "another class with a reason (a later sign-off supersedes an earlier "
+                     "one; both stay in the trail)")
+    sign.add_argument("entry", metavar="ENTRY", help="the answer entry's hash, or its first "
+                                                     "8 or more hex digits")
+    decided = sign.add_mutually_exclusive_group(required=True)
+    decided.add_argument("--agree", action="store_true", help="agree with the model's answer")
+    decided.add_argument("--override", metavar="CLASS",
+                         help="override the answer to this class of the model")
+    sign.add_argument("--reason", metavar="TEXT",
+                      help="why (required with --override); never name the patient or write "
+                           "an identifier")
+    sign.add_argument("--by", metavar="NAME", required=True,
+                      help="who signs off (recorded as unauthenticated: the command line has "
+                           "no sign-on)")
+    sign.add_argument("--row", type=int, metavar="N",
+                      help="for an answer of a case table: the row signed off")
+    sign.set_defaults(run=_audit_sign)
+    for action in (verify, export, sign):
         action.add_argument("--log", metavar="PATH", help="default: $DX_AUDIT_LOG, else "
                             "~/.local/state/dx-dashboard/audit.jsonl")
 

@@ -9,8 +9,9 @@ or unused columns), the prediction with every class's probability (an ECG record
 per class, summary figures, AF burden and rhythm episodes), the prediction set and the
 decision rule, the saliency map with its colour bar, the domain guard's result, the model's
 id, version and weights SHA-256, the card's test metrics with their 95% CIs and its
-limitations, the input's SHA-256 (:func:`dxcore.audit.input_sha256`), the time, the app
-version and the research-prototype notice.
+limitations, the input's SHA-256 (:func:`dxcore.audit.input_sha256`), the clinician's latest
+sign-off in the audit trail (:func:`sign_off_line`), the time, the app version and the
+research-prototype notice.
 
 Example (needs the shipped weights)::
 
@@ -389,7 +390,22 @@ def _prediction_section(pdf: Report, case: Case) -> None:
                         + ", ".join(card.class_label(n) for n in result.set_of(item)))
     pdf.line_of(_rule(case), 8)
     pdf.line_of(f"Domain guard: {_domain(case)}", 8)
+    pdf.line_of(sign_off_line(case), 8, bold=True)
     pdf.ln(1)
+
+
+def sign_off_line(case: Case) -> str:
+    """The case's latest clinician's sign-off in the audit trail (:mod:`dxcore.signoff`),
+    or that there is none yet."""
+    from dxcore.signoff import sign_offs
+
+    index = sign_offs()
+    if index is None:
+        return "Clinician's sign-off: not recorded (the audit trail is off)."
+    latest = index.latest((case.card.id, case.card["weights_sha256"], case.input_sha256,
+                           case.row))
+    return latest.text(case.card.class_label) if latest else \
+        "Clinician's sign-off: none yet in the audit trail."
 
 
 def _explanation_section(pdf: Report, case: Case) -> None:

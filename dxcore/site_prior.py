@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dxcore.audit import is_answer
 from dxcore.errors import DxError
 from dxcore.intake import MIN_BATCH
 from dxcore.label_shift import SitePrior
@@ -110,7 +111,9 @@ def audit_prior(card: ModelCard, label_shift: LabelShift, entries: list[dict[str
                 break
         except (KeyError, TypeError, ValueError):
             continue
-        if (entry.get("model") != card.id or entry.get("weights_sha256") != card["weights_sha256"]
+        if (not is_answer(entry)  # a clinician's sign-off repeats the answer's hashes
+                or entry.get("model") != card.id
+                or entry.get("weights_sha256") != card["weights_sha256"]
                 or entry.get("input_sha256") in seen):
             continue
         seen.add(entry.get("input_sha256"))

@@ -21,7 +21,7 @@ from dxcore.errors import DxError
 from dxcore.intake import KINDS, PATIENT_INPUTS, Intake, Outcome
 from dxcore.labels import InputLabels, stated_patients
 from dxcore.wording import probability_text
-from dxui import ecg, imaging, records, results, worklist
+from dxui import ecg, imaging, records, results, signoff, worklist
 from dxui.common import load_model, plain, show_error
 
 NOT_FUSED = ("**Each file is read by its own model, on its own.** No model here combines "
@@ -47,6 +47,7 @@ def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = F
     card = load_model(case.model_id).card
     if case.kind == "image":
         results.verdict(result, 0, "image", calibrated_on="validation data", stacked=compact)
+        signoff.section(case.model_id, upload, result, options=case.options)
         if compact:
             image = result.detail.image
             method = results.default_method(case.model_id)
@@ -61,6 +62,7 @@ def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = F
     elif case.kind == "ecg":
         tag = upload.key[:12]
         ecg.summary_section(result)
+        signoff.section(case.model_id, upload, result, options=case.options)
         ecg.reference_section(result.detail)
         ecg.record_section(result, tag)
         # read with the case's own options (an ECG CSV's rate), as the worklist read it

@@ -31,7 +31,7 @@ from dxcore.records import (
 )
 from dxcore.records.atypicality import ATYPICAL_FROM
 from dxcore.wording import probability_is, probability_text
-from dxui import mapping, results, uploads
+from dxui import mapping, results, signoff, uploads
 from dxui.common import load_model, plain, show_error, show_notes
 
 UPLOAD_TYPES = ["csv", "json", "xlsx"]
@@ -251,6 +251,7 @@ def case_view(card: ModelCard, upload: results.Upload, result: Result, case: Cas
         st.markdown(atypicality_sentence(case))
 
     results.verdict(result, case.item, "case", CALIBRATED_ON, beside=atypicality)
+    signoff.section(card.id, upload, result, row=case.row)
     note = imputed_note(schema, case)
     if note:
         st.info(note, icon=":material/info:")

@@ -14,14 +14,15 @@ from dxcore import pdf_report
 from dxcore.contract import Result
 from dxcore.intake import Outcome
 from dxcore.labels import input_labels
-from dxui import results
+from dxui import results, signoff
 from dxui.common import load_model, show_error
 from dxui.server import import_core
 
 
 @st.cache_data(max_entries=4, ttl=results.CACHE_SECONDS, show_spinner="Writing the report…")
 def _pdf(model_id: str, key: str, read_options: dict[str, Any], options: dict[str, Any],
-         _upload: results.Upload) -> bytes:
+         signed: str | None, _upload: results.Upload) -> bytes:
+    # ``signed`` (the latest sign-off's hash) keys the report too: a sign-off writes it anew.
     import_core()  # the report's saliency maps read the Keras network
     result = results.analyse(model_id, _upload, read_options, **options)
     cases = pdf_report.cases_of(load_model(model_id), _upload.files, result)
@@ -35,7 +36,8 @@ def report_button(model_id: str, upload: results.Upload,
     the upload (read and predicted with the same options as the page's)."""
     prepare_then_download(
         f"{model_id}_{upload.key[:12]}", f"dx-report-{model_id}.pdf",
-        lambda: _pdf(model_id, upload.key, read_options or {}, options, upload))
+        lambda: _pdf(model_id, upload.key, read_options or {}, options,
+                     signoff.report_version(model_id, upload.files), upload))
 
 
 def drop_report_button(outcomes: list[Outcome], key: str, worklist: bool,

@@ -38,6 +38,7 @@ from dxcore.errors import DxError
 from dxcore.explain import Explanation, explainers_for, get_explainer
 from dxcore.label_shift import SitePrior
 from dxcore.registry import get_model
+from dxcore.signoff import Answer
 from dxcore.site_prior import ENV as SITE_PRIORS_ENV
 from dxcore.site_prior import MIN_AUDIT_ANSWERS
 from dxcore.wording import probability_is
@@ -50,6 +51,8 @@ SITE_PRIORS_HINT = f"the file ${SITE_PRIORS_ENV} names, see the README"
 BAR_ROW_PX = 34
 VERDICT = "Model prediction"  # the verdict's label, above the class
 THRESHOLD_COLOUR = "#222222"
+# This session's answer entries in the audit trail, by model, upload and options.
+ANSWERS = "dx_audit_answers"
 
 
 # --- The cached path ----------------------------------------------------------------------
@@ -167,18 +170,36 @@ def audit(model_id: str, upload: Upload, options: dict[str, Any], result: Result
     if log is None:
         return
     logged = st.session_state.setdefault("dx_audit_logged", set())
-    key = (model_id, upload.key, json.dumps(options, sort_keys=True, default=str),
-           json.dumps(result.site_prior.as_json() if result.site_prior else None))
+    answer_key = _answer_key(model_id, upload, options)
+    key = (*answer_key, json.dumps(result.site_prior.as_json() if result.site_prior else None))
     if key in logged:
         return
     try:
-        log.append(result, get_model(model_id).card, upload.files, session_pseudonym())
+        entry = log.append(result, get_model(model_id).card, upload.files, session_pseudonym())
     except OSError as error:
         st.warning(f"This prediction could not be written to the audit log at {log.path} "
                    f"({error.strerror or error}). Tell whoever runs the dashboard.",
                    icon=":material/history:")
         return
     logged.add(key)
+    st.session_state.setdefault(ANSWERS, {})[answer_key] = Answer.of(entry)
+
+
+def _answer_key(model_id: str, upload: Upload, options: dict[str, Any]) -> tuple[str, str, str]:
+    return (model_id, upload.key, json.dumps(options, sort_keys=True, default=str))
+
+
+def logged_answer(model_id: str, upload: Upload,
+                  options: dict[str, Any] | None = None) -> Answer | None:
+    """The audit trail's latest entry of ``model_id``'s answer on the upload with
+    ``options`` (as :func:`analyse` logged it in this session; None: with whatever options,
+    the latest logged), which a sign-off references (:mod:`dxui.signoff`); None when it was
+    not logged (the trail is off, or the entry could not be written)."""
+    logged = st.session_state.get(ANSWERS, {})
+    if options is not None:
+        return logged.get(_answer_key(model_id, upload, options))
+    return next((answer for key, answer in reversed(logged.items())
+                 if key[:2] == (model_id, upload.key)), None)
 
 
 def explain(model_id: str, upload: Upload, method: str, item: int = 0,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +30,10 @@ from dxcore.errors import DxError
 from dxcore.intake import Intake, Outcome, group_files, predict_cases
 from dxcore.label_shift import SitePrior
 from dxcore.labels import InputLabels, input_labels
+from dxcore.signoff import sign_offs
 from dxcore.site_prior import MIN_BATCH
 from dxcore.wording import is_refusal, probability_text
+from dxui import signoff
 from dxui.common import load_model, plain
 from dxui.results import (
     Upload,
@@ -42,7 +45,7 @@ from dxui.results import (
 
 RUNS = "dx_worklist_run"
 COLUMNS = ["Case", "Model", "Prediction", "Probability", "Prediction set", "Domain guard",
-           "Atypicality", "Input SHA-256"]
+           "Atypicality", "Input SHA-256", "Sign-off"]
 # Hidden columns the orderings read: which outcome and item a row is, whether it is uncertain
 # (its prediction set holds more than one class), positive, or has no answer; and the
 # doubt in words, for the patient view's summary.
@@ -160,21 +163,25 @@ def rows(outcomes: list[Outcome], labels: list[InputLabels],
          hashes: list[str] | None = None) -> pd.DataFrame:
     """One row per image, ECG record or table row, in the order dropped, each named by its
     case label and its input's SHA-256 (what the audit trail knows it by; ``hashes``: the
-    run's, else hashed here)."""
+    run's, else hashed here), with its latest sign-off in the audit trail."""
     if hashes is None:
         hashes = [input_sha256(outcome.case.files) for outcome in outcomes]
     table: list[dict] = []
+    signed = sign_offs()  # read once for every row
     for index, (outcome, named, sha256) in enumerate(zip(outcomes, labels, hashes,
                                                          strict=True)):
-        for row in _rows_of(outcome, named):
+        status = signoff.status_of(outcome.model_id, sha256, signed)
+        for row in _rows_of(outcome, named, status):
             table.append({**row, "Input SHA-256": sha256, "outcome": index})
     return pd.DataFrame(table, columns=COLUMNS + HIDDEN)
 
 
-def _rows_of(outcome: Outcome, labels: InputLabels) -> list[dict]:
+def _rows_of(outcome: Outcome, labels: InputLabels,
+             signed: Callable[[int | None], str]) -> list[dict]:
     case, result = outcome.case, outcome.result
     base = {"Case": labels.case(), "Model": case.model_id, "Probability": np.nan,
             "Prediction set": "", "Domain guard": "accepted", "Atypicality": np.nan,
+            "Sign-off": "—" if isinstance(result, DxError) else signed(None),
             "item": 0, "uncertain": False, "positive": False, "answered": True}
     if isinstance(result, DxError):
         refused = is_refusal(result)
@@ -184,8 +191,10 @@ def _rows_of(outcome: Outcome, labels: InputLabels) -> list[dict]:
                  "doubt": f"refused: {result}" if refused else f"not read: {result}"}]
     card = load_model(case.model_id).card
     if case.kind == "record":
-        return [_case_row({**base, "Case": labels.case(case_result.row)}, card.positive_class,
-                          case_result) for case_result in result.detail.results]
+        return [_case_row({**base, "Case": labels.case(case_result.row),
+                           "Sign-off": "—" if case_result.error else signed(case_result.row)},
+                          card.positive_class, case_result)
+                for case_result in result.detail.results]
     if case.kind == "ecg":
         counts = Counter(str(d) for d in result.decisions)
         uncertain = sum(result.uncertain(i) for i in range(len(result)))
@@ -323,7 +332,10 @@ def table_section(table: pd.DataFrame) -> pd.DataFrame:
                                              "cohort's reconstruction error"),
                      "Input SHA-256": st.column_config.TextColumn(
                          width="small", help="What the audit trail knows the input by "
-                                             "(it never holds the case label)")})
+                                             "(it never holds the case label)"),
+                     "Sign-off": st.column_config.TextColumn(
+                         width="medium", help="The latest clinician's sign-off in the audit "
+                                              "trail: open the case to sign it off")})
     st.caption(f"{len(view)} of {len(table)} rows. Click a column header to sort by it. "
                "The cases are named by their labels, which identify patients: the table and "
                "its CSV are clinical data.")

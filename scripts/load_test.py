@@ -3,13 +3,20 @@ its result over and over (chest X-rays, MIT-BIH ECG records with their annotatio
 of heart-disease cases, in turn, each upload a file the server has not had before from
 that context), while the server's memory is sampled.
 
-    python scripts/load_test.py [--contexts 10] [--minutes 5] [--url URL]
+    python scripts/load_test.py [--contexts 10] [--minutes 5] [--url URL] [--mixed]
 
 Without ``--url`` it starts ``streamlit run app.py`` on a free port and samples that
 server's resident memory (RSS, with any children, from ``/proc``) every few seconds; with
 ``--url`` it drives a server already running and samples nothing. The browser is Debian's
 headless Chromium (``/usr/bin/chromium``) driven by Playwright, as in the browser tests; the
 files come from the datasets folder (``$DX_DATA_DIR`` or ``../shared/data``).
+
+With ``--mixed`` the contexts also take two more kinds of round in turn: a chest X-ray's
+answer signed off (agreed, or overridden with a reason, every other round), and a worklist
+(X-rays and a table of cases dropped at once) whose first case is opened and signed off. A
+server the script starts then writes a fresh audit trail of its own (in ``$TMPDIR``, unless
+``$DX_AUDIT_LOG`` names one), whose entries, sign-offs and hash chain are checked at the end;
+a server given by ``--url`` needs its audit trail on.
 
 Each round is one page load, one upload and its result. An error is any exception box,
 ``st.error`` or "Something unexpected" message on the page, or a result that does not show
@@ -37,6 +44,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +67,9 @@ XRAYS_PER_CLASS = 12
 HEART_HEADER = b"age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n"
 HEART_CASES = (b"58,1,4,140,260,0,2,118,1,2.6,2,2,7\n", b"44,0,3,118,210,0,0,172,0,0.0,1,0,3\n",
                b"66,1,4,150,?,1,2,110,1,3.1,2,3,7\n", b"52,0,2,128,225,0,0,160,0,0.4,1,0,3\n")
+# The verdict's predicted class: the heading under "Model prediction" (dxui.results.VERDICT,
+# verdict_markdown), as the browser tests find it.
+VERDICT = '[data-testid="stMarkdownContainer"]:has-text("Model prediction") h3'
 STARTUP_SECONDS = 90
 # Streamlit keeps a session (its uploads and widget state) this long after its browser tab
 # has gone (``server.disconnectedSessionTTL``'s default), in case the tab reconnects.
@@ -67,41 +78,50 @@ IDLE_SECONDS_NEEDED = 120
 
 @dataclass(frozen=True)
 class Workload:
-    """One kind of round: the page, the uploads it takes in turn, and what shows once a
-    result is there."""
+    """One kind of round: the page, the uploads it takes in turn, what shows once a result
+    is there, and what the reader does then (``then(page, signer, turn, step_ms)``: the
+    problem seen, or None)."""
 
     name: str
     path: str
     uploads: list[list[dict]]  # Playwright's {"name", "mimeType", "buffer"}: no file on disk
     done: str  # a selector that shows when the result is there
+    then: Callable[..., Awaitable[str | None]] | None = None
 
     def upload(self, turn: int) -> list[dict]:
         return self.uploads[turn % len(self.uploads)]
 
 
-def workloads(data: Path) -> list[Workload]:
+def workloads(data: Path, mixed: bool = False) -> list[Workload]:
     """Different files in turn (chest X-rays of both classes, three ECG records, case files
-    in every order), so that the server's caches fill and must evict, as in a clinic."""
+    in every order), so that the server's caches fill and must evict, as in a clinic; with
+    ``mixed``, sign-offs and worklists too (see the module)."""
     test = data / "chest_xray" / "test"
-    xrays = [path for label in ("NORMAL", "PNEUMONIA")
+    xrays = [[{"name": path.name, "mimeType": "image/jpeg", "buffer": path.read_bytes()}]
+             for label in ("NORMAL", "PNEUMONIA")
              for path in sorted((test / label).glob("*.jpeg"))[:XRAYS_PER_CLASS]]
     records = [[data / "mitdb" / f"{record}{ext}" for ext in (".hea", ".dat", ".atr")]
                for record in ECG_RECORDS]
-    return [
-        Workload("chest X-ray", "chest_xray",
-                 [[{"name": path.name, "mimeType": "image/jpeg", "buffer": path.read_bytes()}]
-                  for path in xrays],
-                 '[data-testid="stMetricValue"]'),
+    tables = [[{"name": "cases.csv", "mimeType": "text/csv",
+                "buffer": HEART_HEADER + b"".join(order)}]
+              for order in itertools.permutations(HEART_CASES)]
+    work = [
+        Workload("chest X-ray", "chest_xray", xrays, VERDICT),
         Workload("ECG", "ecg",
                  [[{"name": path.name, "mimeType": "application/octet-stream",
                     "buffer": path.read_bytes()} for path in record] for record in records],
                  'text="Record summary"'),
-        Workload("case records", "records",
-                 [[{"name": "cases.csv", "mimeType": "text/csv",
-                    "buffer": HEART_HEADER + b"".join(order)}]
-                  for order in itertools.permutations(HEART_CASES)],
-                 'text="All cases"'),
+        Workload("case records", "records", tables, 'text="All cases"'),
     ]
+    if mixed:
+        # A worklist of three X-rays and a table of cases, other ones each turn.
+        drops = [[*(xrays[(3 * turn + k) % len(xrays)][0] for k in range(3)),
+                  tables[turn % len(tables)][0]] for turn in range(len(tables))]
+        work += [Workload("sign-off", "chest_xray", xrays, VERDICT,
+                          then=sign_off),
+                 Workload("worklist", "worklist", drops, 'text="Open a case"',
+                          then=open_and_sign_off)]
+    return work
 
 
 @dataclass
@@ -195,6 +215,42 @@ async def shown_or_error(page, expected, step_ms: float) -> str | None:
     return None
 
 
+async def pick_first(page, selectbox) -> None:
+    """Choose a selectbox's first option (its list opens from the keyboard: a click on the
+    field only focuses it)."""
+    field = selectbox.get_by_role("combobox")
+    await field.click()
+    await field.press("ArrowDown")
+    await page.get_by_role("option").first.click()
+
+
+async def sign_off(page, signer: str, turn: int, step_ms: float) -> str | None:
+    """Sign off the answer on show as ``signer`` (a new session's reader: the name is asked):
+    agree on even turns, override to the first other class with a reason on odd ones; the
+    problem seen, or None once the page says it was signed off by ``signer``."""
+    again = page.get_by_text("Sign off again")  # signed before (the same file, another round)
+    if await again.count():
+        await again.first.click()
+    form = page.locator('[data-testid="stForm"]').first
+    await form.get_by_role("textbox", name="Your name").fill(signer)
+    if turn % 2:
+        await form.get_by_text("Override to another class").click()
+        await pick_first(page, form.locator('[data-testid="stSelectbox"]'))
+        await form.get_by_role("textbox", name="Reason").fill("load test: a second reading differs")
+    else:
+        await form.get_by_text("Agree with the model").click()
+    await form.get_by_role("button", name="Sign off", exact=True).click()
+    return await shown_or_error(page, page.get_by_text(f"Signed off by {signer} "), step_ms)
+
+
+async def open_and_sign_off(page, signer: str, turn: int, step_ms: float) -> str | None:
+    """The worklist's first row opened, then :func:`sign_off`."""
+    await pick_first(page, page.locator('[data-testid="stSelectbox"]').filter(
+        has_text="Open a case"))
+    problem = await shown_or_error(page, page.get_by_text("Clinician's sign-off"), step_ms)
+    return problem or await sign_off(page, signer, turn, step_ms)
+
+
 def watch(page) -> list[str]:
     """What the page's browser side says as it goes: console errors and warnings, uncaught
     errors, and its WebSocket (Streamlit's session) opening and closing."""
@@ -224,9 +280,10 @@ async def page_state(page, events: list[str]) -> str:
             f"events: {events[-4:]}")
 
 
-async def one_round(context, url: str, workload: Workload, files: list[dict],
+async def one_round(context, url: str, workload: Workload, turn: int, signer: str,
                     step_ms: float) -> str | None:
-    """One page load, the upload of ``files`` and its result; the problem seen, or None."""
+    """One page load, the upload of the workload's files of ``turn``, its result and what
+    the reader does then (as ``signer``); the problem seen, or None."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     page = await context.new_page()
@@ -238,9 +295,12 @@ async def one_round(context, url: str, workload: Workload, files: list[dict],
         if problem:
             return f"{workload.name}, {step}: {problem}"
         step = "upload"
-        await page.locator('input[type="file"]').set_input_files(files)
+        await page.locator('input[type="file"]').set_input_files(workload.upload(turn))
         step = "result"
         problem = await shown_or_error(page, page.locator(workload.done), step_ms)
+        if not problem and workload.then is not None:
+            step = "sign-off"
+            problem = await workload.then(page, signer, turn, step_ms)
         return f"{workload.name}, {step}: {problem}" if problem else None
     except PlaywrightTimeout:
         return (f"{workload.name}: no {step} within {step_ms / 1000:.0f} s "
@@ -262,8 +322,8 @@ async def drive(browser, url: str, work: list[Workload], offset: int, deadline: 
         while time.monotonic() < deadline:
             workload = work[turn % len(work)]
             started = time.monotonic()
-            problem = await one_round(context, url, workload,
-                                      workload.upload(turn // len(work) + offset), step_ms)
+            problem = await one_round(context, url, workload, turn // len(work) + offset,
+                                      f"Load tester {offset + 1}-{turn}", step_ms)
             stats.seconds.append(time.monotonic() - started)
             stats.rounds[workload.name] += 1
             if problem:
@@ -279,7 +339,7 @@ async def run(args: argparse.Namespace, url: str, pid: int | None) -> tuple[
     left (for ``--idle-seconds``)."""
     from playwright.async_api import async_playwright
 
-    work = workloads(data_dir(args.data_dir))
+    work = workloads(data_dir(args.data_dir), args.mixed)
     stats = [ContextStats() for _ in range(args.contexts)]
     samples: list[tuple[float, float]] = []
     stop = asyncio.Event()
@@ -333,6 +393,17 @@ def minute_floors(samples: list[tuple[float, float]]) -> list[tuple[float, float
     return [(minute, min(mbs), max(mbs)) for minute, mbs in sorted(minutes.items())]
 
 
+def trail_summary(path: Path) -> str:
+    """The audit trail a mixed run wrote: its entries, sign-offs and whether its chain holds
+    (concurrent sessions must not fork it)."""
+    from dxcore.audit import read_entries, verify
+
+    found = verify(path)
+    signed = sum(entry.get("kind") == "sign-off" for entry in read_entries(path))
+    return (f"audit trail {path}: {found.entries} entries, {signed} sign-offs, chain "
+            + ("intact" if found.ok else "BROKEN: " + "; ".join(found.problems[:5])))
+
+
 def summary(args: argparse.Namespace, stats: list[ContextStats],
             samples: list[tuple[float, float]], idle: list[tuple[float, float]]) -> str:
     lines = [f"{args.contexts} contexts for {args.minutes:g} min"]
@@ -378,13 +449,24 @@ def main() -> None:
     parser.add_argument("--settled-mb-per-minute", type=float, default=10.0)
     parser.add_argument("--idle-seconds", type=float, default=IDLE_SECONDS_NEEDED + 30,
                         help="how long to sample the server's RSS once the load is over")
+    parser.add_argument("--mixed", action="store_true",
+                        help="also sign off answers and open worklists (see above)")
     args = parser.parse_args()
 
     server = None
     url = args.url
+    trail = None
     if url is None:
         port = free_port()
-        log = Path(os.environ.get("TMPDIR", "/tmp")) / f"dx-load-test-{port}.log"
+        folder = Path(os.environ.get("TMPDIR", "/tmp"))
+        log = folder / f"dx-load-test-{port}.log"
+        if args.mixed:  # a fresh trail, unless one is named: its sign-offs are counted
+            named = os.environ.get("DX_AUDIT_LOG", "").strip()
+            if named.lower() == "off":
+                raise SystemExit("--mixed signs answers off in the audit trail: do not set "
+                                 "DX_AUDIT_LOG=off.")
+            trail = Path(named or folder / f"dx-load-test-{port}-audit.jsonl")
+            os.environ["DX_AUDIT_LOG"] = str(trail)
         server = start_server(port, log)
         url = f"http://127.0.0.1:{port}"
         print(f"server on {url}, output in {log}", flush=True)
@@ -399,6 +481,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
     print(summary(args, stats, samples, idle))
+    if trail is not None and trail.exists():
+        print(trail_summary(trail))
 
 
 if __name__ == "__main__":

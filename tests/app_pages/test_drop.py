@@ -78,7 +78,7 @@ def test_worklist_orders_filters_exports_and_drills_down(home, mixed, test_xray_
     table = app.dataframe[0].value
     assert list(table.columns) == ["Case", "Model", "Prediction", "Probability",
                                    "Prediction set", "Domain guard", "Atypicality",
-                                   "Input SHA-256"]
+                                   "Input SHA-256", "Sign-off"]
     assert len(table) == 1 + 2 + 3  # the record, two images, three cases
     # Empty cells read "—", never "None"; probabilities as the case view writes them.
     assert (table["Atypicality"] != "—").tolist() == [False, False, True, True, True, False]
