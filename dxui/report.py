@@ -24,7 +24,9 @@ def _pdf(model_id: str, key: str, read_options: dict[str, Any], options: dict[st
          signed: str | None, _upload: results.Upload) -> bytes:
     # ``signed`` (the latest sign-off's hash) keys the report too: a sign-off writes it anew.
     import_core()  # the report's saliency maps read the Keras network
-    result = results.analyse(model_id, _upload, read_options, **options)
+    # the page logged the answer it showed: the report's reading is not a new answer, and
+    # must not take its place as the entry a sign-off refers to
+    result = results.analyse(model_id, _upload, read_options, audited=False, **options)
     cases = pdf_report.cases_of(load_model(model_id), _upload.files, result)
     return (pdf_report.worklist_report(cases) if len(cases) > 1
             else pdf_report.case_report(cases))

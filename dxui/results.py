@@ -116,7 +116,7 @@ def read(model_id: str, upload: Upload, **read_options: Any) -> Any:
 
 
 def analyse(model_id: str, upload: Upload, read_options: dict[str, Any] | None = None,
-            prior: SitePrior | None = None, **options: Any) -> Result:
+            prior: SitePrior | None = None, audited: bool = True, **options: Any) -> Result:
     """``model_id``'s result for the upload: read with ``read_options`` (as :func:`read`),
     predicted with ``options`` (an ECG's ``lead``), adapted to the site's ``prior`` when
     one is given (:func:`standing_prior`); raises :class:`~dxcore.errors.DxError` on bad
@@ -124,7 +124,8 @@ def analyse(model_id: str, upload: Upload, read_options: dict[str, Any] | None =
     result = _analyse(model_id, upload.key, read_options or {}, options, upload.files)
     if prior is not None:
         result = load_model(model_id).adapt(result, prior)
-    audit(model_id, upload, {**(read_options or {}), **options}, result)
+    if audited:  # an answer shown; a report of it (audited=False) is not a new answer
+        audit(model_id, upload, {**(read_options or {}), **options}, result)
     return result
 
 

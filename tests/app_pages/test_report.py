@@ -42,3 +42,22 @@ def test_the_records_page_offers_each_models_templates_and_a_report(heart_card):
     prepare.click().run()
     assert not app.exception and not app.error
     assert DOWNLOAD in downloads(app)
+
+
+def test_preparing_a_report_logs_no_second_answer(cxr_card, test_xray_bytes, tmp_path,
+                                                  monkeypatch):
+    """The page logs the answer it shows; the report's own reading of the same upload is
+    not a new answer (it would take the place of the page's as the entry a sign-off refers
+    to)."""
+    from dxcore.audit import AuditLog
+
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("DX_AUDIT_LOG", str(log))
+    app = open_app("app_pages/chest_xray.py")
+    app.file_uploader[0].set_value(("x.jpeg", test_xray_bytes, "image/jpeg"))
+    app.run()
+    before = list(AuditLog(log).entries())
+    [prepare] = [button for button in app.button if button.label == PREPARE]
+    prepare.click().run()
+    assert not app.exception and DOWNLOAD in downloads(app)
+    assert len(before) == 1 and list(AuditLog(log).entries()) == before
