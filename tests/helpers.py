@@ -168,3 +168,35 @@ def with_rhythm(monkeypatch, rhythm: list[dict], af_burden_percent: float) -> No
         return analysis
 
     monkeypatch.setattr(EcgModel, "describe", with_episodes)
+
+
+def dicom_file(pixels: np.ndarray, bits_stored: int, **elements) -> bytes:
+    """A MONOCHROME2 secondary-capture DICOM built in memory: its file meta, ``elements``
+    (keyword -> value) and ``pixels`` (uint8, or uint16 with ``bits_stored`` bits)."""
+    import io
+
+    from pydicom import dcmwrite
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset = Dataset()
+    dataset.file_meta = meta
+    dataset.SOPClassUID = meta.MediaStorageSOPClassUID
+    dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    for keyword, value in elements.items():
+        setattr(dataset, keyword, value)
+    dataset.Rows, dataset.Columns = pixels.shape
+    dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, "MONOCHROME2"
+    allocated = pixels.dtype.itemsize * 8
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = (allocated, bits_stored,
+                                                                  bits_stored - 1)
+    dataset.PixelRepresentation = 0
+    dataset.PixelData = pixels.tobytes()
+    buffer = io.BytesIO()
+    dcmwrite(buffer, dataset, enforce_file_format=True)
+    return buffer.getvalue()
+

@@ -5,8 +5,6 @@ is never a model input."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,6 +21,7 @@ from dxcore.labels import (
 )
 from dxcore.records.case_ids import id_column, table_identities
 from tests.drops import HEART_CASES
+from tests.helpers import dicom_file
 
 HEART_FIELDS = ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang",
                 "oldpeak", "slope", "ca", "thal"]
@@ -30,28 +29,7 @@ HEART_FIELDS = ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thala
 
 def dicom_header(**elements: str) -> bytes:
     """A DICOM file built in memory: its file meta, ``elements``, and a tiny image."""
-    from pydicom import dcmwrite
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset = Dataset()
-    dataset.file_meta = meta
-    dataset.SOPClassUID = meta.MediaStorageSOPClassUID
-    dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    for keyword, value in elements.items():
-        setattr(dataset, keyword, value)
-    dataset.Rows = dataset.Columns = 8
-    dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, "MONOCHROME2"
-    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 8, 8, 7
-    dataset.PixelRepresentation = 0
-    dataset.PixelData = np.arange(64, dtype=np.uint8).tobytes()
-    buffer = io.BytesIO()
-    dcmwrite(buffer, dataset, enforce_file_format=True)
-    return buffer.getvalue()
+    return dicom_file(np.arange(64, dtype=np.uint8).reshape(8, 8), 8, **elements)
 
 
 # --- The one rule ---------------------------------------------------------------------

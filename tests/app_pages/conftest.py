@@ -110,3 +110,22 @@ def verdicts(app: AppTest) -> list[str]:
     lead = f":gray[{VERDICT}]\n\n### "
     return [shown(markdown.value.removeprefix(lead)) for markdown in app.markdown
             if markdown.value.startswith(lead)]
+
+
+# --- The home page's drop zone (tests of the drop, the worklist, the patient view) --------
+
+
+@pytest.fixture
+def home(cxr_card, ecg_card, heart_card) -> AppTest:
+    return open_app(None)
+
+
+def drop(app: AppTest, files: dict[str, bytes]) -> AppTest:
+    app.file_uploader[0].set_value([(name, data, "application/octet-stream")
+                                    for name, data in files.items()]).run()
+    return app
+
+
+def routed(app: AppTest) -> list[tuple[str, str]]:
+    table = app.dataframe[0].value
+    return list(zip(table["Case"], table["Model"], strict=True))

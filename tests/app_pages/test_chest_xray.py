@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from dxui.common import NOTICE
 from tests.app_pages.conftest import assert_targets_warned, probability_bars, shown, verdicts
+from tests.helpers import dicom_file
 
 PAGE = "app_pages/chest_xray.py"
 # tf-keras-vis calls the functional model with a list; Keras warns, harmlessly.
@@ -40,30 +41,9 @@ def upload(app: AppTest, name: str, data: bytes, mime: str) -> AppTest:
 def dicom_bytes(jpeg: bytes, **attributes: str) -> bytes:
     """A 12-bit MONOCHROME2 DICOM of an image, with patient attributes (and
     ``attributes``) set."""
-    from pydicom import dcmwrite
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
-
     pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("L"), dtype=np.uint16) * 16
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset = Dataset()
-    dataset.file_meta = meta
-    dataset.SOPClassUID = meta.MediaStorageSOPClassUID
-    dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    for keyword, value in {**PATIENT, **attributes}.items():
-        setattr(dataset, keyword, value)
-    dataset.Modality, dataset.ViewPosition, dataset.BodyPartExamined = "CR", "AP", "CHEST"
-    dataset.Rows, dataset.Columns = pixels.shape
-    dataset.SamplesPerPixel, dataset.PhotometricInterpretation = 1, "MONOCHROME2"
-    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 16, 12, 11
-    dataset.PixelRepresentation = 0
-    dataset.PixelData = pixels.tobytes()
-    buffer = io.BytesIO()
-    dcmwrite(buffer, dataset, enforce_file_format=True)
-    return buffer.getvalue()
+    return dicom_file(pixels, 12, **{**PATIENT, **attributes}, Modality="CR",
+                      ViewPosition="AP", BodyPartExamined="CHEST")
 
 
 @pytest.fixture(scope="module")

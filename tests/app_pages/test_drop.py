@@ -8,31 +8,14 @@ import io
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dxcore.audit import AuditLog, verify
 from dxui import worklist
 from dxui.navigation import PATIENT, WORKLIST
 from dxui.patient import NOT_FUSED
-from tests.app_pages.conftest import open_app, shown, verdicts
+from tests.app_pages.conftest import drop, open_app, routed, shown, verdicts
 from tests.app_pages.test_chest_xray import dicom_bytes
 from tests.drops import HEART_CASES, short_record, zip_of
-
-
-@pytest.fixture
-def home(cxr_card, ecg_card, heart_card) -> AppTest:
-    return open_app(None)
-
-
-def drop(app: AppTest, files: dict[str, bytes]) -> AppTest:
-    app.file_uploader[0].set_value([(name, data, "application/octet-stream")
-                                    for name, data in files.items()]).run()
-    return app
-
-
-def routed(app: AppTest) -> list[tuple[str, str]]:
-    table = app.dataframe[0].value
-    return list(zip(table["Case"], table["Model"], strict=True))
 
 
 @pytest.fixture(scope="module")

@@ -9,31 +9,14 @@ import io
 import re
 
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from dxui.navigation import RECORDS
-from tests.app_pages.conftest import open_app, shown
+from tests.app_pages.conftest import drop, open_app, routed, shown
 from tests.app_pages.test_ecg import csv_bytes
 from tests.drops import HEART_CASES
 from tests.helpers import real_ecg
 from tests.workbooks import workbook_of
-
-
-@pytest.fixture
-def home(cxr_card, ecg_card, heart_card) -> AppTest:
-    return open_app(None)
-
-
-def drop(app: AppTest, files: dict[str, bytes]) -> AppTest:
-    app.file_uploader[0].set_value([(name, data, "application/octet-stream")
-                                    for name, data in files.items()]).run()
-    return app
-
-
-def routed(app: AppTest) -> list[tuple[str, str]]:
-    table = app.dataframe[0].value
-    return list(zip(table["Case"], table["Model"], strict=True))
 
 
 def waiting(app: AppTest) -> list[str]:

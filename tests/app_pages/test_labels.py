@@ -12,10 +12,9 @@ from streamlit.testing.v1 import AppTest
 from dxcore.audit import AuditLog, verify
 from dxui import patient, worklist
 from dxui.navigation import PATIENT
-from tests.app_pages.conftest import open_app, shown
+from tests.app_pages.conftest import drop, open_app, shown
 from tests.app_pages.test_chest_xray import PATIENT as DICOM_PATIENT
 from tests.app_pages.test_chest_xray import dicom_bytes
-from tests.app_pages.test_drop import drop
 from tests.drops import HEART_CASES
 
 ACCESSION = "ACC-5521"
