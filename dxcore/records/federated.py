@@ -179,6 +179,11 @@ class Statistics:
     recorded: dict[str, int] = field(default_factory=dict)
     cases: int = 0  # over all sites
 
+    @property
+    def always_recorded(self) -> tuple[str, ...]:
+        """The fields every site recorded for every case (never missing in training)."""
+        return tuple(name for name, n in self.recorded.items() if n == self.cases)
+
     def as_json(self) -> str:
         return json.dumps(asdict(self))
 
@@ -237,8 +242,8 @@ def field_dropout(schema: Schema, statistics: Statistics, settings: training.Set
     those all sites recorded for every case may be hidden."""
     if not (schema.missing_indicators and settings.field_dropout > 0):
         return None
-    always = tuple(name for name, n in statistics.recorded.items() if n == statistics.cases)
-    return FieldDropout.for_schema(schema, statistics.fill, settings.field_dropout, always)
+    return FieldDropout.for_schema(schema, statistics.fill, settings.field_dropout,
+                                   statistics.always_recorded)
 
 
 def get_weights(model: keras.Model) -> list[np.ndarray]:

@@ -31,7 +31,7 @@ from dxcore.metrics import bootstrap_intervals
 from dxcore.records import federated, site_counts, training
 from dxcore.records.atypicality import atypicality as atypicality_percentile
 from dxcore.records.atypicality import reconstruction_error
-from dxcore.records.missingness import group_names, missing_group
+from dxcore.records.missingness import group_names, missing_groups
 from dxcore.records.network import DEVIATION, LOGITS
 from dxcore.records.preprocessing import encode, recorded_values
 from dxcore.records.schema import Schema
@@ -350,8 +350,7 @@ def calibrate(held: dict[str, Held], after_round: int, class_names: list[str]) -
         return out
 
     def in_group(group: str):
-        return lambda h: np.array([missing_group(int(m), GROUP_EDGES) == group
-                                   for m in h.missing])
+        return lambda h: np.array(missing_groups(h.values, GROUP_EDGES)) == group
 
     sets = ConformalSets(list(class_names), floors(lambda h: np.ones(len(h.labels), bool)),
                          DEFAULT_COVERAGE, {g: floors(in_group(g)) for g in names},
@@ -403,7 +402,7 @@ def new_site_figures(calibration: Calibration, guard, schema: Schema, class_name
     probabilities = calibrated_probabilities(logits, calibration.temperature)
     decisions = np.where(probabilities[:, 1] >= calibration.threshold, class_names[1],
                          class_names[0])
-    groups = [missing_group(int(m), GROUP_EDGES) for m in values.isna().sum(axis=1)]
+    groups = missing_groups(values, GROUP_EDGES)
     sets = calibration.conformal.sets(probabilities, decisions, groups=groups)
     truth = np.asarray(class_names)[labels]
     covered = np.array([t in s for t, s in zip(truth, sets, strict=True)])

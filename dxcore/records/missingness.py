@@ -92,6 +92,11 @@ def missing_group(missing: int, edges: list[int]) -> str:
     return f"{low} or more missing"
 
 
+def missing_groups(values: pd.DataFrame, edges: list[int]) -> list[str]:
+    """The group of each case of ``values`` (parsed, NaN where missing)."""
+    return [missing_group(int(k), edges) for k in values.isna().sum(axis=1)]
+
+
 def group_names(edges: list[int]) -> list[str]:
     """Every group's name, in order."""
     return [missing_group(k, edges) for k in [*edges, edges[-1] + 1]] if edges else \

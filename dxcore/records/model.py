@@ -31,7 +31,7 @@ from dxcore.records.atypicality import ATYPICAL_FROM, atypicality, reconstructio
 from dxcore.records.case_ids import table_identities
 from dxcore.records.domain import RecordGuard
 from dxcore.records.mapping import ColumnMapping, apply_mapping
-from dxcore.records.missingness import missing_group
+from dxcore.records.missingness import missing_groups
 from dxcore.records.preprocessing import column_fields, encode, recorded_values
 from dxcore.records.reader import read_cases
 from dxcore.records.schema import Schema
@@ -239,7 +239,7 @@ def conformal_groups(values: pd.DataFrame, card) -> list[str] | None:
     rule = ((card.conformal or {}).get("groups") or {}).get("rule")
     if rule is None:
         return None
-    return [missing_group(int(k), rule["edges"]) for k in values.isna().sum(axis=1)]
+    return missing_groups(values, rule["edges"])
 
 
 def _in_row(message: str, row: int, rows: int) -> str:

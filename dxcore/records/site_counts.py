@@ -93,8 +93,7 @@ def guard_from_statistics(statistics, schema, sd_limit: float = 5.0):
     other field may be missing (the model was trained with the sites' missingness)."""
     from dxcore.records.domain import RecordGuard
 
-    essential = tuple(f.name for f in schema.fields
-                      if statistics.recorded.get(f.name) == statistics.cases)
+    essential = tuple(f.name for f in schema.fields if f.name in statistics.always_recorded)
     limits = {}
     for j, f in enumerate(schema.numeric):
         mean, sd = statistics.mean[j], float(np.sqrt(statistics.variance[j]))
