@@ -43,6 +43,9 @@ class Modality:
     model_class: type[DxModel]
     recipes: dict[str, str] = field(default_factory=dict)
     label: str = ""
+    # The dashboard's views of this modality: a module of ``dxui`` (or a plug-in's own),
+    # named rather than imported, so that the core never imports Streamlit.
+    views: str = ""
 
 
 _MODALITIES: dict[str, Modality] = {}

@@ -269,6 +269,14 @@ def watch(page) -> list[str]:
     return events
 
 
+def waited_for(timeout: Exception) -> str:
+    """What Playwright was waiting for when it gave up (its call log's first "waiting for"
+    line), so that the step of a round that timed out is named."""
+    lines = [line.strip() for line in str(timeout).splitlines()]
+    return next((line for line in lines if line.startswith("- waiting for")),
+                lines[0] if lines else "")
+
+
 async def page_state(page, events: list[str]) -> str:
     """What a page that timed out shows: whether a script run is still going, its first
     words (Streamlit's "Connecting" screen, say), and its last browser-side events."""
@@ -302,9 +310,9 @@ async def one_round(context, url: str, workload: Workload, turn: int, signer: st
             step = "sign-off"
             problem = await workload.then(page, signer, turn, step_ms)
         return f"{workload.name}, {step}: {problem}" if problem else None
-    except PlaywrightTimeout:
-        return (f"{workload.name}: no {step} within {step_ms / 1000:.0f} s "
-                f"({await page_state(page, events)})")
+    except PlaywrightTimeout as timeout:
+        return (f"{workload.name}: no {step} within {step_ms / 1000:.0f} s, "
+                f"{waited_for(timeout)} ({await page_state(page, events)})")
     finally:
         await page.close()
 
