@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
+from dxcore.batching import Batch, batch_size_of, batched_outputs, take
 from dxcore.calibration import calibrated_probabilities
 from dxcore.cards import ModelCard, sha256_of
 from dxcore.conformal import ConformalSets
@@ -45,9 +46,6 @@ if TYPE_CHECKING:  # the core imports Keras (and TensorFlow) only where a networ
     from dxcore.label_shift import SitePrior
     from dxcore.labels import Identity
 
-# A network input: one array, or one array per input of a multi-input network; the first
-# axis is always the batch.
-Batch = np.ndarray | list[np.ndarray]
 # What ``read`` accepts: a path, the bytes of one file, ``{file name: bytes}`` for an
 # upload of one or more files that belong together, or an already decoded input.
 Source = str | Path | bytes | dict[str, bytes] | Any
@@ -64,43 +62,6 @@ class AskedOption:
     low: float
     high: float
     help: str = ""
-
-
-def batch_size_of(x: Batch) -> int:
-    return len(x[0]) if isinstance(x, list) else len(x)
-
-
-def take(x: Batch, index: slice | np.ndarray) -> Batch:
-    """Rows ``index`` of every input."""
-    return [part[index] for part in x] if isinstance(x, list) else x[index]
-
-
-def batched_outputs(network: keras.Model | CompiledNetwork, x: Batch,
-                    batch_size: int) -> dict[str, np.ndarray]:
-    """The network's outputs in inference mode, batch by batch, without ``model.predict``'s
-    per-call overhead. Always a dict: a single-output network's output is ``"logits"``.
-    Every forward pass of the project (prediction, training, evaluation) goes through here.
-    """
-    if batch_size_of(x) == 0:
-        return empty_outputs(network)
-    parts: list[dict[str, np.ndarray]] = []
-    for start in range(0, batch_size_of(x), batch_size):
-        out = network(take(x, slice(start, start + batch_size)), training=False)
-        parts.append({k: np.asarray(v) for k, v in out.items()} if isinstance(out, dict)
-                     else {"logits": np.asarray(out)})
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def empty_outputs(network: keras.Model | CompiledNetwork) -> dict[str, np.ndarray]:
-    """The outputs of an empty batch, shaped from the network's declared outputs.
-
-    The network is never called on an empty batch: oneDNN on CPUs with AVX-512 and AMX
-    fails inside a batch normalisation given zero rows (seen with the ECG network)."""
-    declared = network.output_shapes() if hasattr(network, "output_shapes") else network.output
-    if not isinstance(declared, dict):
-        declared = {"logits": declared}
-    return {name: np.zeros((0, *tuple(getattr(shape, "shape", shape))[1:]), np.float32)
-            for name, shape in declared.items()}
 
 
 @dataclass(frozen=True)

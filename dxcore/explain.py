@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dxcore.contract import take
+from dxcore.batching import take
 from dxcore.errors import DxError
 
 if TYPE_CHECKING:

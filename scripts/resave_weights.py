@@ -36,8 +36,8 @@ import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from dxcore.batching import Batch, batched_outputs  # noqa: E402
 from dxcore.cards import CARD_FILE, save_weights_file, write_card  # noqa: E402
-from dxcore.contract import Batch, batched_outputs  # noqa: E402
 from dxcore.datasets import data_dir  # noqa: E402
 from dxcore.errors import DxError  # noqa: E402
 from dxcore.registry import get_card, list_cards, model_for  # noqa: E402

@@ -38,8 +38,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from dxcore.batching import batched_outputs
 from dxcore.cards import ModelCard, verify_interface
-from dxcore.contract import DxModel, Result, Source, batched_outputs
+from dxcore.contract import DxModel, Result, Source
 from dxcore.ecg import EcgRecord, load_record
 from dxcore.ecg.record import Annotations
 from dxcore.errors import DxError

@@ -31,6 +31,7 @@ from keras import layers
 from sklearn.model_selection import train_test_split
 
 from dxcore import calibration
+from dxcore.batching import batched_outputs
 from dxcore.cards import (
     ModelCard,
     interface_of,
@@ -43,7 +44,6 @@ from dxcore.contract import (
     Prepared,
     Result,
     Source,
-    batched_outputs,
     is_upload,
     read_path,
     single_upload,

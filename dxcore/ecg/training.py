@@ -42,8 +42,9 @@ from scipy.special import log_softmax, softmax
 from sklearn.model_selection import StratifiedGroupKFold
 
 from dxcore import calibration
+from dxcore.batching import batched_outputs
 from dxcore.cards import TRAINING_LOG_FILE, interface_of, save_weights_file, write_json
-from dxcore.contract import DecisionRule, batched_outputs
+from dxcore.contract import DecisionRule
 from dxcore.datasets import mitdb
 from dxcore.ecg import preprocessing as features
 from dxcore.ecg import rhythm_fit
