@@ -15,7 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
@@ -24,8 +23,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from dxcore.cards import CARD_FILE, ModelCard, read_card
-from dxcore.datasets import PROJECT_ROOT
 from dxcore.errors import DxError
+from dxcore.paths import models_dir
 
 if TYPE_CHECKING:  # the contract imports Keras: listing the cards needs neither
     from dxcore.contract import DxModel
@@ -91,11 +90,6 @@ def recipe_for(model_id: str) -> ModuleType:
             return import_module(registered.recipes[model_id])
     known = ", ".join(m for r in _MODALITIES.values() for m in r.recipes)
     raise DxError(f"No training recipe for '{model_id}'. Known: {known}.")
-
-
-def models_dir() -> Path:
-    """``$DX_MODELS_DIR`` if set, else the repository's ``saved_models/``."""
-    return Path(os.environ.get("DX_MODELS_DIR") or PROJECT_ROOT / "saved_models")
 
 
 def list_cards(folder: Path | None = None) -> list[ModelCard]:

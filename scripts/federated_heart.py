@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import flwr  # noqa: E402
 
-from dxcore.cards import write_json  # noqa: E402
+from dxcore.card_writing import write_json  # noqa: E402
 from dxcore.datasets.heart_disease import CLASS_NAMES  # noqa: E402
 from dxcore.evaluation import _changed_card  # noqa: E402
 from dxcore.records import federated, federated_nodes, federated_study  # noqa: E402

@@ -19,21 +19,23 @@ import keras
 import numpy as np
 import pytest
 
+from dxcore.card_writing import (
+    FIELDS_FILE,
+    interface_of,
+    save_weights_file,
+    training_software,
+    write_card,
+    write_json,
+)
 from dxcore.cards import (
     CARD_FILE,
-    FIELDS_FILE,
     REQUIRED_FIELDS,
     SCHEMA_FILE,
     SCHEMA_VERSION,
     ModelCard,
-    interface_of,
     read_card,
-    save_weights_file,
-    training_software,
     validate_card,
     verify_interface,
-    write_card,
-    write_json,
 )
 from dxcore.cli import main as cli_main
 from dxcore.errors import DxError

@@ -46,8 +46,9 @@ from dxcore.ecg.record import Annotations
 from dxcore.errors import DxError
 from dxcore.explain import default_method, explainers_for
 from dxcore.images import LoadedImage
+from dxcore.paths import models_dir
 from dxcore.records import read_cases
-from dxcore.registry import get_model, list_cards, modalities, models_dir, recipe_for
+from dxcore.registry import get_model, list_cards, modalities, recipe_for
 from tests import toy_modality as toy
 from tests.helpers import run_cli, synthetic_ecg, wfdb_bytes
 

@@ -32,13 +32,8 @@ from sklearn.model_selection import train_test_split
 
 from dxcore import calibration
 from dxcore.batching import batched_outputs
-from dxcore.cards import (
-    ModelCard,
-    interface_of,
-    save_weights_file,
-    training_software,
-    write_card,
-)
+from dxcore.card_writing import interface_of, save_weights_file, training_software, write_card
+from dxcore.cards import ModelCard
 from dxcore.contract import (
     DxModel,
     Prepared,

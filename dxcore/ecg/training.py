@@ -43,7 +43,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from dxcore import calibration
 from dxcore.batching import batched_outputs
-from dxcore.cards import TRAINING_LOG_FILE, interface_of, save_weights_file, write_json
+from dxcore.card_writing import TRAINING_LOG_FILE, interface_of, save_weights_file, write_json
 from dxcore.contract import DecisionRule
 from dxcore.datasets import mitdb
 from dxcore.ecg import preprocessing as features

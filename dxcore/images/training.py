@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from dxcore import calibration
 from dxcore.batching import batched_outputs
-from dxcore.cards import interface_of, save_weights_file
+from dxcore.card_writing import interface_of, save_weights_file
 from dxcore.datasets import adult_cxr, chest_xray
 from dxcore.images.domain import METHOD as DOMAIN_GUARD_METHOD
 from dxcore.images.domain import fit_guard

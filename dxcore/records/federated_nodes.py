@@ -36,7 +36,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from dxcore.cards import save_weights_file, write_json
+from dxcore.card_writing import save_weights_file, write_json
 from dxcore.errors import DxError
 from dxcore.records import federated, federated_tls
 from dxcore.records.recipes.heart_disease import SCHEMA, SETTINGS

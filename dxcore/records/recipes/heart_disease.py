@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dxcore.cards import save_weights_file
+from dxcore.card_writing import save_weights_file
 from dxcore.datasets import heart_disease
 from dxcore.metrics import report_binary, share
 from dxcore.predictions import Predictions
@@ -194,7 +194,7 @@ def _lineage(out_dir: Path) -> dict:
     import json
 
     from dxcore.cards import CARD_FILE
-    from dxcore.registry import models_dir
+    from dxcore.paths import models_dir
 
     for folder in (out_dir, models_dir() / MODEL_ID):
         if (folder / CARD_FILE).is_file():
