@@ -45,8 +45,8 @@ from dxcore.errors import DxError
 from dxcore.label_shift import RESAMPLES, SitePrior, estimated_prior, reweight
 
 if TYPE_CHECKING:
-    from dxcore.contract import Result
     from dxcore.predictions import Predictions
+    from dxcore.results import Result
 
 CASES_FILE = "label_shift_cases.json"
 
