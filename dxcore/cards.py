@@ -16,7 +16,9 @@ written (writing, which only training and the commands that add to a card do, is
   input side or record fields, imputation, atypicality quantiles, explainer layer). Code
   reads them only through :class:`ModelCard`'s accessors;
 - ``interface``: the network's inputs and outputs (name, dtype, shape, value range,
-  channels), checked against the loaded network by :func:`verify_interface`;
+  channels), checked against the network by :func:`verify_interface`; the layer the
+  saliency maps read (``runtime.explainer_layer``) is checked to exist whenever the network
+  loads (:func:`verify_explainer_layer`);
 - ``weights_sha256``, which pins the weights file, so that a swapped or damaged weights
   file is refused instead of silently used. A long record field list lives in its own file
   beside the card (``runtime.input.fields_file``, pinned by its SHA-256 too), a per-epoch
@@ -542,6 +544,21 @@ def verify_interface(card: ModelCard, network: keras.Model) -> None:
     if problems:
         raise DxError(f"The network of model '{card.id}' does not match its card's "
                       f"interface: {'; '.join(problems)}.")
+
+
+def verify_explainer_layer(card: ModelCard, network: keras.Model) -> None:
+    """Refuse a network without the layer the card's ``runtime.explainer_layer`` names (the
+    layer Grad-CAM and the other saliency maps read), with one :class:`DxError` naming the
+    field: when the network loads, not when a clinician first asks for an explanation. A
+    card that names no layer (a record model's) has nothing to check."""
+    if "explainer_layer" not in card.runtime:
+        return
+    try:
+        network.get_layer(card.explainer_layer)
+    except ValueError:  # Keras's answer for a name no layer has
+        raise DxError(f"The model card of '{card.id}' is not valid: field "
+                      f"'runtime.explainer_layer': the network has no layer named "
+                      f"{card.explainer_layer!r}; the model was not loaded.") from None
 
 
 # --- reading -----------------------------------------------------------------------------

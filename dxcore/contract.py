@@ -36,7 +36,7 @@ import numpy as np
 
 from dxcore.batching import Batch, batch_size_of, batched_outputs
 from dxcore.calibration import calibrated_probabilities
-from dxcore.cards import ModelCard, sha256_of
+from dxcore.cards import ModelCard, sha256_of, verify_explainer_layer
 from dxcore.conformal import ConformalSets
 from dxcore.errors import DxError
 from dxcore.explain import get_explainer
@@ -104,11 +104,12 @@ def read_path(path: str | Path) -> bytes:
 def load_network(card: ModelCard) -> keras.Model:
     """The card's network, loaded in Keras safe mode (no Python code in the file runs: no
     Lambda layer, no external SavedModel, no function named by the config); one
-    :class:`DxError` for a file that safe mode refuses or Keras cannot read."""
+    :class:`DxError` for a file that safe mode refuses or Keras cannot read, or for a
+    network without the layer the card's explainers read (:func:`verify_explainer_layer`)."""
     import keras
 
     try:
-        return keras.saving.load_model(card.weights_path, compile=False, safe_mode=True)
+        network = keras.saving.load_model(card.weights_path, compile=False, safe_mode=True)
     except Exception as error:  # Keras's deserializer raises many types for a bad file
         what = f"The model file of '{card.id}' ({card.weights_path.name})"
         if "safe_mode" in str(error):  # Keras names the switch it refused to flip
@@ -116,6 +117,8 @@ def load_network(card: ModelCard) -> keras.Model:
                           "was not loaded.") from error
         raise DxError(f"{what} is not a model this version of dxcore can read; it was not "
                       "loaded.") from error
+    verify_explainer_layer(card, network)
+    return network
 
 
 class DxModel:

@@ -37,6 +37,7 @@ import numpy as np
 
 from dxcore.batching import Batch, take
 from dxcore.errors import DxError
+from dxcore.registration import check_unclaimed
 
 if TYPE_CHECKING:
     import keras
@@ -229,9 +230,14 @@ _DEFAULTS: dict[str, str] = {}
 
 
 def register_explainer(modality: str, name: str, explainer: Explainer,
-                       default: bool = False) -> None:
-    """Make ``explainer`` the method ``name`` of ``modality``'s models."""
+                       default: bool = False, replace: bool = False) -> None:
+    """Make ``explainer`` the method ``name`` of ``modality``'s models; a method name that
+    an explainer of another class holds already is refused (:mod:`dxcore.registration`),
+    unless ``replace``."""
     methods = _EXPLAINERS.setdefault(modality, {})
+    held = methods.get(name)
+    check_unclaimed(f"explanation method '{name}' of the modality '{modality}'",
+                    None if held is None else type(held), type(explainer), replace)
     methods[name] = explainer
     if default or modality not in _DEFAULTS:
         _DEFAULTS[modality] = name
