@@ -8,7 +8,8 @@ or myocardial infarction, read by a Conv1D network of about 1,100 parameters tha
 a few seconds on two CPU cores.
 
 Importing this module registers the modality ``toy-beat`` (its model class, explainers and
-the recipe of the model ``toy-ecg200``), as a built-in package's ``__init__`` does::
+the recipe of the model ``toy-ecg200``), as a built-in package's ``__init__`` does; its
+:data:`KIT` is what the shared conformance checks (``dxcore.testing``) need of it::
 
     from tests import toy_modality
     card = toy_modality.build(models_folder)   # train, write the card, measure on TEST
@@ -50,6 +51,7 @@ from dxcore.evaluation import store_test_metrics
 from dxcore.explain import Explainer, Explanation, register_explainer
 from dxcore.metrics import report_binary
 from dxcore.registry import Modality, model_for, register_modality
+from dxcore.testing import BadInput, Finder, Kit, written
 
 MODALITY = "toy-beat"
 MODEL_ID = "toy-ecg200"
@@ -357,6 +359,34 @@ def build(models_folder: Path, data: str | Path | None = None,
     # model_for, not get_model: the registry would cache the card before its test metrics
     return store_test_metrics(card, evaluate(model_for(card), data, resamples),
                               "the toy recipe's measurement on ECG200_TEST")
+
+
+# --- the conformance kit (dxcore.testing): what the shared checks need of the plug-in ---
+
+
+def kit_samples(model: DxModel, find: Finder, folder: Path) -> list[Source]:
+    """Seven ECG200 test beats: three in a file, two as bytes, two as an array."""
+    beats, _ = read_ucr(find("ecg200") / "ECG200_TEST.txt")
+    path = folder / "beats.txt"
+    np.savetxt(path, beats[:3], fmt="%.7e")
+    as_text = "\n".join(",".join(f"{v:.7e}" for v in beat) for beat in beats[3:5])
+    return [path, as_text.encode(), beats[5:7]]
+
+
+KIT = Kit(
+    modality=MODALITY,
+    samples=kit_samples,
+    join=lambda samples: np.concatenate([read_beats(s) for s in samples]),
+    example=lambda folder: written(folder, "beats.txt", "\n".join(
+        " ".join(f"{np.sin(k * t / 9):.4f}" for t in range(SAMPLES)) for k in (1, 2))),
+    keys=frozenset({"beat", "model", "probabilities", "prediction"}),
+    optional_keys=frozenset({"explanation"}),
+    bad_inputs={
+        "a beat of 95 samples": BadInput(lambda folder: b" ".join([b"0.5"] * 95)),
+        "a flat beat": BadInput(lambda folder: np.ones(SAMPLES)),
+        "an array of the wrong shape": BadInput(lambda folder: np.ones((2, 3, 4))),
+    },
+)
 
 
 register_modality(Modality(MODALITY, BeatModel, {MODEL_ID: __name__}, label="Toy beats"))
