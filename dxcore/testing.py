@@ -33,8 +33,6 @@ weakened. Use, in a project's ``tests/test_conformance.py`` (pytest)::
     @parametrize_with_checks({"my-model": KIT})
     def test_my_model_keeps_the_contract(model_id, check, subject, tmp_path):
         check(subject(model_id), tmp_path)
-
-:func:`check_model` runs the same checks on one model without pytest.
 """
 
 from __future__ import annotations
@@ -494,16 +492,3 @@ def check_kits_cover_every_modality(kits: Iterable[Kit]) -> None:
     registered."""
     missing = set(modalities()) - {kit.modality for kit in kits}
     assert not missing, f"give the modalities {sorted(missing)} a Kit (dxcore.testing)"
-
-
-def check_model(model: DxModel, folder: Path, kit: Kit, find: Finder, scratch: Path,
-                kits: Iterable[Kit] = ()) -> None:
-    """Every check of ``model`` (its card in the models folder ``folder``), in turn,
-    without pytest: the first that fails raises. ``find`` finds a dataset folder by name,
-    ``scratch`` is an empty folder the checks may write in."""
-    (scratch / "samples").mkdir(parents=True)
-    subject = Subject.build(model, folder, kit, find, scratch / "samples")
-    for number, check in enumerate(checks_of(kit, kits)):
-        own = scratch / f"check-{number}"
-        own.mkdir(parents=True)
-        check(subject, own)
