@@ -1,25 +1,35 @@
 """ECG page views: the upload and its options, the record summary, beat and agreement
 tables, the rhythm episodes, and the charts of :mod:`dxui.ecg_charts` (the whole record,
-the strip one page at a time, a beat's waveform with its saliency band) placed on the page.
-The record goes through :mod:`dxui.results` like every upload.
+the strip one page at a time, a beat's waveform with its saliency band) placed on the page
+(:func:`answer_section`). The record goes through :mod:`dxui.results` like every upload. The
+ECG modality's views of the shared pages (:mod:`dxui.views`): a row per record in the
+worklist, the answer in a column of the patient view, the failed test beats on the Models
+page.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dxcore.cards import ModelCard
 from dxcore.contract import DecisionRule, Result
 from dxcore.ecg import BeatSaliency, EcgModel, RecordAnalysis
 from dxcore.ecg.quality import PACED_NOTE
 from dxcore.ecg.rhythm_labels import episode_rows, merged_episodes
 from dxcore.ecg.summary import clock, duration_text
+from dxcore.intake import Outcome
+from dxcore.labels import InputLabels
 from dxcore.wording import probability_is, probability_text
-from dxui import results
+from dxui import results, signoff
 from dxui.common import plain, show_error, show_notes
 from dxui.ecg_charts import (
     UNCLASSIFIABLE,
@@ -29,6 +39,7 @@ from dxui.ecg_charts import (
     predicted_probability,
     strip_chart,
 )
+from dxui.models import THUMBNAILS_PER_ROW, dataset_folder, failure_caption
 
 UPLOAD_TYPES = ["hea", "dat", "atr", "csv", "edf"]
 MODEL_MISSING = (
@@ -43,6 +54,11 @@ CALIBRATED_ON = ("out-of-fold predictions of a record-grouped cross-validation o
 METRICS_PER_ROW = 4
 STRIP_SECONDS = 60.0  # the strip's page: a minute
 CONTEXT_SECONDS = 6.0  # either side of the selected beat: a wide page's strip at 25 mm/s
+LABEL = "ECG record"
+ROW_PER_ITEM = False  # a record is one row, whatever its beats
+BEAT_SECONDS = 0.6  # either side of a failed beat's R peak, in the Models page's gallery
+# ECG case ids name the MIT-BIH record and the beat's sample: "record 233 sample 12345".
+BEAT_ID = re.compile(r"^\D*(?P<record>\d+)\D+(?P<sample>\d+)$")
 # A CSV's sampling rate as the page asks for it: the bounds and help the model gives, as the
 # home page's drop zone asks for it.
 CSV_RATE = EcgModel.asked_options["fs"]
@@ -57,6 +73,19 @@ def read_options(files: dict[str, bytes], rate: float | None) -> dict[str, Any]:
 
 
 # --- Views -------------------------------------------------------------------------------
+
+
+def answer_section(model_id: str, upload: results.Upload, result: Result,
+                   read_options: dict[str, Any], options: dict[str, Any], tag: str) -> None:
+    """The record summary, the clinician's sign-off, the reference annotations, the whole
+    record and the beats, of the record read with ``read_options`` and predicted with
+    ``options`` (``tag`` keys the widgets): the ECG page's answer, and a record's on the
+    worklist and the patient view (:func:`case_view`)."""
+    summary_section(result)
+    signoff.section(model_id, upload, result, options={**read_options, **options})
+    reference_section(result.detail)
+    record_section(result, tag)
+    beats_section(model_id, upload, read_options, options, result, tag)
 
 
 def rule_caption(result: Result) -> str:
@@ -399,3 +428,67 @@ def strip_pages(duration_s: float) -> list[float]:
 def page_label(start_s: float, duration_s: float) -> str:
     end_s = min(start_s + STRIP_SECONDS, duration_s)
     return f"{clock(start_s, tenths=False)}–{clock(end_s, tenths=False)}"
+
+
+# --- The views of the worklist, the patient view and the Models page (dxui.views) --------
+
+
+def case_view(outcome: Outcome, upload: results.Upload, item: int | None = None) -> None:
+    """The record's answer in full (:func:`answer_section`), read with the case's own
+    options (an ECG CSV's rate), as the worklist read it."""
+    case = outcome.case
+    answer_section(case.model_id, upload, outcome.result, case.options, {}, upload.key[:12])
+
+
+def patient_section(outcome: Outcome, upload: results.Upload) -> None:
+    case_view(outcome, upload)
+
+
+def worklist_rows(result: Result, card: ModelCard, base: dict[str, Any], labels: InputLabels,
+                  signed: Callable[[int | None], str]) -> list[dict[str, Any]]:
+    """One row for the record: its beats per class, how many are uncertain; positive when
+    any beat is not N."""
+    counts = Counter(str(d) for d in result.decisions)
+    uncertain = sum(result.uncertain(i) for i in range(len(result)))
+    ectopic = len(result) - counts.get("N", 0)
+    return [{**base, "Prediction": f"{len(result)} beats: " + ", ".join(
+                 f"{name} {counts.get(name, 0)}" for name in result.rule.returned),
+             "Prediction set": f"{uncertain} beats uncertain",
+             "uncertain": uncertain > 0, "positive": ectopic > 0,
+             "doubt": f"{uncertain} of {len(result)} beats uncertain"}]
+
+
+def failure_gallery(card: ModelCard, failures: list[dict[str, Any]]) -> None:
+    """The failed test beats, each drawn from its MIT-BIH record around its R peak."""
+    matches = [BEAT_ID.match(f["case_id"]) for f in failures]
+    if not all(matches):
+        st.caption("The beats cannot be drawn: their case ids do not name a record and "
+                   "sample.")
+        return
+    folder = dataset_folder(card)
+    beats = tuple((m["record"], int(m["sample"])) for m in matches)
+    traces = _beat_traces(str(folder.parent), beats)
+    for start in range(0, len(failures), THUMBNAILS_PER_ROW):
+        row = list(zip(failures, traces, strict=True))[start:start + THUMBNAILS_PER_ROW]
+        for column, (failure, trace) in zip(st.columns(THUMBNAILS_PER_ROW), row,
+                                            strict=False):
+            column.altair_chart(alt.Chart(trace).mark_line(color="#222222").encode(
+                x=alt.X("ms:Q", title="ms from R"), y=alt.Y("mV:Q", title=None)).properties(
+                height=120, title=alt.TitleParams(failure_caption(failure), fontSize=10)),
+                width="stretch")
+
+
+@st.cache_data(ttl=results.CACHE_SECONDS, show_spinner="Reading the beats from the dataset…")
+def _beat_traces(folder: str, beats: tuple[tuple[str, int], ...]) -> list[pd.DataFrame]:
+    """Each (record, sample)'s lead MLII around the beat, in ms from the R peak."""
+    from dxcore.datasets import mitdb
+
+    traces = []
+    for record_name, sample in beats:
+        record = mitdb.read_record(record_name, folder)
+        _, signal, _ = record.lead(mitdb.LEAD)
+        half = int(BEAT_SECONDS * record.fs)
+        first, last = max(0, sample - half), min(len(signal), sample + half)
+        traces.append(pd.DataFrame({"ms": (np.arange(first, last) - sample) / record.fs * 1e3,
+                                    "mV": signal[first:last]}))
+    return traces
