@@ -364,4 +364,5 @@ def build(models_folder: Path, data: str | Path | None = None,
                               "the toy recipe's measurement on ECG200_TEST")
 
 
-register_modality(Modality(MODALITY, BeatModel, {MODEL_ID: __name__}, label="Toy beats"))
+register_modality(Modality(MODALITY, BeatModel, {MODEL_ID: __name__}, label="Toy beats",
+                           views="tests.toy_views"))
