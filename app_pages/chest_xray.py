@@ -3,7 +3,7 @@ saliency map over the image, and the model card's test metrics."""
 
 import streamlit as st
 
-from dxui import imaging, report, results, signoff
+from dxui import imaging, report, results
 from dxui.common import model_card_section, page_model, research_notice, show_error
 from dxui.navigation import CHEST_XRAY as PAGE
 
@@ -23,9 +23,7 @@ if chosen is not None:
         show_error(error)
     else:
         st.subheader("Result")
-        results.verdict(result, 0, "image", calibrated_on="validation data")
-        signoff.section(PAGE.model_id, upload, result)
-        imaging.saliency_section(PAGE.model_id, upload, source, result)
+        imaging.answer_section(PAGE.model_id, upload, result, source)
         report.report_button(PAGE.model_id, upload)
 
 st.divider()

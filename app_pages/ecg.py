@@ -3,7 +3,7 @@ beat and as a strip, and for any beat the part of the waveform that drove its cl
 
 import streamlit as st
 
-from dxui import ecg, report, results, signoff, uploads
+from dxui import ecg, report, results, uploads
 from dxui.common import model_card_section, page_model, research_notice, show_error
 from dxui.navigation import ECG as PAGE
 
@@ -51,11 +51,7 @@ else:
         show_error(error)
 
 if result is not None:
-    ecg.summary_section(result)
-    signoff.section(PAGE.model_id, upload, result, options={**read_options, "lead": lead})
-    ecg.reference_section(result.detail)
-    ecg.record_section(result, tag)
-    ecg.beats_section(PAGE.model_id, upload, read_options, {"lead": lead}, result, tag)
+    ecg.answer_section(PAGE.model_id, upload, result, read_options, {"lead": lead}, tag)
     report.report_button(PAGE.model_id, upload, read_options, lead=lead)
 
 st.divider()

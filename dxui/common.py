@@ -37,6 +37,9 @@ UNEXPECTED_ERROR = (
 # The order of the home page's headline metrics; it shows every metric of each card's
 # headline() (a card may narrow that with its ``headline_metrics`` list).
 HEADLINE_METRICS = ("auc", "accuracy", "sensitivity", "specificity", "macro_f1")
+# The models table's word for a modality (else its name, title-cased). The home page lists
+# the cards before any modality's package is imported (that would import TensorFlow), so
+# the word cannot come from the modality's registration or its views (dxui.views).
 MODALITY_LABELS = {"image": "Image", "ecg": "ECG"}
 # Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and shows an
 # escaped one as itself.

@@ -1,22 +1,28 @@
 """Image pages: the input (an upload, or an example case of a public test split; the latest
-choice wins), the saliency overlay and the image's acquisition facts."""
+choice wins), the answer (:func:`answer_section`), the saliency overlay and the image's
+acquisition facts. The image modality's views of the shared pages (:mod:`dxui.views`): a row
+per image in the worklist, the answer in a column of the patient view, the failed test
+images on the Models page."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import streamlit as st
 
 from dxcore import DxError, LoadedImage
+from dxcore.cards import ModelCard
 from dxcore.contract import Result
 from dxcore.explain import Explanation
 from dxcore.images.explainers import colour_bar, overlay
-from dxcore.intake import image_extensions, image_formats_text
-from dxui import results, uploads
+from dxcore.intake import Outcome, image_extensions, image_formats_text
+from dxcore.labels import InputLabels
+from dxui import results, signoff, uploads
 from dxui.common import plain, show_error, show_notes
+from dxui.worklist import answer_row
 
 UPLOAD_TYPES = image_extensions()  # as the drop zone and the image reader: one list
 EXAMPLES_PER_CLASS = 6
@@ -27,6 +33,11 @@ EXAMPLES_PER_CLASS = 6
 # (:func:`kept_choice`), which Streamlit never drops, and its control is drawn from it.
 METHOD_KEY, OPACITY_KEY, COMPARE_KEY = "image_method", "image_opacity", "image_compare"
 DEFAULT_OPACITY = 0.45
+NOUN = "image"  # what the verdict calls the input: "The model reads this image as ..."
+CALIBRATED_ON = "validation data"
+LABEL = "Image"
+ROW_PER_ITEM = False  # an image is one row
+THUMBNAIL_PX = 180
 
 Choice = TypeVar("Choice")
 
@@ -69,6 +80,16 @@ def image_input(prefix: str) -> tuple[dict[str, bytes], str] | None:
     st.info("Upload an image, or choose an example case, to see the model's reading.",
             icon=":material/upload_file:")
     return None
+
+
+def answer_section(model_id: str, upload: results.Upload, result: Result, source: str,
+                   options: dict[str, Any] | None = None) -> None:
+    """The verdict, the clinician's sign-off (of the answer read with ``options``, as
+    :func:`dxui.signoff.section`) and where the model looked: the chest X-ray page's answer,
+    and an image's in full on the worklist (:func:`case_view`)."""
+    results.verdict(result, 0, NOUN, calibrated_on=CALIBRATED_ON)
+    signoff.section(model_id, upload, result, options=options)
+    saliency_section(model_id, upload, source, result)
 
 
 def saliency_section(model_id: str, upload: results.Upload, source: str,
@@ -187,3 +208,48 @@ def _chest_xray_examples(folder: str) -> dict[str, str]:
         reference = chest_xray.CLASS_NAMES[test.labels[index]]
         cases[f"Test case {number} (reference: {reference})"] = str(test.paths[index])
     return cases
+
+
+# --- The views of the worklist, the patient view and the Models page (dxui.views) --------
+
+
+def case_view(outcome: Outcome, upload: results.Upload, item: int | None = None) -> None:
+    """The image's answer in full (:func:`answer_section`), captioned by its name."""
+    case = outcome.case
+    answer_section(case.model_id, upload, outcome.result, plain(case.name), case.options)
+
+
+def patient_section(outcome: Outcome, upload: results.Upload) -> None:
+    """The verdict stacked, the sign-off, and the image beside the default method's map
+    without the method controls."""
+    case, result = outcome.case, outcome.result
+    results.verdict(result, 0, NOUN, calibrated_on=CALIBRATED_ON, stacked=True)
+    signoff.section(case.model_id, upload, result, options=case.options)
+    image = result.detail.image
+    method = results.default_method(case.model_id)
+    picture, overlay_column = st.columns(2, gap="medium")
+    picture.image(display_pixels(image), width="stretch", caption=plain(case.name))
+    with overlay_column:
+        method_map(case.model_id, upload, image, method, str(result.decisions[0]),
+                   DEFAULT_OPACITY)
+
+
+def worklist_rows(result: Result, card: ModelCard, base: dict[str, Any], labels: InputLabels,
+                  signed: Callable[[int | None], str]) -> list[dict[str, Any]]:
+    """One row: the image's answer."""
+    return [answer_row(base, result, 0, card.positive_class)]
+
+
+def failure_gallery(card: ModelCard, failures: list[dict[str, Any]]) -> None:
+    """The failed test images, a thumbnail each, read from the dataset in place."""
+    # The Models page's parts bring scikit-learn: not for the chest X-ray page's first answer.
+    from dxui.models import THUMBNAILS_PER_ROW, dataset_folder, failure_caption
+
+    folder = dataset_folder(card)
+    for start in range(0, len(failures), THUMBNAILS_PER_ROW):
+        row = failures[start:start + THUMBNAILS_PER_ROW]
+        for column, failure in zip(st.columns(THUMBNAILS_PER_ROW), row, strict=False):
+            path = folder / failure["case_id"]
+            if not path.is_file():
+                raise DxError(f"{path} is missing.")
+            column.image(str(path), width=THUMBNAIL_PX, caption=failure_caption(failure))

@@ -7,11 +7,10 @@ place, when it is present)."""
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
 from typing import Any
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -19,23 +18,18 @@ from dxcore import DxError
 from dxcore.cards import ModelCard, metric_label
 from dxcore.contract import DecisionRule
 from dxcore.datasets import data_dir
-from dxcore.registry import recipe_for
 from dxcore.reports import read_report
 from dxcore.wording import probability_text
 from dxui.common import card_metrics_table, clinical, show_error
-from dxui.results import CACHE_SECONDS, rule_text
+from dxui.results import rule_text
+from dxui.views import views_of
 
 CHART_PX = 320
 ROC_X_TITLE = "False-positive rate (1 - specificity)"
 ROC_Y_TITLE = "Sensitivity (true positive rate)"
-THUMBNAILS_PER_ROW = 4
-THUMBNAIL_PX = 180
-BEAT_SECONDS = 0.6  # either side of a failed beat's R peak
-ROW_COLUMNS_SHOWN = 14  # a gene profile's first probes; a clinical record in full
+THUMBNAILS_PER_ROW = 4  # a failure gallery's pictures or charts to a row
 NO_REPORT = ("No test report stored for this model: `python -m dxcore evaluate {id} --store` "
              "writes it beside the card (the curves, the confusion matrix and the failures).")
-# ECG case ids name the MIT-BIH record and the beat's sample: "record 233 sample 12345".
-BEAT_ID = re.compile(r"^\D*(?P<record>\d+)\D+(?P<sample>\d+)$")
 
 
 def chosen_card(cards: list[ModelCard]) -> ModelCard:
@@ -402,9 +396,9 @@ def failures_section(card: ModelCard, report: dict[str, Any]) -> None:
         st.markdown("None: every test case was decided right.")
         return
     st.table(failures_table(failures), hide_index=True, border="horizontal")
-    gallery = {"image": image_gallery, "ecg": beat_gallery, "record": row_gallery}.get(
-        card["modality"])
-    if gallery is None:
+    try:
+        gallery = views_of(card["modality"]).failure_gallery
+    except DxError:  # a modality without dashboard views: the cases are listed above
         return
     try:
         gallery(card, failures)
@@ -416,95 +410,15 @@ def failures_section(card: ModelCard, report: dict[str, Any]) -> None:
         show_error(error)
 
 
-def _caption(failure: dict[str, Any]) -> str:
+def failure_caption(failure: dict[str, Any]) -> str:
+    """A failed case in a gallery's caption: its id, true class, decision and probability."""
     return (f"{failure['case_id']}: true {failure['true_class']}, decided "
             f"{failure['predicted']} (P = {probability_text(failure['probability'])})")
 
 
-def _dataset_folder(card: ModelCard) -> Any:
+def dataset_folder(card: ModelCard) -> Path:
     """The card's dataset folder under :func:`dxcore.datasets.data_dir`; DxError if absent."""
     folder = data_dir() / card["training_data"].get("data_folder", "")
     if not folder.is_dir():
         raise DxError(f"{folder} is missing.")
     return folder
-
-
-def image_gallery(card: ModelCard, failures: list[dict[str, Any]]) -> None:
-    folder = _dataset_folder(card)
-    for start in range(0, len(failures), THUMBNAILS_PER_ROW):
-        row = failures[start:start + THUMBNAILS_PER_ROW]
-        for column, failure in zip(st.columns(THUMBNAILS_PER_ROW), row, strict=False):
-            path = folder / failure["case_id"]
-            if not path.is_file():
-                raise DxError(f"{path} is missing.")
-            column.image(str(path), width=THUMBNAIL_PX, caption=_caption(failure))
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner="Reading the beats from the dataset…")
-def _beat_traces(folder: str, beats: tuple[tuple[str, int], ...]) -> list[pd.DataFrame]:
-    """Each (record, sample)'s lead MLII around the beat, in ms from the R peak."""
-    from dxcore.datasets import mitdb
-
-    traces = []
-    for record_name, sample in beats:
-        record = mitdb.read_record(record_name, folder)
-        _, signal, _ = record.lead(mitdb.LEAD)
-        half = int(BEAT_SECONDS * record.fs)
-        first, last = max(0, sample - half), min(len(signal), sample + half)
-        traces.append(pd.DataFrame({"ms": (np.arange(first, last) - sample) / record.fs * 1e3,
-                                    "mV": signal[first:last]}))
-    return traces
-
-
-def beat_gallery(card: ModelCard, failures: list[dict[str, Any]]) -> None:
-    matches = [BEAT_ID.match(f["case_id"]) for f in failures]
-    if not all(matches):
-        st.caption("The beats cannot be drawn: their case ids do not name a record and "
-                   "sample.")
-        return
-    folder = _dataset_folder(card)
-    beats = tuple((m["record"], int(m["sample"])) for m in matches)
-    traces = _beat_traces(str(folder.parent), beats)
-    for start in range(0, len(failures), THUMBNAILS_PER_ROW):
-        row = list(zip(failures, traces, strict=True))[start:start + THUMBNAILS_PER_ROW]
-        for column, (failure, trace) in zip(st.columns(THUMBNAILS_PER_ROW), row,
-                                            strict=False):
-            column.altair_chart(alt.Chart(trace).mark_line(color="#222222").encode(
-                x=alt.X("ms:Q", title="ms from R"), y=alt.Y("mV:Q", title=None)).properties(
-                height=120, title=alt.TitleParams(_caption(failure), fontSize=10)),
-                width="stretch")
-
-
-def record_test_table(model_id: str) -> pd.DataFrame:
-    """The record model's test table as its recipe splits it, indexed by dataset row."""
-    return recipe_for(model_id).split()[2]  # every record recipe: (train, y, test, y_test)
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner="Reading the rows from the dataset…")
-def _record_rows(model_id: str, rows: tuple[int | str, ...], folder: str) -> pd.DataFrame:
-    # ``folder`` keys the cache on where the dataset is read from.
-    table = record_test_table(model_id)
-    return table.loc[list(rows)]
-
-
-def _row_key(case_id: str) -> int | str:
-    """A failure's row in its recipe's test table: "row 17" is row 17; "row hungary row
-    17" is the row labelled "hungary row 17" (a table joined from several sites).
-
-    >>> _row_key("row 17"), _row_key("row hungary row 17")
-    (17, 'hungary row 17')
-    """
-    key = case_id.removeprefix("row ")
-    return int(key) if key.isdigit() else key
-
-
-def row_gallery(card: ModelCard, failures: list[dict[str, Any]]) -> None:
-    rows = tuple(_row_key(f["case_id"]) for f in failures)
-    values = _record_rows(card.id, rows, str(data_dir()))
-    shown = values.iloc[:, :ROW_COLUMNS_SHOWN]
-    table = pd.concat([failures_table(failures)[["Case", "True class", "Decided"]]
-                       .set_index(values.index), shown.astype(str)], axis=1)
-    st.markdown("**Their values, as in the dataset file**")
-    st.dataframe(table, hide_index=True)
-    if values.shape[1] > ROW_COLUMNS_SHOWN:
-        st.caption(f"The first {ROW_COLUMNS_SHOWN} of {values.shape[1]:,} columns.")

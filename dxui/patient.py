@@ -1,7 +1,8 @@
 """One case as its own page shows it, for the patient view and the worklist's drill-down:
 the prediction with its probabilities and prediction set, and the explanation (the saliency
-map of an image, an ECG record's summary and beats, a case's field attributions), through the
-same cached path and renderers as the chest X-ray, ECG and case-record pages.
+map of an image, an ECG record's summary and beats, a case's field attributions), drawn by
+its modality's views (:mod:`dxui.views`) through the same cached path and renderers as the
+chest X-ray, ECG and case-record pages (:func:`outcome_section`).
 
 The patient view around them: which drops it opens (:func:`admitted`: one patient's files,
 :meth:`~dxcore.intake.Intake.one_patient`, or any on request), a header naming the patient
@@ -18,11 +19,12 @@ import pandas as pd
 import streamlit as st
 
 from dxcore.errors import DxError
-from dxcore.intake import KINDS, PATIENT_INPUTS, Intake, Outcome
+from dxcore.intake import PATIENT_INPUTS, Intake, Outcome
 from dxcore.labels import InputLabels, stated_patients
 from dxcore.wording import probability_text
-from dxui import ecg, imaging, records, results, signoff, worklist
-from dxui.common import load_model, plain, show_error
+from dxui import results, worklist
+from dxui.common import plain, show_error
+from dxui.views import views_for
 
 NOT_FUSED = ("**Each file is read by its own model, on its own.** No model here combines "
              "an X-ray, an ECG and a case record into one answer: the answers are shown side "
@@ -36,48 +38,27 @@ SUMMARY_COLUMNS = ["Input", "Model", "Answer", "Doubt"]
 
 
 def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = False) -> None:
-    """The case's answer and explanation; ``item`` picks one row of a case table (all of
-    them otherwise); ``compact`` draws an image's verdict stacked and its map without the
-    method controls (a column of the patient view)."""
+    """The case's answer and explanation, by its modality's views (:mod:`dxui.views`), or
+    why it has none; ``item`` picks one item of an input the worklist gives a row per item
+    (a case table's row: all of them otherwise); ``compact``: as a column of the patient
+    view shows it."""
     case, result = outcome.case, outcome.result
     if isinstance(result, DxError):
         show_error(result)
         return
     upload = results.Upload(case.files)
-    card = load_model(case.model_id).card
-    if case.kind == "image":
-        results.verdict(result, 0, "image", calibrated_on="validation data", stacked=compact)
-        signoff.section(case.model_id, upload, result, options=case.options)
-        if compact:
-            image = result.detail.image
-            method = results.default_method(case.model_id)
-            picture, overlay = st.columns(2, gap="medium")
-            picture.image(imaging.display_pixels(image), width="stretch",
-                          caption=plain(case.name))
-            with overlay:
-                imaging.method_map(case.model_id, upload, image, method,
-                                   str(result.decisions[0]), imaging.DEFAULT_OPACITY)
-        else:
-            imaging.saliency_section(case.model_id, upload, plain(case.name), result)
-    elif case.kind == "ecg":
-        tag = upload.key[:12]
-        ecg.summary_section(result)
-        signoff.section(case.model_id, upload, result, options=case.options)
-        ecg.reference_section(result.detail)
-        ecg.record_section(result, tag)
-        # read with the case's own options (an ECG CSV's rate), as the worklist read it
-        ecg.beats_section(case.model_id, upload, case.options, {}, result, tag)
-    elif item is None:
-        records.cases_section(card, upload, result)
+    views = views_for(case.model_id)
+    if compact:
+        views.patient_section(outcome, upload)
     else:
-        chosen = next(c for c in result.detail.results if c.item == item)
-        records.case_view(card, upload, result, chosen, f"Row {chosen.row}")
+        views.case_view(outcome, upload, item)
 
 
 def heading(outcome: Outcome, label: str) -> str:
-    """The case's heading: what it is, its ``label`` and its model (Markdown-escaped)."""
+    """The case's heading: what it is (its modality's views' label), its ``label`` and its
+    model (Markdown-escaped)."""
     case = outcome.case
-    return plain(f"{KINDS[case.kind]}: {label} — read by {case.model_id}")
+    return plain(f"{views_for(case.model_id).LABEL}: {label} — read by {case.model_id}")
 
 
 def admitted(intake: Intake) -> bool:

@@ -3,36 +3,47 @@ or the form generated from a model's schema, whose answers become a one-case JSO
 the model matched from a table's columns (or the columns mapped to a model's fields,
 :mod:`dxui.mapping`), and the results as tables, the single-case view
 and an Altair chart of per-field attributions. Tables go through :mod:`dxui.results` like
-every upload.
+every upload. The record modality's views of the shared pages (:mod:`dxui.views`): a row per
+case in the worklist, the cases in the patient view, the failed cases' values on the Models
+page.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dxcore import list_cards, templates
 from dxcore.cards import ModelCard
 from dxcore.contract import Result
+from dxcore.datasets import data_dir
+from dxcore.intake import Outcome
+from dxcore.labels import InputLabels
 from dxcore.records import (
     CaseBatch,
     CaseExplanation,
     CaseResult,
     Field,
     FieldExplanation,
+    RecordModel,
     Schema,
     match_model,
 )
 from dxcore.records.atypicality import ATYPICAL_FROM
-from dxcore.wording import probability_is, probability_text
+from dxcore.registry import recipe_for
+from dxcore.wording import is_refusal, probability_is, probability_text
 from dxui import mapping, results, signoff, uploads
 from dxui.common import load_model, plain, show_error, show_notes
+from dxui.models import failures_table, site_table
+from dxui.worklist import set_doubt
 
 UPLOAD_TYPES = ["csv", "json", "xlsx"]
 # Workbooks the reader refuses with what to do instead (save as .xlsx or CSV): let through.
@@ -74,16 +85,14 @@ def templates_section(cards: dict[str, ModelCard]) -> None:
 
 
 def record_cards() -> dict[str, ModelCard]:
-    """The registry's record models (modality ``record``) by id."""
-    return {card.id: card for card in list_cards() if card["modality"] == "record"}
+    """The registry's record models (this modality's, :class:`RecordModel`'s) by id."""
+    return {card.id: card for card in list_cards() if card["modality"] == RecordModel.modality}
 
 
 def site_performance(card: ModelCard) -> None:
     """The model's test AUC at each hospital its card measured it at (heart-disease:
     Cleveland, Hungary, Switzerland): a case from another centre than the training one may
     fare differently, and the page says how much."""
-    from dxui.models import site_table
-
     table = site_table(card)
     if table is None:
         return
@@ -209,7 +218,7 @@ def cases_section(card: ModelCard, upload: results.Upload, result: Result) -> No
         if single.error:
             st.error(plain(single.error), icon=":material/error:")
         else:
-            case_view(card, upload, result, single, "Result")
+            one_case(card, upload, result, single, "Result")
         return
     key = upload.key
     st.subheader("All cases")
@@ -235,11 +244,11 @@ def cases_section(card: ModelCard, upload: results.Upload, result: Result) -> No
         row = st.selectbox("Case to look at", list(predicted),
                            key=f"records_case_{card.id}_{key}",
                            format_func=lambda r: case_option(card, predicted[r]))
-        case_view(card, upload, result, predicted[row], f"Case: row {row}")
+        one_case(card, upload, result, predicted[row], f"Case: row {row}")
 
 
-def case_view(card: ModelCard, upload: results.Upload, result: Result, case: CaseResult,
-              title: str) -> None:
+def one_case(card: ModelCard, upload: results.Upload, result: Result, case: CaseResult,
+             title: str) -> None:
     """One predicted case: prediction, atypicality, field attributions and deviations."""
     schema = load_model(card.id).schema
     st.subheader(title)
@@ -281,6 +290,90 @@ def case_view(card: ModelCard, upload: results.Upload, result: Result, case: Cas
         st.table(unusual_table(explanation), hide_index=True, border="horizontal")
         st.caption("How far each value is from what the autoencoder, trained on the cohort's "
                    "patterns, expects for this case, in training standard deviations.")
+
+
+# --- The views of the worklist, the patient view and the Models page (dxui.views) --------
+
+LABEL = "Case records"
+ROW_PER_ITEM = True  # a table's cases, a row each
+ROW_COLUMNS_SHOWN = 14  # a gene profile's first probes; a clinical record in full
+
+
+def case_view(outcome: Outcome, upload: results.Upload, item: int | None = None) -> None:
+    """The table's cases (:func:`cases_section`), or the case of row item ``item``."""
+    card = load_model(outcome.model_id).card
+    if item is None:
+        cases_section(card, upload, outcome.result)
+    else:
+        chosen = next(c for c in outcome.result.detail.results if c.item == item)
+        one_case(card, upload, outcome.result, chosen, f"Row {chosen.row}")
+
+
+def patient_section(outcome: Outcome, upload: results.Upload) -> None:
+    case_view(outcome, upload)
+
+
+def worklist_rows(result: Result, card: ModelCard, base: dict[str, Any], labels: InputLabels,
+                  signed: Callable[[int | None], str]) -> list[dict[str, Any]]:
+    """A row per case of the table, named and signed off by its row."""
+    return [_case_row({**base, "Case": labels.case(case_result.row),
+                       "Sign-off": "—" if case_result.error else signed(case_result.row)},
+                      card.positive_class, case_result)
+            for case_result in result.detail.results]
+
+
+def _case_row(base: dict, positive_class: str | None, case: CaseResult) -> dict:
+    row = {**base, "item": case.item,
+           "Atypicality": np.nan if case.atypicality is None else case.atypicality}
+    if case.error is not None:
+        refused = is_refusal(case.code)
+        return {**row, "Prediction": "no answer" if refused else f"not read: {case.error}",
+                "Domain guard": f"refused: {case.error}" if refused else "",
+                "answered": False,
+                "doubt": f"{'refused' if refused else 'not read'}: {case.error}"}
+    chosen = case.prediction_set.get("prediction_set", [case.prediction])
+    return {**row, "Prediction": case.prediction if len(chosen) == 1
+            else f"uncertain: {' or '.join(chosen)}",
+            "Probability": case.probabilities[case.prediction],
+            "Prediction set": " or ".join(chosen), "uncertain": len(chosen) > 1,
+            "positive": case.prediction == positive_class, "doubt": set_doubt(chosen)}
+
+
+def failure_gallery(card: ModelCard, failures: list[dict[str, Any]]) -> None:
+    """The failed cases' values, as in the dataset file (the first columns of a wide
+    one)."""
+    rows = tuple(_row_key(f["case_id"]) for f in failures)
+    values = _record_rows(card.id, rows, str(data_dir()))
+    shown = values.iloc[:, :ROW_COLUMNS_SHOWN]
+    table = pd.concat([failures_table(failures)[["Case", "True class", "Decided"]]
+                       .set_index(values.index), shown.astype(str)], axis=1)
+    st.markdown("**Their values, as in the dataset file**")
+    st.dataframe(table, hide_index=True)
+    if values.shape[1] > ROW_COLUMNS_SHOWN:
+        st.caption(f"The first {ROW_COLUMNS_SHOWN} of {values.shape[1]:,} columns.")
+
+
+def record_test_table(model_id: str) -> pd.DataFrame:
+    """The record model's test table as its recipe splits it, indexed by dataset row."""
+    return recipe_for(model_id).split()[2]  # every record recipe: (train, y, test, y_test)
+
+
+@st.cache_data(ttl=results.CACHE_SECONDS, show_spinner="Reading the rows from the dataset…")
+def _record_rows(model_id: str, rows: tuple[int | str, ...], folder: str) -> pd.DataFrame:
+    # ``folder`` keys the cache on where the dataset is read from.
+    table = record_test_table(model_id)
+    return table.loc[list(rows)]
+
+
+def _row_key(case_id: str) -> int | str:
+    """A failure's row in its recipe's test table: "row 17" is row 17; "row hungary row
+    17" is the row labelled "hungary row 17" (a table joined from several sites).
+
+    >>> _row_key("row 17"), _row_key("row hungary row 17")
+    (17, 'hungary row 17')
+    """
+    key = case_id.removeprefix("row ")
+    return int(key) if key.isdigit() else key
 
 
 # --- The form -----------------------------------------------------------------------------

@@ -15,7 +15,6 @@ memory for the latest drop only, so that sorting or picking a case reruns no mod
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +41,7 @@ from dxui.results import (
     upload_key,
     verdict_label,
 )
+from dxui.views import views_of
 
 RUNS = "dx_worklist_run"
 COLUMNS = ["Case", "Model", "Prediction", "Probability", "Prediction set", "Domain guard",
@@ -161,9 +161,10 @@ def prior_section(run: Run) -> bool:
 
 def rows(outcomes: list[Outcome], labels: list[InputLabels],
          hashes: list[str] | None = None) -> pd.DataFrame:
-    """One row per image, ECG record or table row, in the order dropped, each named by its
-    case label and its input's SHA-256 (what the audit trail knows it by; ``hashes``: the
-    run's, else hashed here), with its latest sign-off in the audit trail."""
+    """One row per input (per item of an input whose modality's views give each its own
+    row, as a table's cases), in the order dropped, each named by its case label and its
+    input's SHA-256 (what the audit trail knows it by; ``hashes``: the run's, else hashed
+    here), with its latest sign-off in the audit trail."""
     if hashes is None:
         hashes = [input_sha256(outcome.case.files) for outcome in outcomes]
     table: list[dict] = []
@@ -178,6 +179,9 @@ def rows(outcomes: list[Outcome], labels: list[InputLabels],
 
 def _rows_of(outcome: Outcome, labels: InputLabels,
              signed: Callable[[int | None], str]) -> list[dict]:
+    """The outcome's rows: why it has no answer, or what its modality's views make of its
+    answer (:meth:`~dxui.views.ModalityViews.worklist_rows`) from the columns every row
+    has."""
     case, result = outcome.case, outcome.result
     base = {"Case": labels.case(), "Model": case.model_id, "Probability": np.nan,
             "Prediction set": "", "Domain guard": "accepted", "Atypicality": np.nan,
@@ -190,43 +194,19 @@ def _rows_of(outcome: Outcome, labels: InputLabels,
                  "answered": False,
                  "doubt": f"refused: {result}" if refused else f"not read: {result}"}]
     card = load_model(case.model_id).card
-    if case.kind == "record":
-        return [_case_row({**base, "Case": labels.case(case_result.row),
-                           "Sign-off": "—" if case_result.error else signed(case_result.row)},
-                          card.positive_class, case_result)
-                for case_result in result.detail.results]
-    if case.kind == "ecg":
-        counts = Counter(str(d) for d in result.decisions)
-        uncertain = sum(result.uncertain(i) for i in range(len(result)))
-        ectopic = len(result) - counts.get("N", 0)
-        return [{**base, "Prediction": f"{len(result)} beats: " + ", ".join(
-                     f"{name} {counts.get(name, 0)}" for name in result.rule.returned),
-                 "Prediction set": f"{uncertain} beats uncertain",
-                 "uncertain": uncertain > 0, "positive": ectopic > 0,
-                 "doubt": f"{uncertain} of {len(result)} beats uncertain"}]
-    probability = _shown_probability(result, 0)
-    return [{**base, "Prediction": verdict_label(result, 0), "Probability": probability,
-             "Prediction set": " or ".join(result.set_of(0)),
-             "uncertain": result.uncertain(0),
-             "positive": str(result.decisions[0]) == card.positive_class,
-             "doubt": set_doubt(result.set_of(0))}]
+    return views_of(card["modality"]).worklist_rows(result, card, base, labels, signed)
 
 
-def _case_row(base: dict, positive_class: str | None, case) -> dict:
-    row = {**base, "item": case.item,
-           "Atypicality": np.nan if case.atypicality is None else case.atypicality}
-    if case.error is not None:
-        refused = is_refusal(case.code)
-        return {**row, "Prediction": "no answer" if refused else f"not read: {case.error}",
-                "Domain guard": f"refused: {case.error}" if refused else "",
-                "answered": False,
-                "doubt": f"{'refused' if refused else 'not read'}: {case.error}"}
-    chosen = case.prediction_set.get("prediction_set", [case.prediction])
-    return {**row, "Prediction": case.prediction if len(chosen) == 1
-            else f"uncertain: {' or '.join(chosen)}",
-            "Probability": case.probabilities[case.prediction],
-            "Prediction set": " or ".join(chosen), "uncertain": len(chosen) > 1,
-            "positive": case.prediction == positive_class, "doubt": set_doubt(chosen)}
+def answer_row(base: dict, result: Result, item: int, positive_class: str | None) -> dict:
+    """The row of item ``item``'s answer (an image's, a beat's): its prediction as the
+    verdict words it, the probability shown for it and its prediction set, from ``base``
+    (:func:`_rows_of`)."""
+    return {**base, "Prediction": verdict_label(result, item),
+            "Probability": _shown_probability(result, item),
+            "Prediction set": " or ".join(result.set_of(item)),
+            "uncertain": result.uncertain(item),
+            "positive": str(result.decisions[item]) == positive_class,
+            "doubt": set_doubt(result.set_of(item))}
 
 
 def set_doubt(chosen: list[str]) -> str:

@@ -389,4 +389,5 @@ KIT = Kit(
 )
 
 
-register_modality(Modality(MODALITY, BeatModel, {MODEL_ID: __name__}, label="Toy beats"))
+register_modality(Modality(MODALITY, BeatModel, {MODEL_ID: __name__}, label="Toy beats",
+                           views="tests.toy_views"))

@@ -26,4 +26,4 @@ __all__ = ["BeatSaliency", "EcgModel", "EcgRecord", "RecordAnalysis", "load_reco
            "load_uploads"]
 
 register_modality(Modality("ecg", EcgModel, {"ecg-beats": "dxcore.ecg.training"},
-                           label="ECG"))
+                           label="ECG", views="dxui.ecg"))

@@ -14,4 +14,4 @@ from dxcore.registry import Modality, register_modality
 __all__ = ["ImageModel", "LoadedImage", "load_image"]
 
 register_modality(Modality("image", ImageModel, {"cxr-pneumonia": "dxcore.images.training"},
-                           label="Image"))
+                           label="Image", views="dxui.imaging"))

@@ -51,7 +51,7 @@ register_modality(Modality("record", RecordModel, {
     "heart-disease": "dxcore.records.recipes.heart_disease",
     "ckd": "dxcore.records.recipes.ckd",
     "leukemia-golub": "dxcore.records.recipes.leukemia_golub",
-}, label="Case record"))
+}, label="Case record", views="dxui.records"))
 
 
 def match_model(columns: list[str], cards: list | None = None) -> str | None:

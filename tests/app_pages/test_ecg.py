@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from dxcore.cards import ModelCard
 from dxcore.contract import DecisionRule
 from dxcore.ecg import EcgModel
-from dxui import ecg
+from dxui import ecg, ecg_charts
 from dxui.common import NOTICE, PPV_MEANS, UNEXPECTED_ERROR, card_metrics_table
 from dxui.navigation import page_for_model
 from tests.app_pages.conftest import (
@@ -199,8 +199,8 @@ def test_wfdb_record_shows_summary_first_then_strip(page, record_233):
     assert [(layer["mark"]["color"], next(t["calculate"] for t in layer["transform"]
                                           if t.get("calculate", "").startswith("datum.mm")))
             for layer in paper] == [
-        (ecg.PAPER_MINOR, "datum.mm * 0.04"), (ecg.PAPER_MINOR, "datum.mm * 0.1"),
-        (ecg.PAPER_MAJOR, "datum.mm * 0.04"), (ecg.PAPER_MAJOR, "datum.mm * 0.1")]
+        (ecg_charts.PAPER_MINOR, "datum.mm * 0.04"), (ecg_charts.PAPER_MINOR, "datum.mm * 0.1"),
+        (ecg_charts.PAPER_MAJOR, "datum.mm * 0.04"), (ecg_charts.PAPER_MAJOR, "datum.mm * 0.1")]
     low, high = paper[1]["encoding"]["y"]["scale"]["domain"]
     assert strip["height"] == pytest.approx((high - low) * 40, abs=1)
 
@@ -245,7 +245,7 @@ def test_the_rhythm_shows_as_af_burden_episodes_and_a_band_over_the_strip(page, 
               if "fill" in layer["encoding"]]
     assert fill["scale"] == {"domain": ["sinus rhythm (N)", "atrial fibrillation (AFIB)",
                                         "atrial flutter (AFL)"],
-                             "range": [ecg.RHYTHM_COLOURS[c] for c in ("N", "AFIB", "AFL")]}
+                             "range": [ecg_charts.RHYTHM_COLOURS[c] for c in ("N", "AFIB", "AFL")]}
     assert fill["legend"]["labelLimit"] == 0  # the words are never cut off
     codes = strip_frame(chart, "Code")
     assert set(codes["Code"]) == {"AFIB", "N"} and 0.0 in set(codes["Time (s)"])
@@ -527,12 +527,12 @@ def test_strip_envelope_keeps_every_peak_within_its_budget():
     signal[peaks] = 1.0 + rng.uniform(0, 1, len(peaks))
     signal[peaks + 20] = -1.0 - rng.uniform(0, 1, len(peaks))
 
-    picks = ecg.envelope(signal, ecg.STRIP_POINTS)
+    picks = ecg_charts.envelope(signal, ecg_charts.STRIP_POINTS)
 
-    assert len(picks) <= ecg.STRIP_POINTS
+    assert len(picks) <= ecg_charts.STRIP_POINTS
     assert np.all(np.diff(picks) > 0)
     assert set(peaks) <= set(picks) and set(peaks + 20) <= set(picks)
-    assert ecg.envelope(signal[:1000], ecg.STRIP_POINTS).tolist() == list(range(1000))
+    assert ecg_charts.envelope(signal[:1000], ecg_charts.STRIP_POINTS).tolist() == list(range(1000))
 
 
 def test_ecg_card_metrics_table_lists_numbers_only():
@@ -557,7 +557,7 @@ def test_rhythm_band_cuts_the_episodes_to_the_page_and_names_each_along_it():
               {"label": "NOD", "start_s": 81.2, "end_s": 150.0},  # a code without words
               {"label": "N", "start_s": 150.0, "end_s": 200.0}]
 
-    segments, labels = ecg.rhythm_band(rhythm, 60.0, 120.0)
+    segments, labels = ecg_charts.rhythm_band(rhythm, 60.0, 120.0)
 
     assert segments[["Time (s)", "to", "Code", "Rhythm"]].values.tolist() == [
         [60.0, 80.0, "AFIB", "atrial fibrillation (AFIB)"],
@@ -571,7 +571,7 @@ def test_rhythm_band_cuts_the_episodes_to_the_page_and_names_each_along_it():
         [60.0, "AFIB"], [65.0, "AFIB"], [70.0, "AFIB"], [75.0, "AFIB"], [80.0, "SVTA"],
         [81.2, "NOD"], *[[at, "NOD"] for at in (85.0, 90.0, 95.0, 100.0, 105.0, 110.0, 115.0)]]
 
-    empty, no_labels = ecg.rhythm_band([], 0.0, 60.0)
+    empty, no_labels = ecg_charts.rhythm_band([], 0.0, 60.0)
     assert empty.empty and list(empty.columns) == ["Time (s)", "to", "Code", "Rhythm", "From",
                                                    "To", "Duration"]
     assert no_labels.empty

@@ -1,0 +1,142 @@
+"""A modality's answers show on the shared pages with no shared file knowing it: the toy
+plug-in of ``tests/toy_modality.py`` (UCR ECG200 beats, trained in seconds) names its views
+module, ``tests/toy_views.py``, in its registration, and the worklist (its rows and the
+case picked), the patient view and the Models page (its card, test report and failure
+gallery) show its cases through it.
+
+The pages find the toy's files as the latest drop's run in the session, read by the toy
+model as :func:`dxui.worklist.run` reads a drop: what is tested here is how the pages show
+a plugged-in modality's answers, not how the drop zone recognises its files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dxcore.audit import input_sha256
+from dxcore.cards import read_card
+from dxcore.contract import Result, batched_outputs
+from dxcore.evaluation import store_test_report
+from dxcore.intake import Case, Intake, predict_cases
+from dxcore.labels import input_labels
+from dxcore.predictions import Predictions
+from dxcore.registry import get_model
+from dxcore.reports import build_report
+from dxui.drop import SESSION_DROP
+from dxui.models import failure_caption
+from dxui.navigation import MODELS, PATIENT, WORKLIST
+from dxui.results import upload_key
+from dxui.worklist import RUNS, Run
+from tests import toy_modality as toy
+from tests.app_pages.conftest import open_app, shown, verdicts
+
+
+@pytest.fixture
+def toy_dashboard(toy_models_dir: Path, tmp_path: Path, monkeypatch) -> Path:
+    """The dashboard's models folder: a copy of the toy model alone, with a test report of
+    ECG200_TEST stored beside its card (its failed cases named "beat N")."""
+    folder = tmp_path / toy.MODEL_ID
+    shutil.copytree(toy_models_dir / toy.MODEL_ID, folder)
+    card = read_card(folder / "card.json")
+    beats, labels = toy.read_ucr(toy.ecg200_file("TEST"))
+    model = get_model(toy.MODEL_ID, tmp_path)
+    logits = batched_outputs(model.network, toy.znormalise(beats), model.batch_size)["logits"]
+    cases = Predictions([f"beat {number}" for number in range(1, len(beats) + 1)], labels,
+                        logits, f"ECG200_TEST, {len(beats)} beats")
+    store_test_report(card, build_report(cases, card))
+    monkeypatch.setenv("DX_MODELS_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def test_beats(dataset) -> np.ndarray:
+    return toy.read_ucr(dataset("ecg200") / "ECG200_TEST.txt")[0]
+
+
+def beats_file(beats: np.ndarray) -> bytes:
+    """A file of beats as a user gives it: one beat per line."""
+    text = io.StringIO()
+    np.savetxt(text, beats, fmt="%.7e")
+    return text.getvalue().encode()
+
+
+def toy_run(inputs: dict[str, bytes]) -> Run:
+    """Each file of beats one case of the toy model, read as the worklist reads a drop."""
+    model = get_model(toy.MODEL_ID)
+    cases = [Case(name, toy.MODALITY, toy.MODEL_ID, {name: data})
+             for name, data in inputs.items()]
+    outcomes = predict_cases(cases, model_of=get_model)
+    return Run(Intake(cases, []), outcomes, outcomes, {},
+               [input_labels(model, case.name, case.files) for case in cases],
+               [input_sha256(case.files) for case in cases])
+
+
+def opened_with_drop(page: str, inputs: dict[str, bytes]) -> tuple[AppTest, Run]:
+    """``page`` opened with ``inputs`` as the session's latest drop and its run."""
+    app = open_app(None)
+    run = toy_run(inputs)
+    app.session_state[SESSION_DROP] = inputs
+    app.session_state[RUNS] = ((upload_key(inputs), json.dumps({}, sort_keys=True)), run)
+    app.switch_page(page).run()
+    return app, run
+
+
+def beat_predictions(result: Result) -> list[str]:
+    return [str(decision) for decision in result.decisions]
+
+
+def test_the_worklist_gives_each_toy_beat_a_row_and_opens_the_beat_picked(toy_dashboard,
+                                                                          test_beats):
+    app, run = opened_with_drop(WORKLIST.path, {"beats.txt": beats_file(test_beats[:3])})
+    [outcome] = run.outcomes
+
+    assert not app.exception and not app.error
+    table = app.dataframe[0].value  # the worklist table
+    assert list(table["Case"]) == ["beats.txt beat 1", "beats.txt beat 2", "beats.txt beat 3"]
+    assert set(table["Model"]) == {toy.MODEL_ID}
+    assert list(table["Prediction"]) == beat_predictions(outcome.result)
+
+    app.selectbox(key="worklist_case").set_value(1).run()
+
+    assert not app.exception
+    assert f"**Beats: beats.txt beat 2 — read by {toy.MODEL_ID}**" in [
+        shown(markdown.value) for markdown in app.markdown]
+    assert verdicts(app) == [beat_predictions(outcome.result)[1]]
+
+
+def test_the_patient_view_shows_each_toy_input_with_its_beats(toy_dashboard, test_beats):
+    app, run = opened_with_drop(PATIENT.path, {"a.txt": beats_file(test_beats[:2]),
+                                               "b.txt": beats_file(test_beats[2:3])})
+
+    assert not app.exception and not app.error
+    assert [shown(header.value) for header in app.header] == ["Patient: a.txt · b.txt"]
+    summary = app.dataframe[0].value  # the summary
+    assert list(summary["Input"]) == ["a.txt beat 1", "a.txt beat 2", "b.txt beat 1"]
+    assert [shown(subheader.value) for subheader in app.subheader
+            if "read by" in subheader.value] == [
+        f"Beats: a.txt — read by {toy.MODEL_ID}", f"Beats: b.txt — read by {toy.MODEL_ID}"]
+    assert verdicts(app) == [prediction for outcome in run.outcomes
+                             for prediction in beat_predictions(outcome.result)]
+
+
+def test_the_models_page_shows_the_toy_card_report_and_failed_beats(toy_dashboard):
+    report = json.loads((toy_dashboard / toy.MODEL_ID / "test_report.json").read_text())
+    app = open_app(MODELS.path)
+
+    assert not app.exception and not app.error
+    [models] = [table.value for table in app.table if "ID" in table.value.columns]
+    assert list(models["ID"]) == [toy.MODEL_ID]
+    assert report["failures"], "the toy model decides some ECG200 test beats wrong"
+    failures = next(t.value for t in app.table if "P(decided)" in t.value.columns)
+    assert list(failures["Case"]) == [f["case_id"] for f in report["failures"]]
+    # the ROC curve, the reliability diagram, then one chart per failed beat
+    assert len(app.get("vega_lite_chart")) == 2 + len(report["failures"])
+    captions = [caption.value for caption in app.caption]
+    assert all(failure_caption(f) in captions for f in report["failures"])
