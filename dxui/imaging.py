@@ -14,7 +14,7 @@ from dxcore import DxError, LoadedImage
 from dxcore.contract import Result
 from dxcore.explain import Explanation
 from dxcore.images.explainers import colour_bar, overlay
-from dxcore.intake import image_extensions, image_formats_text
+from dxcore.images.formats import image_extensions, image_formats_text
 from dxui import results, uploads
 from dxui.common import plain, show_error, show_notes
 

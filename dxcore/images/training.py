@@ -34,11 +34,11 @@ from dxcore.images.evaluation import (  # noqa: F401  (the recipe's measurements
     evaluate_population,
     test_predictions,
 )
+from dxcore.images.formats import IMAGE_FORMATS
 from dxcore.images.network import chest_xray_cnn
 from dxcore.images.population import AGE_LIMIT
 from dxcore.images.population_fit import METHOD as POPULATION_GUARD_METHOD
 from dxcore.images.population_fit import fit_image_check
-from dxcore.intake import IMAGE_FORMATS
 
 MODEL_ID = "cxr-pneumonia"
 # What issues 2 and 15 ask of it on the official test split (stored in the card, shown where it
