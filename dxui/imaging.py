@@ -168,7 +168,7 @@ def chest_xray_examples() -> dict[str, str]:
 
 @st.cache_data(ttl=results.CACHE_SECONDS, show_spinner=False)
 def _chest_xray_examples(folder: str) -> dict[str, str]:
-    from dxcore.datasets import chest_xray
+    from dxcore.images import chest_xray
 
     try:
         test = chest_xray.official_split("test", folder)

@@ -44,9 +44,8 @@ from sklearn.model_selection import StratifiedGroupKFold
 from dxcore import calibration
 from dxcore.cards import TRAINING_LOG_FILE, interface_of, save_weights_file, write_json
 from dxcore.contract import DecisionRule, batched_outputs
-from dxcore.datasets import mitdb
+from dxcore.ecg import mitdb, rhythm_fit
 from dxcore.ecg import preprocessing as features
-from dxcore.ecg import rhythm_fit
 from dxcore.ecg.beats import MODEL_CLASSES as CLASSES
 from dxcore.ecg.evaluation import (  # noqa: F401  (the recipe's test measurement)
     beat_ids,
