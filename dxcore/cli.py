@@ -292,7 +292,7 @@ def predict_inputs(paths: list[str], model: DxModel) -> Iterator[tuple[str, Any]
     itself; a folder as the files in it and its subfolders, in name order (a WFDB record's
     .dat and .atr come with its .hea); a ZIP as its files, read in memory
     (:func:`dxcore.intake.expand_zip`) and grouped into records and cases as a drop is."""
-    from dxcore.intake import expand_zip, group_files, kind_of
+    from dxcore.intake import expand_zip, group_files, is_zip
 
     for argument in paths:
         path = Path(argument)
@@ -308,7 +308,7 @@ def predict_inputs(paths: list[str], model: DxModel) -> Iterator[tuple[str, Any]
         elif path.is_file() and path.suffix.lower() == ".zip":
             try:
                 data = path.read_bytes()
-                if kind_of(argument, data) != "zip":
+                if not is_zip(data):
                     raise DxError(f"{argument} is not a ZIP file that can be opened.")
                 inner, refused = expand_zip(str(path), data)
             except (DxError, OSError) as error:
