@@ -32,4 +32,4 @@ register_modality(Modality(
     "ecg", EcgModel, {"ecg-beats": "dxcore.ecg.training"}, label="ECG", formats=FORMATS,
     input_label="ECG record", input_text="an ECG record (WFDB .hea with its .dat, EDF, or CSV)",
     input_hint="A WFDB .dat or .atr file needs its .hea header in the same drop.",
-    datasets=("dxcore.ecg.mitdb",)))
+    report="dxcore.ecg.report", datasets=("dxcore.ecg.mitdb",)))

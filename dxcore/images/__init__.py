@@ -3,7 +3,8 @@
 Modules, as in every modality package: ``formats`` (the image formats and their sniffers),
 ``reader`` (bytes -> :class:`LoadedImage`, with ``image`` and ``dicom_io``),
 ``preprocessing``, ``network``, ``model`` (:class:`ImageModel`, the contract; ``domain``
-its guard), ``explainers`` (Grad-CAM++, Score-CAM, SmoothGrad), ``training`` (the ``cxr-pneumonia`` recipe) and ``evaluation`` (its test-split
+its guard), ``explainers`` (Grad-CAM++, Score-CAM, SmoothGrad), ``report`` (its PDF
+sections), ``training`` (the ``cxr-pneumonia`` recipe) and ``evaluation`` (its test-split
 measurement); ``chest_xray`` and ``adult_cxr`` read its datasets.
 """
 
@@ -21,5 +22,5 @@ register_modality(Modality(
     "image", ImageModel, {"cxr-pneumonia": "dxcore.images.training"}, label="Image",
     formats=IMAGE_FORMATS, input_label="Image", input_text=f"an image ({image_formats_text()})",
     # a few films of one patient: a frontal and a lateral view
-    per_patient=PATIENT_INPUTS, fit=domain_fit,
+    per_patient=PATIENT_INPUTS, fit=domain_fit, report="dxcore.images.report",
     datasets=("dxcore.images.chest_xray", "dxcore.images.adult_cxr")))

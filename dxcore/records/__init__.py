@@ -5,7 +5,8 @@ sniffers), ``reader`` (CSV, JSON or Excel -> a table; ``mapping``: a clinic's co
 renamed to a model's fields), ``preprocessing`` (imputation and encoding; ``schema`` and
 ``validation`` check each cell), ``network`` (the supervised autoencoder), ``model``
 (:class:`RecordModel`, the contract), ``explainers`` (integrated gradients per field),
-``training`` (shared by the recipes in ``recipes/``) and ``evaluation``.
+``report`` (its PDF sections), ``training`` (shared by the recipes in ``recipes/``) and
+``evaluation``.
 
 A page or a script needs a few calls::
 
@@ -54,7 +55,7 @@ register_modality(Modality("record", RecordModel, {
     "ckd": "dxcore.records.recipes.ckd",
     "leukemia-golub": "dxcore.records.recipes.leukemia_golub",
 }, label="Case record", formats=FORMATS, input_label="Case records",
-    input_text="a case table (CSV, JSON or Excel .xlsx)",
+    input_text="a case table (CSV, JSON or Excel .xlsx)", report="dxcore.records.report",
     datasets=("dxcore.datasets.heart_disease", "dxcore.datasets.ckd", "dxcore.datasets.golub")))
 
 
