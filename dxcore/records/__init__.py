@@ -5,8 +5,8 @@ sniffers), ``reader`` (CSV, JSON or Excel -> a table; ``mapping``: a clinic's co
 renamed to a model's fields), ``preprocessing`` (imputation and encoding; ``schema`` and
 ``validation`` check each cell), ``network`` (the supervised autoencoder), ``model``
 (:class:`RecordModel`, the contract), ``explainers`` (integrated gradients per field),
-``report`` (its PDF sections), ``training`` (shared by the recipes in ``recipes/``) and
-``evaluation``.
+``report`` (its PDF sections), ``template`` (each model's case-file template),
+``training`` (shared by the recipes in ``recipes/``) and ``evaluation``.
 
 A page or a script needs a few calls::
 
@@ -44,6 +44,7 @@ from dxcore.records.formats import FORMATS
 from dxcore.records.model import CaseBatch, CaseResult, RecordModel
 from dxcore.records.reader import read_cases
 from dxcore.records.schema import Field, Schema
+from dxcore.records.template import template_columns
 from dxcore.records.validation import Validation, validate
 from dxcore.registry import Modality, register_modality
 
@@ -56,7 +57,8 @@ register_modality(Modality("record", RecordModel, {
     "leukemia-golub": "dxcore.records.recipes.leukemia_golub",
 }, label="Case record", formats=FORMATS, input_label="Case records",
     input_text="a case table (CSV, JSON or Excel .xlsx)", report="dxcore.records.report",
-    datasets=("dxcore.datasets.heart_disease", "dxcore.datasets.ckd", "dxcore.datasets.golub")))
+    datasets=("dxcore.datasets.heart_disease", "dxcore.datasets.ckd", "dxcore.datasets.golub"),
+    case_file=template_columns))
 
 
 def match_model(columns: list[str], cards: list | None = None) -> str | None:
