@@ -6,7 +6,8 @@ renamed to a model's fields), ``preprocessing`` (imputation and encoding; ``sche
 ``validation`` check each cell), ``network`` (the supervised autoencoder), ``model``
 (:class:`RecordModel`, the contract), ``explainers`` (integrated gradients per field),
 ``report`` (its PDF sections), ``template`` (each model's case-file template),
-``training`` (shared by the recipes in ``recipes/``) and ``evaluation``.
+``commands`` (``python -m dxcore federate``), ``training`` (shared by the recipes in
+``recipes/``) and ``evaluation``.
 
 A page or a script needs a few calls::
 
@@ -58,7 +59,7 @@ register_modality(Modality("record", RecordModel, {
 }, label="Case record", formats=FORMATS, input_label="Case records",
     input_text="a case table (CSV, JSON or Excel .xlsx)", report="dxcore.records.report",
     datasets=("dxcore.datasets.heart_disease", "dxcore.datasets.ckd", "dxcore.datasets.golub"),
-    case_file=template_columns))
+    commands="dxcore.records.commands", case_file=template_columns))
 
 
 def match_model(columns: list[str], cards: list | None = None) -> str | None:
