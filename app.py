@@ -4,6 +4,7 @@ import streamlit as st
 
 from dxui.navigation import PAGES, WARM_UP_MODEL
 from dxui.server import (
+    IdleRelease,
     import_core,
     keep_uploads_in_memory,
     limit_malloc_arenas,
@@ -14,6 +15,14 @@ from dxui.server import (
 # Before any page can offer a file uploader or import the core (see dxui/server.py).
 keep_uploads_in_memory()
 limit_malloc_arenas()
+
+
+@st.cache_resource(show_spinner=False)
+def idle_release() -> IdleRelease:
+    """One per server process: the cached answers dropped once nobody has used the dashboard
+    for a while (see dxui/server.py)."""
+    return IdleRelease(st.cache_data.clear)
+
 
 # A favicon of its own: without one the browser tab shows the current page's Material icon,
 # which Streamlit's frontend fetches from fonts.gstatic.com (the icon font it bundles serves
@@ -34,5 +43,7 @@ finally:
     # A run's buffers (a decoded record, a batch of beats) are freed by now (see
     # dxui/server.py); also when the run was stopped or restarted by a newer one.
     release_free_memory()
+    idle_release().page_ran()
+idle_release().start()
 # The first model warms up once the first page has been shown (no-op from then on).
 warm_up_in_background(WARM_UP_MODEL)

@@ -29,6 +29,11 @@ well, which hands back what every arena holds free (15-35 ms, once the page is s
 lowest RSS grew by 8 MB a minute over one run's second half and 1,097 MB was left; it still
 grows, though (+21 MB a minute over the second half of a 20-minute run: README). A
 ``MALLOC_ARENA_MAX`` the user sets is left as it is; the README advises it for a ward server.
+Once no page has run for :data:`IDLE_BEFORE_RELEASE_S` (longer than Streamlit keeps a session
+whose browser has gone), :class:`IdleRelease` drops the cached answers, which would otherwise
+stay until their next lookup (``st.cache_data`` expires entries lazily), and trims again: a
+ward's server goes back to what its models take between clinics, not to what its busiest
+moment left (a page opened again then runs its model again, in about a second).
 
 The core, imported by one session at a time, and only by pages that run a model, each its
 own modality's part (the home page shows without it, and the chest X-ray page without
@@ -44,9 +49,11 @@ restart (``scripts/load_test.py`` found it).
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 from starlette.formparsers import MultiPartParser
@@ -141,3 +148,52 @@ def warm_up_in_background(model_id: str) -> None:
             pass
 
     threading.Thread(target=warm_up, name="dx-warm-up", daemon=True).start()
+
+
+# Past Streamlit's 120 s for a session whose browser has gone (``disconnectedSessionTTL``).
+IDLE_BEFORE_RELEASE_S = 180.0
+IDLE_CHECK_EVERY_S = 30.0
+
+
+class IdleRelease:
+    """Frees what the cached answers hold once no page has run for ``idle_s`` seconds:
+    ``clear`` (the dashboard's: ``st.cache_data.clear``), then the garbage collector and
+    :func:`release_free_memory`, once per idle spell. :meth:`page_ran` after every page run;
+    :meth:`check` now and then (:meth:`start`: every :data:`IDLE_CHECK_EVERY_S` in a daemon
+    thread)."""
+
+    def __init__(self, clear: Callable[[], None], idle_s: float = IDLE_BEFORE_RELEASE_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._clear = clear
+        self._idle_s = idle_s
+        self._clock = clock
+        self._last_run = clock()
+        self._released = False
+        self._started = threading.Event()
+
+    def page_ran(self) -> None:
+        self._last_run = self._clock()
+        self._released = False
+
+    def check(self) -> bool:
+        """Release if idle long enough and not yet released this spell; whether it did."""
+        if self._released or self._clock() - self._last_run < self._idle_s:
+            return False
+        self._released = True
+        self._clear()
+        gc.collect()
+        release_free_memory()
+        return True
+
+    def start(self) -> None:
+        """The checks in a daemon thread, once per instance (no-op from then on)."""
+        if self._started.is_set():
+            return
+        self._started.set()
+
+        def keep_checking() -> None:
+            while True:
+                time.sleep(IDLE_CHECK_EVERY_S)
+                self.check()
+
+        threading.Thread(target=keep_checking, name="dx-idle-release", daemon=True).start()

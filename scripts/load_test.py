@@ -228,11 +228,15 @@ async def sign_off(page, signer: str, turn: int, step_ms: float) -> str | None:
     """Sign off the answer on show as ``signer`` (a new session's reader: the name is asked):
     agree on even turns, override to the first other class with a reason on odd ones; the
     problem seen, or None once the page says it was signed off by ``signer``."""
-    again = page.get_by_text("Sign off again")  # signed before (the same file, another round)
-    if await again.count():
-        await again.first.click()
     form = page.locator('[data-testid="stForm"]').first
-    await form.get_by_role("textbox", name="Your name").fill(signer)
+    name = form.get_by_role("textbox", name="Your name")
+    again = page.get_by_text("Sign off again")  # signed before (the same file, another round)
+    # The section's elements arrive after the verdict: wait for the form or, when the answer
+    # was signed before, the collapsed expander that holds it (the first of them on the page).
+    await name.or_(again).first.wait_for()
+    if not await name.is_visible():
+        await again.first.click()
+    await name.fill(signer)
     if turn % 2:
         await form.get_by_text("Override to another class").click()
         await pick_first(page, form.locator('[data-testid="stSelectbox"]'))

@@ -78,3 +78,29 @@ def test_nothing_is_trimmed_off_linux(libc: RecordingLibc,
     monkeypatch.setattr(sys, "platform", "win32")
     assert not server.release_free_memory()
     assert libc.calls == []
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_cached_answers_are_dropped_once_per_idle_spell(libc: RecordingLibc) -> None:
+    clock, cleared = FakeClock(), []
+    release = server.IdleRelease(lambda: cleared.append(clock.now), idle_s=180, clock=clock)
+    clock.now = 179
+    assert not release.check()  # not idle long enough
+    clock.now = 181
+    assert release.check()
+    clock.now = 400
+    assert not release.check()  # released already this spell
+    release.page_ran()
+    clock.now = 500
+    assert not release.check()  # a page ran 100 s ago
+    clock.now = 581
+    assert release.check()
+    assert cleared == [181, 581]
+    assert libc.calls == [("malloc_trim", 0)] * 2
