@@ -31,7 +31,6 @@ from dxcore.errors import DxError
 if TYPE_CHECKING:  # the contract imports Keras: listing the cards needs neither
     from dxcore.contract import DxModel, Result
     from dxcore.formats import FileFormat
-    from dxcore.templates import TemplateColumn
 
 
 @dataclass(frozen=True)
@@ -79,9 +78,10 @@ class Modality:
     # ``python -m dxcore`` (and whose ``predict_options(model, args)``, if any, reads
     # the predict options it needs from files), imported only for one of them.
     commands: str = ""
-    # The columns of a model's case-file template, for a modality that reads tables of
-    # cases (dxcore.templates); None: its models have none.
-    case_file: Callable[[ModelCard], list[TemplateColumn]] | None = None
+    # The columns of a model's case-file template (dxcore.templates.TemplateColumn; not
+    # imported: the templates read the registry), for a modality that reads tables of
+    # cases; None: its models have none.
+    case_file: Callable[[ModelCard], list] | None = None
 
 
 _MODALITIES: dict[str, Modality] = {}
