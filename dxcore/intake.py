@@ -151,13 +151,26 @@ class Outcome:
         return self.case.model_id
 
 
+# Compatible names for the pages that still import them from here (issue 26: the image
+# formats are the image modality's, dxcore.images.formats), looked up when first used;
+# to go once no page imports them from this module.
+_COMPATIBLE = {"IMAGE_FORMATS": "dxcore.images.formats",
+               "image_extensions": "dxcore.images.formats",
+               "image_formats_text": "dxcore.images.formats"}
+
+
 def __getattr__(name: str) -> Any:
-    """``KINDS``, ``{modality: what the drop zone calls one of its inputs}``: a compatible
-    name for the pages that read it (:attr:`dxcore.registry.Modality.input_label`)."""
+    """``KINDS``, ``{modality: what the drop zone calls one of its inputs}``, a compatible
+    name for the pages that read it (:attr:`dxcore.registry.Modality.input_label`), and the
+    image formats' old names (:data:`_COMPATIBLE`)."""
     if name == "KINDS":
         from dxcore.registry import modalities
 
         return {key: registered.input_label for key, registered in modalities().items()}
+    if name in _COMPATIBLE:
+        from importlib import import_module
+
+        return getattr(import_module(_COMPATIBLE[name]), name)
     raise AttributeError(f"module 'dxcore.intake' has no attribute {name!r}")
 
 

@@ -317,3 +317,19 @@ def test_a_case_is_read_with_its_own_options(monkeypatch):
     outcomes = predict_cases(answered.cases, model_of=models.__getitem__, lead="MLII")
     assert [o.result for o in outcomes] == ["x.csv", "y.csv"]
     assert seen_options == [{"lead": "MLII", "fs": 250.0}, {"lead": "MLII"}]
+
+
+def test_the_old_names_of_moved_things_still_answer_until_the_pages_move():
+    """Compatible names (issue 26): the image formats were the intake's and the image and
+    ECG dataset loaders dxcore.datasets'; pages that still import them there get the
+    modality's own."""
+    from dxcore import datasets, images
+    from dxcore.ecg import mitdb
+    from dxcore.images import chest_xray
+    from dxcore.images.formats import image_formats_text
+
+    assert intake.image_formats_text is image_formats_text
+    assert intake.IMAGE_FORMATS is IMAGE_FORMATS
+    assert (datasets.chest_xray, datasets.mitdb) == (chest_xray, mitdb)
+    assert images.formats.image_extensions() == intake.image_extensions()
+    assert set(intake.KINDS) == set(modalities())

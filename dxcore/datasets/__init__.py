@@ -1,7 +1,12 @@
-"""Readers for the public datasets the shipped models are trained and tested on."""
+"""Readers for the public datasets the shipped models are trained and tested on: the
+shared plumbing (where the datasets are, a split by patient) and the case-record sets; the
+image and ECG sets are read by their modality (``dxcore.images.chest_xray``,
+``dxcore.images.adult_cxr``, ``dxcore.ecg.mitdb``)."""
 
 import os
+from importlib import import_module
 from pathlib import Path
+from types import ModuleType
 
 from dxcore.errors import DxError
 
@@ -36,3 +41,15 @@ def patient_half(patients, seed: int):
 
     order = np.random.default_rng(seed).permutation(np.unique(patients))
     return np.isin(patients, order[:len(order) // 2])
+
+
+# Compatible names for the pages that still import these loaders from here (issue 26: they
+# are their modality's), imported when first used; to go once no page does.
+_MOVED = {"chest_xray": "dxcore.images.chest_xray", "adult_cxr": "dxcore.images.adult_cxr",
+          "mitdb": "dxcore.ecg.mitdb"}
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _MOVED:
+        return import_module(_MOVED[name])
+    raise AttributeError(f"module 'dxcore.datasets' has no attribute {name!r}")
