@@ -38,14 +38,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dxcore.calibration import bias_corrected_probabilities, fit_bias_corrected_temperature
-from dxcore.cards import ModelCard, sha256_of, write_json
+from dxcore.card_writing import write_json
+from dxcore.cards import ModelCard, sha256_of
 from dxcore.conformal import DEFAULT_COVERAGE, label_shift_sets
 from dxcore.errors import DxError
 from dxcore.label_shift import RESAMPLES, SitePrior, estimated_prior, reweight
 
 if TYPE_CHECKING:
-    from dxcore.contract import Result
     from dxcore.predictions import Predictions
+    from dxcore.results import Result
 
 CASES_FILE = "label_shift_cases.json"
 

@@ -4,7 +4,8 @@ After Mitchell M et al., "Model Cards for Model Reporting", FAT* 2019, with the 
 MONAI bundle metadata and Hugging Face model cards. A card is the JSON file
 ``saved_models/<id>/card.json`` in the versioned format ``schema_version`` 2.0, described by
 the JSON Schema ``dxcore/card_schema.json`` and validated whenever a card is read or
-written. Its parts:
+written (writing, which only training and the commands that add to a card do, is
+:mod:`dxcore.card_writing`). Its parts:
 
 - documentation for people: ``name``, ``task``, ``intended_use``, ``limitations``,
   ``methods`` (how the input is read and the parameters were chosen, in words), the
@@ -15,7 +16,9 @@ written. Its parts:
   input side or record fields, imputation, atypicality quantiles, explainer layer). Code
   reads them only through :class:`ModelCard`'s accessors;
 - ``interface``: the network's inputs and outputs (name, dtype, shape, value range,
-  channels), checked against the loaded network by :func:`verify_interface`;
+  channels), checked against the network by :func:`verify_interface`; the layer the
+  saliency maps read (``runtime.explainer_layer``) is checked to exist whenever the network
+  loads (:func:`verify_explainer_layer`);
 - ``weights_sha256``, which pins the weights file, so that a swapped or damaged weights
   file is refused instead of silently used. A long record field list lives in its own file
   beside the card (``runtime.input.fields_file``, pinned by its SHA-256 too), a per-epoch
@@ -54,8 +57,6 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = "2.0"
 CARD_FILE = "card.json"
-FIELDS_FILE = "fields.json"
-TRAINING_LOG_FILE = "training_log.json"
 SCHEMA_FILE = Path(__file__).with_name("card_schema.json")
 # Documentation and runtime sections every card has (the schema's top-level "required").
 REQUIRED_FIELDS = (
@@ -65,8 +66,6 @@ REQUIRED_FIELDS = (
 )
 # How the schema's patterns for the files a card names begin: no path separator.
 _FILE_NAME_PATTERN = "^[^/\\\\]+"
-# Record models with more fields than this keep them in FIELDS_FILE, not in the card.
-INLINE_FIELDS_MAX = 100
 
 
 def named_files(fields: dict[str, Any]) -> list[tuple[str, str]]:
@@ -208,7 +207,7 @@ def validate_card(fields: Any, where: Path | str = "") -> None:
 
 
 @cache
-def _fields_file_content(path: Path, sha256: str, what: str) -> list[dict[str, Any]]:
+def fields_file_content(path: Path, sha256: str, what: str) -> list[dict[str, Any]]:
     """A field-list file's entries, validated; once per content (``sha256``)."""
     try:
         content = json.loads(path.read_text())
@@ -343,7 +342,7 @@ class ModelCard:
     def _read_fields_file(self, name: str, sha256: str | None) -> list[dict[str, Any]]:
         path = self.verified_file(name, sha256, "runtime.input.fields_file", "The field list")
         what = f"The field list of model '{self.id}' ({path})"
-        return copy.deepcopy(_fields_file_content(path, sha256, what))
+        return copy.deepcopy(fields_file_content(path, sha256, what))
 
     @property
     def threshold(self) -> float | None:
@@ -496,7 +495,7 @@ class ModelCard:
 
 
 # --- the interface -----------------------------------------------------------------------
-def _network_io(network: keras.Model) -> tuple[list[tuple[str, str, list]],
+def network_io(network: keras.Model) -> tuple[list[tuple[str, str, list]],
                                                list[tuple[str, str, list]]]:
     """(name, dtype, shape) of each input, in order, and of each output, by the names the
     project uses (``network.output_names``: dict keys, or the last layer's name)."""
@@ -510,30 +509,13 @@ def _network_io(network: keras.Model) -> tuple[list[tuple[str, str, list]],
     return inputs, outputs
 
 
-def interface_of(network: keras.Model, inputs: dict[str, dict] | None = None,
-                 outputs: dict[str, dict] | None = None) -> dict[str, Any]:
-    """A card's ``interface`` read off ``network``; ``inputs`` adds each named input's
-    ``range``, ``channels`` and ``description`` (both null unless given), ``outputs`` each
-    output's ``description``. The ``logits`` output comes first."""
-    found_inputs, found_outputs = _network_io(network)
-    inputs, outputs = inputs or {}, outputs or {}
-    found_outputs.sort(key=lambda item: item[0] != "logits")
-    return {
-        "inputs": [{"name": name, "dtype": dtype, "shape": shape,
-                    "range": None, "channels": None, **inputs.get(name, {})}
-                   for name, dtype, shape in found_inputs],
-        "outputs": [{"name": name, "dtype": dtype, "shape": shape, **outputs.get(name, {})}
-                    for name, dtype, shape in found_outputs],
-    }
-
-
 def verify_interface(card: ModelCard, network: keras.Model) -> None:
     """Raise one :class:`DxError` listing every difference between the card's
     ``interface`` and ``network``: the inputs' names, dtypes and shapes in order (and that
     named channels match the last axis), the outputs' by name (after MONAI's
     ``verify_net_in_out``)."""
     stated = card.interface
-    inputs, outputs = _network_io(network)
+    inputs, outputs = network_io(network)
     problems = []
     if len(inputs) != len(stated["inputs"]):
         problems.append(f"the network has {len(inputs)} inputs, the card "
@@ -564,7 +546,22 @@ def verify_interface(card: ModelCard, network: keras.Model) -> None:
                       f"interface: {'; '.join(problems)}.")
 
 
-# --- reading and writing -----------------------------------------------------------------
+def verify_explainer_layer(card: ModelCard, network: keras.Model) -> None:
+    """Refuse a network without the layer the card's ``runtime.explainer_layer`` names (the
+    layer Grad-CAM and the other saliency maps read), with one :class:`DxError` naming the
+    field: when the network loads, not when a clinician first asks for an explanation. A
+    card that names no layer (a record model's) has nothing to check."""
+    if "explainer_layer" not in card.runtime:
+        return
+    try:
+        network.get_layer(card.explainer_layer)
+    except ValueError:  # Keras's answer for a name no layer has
+        raise DxError(f"The model card of '{card.id}' is not valid: field "
+                      f"'runtime.explainer_layer': the network has no layer named "
+                      f"{card.explainer_layer!r}; the model was not loaded.") from None
+
+
+# --- reading -----------------------------------------------------------------------------
 def read_card(path: Path) -> ModelCard:
     """The card at ``path``, validated; one :class:`DxError` naming the field otherwise."""
     try:
@@ -573,89 +570,3 @@ def read_card(path: Path) -> ModelCard:
         raise DxError(f"The model card {path} cannot be read: {error}") from error
     validate_card(fields, path)
     return ModelCard(fields, path.parent)
-
-
-def training_software() -> dict[str, str]:
-    """The versions of Python, TensorFlow, Keras and NumPy running now (for a new card)."""
-    import platform
-
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": np.__version__,
-            "source": "recorded by the training run"}
-
-
-def strict_json(content: Any, indent: int) -> str:
-    """JSON without NaN or infinity, which are not JSON: an undefined figure (the PPV of a
-    class never predicted) is written as null.
-
-    >>> strict_json({"ppv": float("nan"), "n": [1.5, float("inf")]}, indent=None)
-    '{"ppv": null, "n": [1.5, null]}'
-    """
-    def finite(value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: finite(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [finite(v) for v in value]
-        return value
-
-    return json.dumps(finite(content), indent=indent, allow_nan=False)
-
-
-def write_json(folder: Path, name: str, content: Any) -> str:
-    """Write a file that a card names (a field list, a training log) beside it; returns
-    ``name``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(strict_json(content, indent=1) + "\n")
-    return name
-
-
-def write_card(fields: dict[str, Any], folder: Path) -> ModelCard:
-    """Stamp the format version and the SHA-256 of the weights (and of a field-list file)
-    into ``fields``, validate, and write the card beside the weights. ``fields`` itself is
-    left alone."""
-    fields = copy.deepcopy(fields)
-    fields["schema_version"] = SCHEMA_VERSION
-    fields["weights_sha256"] = sha256_of(folder / fields["weights_file"])
-    spec = (fields.get("runtime") or {}).get("input") or {}
-    if "fields_file" in spec:
-        path = folder / spec["fields_file"]
-        spec["fields_sha256"] = sha256_of(path)
-        _fields_file_content(path, spec["fields_sha256"], f"The field list {path}")
-    validate_card(fields, folder / CARD_FILE)
-    order = list(card_schema()["properties"])  # the schema's order: every card alike
-    fields = dict(sorted(fields.items(), key=lambda item: order.index(item[0])))
-    (folder / CARD_FILE).write_text(strict_json(fields, indent=2) + "\n")
-    return read_card(folder / CARD_FILE)
-
-
-def save_weights_file(network: keras.Model, path: Path) -> None:
-    """Save ``network`` as a card's weights file: architecture and weights, without the
-    optimizer state a compiled network carries (inference loads with ``compile=False`` and
-    never reads it; for AdamW it is two more copies of every weight). The network is saved,
-    reloaded uncompiled and saved again, so new and re-saved shipped files come out alike."""
-    import tempfile
-
-    import keras
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch:
-        full = Path(scratch) / "compiled.keras"
-        network.save(full)
-        keras.saving.load_model(full, compile=False, safe_mode=True).save(path)
-
-
-def earlier_test_evaluations(model_id: str, out_dir: Path) -> list[dict]:
-    """Every test measurement made so far of ``model_id`` (by the card in ``out_dir``, else
-    by the shipped one): a retrained card keeps counting them."""
-    from dxcore.registry import models_dir
-
-    for folder in (out_dir, models_dir() / model_id):
-        if (folder / CARD_FILE).is_file():
-            return json.loads((folder / CARD_FILE).read_text()).get("test_evaluations", [])
-    return []

@@ -114,7 +114,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from dxcore.cards import earlier_test_evaluations, training_software, write_card
+    from dxcore.card_writing import earlier_test_evaluations, training_software, write_card
     from dxcore.evaluation import (
         evaluate_and_store,
         fit_domain_guard,
@@ -122,7 +122,8 @@ def _train(args: argparse.Namespace) -> int:
         fit_population_guard,
         fit_prediction_sets,
     )
-    from dxcore.registry import get_model, models_dir, recipe_for
+    from dxcore.paths import models_dir
+    from dxcore.registry import get_model, recipe_for
 
     out_dir = Path(args.out) if args.out else models_dir() / args.model_id
     options = {} if args.epochs is None else {"epochs": args.epochs}  # else the recipe's

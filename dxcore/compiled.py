@@ -85,8 +85,8 @@ def export_compiled(network: keras.Model, folder: Path, probe: np.ndarray,
     and return the card's ``runtime.compiled``: the largest absolute difference between
     its outputs and the network's on ``probe`` (network inputs), or :class:`ValueError` when
     it is not within 1e-4 of the largest output."""
+    from dxcore.batching import batched_outputs
     from dxcore.cards import sha256_of
-    from dxcore.contract import batched_outputs
 
     path = folder / COMPILED_FILE
     network.export(str(path), format="litert", verbose=False)

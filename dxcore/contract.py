@@ -8,6 +8,9 @@ A modality subclasses :class:`DxModel` and overrides :meth:`DxModel.read`,
 :meth:`DxModel.preprocess` and :meth:`DxModel.describe` (the typed child of the result:
 an image's facts, a record's beats and summary, a table's rows); everything else, the
 explanations (:meth:`DxModel.explain`, through :mod:`dxcore.explain`) included, is shared.
+The result and the decision rule are :mod:`dxcore.results`'s (the modules that read a
+result without running a model need only that one), the batched pass
+:mod:`dxcore.batching`'s.
 
 An input that cannot be read without something only the user knows (an ECG CSV's sampling
 rate) says so through :meth:`DxModel.options_needed`, from the modality's
@@ -27,14 +30,17 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from dxcore.batching import Batch, batch_size_of, batched_outputs
 from dxcore.calibration import calibrated_probabilities
-from dxcore.cards import ModelCard, sha256_of
+from dxcore.cards import ModelCard, sha256_of, verify_explainer_layer
 from dxcore.conformal import ConformalSets
 from dxcore.errors import DxError
+from dxcore.explain import get_explainer
+from dxcore.results import DecisionRule, Detail, Result
 
 if TYPE_CHECKING:  # the core imports Keras (and TensorFlow) only where a network is loaded
     import keras
@@ -45,9 +51,6 @@ if TYPE_CHECKING:  # the core imports Keras (and TensorFlow) only where a networ
     from dxcore.label_shift import SitePrior
     from dxcore.labels import Identity
 
-# A network input: one array, or one array per input of a multi-input network; the first
-# axis is always the batch.
-Batch = np.ndarray | list[np.ndarray]
 # What ``read`` accepts: a path, the bytes of one file, ``{file name: bytes}`` for an
 # upload of one or more files that belong together, or an already decoded input.
 Source = str | Path | bytes | dict[str, bytes] | Any
@@ -66,141 +69,6 @@ class AskedOption:
     help: str = ""
 
 
-def batch_size_of(x: Batch) -> int:
-    return len(x[0]) if isinstance(x, list) else len(x)
-
-
-def take(x: Batch, index: slice | np.ndarray) -> Batch:
-    """Rows ``index`` of every input."""
-    return [part[index] for part in x] if isinstance(x, list) else x[index]
-
-
-def batched_outputs(network: keras.Model | CompiledNetwork, x: Batch,
-                    batch_size: int) -> dict[str, np.ndarray]:
-    """The network's outputs in inference mode, batch by batch, without ``model.predict``'s
-    per-call overhead. Always a dict: a single-output network's output is ``"logits"``.
-    Every forward pass of the project (prediction, training, evaluation) goes through here.
-    """
-    if batch_size_of(x) == 0:
-        return empty_outputs(network)
-    parts: list[dict[str, np.ndarray]] = []
-    for start in range(0, batch_size_of(x), batch_size):
-        out = network(take(x, slice(start, start + batch_size)), training=False)
-        parts.append({k: np.asarray(v) for k, v in out.items()} if isinstance(out, dict)
-                     else {"logits": np.asarray(out)})
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def empty_outputs(network: keras.Model | CompiledNetwork) -> dict[str, np.ndarray]:
-    """The outputs of an empty batch, shaped from the network's declared outputs.
-
-    The network is never called on an empty batch: oneDNN on CPUs with AVX-512 and AMX
-    fails inside a batch normalisation given zero rows (seen with the ECG network)."""
-    declared = network.output_shapes() if hasattr(network, "output_shapes") else network.output
-    if not isinstance(declared, dict):
-        declared = {"logits": declared}
-    return {name: np.zeros((0, *tuple(getattr(shape, "shape", shape))[1:]), np.float32)
-            for name, shape in declared.items()}
-
-
-@dataclass(frozen=True)
-class DecisionRule:
-    """The card's decision rule, applied in one place for every model.
-
-    - ``threshold``: the ``positive_class`` when its probability reaches ``threshold``,
-      else the most probable other class (binary models);
-    - ``log_offsets``: the highest log-probability plus the class's offset; a class with no
-      offset is never returned (the ECG model's F class).
-
-    Example:
-        >>> rule = DecisionRule(["NORMAL", "PNEUMONIA"], positive_class="PNEUMONIA",
-        ...                     threshold=0.3)
-        >>> rule.decide(np.array([[0.75, 0.25], [0.6, 0.4]])).tolist()
-        ['NORMAL', 'PNEUMONIA']
-    """
-
-    class_names: list[str]
-    positive_class: str | None = None
-    threshold: float | None = None
-    log_offsets: dict[str, float] | None = None
-
-    @classmethod
-    def from_card(cls, card: ModelCard) -> DecisionRule:
-        if card.log_offsets is not None:
-            return cls(card.class_names, log_offsets=dict(card.log_offsets))
-        return cls(card.class_names, card.positive_class, card.threshold)
-
-    def decide(self, probabilities: np.ndarray) -> np.ndarray:
-        names = np.asarray(self.class_names)
-        if self.log_offsets is not None:
-            shift = np.array([self.log_offsets.get(n, -np.inf) for n in self.class_names])
-            return names[np.argmax(np.log(np.clip(probabilities, 1e-12, 1.0)) + shift, axis=1)]
-        positive = self.class_names.index(self.positive_class)
-        others = np.where(np.arange(len(names)) == positive, -np.inf, probabilities)
-        decided = np.where(probabilities[:, positive] >= self.threshold, positive,
-                           np.argmax(others, axis=1))
-        return names[decided]
-
-    def moved(self, scale: float, shift: np.ndarray) -> DecisionRule:
-        """The rule that gives the same decisions on probabilities transformed as
-        ``log p' = scale * log p + shift`` (less a constant per item; ``scale > 0``): a
-        threshold moved along the log-odds, offsets ``scale * offset - shift``. Answers
-        adapted to a site's prior (:mod:`dxcore.adaptation`) keep their decisions so.
-
-        >>> rule = DecisionRule(["NORMAL", "PNEUMONIA"], positive_class="PNEUMONIA",
-        ...                     threshold=0.5)
-        >>> round(rule.moved(1.0, np.log([0.5, 2.0])).threshold, 3)  # odds x 4
-        0.8
-        """
-        shift = np.asarray(shift, float)
-        if self.log_offsets is not None:
-            index = {name: k for k, name in enumerate(self.class_names)}
-            return DecisionRule(self.class_names, log_offsets={
-                name: float(scale * offset - shift[index[name]])
-                for name, offset in self.log_offsets.items()})
-        if len(self.class_names) != 2:
-            raise DxError("A threshold rule over more than two classes cannot be moved with "
-                          "the probabilities; this model's answers cannot be adapted.")
-        positive = self.class_names.index(self.positive_class)
-        if self.threshold in (0.0, 1.0):
-            return self
-        log_odds = (scale * np.log(self.threshold / (1 - self.threshold))
-                    + shift[positive] - shift[1 - positive])
-        return DecisionRule(self.class_names, self.positive_class,
-                            float(1 / (1 + np.exp(-log_odds))))
-
-    @property
-    def returned(self) -> list[str]:
-        """The classes the rule can return (under offsets, those with one)."""
-        if self.log_offsets is None:
-            return list(self.class_names)
-        return [name for name in self.class_names if name in self.log_offsets]
-
-    @property
-    def never_returned(self) -> list[str]:
-        """The classes the rule never returns (those without a log-probability offset)."""
-        returned = self.returned
-        return [name for name in self.class_names if name not in returned]
-
-    def shown_probability(self, probabilities: np.ndarray, decisions: np.ndarray) -> np.ndarray:
-        """Each item's probability of its decision, with the classes the rule never returns
-        counted in it: the decided class stands for them too, so what is shown is
-        P(decision or a never-returned class), which under a plain argmax is the largest of
-        the shown probabilities (a beat 0.97 F, 0.02 N reads N at 0.99, "N or F"). NaN for an item
-        decided outside the classes (an ECG's unclassifiable Q).
-
-        >>> rule = DecisionRule(["N", "S", "V", "F"], log_offsets={"N": 0, "S": 0, "V": 0})
-        >>> p = np.array([[0.02, 0.0, 0.01, 0.97], [0.7, 0.1, 0.2, 0.0]])
-        >>> rule.shown_probability(p, np.array(["N", "Q"])).round(2).tolist()
-        [0.99, nan]
-        """
-        names = np.asarray(self.class_names)
-        matches = np.asarray(decisions)[:, None] == names
-        folded = np.isin(names, self.never_returned)
-        chosen = (np.asarray(probabilities) * (matches | folded)).sum(axis=1)
-        return np.where(matches.any(axis=1), chosen, np.nan)
-
-
 @dataclass
 class Prepared:
     """What :meth:`DxModel.preprocess` hands on: the network input and the decoded input
@@ -210,94 +78,6 @@ class Prepared:
     decoded: Any
     context: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-class Detail(Protocol):
-    """A modality's typed child of :class:`Result`."""
-
-    def as_json(self, result: Result, explanations: dict[int, Explanation]) -> list[dict]:
-        """The JSON objects of the result (one per image, record or table row)."""
-
-    def text(self, result: Result) -> list[str]:
-        """The same in plain lines for a terminal."""
-
-
-@dataclass
-class Result:
-    """The outcome of one input, for every modality: one item per image, beat or valid
-    table row, each with its calibrated probabilities and decision under ``rule``;
-    ``detail`` holds the modality's own view (beats and summary, table rows, image facts)."""
-
-    model_id: str
-    rule: DecisionRule
-    probabilities: np.ndarray  # (items, classes), calibrated
-    decisions: np.ndarray      # (items,) class names
-    outputs: dict[str, np.ndarray]  # the network's raw outputs (logits, ...)
-    model_input: Batch         # what the network read, one row per item
-    detail: Detail
-    notes: list[str] = field(default_factory=list)
-    # Each item's conformal prediction set (its decision included), at ``coverage``; None
-    # for a model whose card has no conformal calibration.
-    prediction_sets: list[list[str]] | None = None
-    coverage: float | None = None
-    # The site prior the answers were adapted to (DxModel.adapt); then ``probabilities``,
-    # ``rule`` and ``prediction_sets`` are adapted and these are the model's own.
-    site_prior: SitePrior | None = None
-    unadapted_probabilities: np.ndarray | None = None
-
-    @property
-    def class_names(self) -> list[str]:
-        return self.rule.class_names
-
-    def __len__(self) -> int:
-        return len(self.decisions)
-
-    def probabilities_of(self, item: int, decimals: int = 6) -> dict[str, float]:
-        return {name: round(float(p), decimals)
-                for name, p in zip(self.class_names, self.probabilities[item], strict=True)}
-
-    def set_of(self, item: int) -> list[str]:
-        """Item ``item``'s prediction set (just its decision without conformal sets)."""
-        if self.prediction_sets is None:
-            return [str(self.decisions[item])]
-        return self.prediction_sets[item]
-
-    def uncertain(self, item: int) -> bool:
-        """Whether item ``item``'s prediction set holds more than its decision."""
-        return len(self.set_of(item)) > 1
-
-    def set_json(self, item: int) -> dict[str, Any]:
-        """``{"prediction_set": [...], "coverage": 0.9}`` for a JSON line (empty without
-        conformal sets)."""
-        if self.prediction_sets is None:
-            return {}
-        return {"prediction_set": self.prediction_sets[item], "coverage": self.coverage}
-
-    def adaptation_json(self, item: int, decimals: int = 6) -> dict[str, Any]:
-        """``{"site_prior": {"shares": {...}, "source": ...}, "unadapted_probabilities":
-        {...}}`` for a JSON line of an adapted result (the prior alone when it left the
-        answers as they were; empty when the result was not adapted)."""
-        if self.site_prior is None:
-            return {}
-        prior = self.site_prior.as_json()
-        line: dict[str, Any] = {"site_prior": {"shares": prior["shares"],
-                                               "source": prior["source"]}}
-        if self.unadapted_probabilities is not None:
-            line["unadapted_probabilities"] = {
-                name: round(float(p), decimals) for name, p in
-                zip(self.class_names, self.unadapted_probabilities[item], strict=True)}
-        return line
-
-    def input_of(self, item: int) -> Batch:
-        """Item ``item``'s network input as a batch of one (what an explainer reads)."""
-        return take(self.model_input, slice(item, item + 1))
-
-    def as_json(self, explanations: dict[int, Explanation] | None = None) -> list[dict]:
-        """JSON-ready objects, one per image, record or table row; ``explanations`` by item."""
-        return self.detail.as_json(self, explanations or {})
-
-    def text(self) -> list[str]:
-        return self.detail.text(self)
 
 
 def is_upload(source: Any) -> bool:
@@ -324,11 +104,12 @@ def read_path(path: str | Path) -> bytes:
 def load_network(card: ModelCard) -> keras.Model:
     """The card's network, loaded in Keras safe mode (no Python code in the file runs: no
     Lambda layer, no external SavedModel, no function named by the config); one
-    :class:`DxError` for a file that safe mode refuses or Keras cannot read."""
+    :class:`DxError` for a file that safe mode refuses or Keras cannot read, or for a
+    network without the layer the card's explainers read (:func:`verify_explainer_layer`)."""
     import keras
 
     try:
-        return keras.saving.load_model(card.weights_path, compile=False, safe_mode=True)
+        network = keras.saving.load_model(card.weights_path, compile=False, safe_mode=True)
     except Exception as error:  # Keras's deserializer raises many types for a bad file
         what = f"The model file of '{card.id}' ({card.weights_path.name})"
         if "safe_mode" in str(error):  # Keras names the switch it refused to flip
@@ -336,6 +117,8 @@ def load_network(card: ModelCard) -> keras.Model:
                           "was not loaded.") from error
         raise DxError(f"{what} is not a model this version of dxcore can read; it was not "
                       "loaded.") from error
+    verify_explainer_layer(card, network)
+    return network
 
 
 class DxModel:
@@ -558,15 +341,11 @@ class DxModel:
                 class_name: str | None = None) -> Explanation:
         """Why item ``item`` got its decision (or ``class_name``), by ``method`` among the
         modality's explainers (:func:`dxcore.explain.explainers_for`)."""
-        from dxcore.explain import get_explainer
-
         return get_explainer(self.modality, method)(self, result, [item], class_name)[0]
 
     def explain_all(self, result: Result, method: str,
                     items: list[int] | None = None) -> dict[int, Explanation]:
         """Explanations of ``items`` (default :meth:`explained_items`), in one batched call."""
-        from dxcore.explain import get_explainer
-
         chosen = self.explained_items(result) if items is None else items
         if not chosen:
             return {}

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dxcore.cards import CARD_FILE, ModelCard, sha256_of, write_card, write_json
+from dxcore.card_writing import write_card, write_json
+from dxcore.cards import CARD_FILE, ModelCard, sha256_of
 from dxcore.conformal import DEFAULT_COVERAGE, ConformalSets, coverage_report
 from dxcore.contract import DxModel
 from dxcore.errors import DxError
@@ -165,7 +166,7 @@ def _rewrite_card(card: ModelCard, runtime: dict, methods: dict) -> ModelCard:
 
 def _changed_card(card: ModelCard, change: Callable[[dict], None]) -> ModelCard:
     """Read the card's file, apply ``change`` to its fields, validate and write it back
-    (:func:`dxcore.cards.write_card`); loaded models are forgotten, as they hold the old
+    (:func:`dxcore.card_writing.write_card`); loaded models are forgotten, as they hold the old
     card."""
     fields = json.loads((card.folder / CARD_FILE).read_text())
     change(fields)

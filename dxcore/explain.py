@@ -12,6 +12,11 @@ gradients) are kept as they are. Each method carries its reading aids for people
 methods with :func:`register_explainer`; a model finds them with :func:`get_explainer`
 and its typed detail (:meth:`DxModel.describe_explanation`).
 
+The contract (:mod:`dxcore.contract`) finds its explainers here, so this module reads a
+model and its result through :class:`ExplainedModel` and :class:`ExplainedResult`, what an
+explainer reads of a :class:`~dxcore.contract.DxModel` and its
+:class:`~dxcore.results.Result`, rather than importing the contract back.
+
 Example:
     >>> class Ones(Explainer):
     ...     label = "ones"
@@ -26,17 +31,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from dxcore.contract import take
+from dxcore.batching import Batch, take
 from dxcore.errors import DxError
+from dxcore.registration import check_unclaimed
 
 if TYPE_CHECKING:
     import keras
 
-    from dxcore.contract import Batch, DxModel, Result
+    from dxcore.cards import ModelCard
 
 # A saliency map whose values span less than this before the per-item rescaling carries
 # almost no signal. tf-keras-vis already rescales its maps to [0, 1] as
@@ -119,6 +125,33 @@ class Explanation:
             save(folder, stem, self.method)
 
 
+class ExplainedResult(Protocol):
+    """What an explainer reads of a result (a :class:`dxcore.results.Result`): its classes,
+    its items' decisions and the network input of each item."""
+
+    decisions: np.ndarray
+    model_input: Batch
+
+    @property
+    def class_names(self) -> list[str]: ...
+
+    def __len__(self) -> int: ...
+
+
+class ExplainedModel(Protocol):
+    """What an explainer reads of a model (a :class:`dxcore.contract.DxModel`): its modality
+    (whose registered methods name the explanation), its card (the layer saliency maps
+    read), its Keras network, and its reading of an explanation."""
+
+    modality: str
+    card: ModelCard
+
+    @property
+    def network(self) -> keras.Model: ...
+
+    def describe_explanation(self, result: Any, explanation: Explanation) -> Any: ...
+
+
 class Explainer:
     """Shared flow: the class of each item (its decision unless ``class_name``), the raw
     attributions of the whole batch in one call, the modality's detail per item."""
@@ -127,7 +160,7 @@ class Explainer:
     reference = ""  # the paper
     how_to_read = ""  # what the map or bars show, for a clinician, in two or three sentences
 
-    def __call__(self, model: DxModel, result: Result, items: list[int],
+    def __call__(self, model: ExplainedModel, result: ExplainedResult, items: list[int],
                  class_name: str | None = None, network: keras.Model | None = None
                  ) -> list[Explanation]:
         names = result.class_names
@@ -150,17 +183,17 @@ class Explainer:
             explanations.append(explanation)
         return explanations
 
-    def attribute(self, model: DxModel, network: keras.Model, x: Batch,
+    def attribute(self, model: ExplainedModel, network: keras.Model, x: Batch,
                   class_indices: np.ndarray) -> np.ndarray:
         """One attribution per item of ``x`` for its class, stacked on the first axis."""
         raise NotImplementedError
 
-    def attribute_with_signal(self, model: DxModel, network: keras.Model, x: Batch,
+    def attribute_with_signal(self, model: ExplainedModel, network: keras.Model, x: Batch,
                               class_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """:meth:`attribute` and each item's signal (None here: not a rescaled map)."""
         return self.attribute(model, network, x, class_indices), None
 
-    def default_class(self, model: DxModel, result: Result, item: int) -> str:
+    def default_class(self, model: ExplainedModel, result: ExplainedResult, item: int) -> str:
         """The class explained when none is asked for: the item's decision."""
         return str(result.decisions[item])
 
@@ -197,9 +230,14 @@ _DEFAULTS: dict[str, str] = {}
 
 
 def register_explainer(modality: str, name: str, explainer: Explainer,
-                       default: bool = False) -> None:
-    """Make ``explainer`` the method ``name`` of ``modality``'s models."""
+                       default: bool = False, replace: bool = False) -> None:
+    """Make ``explainer`` the method ``name`` of ``modality``'s models; a method name that
+    an explainer of another class holds already is refused (:mod:`dxcore.registration`),
+    unless ``replace``."""
     methods = _EXPLAINERS.setdefault(modality, {})
+    held = methods.get(name)
+    check_unclaimed(f"explanation method '{name}' of the modality '{modality}'",
+                    None if held is None else type(held), type(explainer), replace)
     methods[name] = explainer
     if default or modality not in _DEFAULTS:
         _DEFAULTS[modality] = name

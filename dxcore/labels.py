@@ -29,12 +29,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from dxcore.errors import DxError
-
-if TYPE_CHECKING:
-    from dxcore.contract import DxModel
 
 # A cell or a header value may hold anything: a label is one line of at most this many
 # characters (an accession number is 16, an MRN rarely over 20).
@@ -118,7 +115,15 @@ class InputLabels:
                                   if identity.patient is not None))
 
 
-def input_labels(model: DxModel, name: str, files: dict[str, bytes]) -> InputLabels:
+class StatesIdentities(Protocol):
+    """A model as :func:`input_labels` reads it (a :class:`dxcore.contract.DxModel`, whose
+    ``identities`` returns this module's :class:`Identity`: a protocol, so that this module
+    does not import the contract back)."""
+
+    def identities(self, files: dict[str, bytes]) -> list[Identity]: ...
+
+
+def input_labels(model: StatesIdentities, name: str, files: dict[str, bytes]) -> InputLabels:
     """The labels of an input ``name`` that ``model`` reads; an input the hook cannot read
     is labelled by its name (its model's answer says why it could not be read)."""
     try:

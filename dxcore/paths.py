@@ -1,5 +1,6 @@
 """Where the dashboard keeps its own files: a path an environment variable names, ``off``
-for none, else a default under the user's XDG folders.
+for none, else a default under the user's XDG folders; and where the models are
+(:func:`models_dir`).
 
 Example:
     >>> import os
@@ -16,6 +17,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from dxcore.datasets import PROJECT_ROOT
+
 OFF = "off"
 
 
@@ -30,3 +33,8 @@ def configured(env: str, default: Path) -> Path | None:
 def xdg_folder(kind: str, fallback: str) -> Path:
     """The dashboard's folder under ``$XDG_<kind>_HOME`` (else ``~/<fallback>``)."""
     return Path(os.environ.get(f"XDG_{kind}_HOME") or Path.home() / fallback) / "dx-dashboard"
+
+
+def models_dir() -> Path:
+    """``$DX_MODELS_DIR`` if set, else the repository's ``saved_models/``."""
+    return Path(os.environ.get("DX_MODELS_DIR") or PROJECT_ROOT / "saved_models")

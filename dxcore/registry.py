@@ -6,6 +6,12 @@ Every ``saved_models/*/card.json`` is one model; its ``modality`` names the
 recipes that train its models; this module imports only the built-in ones, by name, the
 first time a modality is needed (:data:`BUILT_IN`).
 
+A name is registered once (:mod:`dxcore.registration`): a second modality under a name
+already taken is refused with a :class:`DxError`, unless it is the same registration made
+again (its package imported a second time) or ``replace=True`` says so.
+
+A recipe is a module that follows :class:`Recipe`, checked by :func:`check_recipe`.
+
 Example::
 
     from dxcore.registry import list_cards
@@ -15,31 +21,138 @@ Example::
 
 from __future__ import annotations
 
-import os
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dxcore.cards import CARD_FILE, ModelCard, read_card
-from dxcore.datasets import PROJECT_ROOT
 from dxcore.errors import DxError
+from dxcore.paths import models_dir
+from dxcore.registration import check_unclaimed
 
 if TYPE_CHECKING:  # the contract imports Keras: listing the cards needs neither
     from dxcore.contract import DxModel, Result
     from dxcore.formats import FileFormat
 
 
+@runtime_checkable
+class Recipe(Protocol):
+    """The training and evaluation recipe of a model: a module (named in its modality's
+    :attr:`Modality.recipes`) with
+
+    - ``TARGETS``: ``{metric: {"at_least" | "at_most": bound}}``, the test-split figures the
+      model is built to reach (written into its card);
+    - ``train(out_dir, data=None, epochs=..., seed=0)``: trains, saves the weights in
+      ``out_dir`` and returns the card's fields;
+    - ``evaluate(model, data=None, resamples=2000)``: the test metrics.
+
+    and optionally the hooks of :data:`RECIPE_HOOKS`, each called as it states: a recipe
+    with ``test_predictions`` (and ``calibration_predictions``) takes them in
+    ``evaluate(..., cases=...)``, so that the test split goes through the network once; a
+    recipe whose metrics need their own layout gives ``table(metrics)``.
+    :func:`check_recipe` checks a recipe against all of it."""
+
+    TARGETS: dict[str, dict[str, float]]
+
+    def train(self, out_dir: Path, data: str | None = None, epochs: int | None = None,
+              seed: int = 0) -> dict[str, Any]: ...
+
+    def evaluate(self, model: DxModel, data: str | None = None,
+                 resamples: int = 2000) -> dict[str, Any]: ...
+
+
+# How the project calls each part of a recipe: positional arguments, then keywords. The
+# optional hooks: the split a page or test reads cases from, the test and calibration
+# cases (dxcore.predictions.Predictions), decisions that read more than each case's
+# probabilities, prediction sets calibrated the recipe's own way, the guards' fitting and
+# measurement, and a table of the metrics.
+RECIPE_CALLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "train": (("out_dir",), ("data", "epochs", "seed")),
+    "evaluate": (("model", "data", "resamples"), ()),
+}
+RECIPE_HOOKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "split": (("data",), ()),
+    "test_predictions": (("model", "data"), ()),
+    "calibration_predictions": (("model", "data"), ()),
+    "test_decisions": (("model", "cases", "data"), ()),
+    "prediction_sets": (("model", "data"), ()),
+    "fit_domain_guard": (("model", "data"), ()),
+    "evaluate_domain": (("model", "data"), ()),
+    "fit_population_guard": (("model", "data"), ()),
+    "evaluate_population": (("model", "data"), ()),
+    "table": (("metrics",), ()),
+}
+
+
+def _call_problem(recipe: Any, name: str, positional: tuple[str, ...],
+                  keywords: tuple[str, ...]) -> str | None:
+    """Why ``recipe.name`` cannot be called as the project calls it, else None."""
+    hook = getattr(recipe, name)
+    if not callable(hook):
+        return f"{name} is not a function"
+    try:
+        inspect.signature(hook).bind(*positional, **dict.fromkeys(keywords))
+    except TypeError as error:
+        called = ", ".join([*positional, *(f"{k}=..." for k in keywords)])
+        return f"{name}({called}) cannot be called ({error})"
+    except ValueError:  # a callable without a readable signature: nothing to check
+        return None
+    return None
+
+
+def _targets_problem(targets: Any) -> str | None:
+    if not isinstance(targets, dict):
+        return "TARGETS is not a dict of metric -> {'at_least' or 'at_most': bound}"
+    for metric, target in targets.items():
+        if not (isinstance(target, dict) and len(target) == 1
+                and set(target) <= {"at_least", "at_most"}
+                and isinstance(next(iter(target.values())), int | float)):
+            return f"TARGETS['{metric}'] is not {{'at_least' or 'at_most': a number}}"
+    return None
+
+
+def check_recipe(recipe: Any) -> None:
+    """Raise one :class:`DxError` naming every way ``recipe`` (a module) departs from
+    :class:`Recipe`: a missing part, ``TARGETS`` of the wrong form, or a part or hook of
+    :data:`RECIPE_HOOKS` that cannot be called as the project calls it.
+
+    >>> import types
+    >>> check_recipe(types.SimpleNamespace(TARGETS={"auc": {"at_least": 0.9}},
+    ...     train=lambda out_dir, data=None, epochs=1, seed=0: {},
+    ...     evaluate=lambda model, data=None, resamples=2000: {}))
+    >>> try:
+    ...     check_recipe(types.SimpleNamespace(TARGETS={}, train=lambda out_dir: {}))
+    ... except DxError as error:
+    ...     print(error)
+    The recipe SimpleNamespace does not follow dxcore.registry.Recipe: evaluate is missing;
+    train(out_dir, data=..., epochs=..., seed=...) cannot be called (got an unexpected
+    keyword argument 'data').
+    """
+    problems = [f"{name} is missing" for name in ("TARGETS", *RECIPE_CALLS)
+                if not hasattr(recipe, name)]
+    if hasattr(recipe, "TARGETS"):
+        problems.append(_targets_problem(recipe.TARGETS))
+    calls = {**RECIPE_CALLS, **RECIPE_HOOKS}
+    if hasattr(recipe, "test_predictions"):  # its cases come back to evaluate
+        calls["evaluate"] = (calls["evaluate"][0], ("cases",))
+    problems += [_call_problem(recipe, name, *call) for name, call in calls.items()
+                 if hasattr(recipe, name)]
+    problems = [problem for problem in problems if problem]
+    if problems:
+        name = getattr(recipe, "__name__", type(recipe).__name__)
+        raise DxError(f"The recipe {name} does not follow dxcore.registry.Recipe: "
+                      f"{'; '.join(problems)}.")
+
+
 @dataclass(frozen=True)
 class Modality:
     """A modality: its model class and ``{model id: recipe module}`` for the models it
-    trains. A recipe module has ``TARGETS``, ``train(out_dir, data, epochs, seed)`` and
-    ``evaluate(model, data, resamples)``, optionally ``table(metrics)``; a recipe with
-    ``test_predictions(model, data)`` (and ``calibration_predictions``) takes them in
-    ``evaluate(..., cases=...)``, so that the test split goes through the network once.
+    trains (each recipe a :class:`Recipe`).
 
     The rest is how the shared surfaces show it, so that none of them names a modality:
     modules are named rather than imported where importing them costs (Streamlit, fpdf,
@@ -101,7 +214,12 @@ def _registered(name: str | None = None) -> dict[str, Modality]:
     return _MODALITIES
 
 
-def register_modality(modality: Modality) -> None:
+def register_modality(modality: Modality, replace: bool = False) -> None:
+    """Register ``modality`` under its name; a name another model class holds already is
+    refused (:mod:`dxcore.registration`), unless ``replace``."""
+    held = _MODALITIES.get(modality.name)
+    check_unclaimed(f"modality '{modality.name}'", None if held is None else held.model_class,
+                    modality.model_class, replace)
     _MODALITIES[modality.name] = modality
 
 
@@ -128,11 +246,6 @@ def recipe_for(model_id: str) -> ModuleType:
             return import_module(registered.recipes[model_id])
     known = ", ".join(m for r in _MODALITIES.values() for m in r.recipes)
     raise DxError(f"No training recipe for '{model_id}'. Known: {known}.")
-
-
-def models_dir() -> Path:
-    """``$DX_MODELS_DIR`` if set, else the repository's ``saved_models/``."""
-    return Path(os.environ.get("DX_MODELS_DIR") or PROJECT_ROOT / "saved_models")
 
 
 def list_cards(folder: Path | None = None) -> list[ModelCard]:

@@ -5,7 +5,7 @@ and the model's card (no Streamlit; JSON-ready).
   class for a multi-class one (a class the rule never returns has no curve), at most
   :data:`CURVE_POINTS` points each, and its AUC over every case;
 - ``operating_points``: sensitivity and specificity of each curve's class under the card's
-  :class:`~dxcore.contract.DecisionRule` (where the rule sits on its curve);
+  :class:`~dxcore.results.DecisionRule` (where the rule sits on its curve);
 - ``reliability``: observed frequency against mean predicted probability in
   :data:`RELIABILITY_BINS` equal-width bins, before (temperature 1) and after (the card's
   temperature) calibration; binary models on the positive class, multi-class models on the
@@ -41,9 +41,9 @@ import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from dxcore.cards import ModelCard, sha256_of
-from dxcore.contract import DecisionRule
 from dxcore.metrics import confusion
 from dxcore.predictions import Predictions
+from dxcore.results import DecisionRule
 
 REPORT_FILE = "test_report.json"
 CURVE_POINTS = 200

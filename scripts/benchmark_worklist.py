@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from dxcore.contract import batched_outputs  # noqa: E402
+from dxcore.batching import batched_outputs  # noqa: E402
 from dxcore.datasets import data_dir  # noqa: E402
 from dxcore.intake import CHUNK, Case, predict_cases  # noqa: E402
 from dxcore.registry import get_model  # noqa: E402

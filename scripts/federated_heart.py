@@ -1,5 +1,5 @@
 """The heart-disease model trained across sites (issues 14 and 25): every choice on the
-sites' training splits (:mod:`dxcore.records.federated_study`); no step reads a test case.
+sites' training splits (:mod:`dxcore.records.federation.study`); no step reads a test case.
 
 ``select-missing`` scores the shipped recipe's candidates (field dropout x FedAvg rounds) by
 cross-validation within the sites, with only the triage findings, and with each site left
@@ -34,10 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import flwr  # noqa: E402
 
-from dxcore.cards import write_json  # noqa: E402
+from dxcore.card_writing import write_json  # noqa: E402
 from dxcore.datasets.heart_disease import CLASS_NAMES  # noqa: E402
 from dxcore.evaluation import _changed_card  # noqa: E402
-from dxcore.records import federated, federated_nodes, federated_study  # noqa: E402
+from dxcore.records.federation import nodes, study  # noqa: E402
+from dxcore.records.federation import training as federated  # noqa: E402
 from dxcore.records.recipes.heart_disease import SCHEMA, SETTINGS  # noqa: E402
 from dxcore.registry import get_model  # noqa: E402
 
@@ -45,7 +46,7 @@ OUT = Path("runs/federated-heart")
 
 
 def _select(args) -> None:
-    result = federated_study.select(SCHEMA, SETTINGS, args.data,
+    result = study.select(SCHEMA, SETTINGS, args.data,
                                     progress=lambda row: print(json.dumps(row), flush=True))
     OUT.mkdir(parents=True, exist_ok=True)
     write_json(OUT, "selection.json", result)
@@ -60,7 +61,7 @@ def _select(args) -> None:
 def _select_missing(args) -> None:
     """Issue 25: the missing-aware model's field dropout and rounds, on cross-validation
     within the sites and on each site left out (runs/federated-heart/missing.json)."""
-    result = federated_study.select_missing_aware(
+    result = study.select_missing_aware(
         SCHEMA, SETTINGS, args.data, seed=args.seed,
         progress=lambda row: print(json.dumps(row), flush=True))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,7 @@ def _new_site(args) -> None:
     its training split (runs/federated-heart/new_site.json). No test case is read."""
     from dxcore.records.recipes.heart_disease import PLAN
 
-    result = federated_study.new_site_check(PLAN, SCHEMA, SETTINGS, list(CLASS_NAMES),
+    result = study.new_site_check(PLAN, SCHEMA, SETTINGS, list(CLASS_NAMES),
                                             args.data, args.seed)
     OUT.mkdir(parents=True, exist_ok=True)
     write_json(OUT, "new_site.json", result)
@@ -132,10 +133,10 @@ def _describe(args) -> None:
 
 
 def _dp(args) -> None:
-    chosen = federated_nodes.CHOSEN["fedavg"]
+    chosen = nodes.CHOSEN["fedavg"]
     plan = dataclasses.replace(chosen, rounds=args.rounds or chosen.rounds,
                                local_epochs=args.local_epochs or chosen.local_epochs)
-    result = federated_study.privacy_cost(
+    result = study.privacy_cost(
         plan, args.noise, SCHEMA, SETTINGS, args.data, args.clip,
         progress=lambda row: print(json.dumps(row), flush=True))
     result["command"] = "python scripts/federated_heart.py " + " ".join(sys.argv[1:])

@@ -22,9 +22,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dxcore.cards import read_card, sha256_of, write_card, write_json  # noqa: E402
+from dxcore.card_writing import write_card, write_json  # noqa: E402
+from dxcore.cards import read_card, sha256_of  # noqa: E402
 from dxcore.datasets import data_dir  # noqa: E402
-from dxcore.registry import models_dir  # noqa: E402
+from dxcore.paths import models_dir  # noqa: E402
 
 CLASS_LABELS = {
     "ckd": {"ckd": "chronic kidney disease", "notckd": "no chronic kidney disease"},

@@ -5,13 +5,14 @@
 
 A weights file saved from a compiled network also holds its optimizer's state (AdamW: two
 more copies of every weight), which inference, loading with ``compile=False``, never reads.
-Re-saving loads the file uncompiled and saves it again (:func:`dxcore.cards.save_weights_file`),
-then keeps the new file only if, against the old one, (1) every variable is bitwise equal
-and (2) every network output is bitwise equal on probe inputs: random inputs drawn from the
-card's ``interface`` and, when the datasets are there, real inputs prepared by the model's
-own pipeline (test images, an MIT-BIH record's beats, test-split case records). The card's
-``weights_sha256`` is then stamped anew. ``--compare REV`` runs the same checks between the
-weights file of git revision ``REV`` and the current one, writing nothing.
+Re-saving loads the file uncompiled and saves it again
+(:func:`dxcore.card_writing.save_weights_file`), then keeps the new file only if, against
+the old one, (1) every variable is bitwise equal and (2) every network output is bitwise
+equal on probe inputs: random inputs drawn from the card's ``interface`` and, when the
+datasets are there, real inputs prepared by the model's own pipeline (test images, an
+MIT-BIH record's beats, test-split case records). The card's ``weights_sha256`` is then stamped
+anew. ``--compare REV`` runs the same checks between the weights file of git revision
+``REV`` and the current one, writing nothing.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dxcore.cards import CARD_FILE, save_weights_file, write_card  # noqa: E402
-from dxcore.contract import Batch, batched_outputs  # noqa: E402
+from dxcore.batching import Batch, batched_outputs  # noqa: E402
+from dxcore.card_writing import save_weights_file, write_card  # noqa: E402
+from dxcore.cards import CARD_FILE  # noqa: E402
 from dxcore.datasets import data_dir  # noqa: E402
 from dxcore.errors import DxError  # noqa: E402
 from dxcore.registry import get_card, list_cards, model_for  # noqa: E402

@@ -22,13 +22,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from dxcore.cards import (
-    ModelCard,
-    interface_of,
-    save_weights_file,
-    training_software,
-    write_card,
-)
+from dxcore.card_writing import interface_of, save_weights_file, training_software, write_card
+from dxcore.cards import ModelCard
 from dxcore.datasets import require
 from dxcore.images.domain import decode_for_guard, fit_guard
 

@@ -19,6 +19,10 @@ import pytest
 from dxcore.contract import DxModel
 from dxcore.datasets import data_dir as resolve_data_dir
 
+# The conformance checks the package ships (dxcore.testing) assert as tests do: rewritten,
+# so that a failing check shows the values it compared.
+pytest.register_assert_rewrite("dxcore.testing")
+
 # The audit trail (dxcore.audit) is off in tests, set before any test or server process
 # starts, so that no run writes to the real log; a test that checks the log points
 # DX_AUDIT_LOG at a temporary file itself.

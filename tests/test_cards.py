@@ -19,21 +19,24 @@ import keras
 import numpy as np
 import pytest
 
+from dxcore.card_writing import (
+    FIELDS_FILE,
+    interface_of,
+    save_weights_file,
+    training_software,
+    write_card,
+    write_json,
+)
 from dxcore.cards import (
     CARD_FILE,
-    FIELDS_FILE,
     REQUIRED_FIELDS,
     SCHEMA_FILE,
     SCHEMA_VERSION,
     ModelCard,
-    interface_of,
     read_card,
-    save_weights_file,
-    training_software,
     validate_card,
+    verify_explainer_layer,
     verify_interface,
-    write_card,
-    write_json,
 )
 from dxcore.cli import main as cli_main
 from dxcore.errors import DxError
@@ -607,6 +610,28 @@ def test_verify_interface_checks_names_channels_and_dict_outputs():
                  "2 channels named for a last axis of 3", "output 'deviation' only in the "
                  "network", "output 'reconstruction' only in the card"):
         assert part in message
+
+
+def test_a_network_without_the_cards_explainer_layer_is_refused_when_it_loads(tmp_path,
+                                                                              saved_model):
+    folder = tmp_path / "tiny-cxr"
+    folder.mkdir()
+    shutil.copy(saved_model[1], folder / WEIGHTS)
+    fields = card_fields("tiny-cxr", saved_model[0])
+    fields["runtime"]["explainer_layer"] = "conv_9"
+    write_card(fields, folder)  # the card alone is valid: only the network can say
+    with pytest.raises(DxError) as refused:
+        _ = get_model("tiny-cxr", tmp_path).network
+    assert str(refused.value) == ("The model card of 'tiny-cxr' is not valid: field "
+                                  "'runtime.explainer_layer': the network has no layer named "
+                                  "'conv_9'; the model was not loaded.")
+
+
+def test_the_explainer_layer_is_checked_only_where_the_card_names_one(saved_model):
+    network = saved_model[0]
+    verify_explainer_layer(ModelCard({"id": "tiny", "runtime": {}}, Path(".")), network)
+    verify_explainer_layer(ModelCard({"id": "tiny", "runtime": {
+        "explainer_layer": "last_conv"}}, Path(".")), network)
 
 
 # --- record cards: a field list in a file of its own -------------------------------------

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dxcore.batching import batched_outputs
 from dxcore.calibration import calibrated_probabilities
 from dxcore.compiled import COMPILED_FILE, load_compiled
-from dxcore.contract import batched_outputs
 from dxcore.errors import DxError
 from dxcore.registry import get_card, get_model, list_cards
 

@@ -1,65 +1,14 @@
-"""The one model contract: the decision rule, the batched forward pass, predict_many and
-the result's JSON, on small untrained networks (every shipped model is checked against the
-same contract in tests/test_conformance.py)."""
+"""The one model contract: predict_many, refused rows and non-finite outputs (the decision
+rule: tests/test_results.py; the batched forward pass: tests/test_batching.py; every
+shipped model is checked against the same contract in tests/test_conformance.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dxcore.cards import ModelCard
-from dxcore.contract import DecisionRule, Prepared, batched_outputs
-from dxcore.ecg.network import ecg_beat_rnn
+from dxcore.contract import Prepared
 from dxcore.errors import DxError
-from dxcore.records.network import record_autoencoder
-
-
-def test_threshold_rule_returns_the_positive_class_at_or_above_its_threshold():
-    rule = DecisionRule(["a", "b", "c"], positive_class="b", threshold=0.2)
-    probabilities = np.array([[0.7, 0.2, 0.1],     # at the threshold: b
-                              [0.7, 0.19, 0.11],   # below: the most probable other class
-                              [0.1, 0.15, 0.75]])
-    assert rule.decide(probabilities).tolist() == ["b", "a", "c"]
-
-
-def test_offset_rule_adds_offsets_and_never_returns_a_class_without_one():
-    card = ModelCard({"class_names": ["N", "S", "V", "F"], "runtime": {
-        "decision": {"log_offsets": {"N": 0.0, "S": 1.0, "V": 0.0}}}}, Path("."))
-    probabilities = np.array([[0.5, 0.3, 0.1, 0.1],    # S: log 0.3 + 1 > log 0.5
-                              [0.1, 0.1, 0.1, 0.7],    # F is never returned
-                              [0.2, 0.02, 0.7, 0.08]])
-    assert DecisionRule.from_card(card).decide(probabilities).tolist() == ["S", "S", "V"]
-
-
-def test_a_card_without_offsets_gets_the_threshold_rule():
-    card = ModelCard({"class_names": ["no", "yes"], "runtime": {
-        "decision": {"positive_class": "yes", "threshold": 0.6}}}, Path("."))
-    rule = DecisionRule.from_card(card)
-    assert (rule.positive_class, rule.threshold, rule.log_offsets) == ("yes", 0.6, None)
-
-
-@pytest.mark.parametrize("batch_size", [1, 3, 64])
-def test_batched_outputs_do_not_depend_on_the_batch_size(batch_size):
-    network = record_autoencoder(np.zeros(4), np.ones(4), hidden=8, code=2)
-    x = np.random.default_rng(0).normal(size=(7, 4)).astype(np.float32)
-    whole = {k: np.asarray(v) for k, v in network(x, training=False).items()}
-    batched = batched_outputs(network, x, batch_size)
-    assert set(batched) == {"logits", "deviation"}
-    for name in whole:
-        np.testing.assert_allclose(batched[name], whole[name], atol=1e-6)
-
-
-def test_batched_outputs_of_an_empty_batch_have_the_right_width():
-    # Without calling the network: oneDNN on some CPUs fails on an empty batch.
-    two_inputs = ecg_beat_rnn()
-    out = batched_outputs(two_inputs, [np.zeros((0, 128, 2), np.float32),
-                                       np.zeros((0, 11), np.float32)], 8)
-    assert out["logits"].shape == (0, 4)
-    dict_outputs = record_autoencoder(np.zeros(4), np.ones(4), hidden=8, code=2)
-    out = batched_outputs(dict_outputs, np.zeros((0, 4), np.float32), 8)
-    assert out["logits"].shape == (0, 2) and out["deviation"].shape == (0, 4)
 
 
 def test_predict_many_answers_each_input_in_its_place(cxr_model, test_xray_bytes):
@@ -87,14 +36,3 @@ def test_a_non_finite_network_output_is_one_dx_error_never_a_nan_probability(cxr
     x = np.full((1, 128, 128, 1), np.nan, np.float32)
     with pytest.raises(DxError, match="not numbers"):
         cxr_model.postprocess(Prepared(x, decoded=None), cxr_model.forward(x))
-
-
-def test_an_empty_batch_never_reaches_the_network():
-    class Refusing:
-        def output_shapes(self) -> dict[str, tuple[int, ...]]:
-            return {"logits": (1, 3)}
-
-        def __call__(self, x, training=False):
-            raise AssertionError("called on an empty batch")
-
-    assert batched_outputs(Refusing(), np.zeros((0, 5), np.float32), 8)["logits"].shape == (0, 3)

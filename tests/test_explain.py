@@ -15,6 +15,7 @@ from dxcore.explain import (
     get_explainer,
     register_explainer,
 )
+from dxcore.registry import modalities
 
 
 class Raw(MapExplainer):
@@ -25,6 +26,7 @@ class Raw(MapExplainer):
 
 
 def test_each_built_in_modality_lists_its_methods_default_first():
+    modalities()  # each built-in package registers its explainers when imported
     assert explainers_for("image") == ["gradcam++", "scorecam", "smoothgrad"]
     assert explainers_for("ecg") == ["gradcam", "saliency"]
     assert explainers_for("record") == ["ig"]

@@ -116,7 +116,7 @@ def test_multiclass_report_has_one_curve_per_decision_class():
 
 
 def test_stored_report_is_read_back_and_refused_when_changed(tmp_path, cxr_model):
-    from dxcore.cards import write_card
+    from dxcore.card_writing import write_card
     from dxcore.evaluation import store_test_report
 
     folder = tmp_path / cxr_model.card.id

@@ -10,7 +10,8 @@ import json
 import pytest
 
 from dxcore.cards import read_card
-from dxcore.registry import get_card, models_dir
+from dxcore.paths import models_dir
+from dxcore.registry import get_card
 from dxcore.templates import GUIDE_COLUMNS, blank_cases_csv, field_guide_csv
 
 RECORD_MODELS = ("heart-disease", "ckd", "leukemia-golub")

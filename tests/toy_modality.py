@@ -10,7 +10,8 @@ a few seconds on two CPU cores.
 
 Importing this module registers the modality ``toy-beat`` (its model class, explainers and
 the recipe of the model ``toy-ecg200``, its file format for the drop zone and its sections
-of a PDF report), as a built-in package's ``__init__`` does; no shared file names it::
+of a PDF report), as a built-in package's ``__init__`` does, and no shared file names it;
+its :data:`KIT` is what the shared conformance checks (``dxcore.testing``) need of it::
 
     from tests import toy_modality
     card = toy_modality.build(models_folder)   # train, write the card, measure on TEST
@@ -33,19 +34,14 @@ from keras import layers
 from sklearn.model_selection import train_test_split
 
 from dxcore import calibration
-from dxcore.cards import (
-    ModelCard,
-    interface_of,
-    save_weights_file,
-    training_software,
-    write_card,
-)
+from dxcore.batching import batched_outputs
+from dxcore.card_writing import interface_of, save_weights_file, training_software, write_card
+from dxcore.cards import ModelCard
 from dxcore.contract import (
     DxModel,
     Prepared,
     Result,
     Source,
-    batched_outputs,
     is_upload,
     read_path,
     single_upload,
@@ -60,6 +56,7 @@ from dxcore.labels import InputLabels
 from dxcore.metrics import report_binary
 from dxcore.pdf_report import Case, Report, Sections
 from dxcore.registry import Modality, model_for, register_modality
+from dxcore.testing import BadInput, Finder, Kit, written
 
 MODALITY = "toy-beat"
 MODEL_ID = "toy-ecg200"
@@ -420,6 +417,34 @@ def build(models_folder: Path, data: str | Path | None = None,
     # model_for, not get_model: the registry would cache the card before its test metrics
     return store_test_metrics(card, evaluate(model_for(card), data, resamples),
                               "the toy recipe's measurement on ECG200_TEST")
+
+
+# --- the conformance kit (dxcore.testing): what the shared checks need of the plug-in ---
+
+
+def kit_samples(model: DxModel, find: Finder, folder: Path) -> list[Source]:
+    """Seven ECG200 test beats: three in a file, two as bytes, two as an array."""
+    beats, _ = read_ucr(find("ecg200") / "ECG200_TEST.txt")
+    path = folder / "beats.txt"
+    np.savetxt(path, beats[:3], fmt="%.7e")
+    as_text = "\n".join(",".join(f"{v:.7e}" for v in beat) for beat in beats[3:5])
+    return [path, as_text.encode(), beats[5:7]]
+
+
+KIT = Kit(
+    modality=MODALITY,
+    samples=kit_samples,
+    join=lambda samples: np.concatenate([read_beats(s) for s in samples]),
+    example=lambda folder: written(folder, "beats.txt", "\n".join(
+        " ".join(f"{np.sin(k * t / 9):.4f}" for t in range(SAMPLES)) for k in (1, 2))),
+    keys=frozenset({"beat", "model", "probabilities", "prediction"}),
+    optional_keys=frozenset({"explanation"}),
+    bad_inputs={
+        "a beat of 95 samples": BadInput(lambda folder: b" ".join([b"0.5"] * 95)),
+        "a flat beat": BadInput(lambda folder: np.ones(SAMPLES)),
+        "an array of the wrong shape": BadInput(lambda folder: np.ones((2, 3, 4))),
+    },
+)
 
 
 register_modality(Modality(

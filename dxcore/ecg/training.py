@@ -42,8 +42,9 @@ from scipy.special import log_softmax, softmax
 from sklearn.model_selection import StratifiedGroupKFold
 
 from dxcore import calibration
-from dxcore.cards import TRAINING_LOG_FILE, interface_of, save_weights_file, write_json
-from dxcore.contract import DecisionRule, batched_outputs
+from dxcore.batching import batched_outputs
+from dxcore.card_writing import TRAINING_LOG_FILE, interface_of, save_weights_file, write_json
+from dxcore.contract import DecisionRule
 from dxcore.ecg import mitdb, rhythm_fit
 from dxcore.ecg import preprocessing as features
 from dxcore.ecg.beats import MODEL_CLASSES as CLASSES

@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dxcore.batching import batched_outputs
 from dxcore.cards import sha256_of
-from dxcore.contract import batched_outputs
 from dxcore.errors import OutOfDomain
 from dxcore.images.preprocessing import prepare_for_model
 from dxcore.images.reader import load_image

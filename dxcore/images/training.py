@@ -22,8 +22,8 @@ from sklearn.utils.class_weight import compute_class_weight
 from tqdm import tqdm
 
 from dxcore import calibration
-from dxcore.cards import interface_of, save_weights_file
-from dxcore.contract import batched_outputs
+from dxcore.batching import batched_outputs
+from dxcore.card_writing import interface_of, save_weights_file
 from dxcore.images import adult_cxr, chest_xray
 from dxcore.images.domain import METHOD as DOMAIN_GUARD_METHOD
 from dxcore.images.domain import fit_guard

@@ -98,7 +98,9 @@ def _federate(args: argparse.Namespace, say: Say) -> int:
     certificates`` makes the TLS certificates of the links."""
     if args.model_id == "certificates":
         return _federate_certificates(args, say)
-    from dxcore.records import federated, federated_nodes, federated_tls
+    from dxcore.records.federation import nodes as federated_nodes
+    from dxcore.records.federation import tls as federated_tls
+    from dxcore.records.federation import training as federated
 
     if args.model_id != "heart-disease":
         raise DxError(f"Federated training is available for heart-disease only, not "
@@ -145,7 +147,7 @@ def _federate_link(args: argparse.Namespace, given: str | None, option: str) -> 
 
 
 def _federate_certificates(args: argparse.Namespace, say: Say) -> int:
-    from dxcore.records import federated_tls
+    from dxcore.records.federation import tls as federated_tls
 
     if not args.out:
         raise DxError("Say where to write the certificates: --out DIR.")

@@ -87,7 +87,7 @@ def error_quantiles(counts: list[np.ndarray]) -> list[float]:
 
 def guard_from_statistics(statistics, schema, sd_limit: float = 5.0):
     """The domain guard of a model trained across sites, from the pooled statistics alone
-    (counts, sums, sums of squares; :func:`dxcore.records.federated.pool_summaries`):
+    (counts, sums, sums of squares; :func:`dxcore.records.federation.training.pool_summaries`):
     essential are the fields every site recorded for every case; a numeric value beyond
     the pooled mean +- ``sd_limit`` SDs, or a category no site recorded, is refused; any
     other field may be missing (the model was trained with the sites' missingness)."""

@@ -21,8 +21,14 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from dxcore import calibration
-from dxcore.cards import FIELDS_FILE, INLINE_FIELDS_MAX, interface_of, save_weights_file, write_json
-from dxcore.contract import batched_outputs
+from dxcore.batching import batched_outputs
+from dxcore.card_writing import (
+    FIELDS_FILE,
+    INLINE_FIELDS_MAX,
+    interface_of,
+    save_weights_file,
+    write_json,
+)
 from dxcore.metrics import report_binary
 from dxcore.records.atypicality import reconstruction_error, reference_quantiles
 from dxcore.records.network import DEVIATION, LOGITS, record_autoencoder

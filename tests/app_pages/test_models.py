@@ -10,7 +10,8 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dxcore.cards import read_card, write_card
+from dxcore.card_writing import write_card
+from dxcore.cards import read_card
 from dxcore.registry import list_cards
 from dxui.models import NO_REPORT, ROC_X_TITLE, ROC_Y_TITLE
 from tests.app_pages.conftest import (

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from dxcore.cards import write_card
+from dxcore.card_writing import write_card
 from tests.app_pages.conftest import open_app
 from tests.app_pages.test_chest_xray import rendered_text
 

@@ -1,4 +1,4 @@
-"""Federated heart-disease training (dxcore.records.federated): pooled statistics from
+"""Federated heart-disease training (dxcore.records.federation.training): pooled statistics from
 summaries, site quirks, and the faults a federation meets (a site that drops out mid-round,
 a corrupt site file, a site sending NaN or huge weights).
 
@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from dxcore.errors import DxError
-from dxcore.records import federated, federated_study, training
+from dxcore.records import training
+from dxcore.records.federation import study
+from dxcore.records.federation import training as federated
 from dxcore.records.recipes.heart_disease import SCHEMA
 
 TINY = training.Settings(hidden=4, code=2, epochs=1, batch_size=32)
@@ -188,11 +190,11 @@ def test_the_ship_rule_is_non_inferiority_at_cleveland_and_better_elsewhere():
         auc = {k: dict(zip(federated.SITES, v, strict=True)) for k, v in auc.items()}
         return {k: {s: {"value": v} for s, v in sites.items()} for k, sites in auc.items()}
 
-    assert federated_study.ship_rule(table((0.93, 0.85, 0.70)), "fedavg")
-    assert federated_study.ship_rule(table((0.91, 0.85, 0.70)), "fedavg")  # within 0.02
-    assert not federated_study.ship_rule(table((0.90, 0.85, 0.70)), "fedavg")
-    assert federated_study.ship_rule(table((0.95, 0.75, 0.66)), "fedavg")  # mean 0.705 > 0.70
-    assert not federated_study.ship_rule(table((0.95, 0.75, 0.65)), "fedavg")
+    assert study.ship_rule(table((0.93, 0.85, 0.70)), "fedavg")
+    assert study.ship_rule(table((0.91, 0.85, 0.70)), "fedavg")  # within 0.02
+    assert not study.ship_rule(table((0.90, 0.85, 0.70)), "fedavg")
+    assert study.ship_rule(table((0.95, 0.75, 0.66)), "fedavg")  # mean 0.705 > 0.70
+    assert not study.ship_rule(table((0.95, 0.75, 0.65)), "fedavg")
 
 
 def test_a_run_that_no_site_joins_stops_with_a_clear_message():
@@ -208,7 +210,7 @@ def test_cross_fitting_holds_out_every_training_case_once_and_calibrates_from_co
     import dataclasses
 
     tiny = dataclasses.replace(TINY, field_dropout=0.2)
-    held = federated_study.cross_fit(PLAN, SCHEMA, tiny, sites, rounds=(1, 2))
+    held = study.cross_fit(PLAN, SCHEMA, tiny, sites, rounds=(1, 2))
     for site, h in held.items():
         train_table, labels, _, _ = federated.site_split(site, sites)
         assert len(h.values) == len(train_table)  # each case once, out of fold
@@ -216,7 +218,7 @@ def test_cross_fitting_holds_out_every_training_case_once_and_calibrates_from_co
         assert h.outputs[2][0].shape == (len(labels), 2) and h.triage[2].shape == (len(labels), 2)
         assert np.all(np.isfinite(h.outputs[2][1])) and np.all(h.outputs[2][1] >= 0)
     assert held["hungary"].missing.min() >= 3  # slope, ca and thal never recorded there
-    calibration = federated_study.calibrate(held, 2, ["no", "yes"])
+    calibration = study.calibrate(held, 2, ["no", "yes"])
     assert calibration.temperature > 0 and 0 <= calibration.threshold <= 1
     runtime = calibration.conformal.as_runtime()
     assert runtime["groups"]["rule"] == {"by": "missing fields", "edges": [1, 3]}
@@ -233,7 +235,7 @@ def test_a_site_left_out_is_scored_by_a_model_and_guard_made_without_it(tmp_path
     for name, site in federated.SITES.items():  # two sites do angiography, as in the UCI data
         (folder / site.file).write_text(_site_rows(rng, 48, zero_chol=name == "switzerland",
                                                    angiography=name != "hungary"))
-    left_out = federated_study.leave_one_site_out(PLAN, SCHEMA, TINY, tmp_path)
+    left_out = study.leave_one_site_out(PLAN, SCHEMA, TINY, tmp_path)
     held, guard = left_out["switzerland"]
     assert len(held.labels) == len(federated.site_split("switzerland", tmp_path)[1])
     # Hungary never recorded slope, ca or thal: they cannot be essential
@@ -242,6 +244,6 @@ def test_a_site_left_out_is_scored_by_a_model_and_guard_made_without_it(tmp_path
     # both other sites recorded cholesterol for everyone, and training never hid it: a
     # patient without it was never seen, and this site never records it (0 in its file)
     assert "chol" in guard.essential
-    assert federated_study.answered_share(guard, held.values, SCHEMA) == 0.0
+    assert study.answered_share(guard, held.values, SCHEMA) == 0.0
     recorded = held.values.assign(chol=240.0)
-    assert federated_study.answered_share(guard, recorded, SCHEMA) == 1.0
+    assert study.answered_share(guard, recorded, SCHEMA) == 1.0

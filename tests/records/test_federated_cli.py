@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 from dxcore.cli import main
-from dxcore.records import federated, federated_nodes, federated_tls, training
+from dxcore.records import training
+from dxcore.records.federation import nodes, tls
+from dxcore.records.federation import training as federated
 from dxcore.records.network import standardization
 from dxcore.records.preprocessing import encode
 from dxcore.records.recipes.heart_disease import SCHEMA, SETTINGS
@@ -70,7 +72,7 @@ def test_certificates_are_made_once_for_the_names_given(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "for fl.example.org, localhost, 127.0.0.1" in out
     # what a site reads back by phone, as openssl prints it
-    assert out.splitlines()[-1] == federated_tls.fingerprint((tmp_path / "ca.crt").read_bytes())
+    assert out.splitlines()[-1] == tls.fingerprint((tmp_path / "ca.crt").read_bytes())
     assert len(out.splitlines()[-1].split(":")) == 32
     assert oct((tmp_path / "server.key").stat().st_mode)[-3:] == "600"
     assert not (tmp_path / "ca.key").exists()  # nobody can sign another server
@@ -83,11 +85,11 @@ def test_a_site_with_another_federations_root_certificate_is_refused_in_words(ca
     from flwr.server import SimpleClientManager
     from flwr.server.superlink.fleet.grpc_bidi.grpc_server import start_grpc_server
 
-    federated_tls.make_certificates(tmp_path / "ours", ["127.0.0.1"])
-    theirs = federated_tls.make_certificates(tmp_path / "theirs", ["127.0.0.1"])
-    address = f"127.0.0.1:{federated_nodes._free_port()}"
+    tls.make_certificates(tmp_path / "ours", ["127.0.0.1"])
+    theirs = tls.make_certificates(tmp_path / "theirs", ["127.0.0.1"])
+    address = f"127.0.0.1:{nodes._free_port()}"
     server = start_grpc_server(client_manager=SimpleClientManager(), server_address=address,
-                               certificates=federated_tls.server_certificates(
+                               certificates=tls.server_certificates(
                                    tmp_path / "ours"))
     try:
         assert main(["federate", "heart-disease", "--site", "cleveland", "--server", address,
@@ -125,7 +127,7 @@ def test_three_hospitals_train_over_tls_with_the_documented_commands(tmp_path):
     certificates, out = tmp_path / "certificates", tmp_path / "model"
     assert main(["federate", "certificates", "--out", str(certificates), "--host",
                  "127.0.0.1"]) == 0
-    address = f"127.0.0.1:{federated_nodes._free_port()}"
+    address = f"127.0.0.1:{nodes._free_port()}"
     command = [sys.executable, "-m", "dxcore", "federate", "heart-disease"]
     env = {**os.environ, "FLWR_TELEMETRY_ENABLED": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
     logs = {name: (tmp_path / f"{name}.log").open("w")
@@ -135,7 +137,7 @@ def test_three_hospitals_train_over_tls_with_the_documented_commands(tmp_path):
          "--local-epochs", "1", "--certificates", str(certificates), "--out", str(out)],
         env=env, stdout=logs["server"], stderr=subprocess.STDOUT)}
     try:
-        federated_nodes._wait_until_listening(address, processes["server"], 120)
+        nodes._wait_until_listening(address, processes["server"], 120)
         for site in federated.SITES:
             processes[site] = subprocess.Popen(
                 [*command, "--site", site, "--server", address, "--root-certificate",
@@ -188,4 +190,4 @@ def test_three_hospitals_train_over_tls_with_the_documented_commands(tmp_path):
 ])
 def test_a_failed_link_is_explained_in_words(details, secure, start):
     error = SimpleNamespace(details=lambda: details)
-    assert federated_nodes.link_refused("h:1", error, secure).startswith(start)
+    assert nodes.link_refused("h:1", error, secure).startswith(start)

@@ -1,4 +1,4 @@
-"""Central differential privacy around the robust strategy (dxcore.records.federated_privacy):
+"""Central differential privacy around the robust strategy (dxcore.records.federation.privacy):
 one round's arithmetic on hand-made updates (screening before clipping, equal weights, the
 noise's scale), and whole runs on the small synthetic sites of test_federated, where the
 robust strategy's pooled statistics, left-out sites and failures must work as without DP."""
@@ -12,7 +12,8 @@ import pytest
 from flwr.common import Code, FitRes, Status, ndarrays_to_parameters, parameters_to_ndarrays
 
 from dxcore.errors import DxError
-from dxcore.records import federated, federated_privacy, federated_study
+from dxcore.records.federation import privacy, study
+from dxcore.records.federation import training as federated
 from dxcore.records.recipes.heart_disease import SCHEMA
 from tests.records import test_federated
 from tests.records.test_federated import PLAN, TINY, DropsOut, SendsHuge, _clients
@@ -71,7 +72,7 @@ def test_a_private_run_pools_the_statistics_and_validates_as_without_dp(sites):
         PLAN, SCHEMA, TINY, 3), PLAN.rounds)
     private = federated.run_in_process(_clients(sites), federated.make_strategy(
         DP, SCHEMA, TINY, 3), DP.rounds)
-    assert isinstance(private, federated_privacy.CentralPrivacy)
+    assert isinstance(private, privacy.CentralPrivacy)
     assert private.statistics == plain.statistics
     assert [set(v) for v in private.validation] == [set(federated.SITES)] * 2
     assert private.sites_per_round == [3, 3] and not private.left_out
@@ -102,7 +103,7 @@ def test_both_settings_are_needed():
 
 
 def test_the_privacy_cost_is_measured_on_validation_with_the_median_update_norm(sites):
-    result = federated_study.privacy_cost(PLAN, [1.0], SCHEMA, TINY, sites,
+    result = study.privacy_cost(PLAN, [1.0], SCHEMA, TINY, sites,
                                           progress=lambda row: None)
     plain, private = result["rows"]
     assert plain["noise_multiplier"] is None and plain["mean_auc_cost"] == 0.0

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dxcore.records import federated
+from dxcore.records.federation import training as federated
 from dxcore.records.preprocessing import column_fields, encode, fit_imputer
 from dxcore.records.schema import Schema
 from dxcore.records.training import dataset_values

@@ -8,7 +8,8 @@ import pandas as pd
 
 from dxcore import calibration
 from dxcore.conformal import class_thresholds
-from dxcore.records import federated, site_counts
+from dxcore.records import site_counts
+from dxcore.records.federation import training as federated
 from dxcore.records.schema import Schema
 
 RNG = np.random.default_rng(0)

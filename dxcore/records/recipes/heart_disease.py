@@ -23,12 +23,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dxcore.cards import save_weights_file
+from dxcore.card_writing import save_weights_file
 from dxcore.datasets import heart_disease
 from dxcore.metrics import report_binary, share
 from dxcore.predictions import Predictions
-from dxcore.records import federated, federated_study, site_counts, training
+from dxcore.records import site_counts, training
 from dxcore.records.evaluation import metrics_of, split_predictions
+from dxcore.records.federation import study
+from dxcore.records.federation import training as federated
 from dxcore.records.schema import Field, Schema
 
 MODEL_ID = "heart-disease"
@@ -116,9 +118,9 @@ def train(out_dir: Path, data: str | None = None, epochs: int | None = None,
     settings = SETTINGS
     plan = PLAN if epochs is None else dataclasses.replace(PLAN, local_epochs=epochs)
     class_names = list(heart_disease.CLASS_NAMES)
-    held = federated_study.cross_fit(plan, SCHEMA, settings, data, seed)
-    calibration = federated_study.calibrate(held, plan.rounds, class_names)
-    network, strategy = federated_study.train_federated(plan, SCHEMA, settings, "final",
+    held = study.cross_fit(plan, SCHEMA, settings, data, seed)
+    calibration = study.calibrate(held, plan.rounds, class_names)
+    network, strategy = study.train_federated(plan, SCHEMA, settings, "final",
                                                         data, seed)
     save_weights_file(network, out_dir / "model.keras")
     statistics = strategy.statistics
@@ -194,7 +196,7 @@ def _lineage(out_dir: Path) -> dict:
     import json
 
     from dxcore.cards import CARD_FILE
-    from dxcore.registry import models_dir
+    from dxcore.paths import models_dir
 
     for folder in (out_dir, models_dir() / MODEL_ID):
         if (folder / CARD_FILE).is_file():
@@ -225,10 +227,10 @@ def _validation_metrics(held: dict, calibration, after_round: int) -> dict:
     site's counts."""
     labels = np.concatenate([h.labels for h in held.values()])
     logits = np.concatenate([h.outputs[after_round][0] for h in held.values()])
-    probability = federated_study.calibrated_probabilities(logits, calibration.temperature)
+    probability = study.calibrated_probabilities(logits, calibration.temperature)
     report = report_binary(labels, probability[:, 1], calibration.threshold, resamples=1000)
     for site, h in held.items():
-        report[f"auc_at_{site}"] = federated_study.auc_with_ci(
+        report[f"auc_at_{site}"] = study.auc_with_ci(
             h.labels, federated.positive_score(h.outputs[after_round][0]), 1000)
     return report
 
@@ -284,7 +286,7 @@ def evaluate(model, data: str | None = None, resamples: int = 2000,
     sites = np.array([site_of(i) for i in cases.case_ids])
     for site in SITES:
         mine = sites == site
-        report[f"auc_at_{site}"] = federated_study.auc_with_ci(
+        report[f"auc_at_{site}"] = study.auc_with_ci(
             cases.labels[mine], federated.positive_score(cases.logits[mine]), resamples)
         answered, covered = _answered_and_covered(model, table[mine], labels[mine])
         report[f"answered_at_{site}"] = share(int(answered.sum()), int(mine.sum()))
@@ -294,7 +296,7 @@ def evaluate(model, data: str | None = None, resamples: int = 2000,
         table = {**by_site["auc"], SHIPPED: {site: report[f"auc_at_{site}"] for site in SITES}}
         report["by_site"] = {**by_site, "auc": table, "date": date.today().isoformat(),
                              "command": "python -m dxcore evaluate heart-disease",
-                             "ship_rule_holds": {SHIPPED: federated_study.ship_rule(
+                             "ship_rule_holds": {SHIPPED: study.ship_rule(
                                  table, SHIPPED, today=PREVIOUS)}}
     return report
 
@@ -343,7 +345,7 @@ def evaluate_domain(model, data: str | None = None) -> dict:
 def prediction_sets(model, data: str | None = None):
     """The card's sets, refitted from the sites' out-of-fold counts (``python -m dxcore
     calibrate``): per class and number of missing fields."""
-    held = federated_study.cross_fit(PLAN, SCHEMA, SETTINGS, data,
+    held = study.cross_fit(PLAN, SCHEMA, SETTINGS, data,
                                      int(model.card["training"]["seed"]))
-    calibration = federated_study.calibrate(held, PLAN.rounds, list(model.card.class_names))
+    calibration = study.calibrate(held, PLAN.rounds, list(model.card.class_names))
     return calibration.conformal, PREDICTION_SETS_METHOD

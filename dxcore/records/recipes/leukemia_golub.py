@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from dxcore import calibration
-from dxcore.cards import save_weights_file
+from dxcore.card_writing import save_weights_file
 from dxcore.datasets import golub
 from dxcore.metrics import report_binary
 from dxcore.predictions import Predictions
@@ -80,7 +80,7 @@ def split(data: str | Path | None = None):
 
 def input_spec(probes: list[str]) -> dict:
     """The card's input: one block of numeric fields named by probe ID (the card keeps them
-    in a file of their own, :data:`dxcore.cards.FIELDS_FILE`)."""
+    in a file of their own, :data:`dxcore.card_writing.FIELDS_FILE`)."""
     return {"kind": "gene_profile", "formats": ["CSV", "JSON"], "top_fields": TOP_PROBES,
             "fields": [{"names": probes, **PROBES}]}
 

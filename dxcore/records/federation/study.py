@@ -28,9 +28,10 @@ from sklearn.metrics import roc_auc_score
 from dxcore.calibration import calibrated_probabilities
 from dxcore.conformal import DEFAULT_COVERAGE, ConformalSets
 from dxcore.metrics import bootstrap_intervals
-from dxcore.records import federated, site_counts, training
+from dxcore.records import site_counts, training
 from dxcore.records.atypicality import atypicality as atypicality_percentile
 from dxcore.records.atypicality import reconstruction_error
+from dxcore.records.federation import training as federated
 from dxcore.records.missingness import group_names, missing_groups
 from dxcore.records.network import DEVIATION, LOGITS
 from dxcore.records.preprocessing import encode, recorded_values

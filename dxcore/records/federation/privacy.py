@@ -1,6 +1,6 @@
 """Optional central differential privacy for the federated heart-disease run, with Flower's
 own wrapper (``DifferentialPrivacyServerSideFixedClipping``; Andrew et al. 2021, McMahan et
-al. 2018) around the robust strategy of :mod:`dxcore.records.federated`.
+al. 2018) around the robust strategy of :mod:`dxcore.records.federation.training`.
 
 Each round, every site's update (its weights less the round's global weights) is clipped to
 an L2 norm of at most ``clipping_norm``, the clipped updates are averaged, and Gaussian noise

@@ -13,7 +13,7 @@ Site quirks: Switzerland codes an unrecorded cholesterol as 0 (:data:`SITES`), r
 count is 0), so it cannot pull the others' fill values or scales.
 
 The same :class:`SiteClient` and strategy run as separate processes over gRPC
-(:mod:`dxcore.records.federated_nodes`, ``python -m dxcore federate heart-disease``) or in
+(:mod:`dxcore.records.federation.nodes`, ``python -m dxcore federate heart-disease``) or in
 one process (:func:`run_in_process`, Flower's ``Server`` with in-process client proxies:
 what the tests and the selection script use, as Ray's simulation engine takes longer to
 start than these tests may run).
@@ -62,7 +62,8 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from dxcore.datasets import data_dir, require
 from dxcore.datasets.heart_disease import COLUMNS
 from dxcore.errors import DxError
-from dxcore.records import federated_privacy, training
+from dxcore.records import training
+from dxcore.records.federation import privacy
 from dxcore.records.missingness import FieldDropout
 from dxcore.records.network import DEVIATION, LOGITS, record_autoencoder
 from dxcore.records.preprocessing import encode, indicator_columns, indicator_fields
@@ -541,7 +542,7 @@ STRATEGIES = {"fedavg": FedAvg, "fedprox": FedProx}
 @dataclass(frozen=True)
 class Plan:
     """A federated run: strategy, rounds, local epochs per round, FedProx's mu, and optional
-    central differential privacy (:mod:`dxcore.records.federated_privacy`): each site's
+    central differential privacy (:mod:`dxcore.records.federation.privacy`): each site's
     update clipped to ``clipping_norm``, Gaussian noise of ``noise_multiplier`` times it
     added to the average."""
 
@@ -573,7 +574,7 @@ def make_strategy(plan: Plan, schema: Schema, settings: training.Settings, sites
         **options)
     if plan.noise_multiplier is None and plan.clipping_norm is None:
         return strategy
-    return federated_privacy.central_privacy(strategy, plan.noise_multiplier,
+    return privacy.central_privacy(strategy, plan.noise_multiplier,
                                              plan.clipping_norm, sites)
 
 

@@ -7,7 +7,7 @@ heart-disease``; docs/training-across-sites.md).
 took part, any left out and why) in its output folder. :func:`join` runs one site's client.
 :func:`run_locally` starts both kinds on this machine, each as its own process.
 
-The links are TLS (:mod:`dxcore.records.federated_tls`): the server presents a certificate
+The links are TLS (:mod:`dxcore.records.federation.tls`): the server presents a certificate
 signed by the federation's own authority and each site checks it against its copy of
 ``ca.crt``. Without certificates (``insecure``) the link is unencrypted: for a test on one
 machine only.
@@ -36,9 +36,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from dxcore.cards import save_weights_file, write_json
+from dxcore.card_writing import save_weights_file, write_json
 from dxcore.errors import DxError
-from dxcore.records import federated, federated_tls
+from dxcore.records.federation import tls
+from dxcore.records.federation import training as federated
 from dxcore.records.recipes.heart_disease import SCHEMA, SETTINGS
 
 RESULT_FILE = "federated.json"
@@ -57,7 +58,7 @@ def serve(address: str, plan: federated.Plan, sites: int, out_dir: Path,
           join_timeout: float = JOIN_SECONDS, round_timeout: float = 600.0) -> dict:
     """Run the server until ``plan.rounds`` rounds are done; save and return the result.
     ``certificates`` (authority, server certificate, server key; see
-    :func:`federated_tls.server_certificates`) makes every link TLS; ``None`` leaves the
+    :func:`tls.server_certificates`) makes every link TLS; ``None`` leaves the
     links unencrypted."""
     from flwr.server import ServerConfig, start_server
 
@@ -138,7 +139,7 @@ def run_locally(plan: federated.Plan, out_dir: Path, data: str | None = None, se
             server_link, site_link = ["--insecure"], ["--insecure"]
         else:
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            paths = federated_tls.make_certificates(scratch, list(federated_tls.LOCAL_NAMES))
+            paths = tls.make_certificates(scratch, list(tls.LOCAL_NAMES))
             server_link, site_link = (["--certificates", str(scratch)],
                                       ["--root-certificate", str(paths["ca"])])
         commands = {"server": [*base, "--serve", "--address", address, "--sites",
