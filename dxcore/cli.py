@@ -1,6 +1,9 @@
 """``python -m dxcore``: list, train, evaluate, run and report the shipped models.
 
-Also: case-file templates of record models, and the dashboard's audit trail.
+Also: case-file templates of record models, and the dashboard's audit trail. A modality may
+bring commands of its own (``commands`` of :class:`dxcore.registry.Modality`: the case
+records' ``federate``); they are added when the command asked for is none of these, so
+that the others never import a modality they do not use.
 
 Every failure a user can cause prints one plain sentence and sets the exit status; no
 traceback reaches the terminal. ``predict --json`` prints one JSON object per input line.
@@ -21,6 +24,7 @@ from dxcore.errors import DxError
 if TYPE_CHECKING:
     from dxcore.cards import ModelCard
     from dxcore.contract import DxModel, Result
+    from dxcore.formats import FileFormat
 
 # Terminal escape sequences (CSI such as "\x1b[2J", OSC such as a window title, the 8-bit
 # CSI "\x9b", two-character ones) and every other C0 and C1 control character: text from a
@@ -290,26 +294,24 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def predict_inputs(paths: list[str], model: DxModel) -> Iterator[tuple[str, Any]]:
     """``(input name, source or DxError)`` for every input the arguments name: a file as
-    itself; a folder as the files in it and its subfolders, in name order (a WFDB record's
-    .dat and .atr come with its .hea); a ZIP as its files, read in memory
+    itself; a folder as the files in it and its subfolders, in name order, less the files
+    another one of them is read with (a WFDB record's .dat and .atr come with its .hea: the
+    companions its modality's formats name); a ZIP as its files, read in memory
     (:func:`dxcore.intake.expand_zip`) and grouped into records and cases as a drop is."""
-    from dxcore.intake import expand_zip, group_files, kind_of
+    from dxcore.intake import expand_zip, group_files, is_zip
 
+    grouping = [file_format for file_format in _formats_of(model) if file_format.companions]
     for argument in paths:
         path = Path(argument)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file()
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            headers = {p.with_suffix("") for p in files if p.suffix.lower() == ".hea"}
-            for file in files:
-                companion = file.suffix.lower() in (".dat", ".atr") and \
-                    file.with_suffix("") in headers  # read with its header
-                if not (model.modality == "ecg" and companion):
-                    yield str(file), str(file)
+            companions = _companions(files, grouping)
+            yield from ((str(file), str(file)) for file in files if file not in companions)
         elif path.is_file() and path.suffix.lower() == ".zip":
             try:
                 data = path.read_bytes()
-                if kind_of(argument, data) != "zip":
+                if not is_zip(data):
                     raise DxError(f"{argument} is not a ZIP file that can be opened.")
                 inner, refused = expand_zip(str(path), data)
             except (DxError, OSError) as error:
@@ -322,6 +324,52 @@ def predict_inputs(paths: list[str], model: DxModel) -> Iterator[tuple[str, Any]
             yield from [*refused, *intake.problems]
         else:
             yield argument, argument
+
+
+def _formats_of(model: DxModel) -> tuple[FileFormat, ...]:
+    from dxcore.registry import modality
+
+    return modality(model.modality).formats
+
+
+def _companions(files: list[Path], grouping: list[FileFormat]) -> set[Path]:
+    """The files of a folder read with another of them: the companions each names, in its
+    own folder, by the first of ``grouping`` (the formats that group files) it is."""
+    from dxcore.formats import HEAD_BYTES
+
+    if not grouping:
+        return set()
+    companions: set[Path] = set()
+    leaders: set[Path] = set()
+    for file in files:
+        head = _head(file, HEAD_BYTES)
+        file_format = next((known for known in grouping if known.sniff(file.name, head)), None)
+        if file_format is not None:
+            leaders.add(file)
+            companions |= {file.parent / name for name in file_format.companions(file.name, head)}
+    return companions - leaders
+
+
+def _head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a file (none when it cannot be read: it is then reported
+    when it is predicted)."""
+    try:
+        with path.open("rb") as file:
+            return file.read(size)
+    except OSError:
+        return b""
+
+
+def _modality_options(model: DxModel, args: argparse.Namespace) -> dict[str, Any]:
+    """The reader options the model's modality reads from the files the arguments name
+    (``predict_options`` of its ``commands`` module: a record model's ``--mapping``)."""
+    from importlib import import_module
+
+    from dxcore.registry import modality
+
+    named = modality(model.modality).commands
+    read = getattr(import_module(named), "predict_options", None) if named else None
+    return read(model, args) if read is not None else {}
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -345,14 +393,10 @@ def _predict(args: argparse.Namespace) -> int:
         get_explainer(model.modality, args.explain)  # an unknown method fails once, here
     options = {name: value for name, value in (("fs", args.fs), ("lead", args.lead))
                if value is not None}
-    if args.mapping:
-        from dxcore.contract import read_path
-        from dxcore.records.mapping import read_mapping
-
-        options["mapping"] = read_mapping(read_path(args.mapping), args.mapping)
-        if options["mapping"].model != model.card.id:
-            raise DxError(f"--mapping {args.mapping} is for the model "
-                          f"{options['mapping'].model}, not {model.card.id}.")
+    options.update(_modality_options(model, args))
+    if args.mapping and "mapping" not in options:
+        raise DxError(f"--mapping maps a table's columns; the model '{args.model_id}' reads "
+                      "no table.")
     if args.adapt and model.label_shift is None:
         raise DxError(f"The model '{args.model_id}' has no label-shift calibration, so its "
                       f"answers cannot be adapted (python -m dxcore calibrate {args.model_id} "
@@ -412,18 +456,22 @@ def _refuse_existing(out: str) -> Path:
     return path
 
 
-def _files_of(path: Path, modality: str) -> dict[str, bytes]:
-    """An input file as ``{file name: bytes}``, as a report holds it: for ECG models a
-    record's header with its .dat and .atr beside it (``100`` names ``100.hea``)."""
+def _files_of(path: Path, model: DxModel) -> dict[str, bytes]:
+    """An input file as ``{file name: bytes}``, as a report holds it: a file of a format
+    that groups files with the companions it names beside it (a WFDB header with its .dat
+    and .atr; ``100`` names ``100.hea``)."""
     from dxcore.contract import read_path
 
-    if modality != "ecg":
-        return {path.name: read_path(path)}
-    if not path.exists() and path.with_suffix(".hea").exists():
-        path = path.with_suffix(".hea")  # a WFDB record named without extension
-    siblings = [path.with_suffix(s) for s in (".dat", ".atr")] if path.suffix == ".hea" else []
-    return {file.name: read_path(file) for file in [path, *siblings] if file.is_file()} \
-        or {path.name: read_path(path)}
+    grouping = [file_format for file_format in _formats_of(model) if file_format.companions]
+    if not path.exists():  # a record named without its extension
+        named = [path.with_suffix(f".{extension}") for file_format in grouping
+                 for extension in file_format.extensions if extension]
+        path = next((candidate for candidate in named if candidate.is_file()), path)
+    data = read_path(path)
+    file_format = next((known for known in grouping if known.sniff(path.name, data)), None)
+    members = sorted(file_format.companions(path.name, data)) if file_format else []
+    return {path.name: data, **{name: read_path(path.parent / name) for name in members
+                                if (path.parent / name).is_file()}}
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -439,8 +487,7 @@ def _report(args: argparse.Namespace) -> int:
         try:
             if isinstance(source, DxError):
                 raise source
-            files = source if isinstance(source, dict) else _files_of(Path(source),
-                                                                      model.modality)
+            files = source if isinstance(source, dict) else _files_of(Path(source), model)
             cases += cases_for(model, files, explain=not args.no_explain)
         except DxError as error:  # a file that cannot even be opened
             _say(f"{name}: {error}", error=True)
@@ -525,75 +572,6 @@ def _audit_sign(args: argparse.Namespace) -> int:
          f"{signed.signer.described}; sign-off entry {entry['hash']}.")
     return 0
 
-
-def _federate(args: argparse.Namespace) -> int:
-    """``federate heart-disease``: the server and one client per site as local processes;
-    ``--serve`` or ``--site`` runs one of them (on separate machines). ``federate
-    certificates`` makes the TLS certificates of the links."""
-    if args.model_id == "certificates":
-        return _federate_certificates(args)
-    from dxcore.records.federation import nodes as federated_nodes
-    from dxcore.records.federation import tls as federated_tls
-    from dxcore.records.federation import training as federated
-
-    if args.model_id != "heart-disease":
-        raise DxError(f"Federated training is available for heart-disease only, not "
-                      f"'{args.model_id}'.")
-    if (args.dp_noise is None) != (args.dp_clip is None):
-        raise DxError("Differential privacy needs both --dp-noise and --dp-clip.")
-    federated_nodes.quiet_flower()
-    chosen = federated_nodes.CHOSEN[args.strategy]
-    plan = federated.Plan(args.strategy, args.rounds or chosen.rounds,
-                          args.local_epochs or chosen.local_epochs,
-                          chosen.mu if args.mu is None else args.mu,
-                          args.dp_noise, args.dp_clip)
-    out_dir = Path(args.out or "runs/federated-heart-disease")
-    if args.site:
-        federated.site_named(args.site)
-        root = _federate_link(args, args.root_certificate, "--root-certificate FILE (the "
-                              "federation's ca.crt)")
-        federated_nodes.join(args.site, args.server,
-                             root and federated_tls.root_certificate(root), args.data,
-                             args.seed)
-        return 0
-    if args.serve:
-        folder = _federate_link(args, args.certificates, "--certificates DIR")
-        result = federated_nodes.serve(
-            args.address, plan, args.sites, out_dir,
-            folder and federated_tls.server_certificates(folder), args.seed)
-        _say(f"{plan.describe()}: sites {', '.join(result['sites'])}; weights in {out_dir}")
-        return 0
-    federated_nodes.run_locally(plan, out_dir, args.data, args.seed, insecure=args.insecure,
-                                say=_say)
-    return 0
-
-
-def _federate_link(args: argparse.Namespace, given: str | None, option: str) -> str | None:
-    """The certificate option of a server or site, or None for an explicitly unencrypted
-    link; neither or both is refused."""
-    if given and args.insecure:
-        raise DxError(f"Give {option.split()[0]} or --insecure, not both.")
-    if not given and not args.insecure:
-        raise DxError(f"The link would be unencrypted: give {option}, made by `python -m "
-                      "dxcore federate certificates`, or --insecure for a test on one "
-                      "machine.")
-    return given
-
-
-def _federate_certificates(args: argparse.Namespace) -> int:
-    from dxcore.records.federation import tls as federated_tls
-
-    if not args.out:
-        raise DxError("Say where to write the certificates: --out DIR.")
-    paths = federated_tls.make_certificates(Path(args.out), args.host)
-    names = federated_tls.server_names(paths["certificate"].read_bytes())
-    _say(f"Server certificate for {', '.join(names)}, valid {federated_tls.VALID_DAYS} days.",
-         f"The server uses {paths['ca']}, {paths['certificate']} and {paths['key']} "
-         "(--certificates); keep the key on the server alone.",
-         f"Give each site a copy of {paths['ca']} (--root-certificate), and have it read "
-         "back its SHA-256 fingerprint over another channel (the phone):",
-         federated_tls.fingerprint(paths["ca"].read_bytes()))
-    return 0
 
 def _print_answer(args: argparse.Namespace, model: DxModel, name: str,
                   answer: Result | DxError) -> int:
@@ -776,59 +754,33 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("--log", metavar="PATH", help="default: $DX_AUDIT_LOG, else "
                             "~/.local/state/dx-dashboard/audit.jsonl")
 
-    federate = commands.add_parser(
-        "federate", help="train across sites with Flower: a server and one client per site, "
-                         "each client reading only its own site's file, over TLS "
-                         "(docs/training-across-sites.md)")
-    federate.add_argument("model_id", help="heart-disease; or 'certificates' to make the "
-                                           "TLS certificates (--out, --host)")
-    federate.add_argument("--strategy", choices=["fedavg", "fedprox"], default="fedavg",
-                          help="default fedavg (the higher validation AUC)")
-    federate.add_argument("--rounds", type=int, help="default: the chosen recipe's")
-    federate.add_argument("--local-epochs", type=int, help="default: the chosen recipe's")
-    federate.add_argument("--mu", type=float, help="FedProx's proximal weight")
-    federate.add_argument("--seed", type=int, default=0)
-    federate.add_argument("--dp-noise", type=float, metavar="MULTIPLIER",
-                          help="with --serve (or a run on one machine): central differential "
-                               "privacy, Gaussian noise of MULTIPLIER x --dp-clip / sites "
-                               "added to each round's average (Flower's DP wrapper)")
-    federate.add_argument("--dp-clip", type=float, metavar="NORM",
-                          help="with --dp-noise: the largest update norm a site may send; "
-                               "longer updates are scaled down to it")
-    federate.add_argument("--out", help="where the server saves the global model "
-                                        "(default runs/federated-heart-disease); with "
-                                        "'certificates', the folder for them")
-    federate.add_argument("--data", help="a client's datasets folder")
-    federate.add_argument("--serve", action="store_true", help="run the server only")
-    federate.add_argument("--address", default="0.0.0.0:8080",
-                          help="with --serve: where to listen")
-    federate.add_argument("--sites", type=int, default=3,
-                          help="with --serve: how many sites to wait for")
-    federate.add_argument("--certificates", metavar="DIR",
-                          help="with --serve: the folder 'federate certificates' wrote "
-                               "(ca.crt, server.crt, server.key); the links are TLS")
-    federate.add_argument("--site", help="run this site's client only (cleveland, hungary "
-                                         "or switzerland)")
-    federate.add_argument("--server", default="127.0.0.1:8080",
-                          help="with --site: the server's address, by a name or address its "
-                               "certificate was made for (--host)")
-    federate.add_argument("--root-certificate", metavar="FILE",
-                          help="with --site: the federation's ca.crt; the site talks only to "
-                               "the server whose certificate it signed")
-    federate.add_argument("--insecure", action="store_true",
-                          help="unencrypted links, without certificates: anyone on the network "
-                               "path can read the summaries and weights; for a test on one "
-                               "machine only")
-    federate.add_argument("--host", action="append", metavar="NAME",
-                          help="with 'certificates': a name or IP address the sites will dial "
-                               "the server by (repeat for several; default this machine's "
-                               "name; localhost and 127.0.0.1 are always included)")
-    federate.set_defaults(run=_federate)
     return parser
 
 
+def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(action for action in parser._actions
+                if isinstance(action, argparse._SubParsersAction))
+
+
+def _add_modality_commands(parser: argparse.ArgumentParser) -> None:
+    """The commands every registered modality brings (``commands`` of its registration),
+    added to ``parser``'s."""
+    from importlib import import_module
+
+    from dxcore.registry import modalities
+
+    for modality in modalities().values():
+        if modality.commands:
+            import_module(modality.commands).add_commands(_subcommands(parser), _say)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    asked = next((argument for argument in argv if not argument.startswith("-")), None)
+    if asked not in _subcommands(parser).choices:  # a modality's, or help on every command
+        _add_modality_commands(parser)
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
     except DxError as error:

@@ -13,6 +13,13 @@ limitations, the input's SHA-256 (:func:`dxcore.audit.input_sha256`), the clinic
 sign-off in the audit trail (:func:`sign_off_line`), the time, the app version and the
 research-prototype notice.
 
+This module keeps the layout and the parts every model shares (the decision rule, the
+sign-off, the model and its metrics, the summary table); what only a modality knows (its
+input as the model saw it, its verdict, its domain guard's words, its explanation, and how
+one input splits into cases) is drawn by the modality's :class:`Sections`, which it names
+when it registers (``report`` of :class:`dxcore.registry.Modality`); a modality that names
+none gets these defaults, which suit a classifier of one answer per input.
+
 Example (needs the shipped weights)::
 
     from dxcore import get_model
@@ -28,22 +35,26 @@ import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import matplotlib
-import numpy as np
 from fpdf import FPDF
 from PIL import Image
 
 from dxcore.audit import input_sha256
-from dxcore.errors import DxError, OutOfDomain
+from dxcore.errors import DxError
 from dxcore.labels import input_labels, input_name
 from dxcore.wording import is_refusal, probability_is, probability_text
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from dxcore.contract import DxModel, Result
     from dxcore.explain import Explanation
+    from dxcore.labels import InputLabels
 
 APP_VERSION = "0.13"
 DISCLAIMER = ("Research prototype - not for clinical decisions. The models are trained and "
@@ -53,9 +64,6 @@ IDENTIFIERS_NOTICE = ("This report holds identifiers (the case labels: file name
                       "numbers, case or patient IDs) and is clinical data: store, share and "
                       "dispose of it as patient records.")
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu: Unicode (≥, –)
-STRIP_SECONDS = 10.0
-FIELDS_SHOWN = 40  # a gene profile's 7,129 probes: the first ones and "... more"
-RHYTHM_ROWS = 10  # a Holter day's rhythm episodes: the ones that matter most and "... more"
 
 
 @cache
@@ -113,31 +121,30 @@ def cases_for(model: DxModel, files: dict[str, bytes], explain: bool = True,
 def cases_of(model: DxModel, files: dict[str, bytes], result: Result,
              explain: bool = True, name: str | None = None) -> list[Case]:
     """The cases of a result already predicted (a page's), explained and labelled as
-    :func:`cases_for`; a case-record row the model declined holds an :class:`OutOfDomain`
-    error, so that the report calls it refused, as the pages do."""
+    :func:`cases_for`; how one input splits into cases is its modality's
+    (:meth:`Sections.cases`: a case table's rows, a row the model declined holding an
+    :class:`OutOfDomain` error, so that the report calls it refused, as the pages do)."""
     from dxcore.explain import explainers_for
 
-    method = explainers_for(model.modality)[0]
+    method = explainers_for(model.modality)[0] if explain else None
     labels = input_labels(model, name or input_name(files), files)
-    if model.modality == "record":
-        items = [case.item for case in result.detail.results if case.item is not None]
-        explained = model.explain_all(result, method, items) if explain and items else {}
-        return [Case(model, files, result, case.item, explained.get(case.item), row=case.row,
-                     label=labels.case(case.row))
-                if case.error is None else
-                Case(model, files, row=case.row, label=labels.case(case.row), error=(
-                    OutOfDomain if is_refusal(case.code) else DxError)(case.error))
-                for case in result.detail.results]
-    items = model.explained_items(result)[:1] if model.modality == "ecg" else [0]
-    explained = model.explain_all(result, method, items) if explain and items else {}
-    return [Case(model, files, result, 0, next(iter(explained.values()), None),
-                 label=labels.case())]
+    return sections_of(model).cases(model, files, result, method, labels)
+
+
+def sections_of(model: DxModel) -> Sections:
+    """The report sections of ``model``'s modality (its registered ``report``), else the
+    defaults."""
+    from dxcore.registry import modality
+
+    named = modality(model.modality).report
+    return import_module(named).SECTIONS if named else DEFAULT_SECTIONS
 
 
 # --- Drawing ------------------------------------------------------------------------------
 
 
-def _png(figure) -> Image.Image:
+def figure_image(figure: Figure) -> Image.Image:
+    """A matplotlib figure as an image for :meth:`Report.picture` (the figure closed)."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -146,54 +153,11 @@ def _png(figure) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue()))
 
 
-def _figure(width: float, height: float):
+def new_figure(width: float, height: float) -> tuple[Figure, Axes]:
+    """A matplotlib figure of ``width`` x ``height`` inches, with its axes."""
     import matplotlib.pyplot as plt
 
     return plt.subplots(figsize=(width, height))
-
-
-def ecg_strip(case: Case) -> Image.Image:
-    """The first seconds of the analysed lead, each beat marked with its class."""
-    analysis = case.result.detail
-    record = analysis.record
-    index = [name.lower() for name in record.lead_names].index(analysis.lead.lower())
-    shown = int(min(len(record.signals), STRIP_SECONDS * record.fs))
-    times = np.arange(shown) / record.fs
-    figure, axis = _figure(7.2, 1.8)
-    axis.plot(times, record.signals[:shown, index], color="black", linewidth=0.6)
-    for sample, label in zip(analysis.samples, analysis.labels, strict=True):
-        if sample < shown:
-            axis.annotate(str(label), (sample / record.fs, 1.0), xycoords=("data", "axes fraction"),
-                          ha="center", va="bottom", fontsize=7,
-                          color="black" if label == "N" else "red")
-    axis.set_xlabel("seconds")
-    axis.set_ylabel(f"{analysis.lead} (mV)")
-    axis.set_xlim(0, times[-1] if shown else 1)
-    return _png(figure)
-
-
-def beat_saliency(explanation: Explanation) -> Image.Image:
-    """One beat's waveform coloured by its saliency, with the colour bar."""
-    beat = explanation.detail
-    figure, axis = _figure(4.5, 1.8)
-    points = axis.scatter(beat.times_s * 1000, beat.waveform, c=beat.saliency, cmap="jet",
-                          s=6, vmin=0, vmax=1)
-    axis.set_xlabel("ms from the R peak")
-    figure.colorbar(points, ax=axis, label="influence (low-high)")
-    return _png(figure)
-
-
-def image_overlay(explanation: Explanation) -> Image.Image:
-    from dxcore.images.explainers import overlay
-
-    detail = explanation.detail
-    return Image.fromarray(overlay(detail.pixels, detail.saliency))
-
-
-def colour_bar_image() -> Image.Image:
-    from dxcore.images.explainers import colour_bar
-
-    return Image.fromarray(colour_bar(256, 12))
 
 
 class Report(FPDF):
@@ -246,18 +210,67 @@ class Report(FPDF):
         self.ln(1)
 
 
-def _verdict(case: Case) -> str:
-    result, item, card = case.result, case.item, case.card
-    if case.model.modality == "ecg":
-        counts = result.detail.summary["beats_per_class"]
-        return "Beats: " + ", ".join(f"{card.class_label(name)} {count}"
-                                     for name, count in counts.items())
-    decided = str(result.decisions[item])
-    text = f"Prediction: {card.class_label(decided)}"
-    if result.uncertain(item):
-        text += (" - uncertain: the prediction set holds "
-                 + " and ".join(card.class_label(n) for n in result.set_of(item)))
-    return text
+class Sections:
+    """A modality's part of a report page. The defaults suit a classifier of one answer
+    per input (an image, a file of beats); a modality overrides what it draws otherwise."""
+
+    def cases(self, model: DxModel, files: dict[str, bytes], result: Result,
+              method: str | None, labels: InputLabels) -> list[Case]:
+        """The cases of one input's result, each explained by ``method`` (None: not
+        explained): one case, its first item, by default."""
+        items = self.explained(model, result)
+        explained = model.explain_all(result, method, items) if method and items else {}
+        return [Case(model, files, result, 0, next(iter(explained.values()), None),
+                     label=labels.case())]
+
+    def explained(self, model: DxModel, result: Result) -> list[int]:
+        """The item a case's explanation is of (its own, by default)."""
+        return [0]
+
+    def input(self, pdf: Report, case: Case) -> None:
+        """The input as the model saw it (a thumbnail, a strip, the fields read), above its
+        SHA-256; nothing by default."""
+
+    def verdict(self, case: Case) -> str:
+        """The answer, in bold first: the decision, and the prediction set when it holds
+        more than the decision."""
+        result, item, card = case.result, case.item, case.card
+        decided = str(result.decisions[item])
+        text = f"Prediction: {card.class_label(decided)}"
+        if result.uncertain(item):
+            text += (" - uncertain: the prediction set holds "
+                     + " and ".join(card.class_label(n) for n in result.set_of(item)))
+        return text
+
+    def prediction(self, pdf: Report, case: Case) -> None:
+        """What follows the verdict: every class's probability and the prediction set."""
+        result, item, card = case.result, case.item, case.card
+        for name, p in zip(result.class_names, result.probabilities[item], strict=True):
+            pdf.line_of(f"P({card.class_label(name)}) {probability_is(float(p))}")
+        if result.prediction_sets is not None:
+            pdf.line_of(f"Prediction set at {result.coverage:.0%} coverage: "
+                        + ", ".join(card.class_label(n) for n in result.set_of(item)))
+
+    def domain(self, case: Case) -> str:
+        """The domain guard's word on an input it accepted."""
+        return "This model has no domain guard."
+
+    def explanation(self, pdf: Report, case: Case) -> None:
+        """The explanation below its heading: its lines, by default."""
+        for sentence in case.explanation.text():
+            pdf.line_of(f"• {sentence}", 8)
+
+    def summary(self, case: Case) -> list[str]:
+        """The summary table's prediction, its probability, the prediction set and the
+        domain guard, for an answered case."""
+        result, item, card = case.result, case.item, case.card
+        decided = str(result.decisions[item])
+        p = float(result.probabilities[item, result.class_names.index(decided)])
+        return [card.class_label(decided), probability_text(p),
+                " / ".join(card.class_label(n) for n in result.set_of(item)), "passed"]
+
+
+DEFAULT_SECTIONS = Sections()
 
 
 def _rule(case: Case) -> str:
@@ -275,93 +288,13 @@ def _domain(case: Case) -> str:
     if case.error is not None:
         return (f"Refused: {case.error}" if is_refusal(case.error)
                 else "not run: the input could not be read.")
-    if case.model.modality == "record":
-        row = next(r for r in case.result.detail.results if r.item == case.item)
-        flag = "atypical for the training cohort" if row.atypical else "typical enough"
-        return (f"Accepted by the record checks; atypicality {row.atypicality:.0f}th "
-                f"percentile of the training cohort ({flag}).")
-    if case.model.modality == "image":
-        guarded = case.card.domain_guard is not None
-        return ("Accepted by the domain guard (the image is like the training images)."
-                if guarded else "This model has no domain guard.")
-    return "Accepted by the signal-quality check (the record reads as an ECG)."
-
-
-def report_episodes(rhythm: list[dict], limit: int = RHYTHM_ROWS) -> tuple[list[dict], int]:
-    """The rhythm episodes a report lists, neighbours of one rhythm merged: all of them when
-    ``limit`` rows hold them, else the ``limit`` a reader needs most, in time order: the
-    longest episode of each rhythm other than sinus rhythm, then the other episodes of
-    those rhythms, then sinus rhythm's, the longest first; and how many are left out.
-
-    >>> rhythm = [{"label": label, "start_s": 10.0 * k, "end_s": 10.0 * k + length}
-    ...           for k, (label, length) in enumerate([("N", 10), ("AFIB", 9), ("N", 10),
-    ...                                                ("AFIB", 8), ("SVTA", 1), ("N", 5)])]
-    >>> kept, more = report_episodes(rhythm, limit=3)
-    >>> [(e["label"], e["start_s"]) for e in kept], more
-    ([('AFIB', 10.0), ('AFIB', 30.0), ('SVTA', 40.0)], 3)
-    """
-    from dxcore.ecg.rhythm_labels import merged_episodes  # lazily: the package imports Keras
-
-    merged = merged_episodes(rhythm)
-    if len(merged) <= limit:
-        return merged, 0
-    length = [episode["end_s"] - episode["start_s"] for episode in merged]
-    longest = {episode["label"]: k for k, episode in sorted(enumerate(merged),
-                                                            key=lambda e: length[e[0]])}
-    ranked = sorted(range(len(merged)), key=lambda k: (
-        merged[k]["label"] == "N", longest[merged[k]["label"]] != k, -length[k]))
-    return [merged[k] for k in sorted(ranked[:limit])], len(merged) - limit
-
-
-def _rhythm_section(pdf: Report, rhythm: list[dict]) -> None:
-    """The rhythm episodes as a table (:func:`report_episodes`)."""
-    from dxcore.ecg.rhythm_labels import episode_rows  # lazily, as above
-
-    episodes, more = report_episodes(rhythm)
-    pdf.line_of(f"Rhythm episodes ({len(episodes) + more}"
-                + (f", the {len(episodes)} that matter most listed" if more else "") + "):", 8)
-    pdf.set_font("DejaVu", "", 7.5)
-    with pdf.table(col_widths=(60, 20, 20, 20), width=120, align="LEFT",
-                   text_align="LEFT") as table:
-        table.row(["Rhythm", "Start", "End", "Duration"])
-        for row in episode_rows(episodes):
-            table.row(list(row.values()))
-    if more:
-        pdf.line_of(f"... and {more} more episode{'s' if more > 1 else ''}, shorter or in "
-                    "sinus rhythm.", 7.5)
+    return sections_of(case.model).domain(case)
 
 
 def _input_section(pdf: Report, case: Case) -> None:
     pdf.heading("Input", 11)
-    modality = case.model.modality
-    if case.result is not None and modality == "image":
-        image = case.result.detail.image
-        thumbnail = Image.fromarray((image.pixels * 255).astype(np.uint8))
-        thumbnail.thumbnail((256, 256))
-        pdf.line_of(f"{image.format} image, {image.size[0]} x {image.size[1]} px.")
-        pdf.picture(thumbnail, 35)
-    elif case.result is not None and modality == "ecg":
-        analysis = case.result.detail
-        pdf.line_of(f"ECG record, {analysis.record.duration_s:.0f} s at {analysis.fs:g} Hz, "
-                    f"lead {analysis.lead}, {len(analysis.samples)} beats; the first "
-                    f"{STRIP_SECONDS:g} s:")
-        pdf.picture(ecg_strip(case), 175)
-    elif case.result is not None and modality == "record":
-        row = next(r for r in case.result.detail.results if r.item == case.item)
-        schema = case.model.schema
-        symbols = case.card.gene_symbols
-        shown = [name for name in schema.names if name in row.values][:FIELDS_SHOWN]
-        lines = []
-        for name in shown:
-            field, value = schema[name], row.values[name]
-            symbol = f" [{symbols[name]}]" if name in symbols else ""
-            text = (field.describe(value) if value is not None else "not recorded"
-                    if schema.missing_indicators else "missing (imputed)")
-            lines.append(f"{field.label}{symbol}: {text}")
-        more = len(schema) - len(shown)
-        pdf.line_of(f"Case record, row {case.row}: the model's {len(schema):,} fields "
-                    "(other columns of the file are not read nor shown).", 8)
-        pdf.mono("\n".join(lines) + (f"\n... and {more:,} more fields" if more > 0 else ""))
+    if case.result is not None:
+        sections_of(case.model).input(pdf, case)
     pdf.line_of(f"Input SHA-256: {case.input_sha256}", 7.5)
     pdf.ln(1)
 
@@ -371,23 +304,9 @@ def _prediction_section(pdf: Report, case: Case) -> None:
     if case.error is not None:
         pdf.line_of(f"No answer: {case.error}", bold=True)
         return
-    result, item, card = case.result, case.item, case.card
-    pdf.line_of(_verdict(case), 10, bold=True)
-    if case.model.modality == "ecg":
-        summary = result.detail.summary
-        af = (f"; AF burden {summary['af_burden_percent']}% of the record's time"
-              if "af_burden_percent" in summary else "")
-        pdf.line_of(f"Mean heart rate {summary.get('mean_heart_rate_bpm')} bpm; ectopic "
-                    f"burden {summary.get('ectopic_burden_percent')}%; longest V run "
-                    f"{summary.get('longest_v_run')}{af}.")
-        if result.detail.rhythm:
-            _rhythm_section(pdf, result.detail.rhythm)
-    else:
-        for name, p in zip(result.class_names, result.probabilities[item], strict=True):
-            pdf.line_of(f"P({card.class_label(name)}) {probability_is(float(p))}")
-        if result.prediction_sets is not None:
-            pdf.line_of(f"Prediction set at {result.coverage:.0%} coverage: "
-                        + ", ".join(card.class_label(n) for n in result.set_of(item)))
+    sections = sections_of(case.model)
+    pdf.line_of(sections.verdict(case), 10, bold=True)
+    sections.prediction(pdf, case)
     pdf.line_of(_rule(case), 8)
     pdf.line_of(f"Domain guard: {_domain(case)}", 8)
     pdf.line_of(sign_off_line(case), 8, bold=True)
@@ -414,19 +333,7 @@ def _explanation_section(pdf: Report, case: Case) -> None:
         return
     pdf.heading(f"Explanation ({explanation.label}, for "
                 f"{case.card.class_label(explanation.class_name)})", 11)
-    if case.model.modality == "image":
-        pdf.picture(image_overlay(explanation), 55)
-        pdf.picture(colour_bar_image(), 55)
-        pdf.line_of("Colour bar: low (left, blue) to high (right, red) influence on the "
-                    "prediction." + (" This map carries almost no signal." if explanation.flat
-                                     else ""), 7.5)
-    elif case.model.modality == "ecg":
-        pdf.line_of(f"The first beat not called N, at {explanation.detail.start_s:.2f} s "
-                    f"({explanation.detail.predicted}):", 8)
-        pdf.picture(beat_saliency(explanation), 95)
-    else:
-        for sentence in explanation.detail.sentences(5):
-            pdf.line_of(f"• {sentence}", 8)
+    sections_of(case.model).explanation(pdf, case)
     pdf.ln(1)
 
 
@@ -469,14 +376,7 @@ def summary_row(case: Case) -> list[str]:
         if is_refusal(case.error):
             return [case.card.id, "no answer", "", "", "refused"]
         return [case.card.id, "not read", "", "", ""]
-    result, item, card = case.result, case.item, case.card
-    if case.model.modality == "ecg":
-        counts = result.detail.summary["beats_per_class"]
-        return [card.id, ", ".join(f"{n} {c}" for n, c in counts.items()), "", "", "passed"]
-    decided = str(result.decisions[item])
-    p = float(result.probabilities[item, result.class_names.index(decided)])
-    return [card.id, card.class_label(decided), probability_text(p),
-            " / ".join(card.class_label(n) for n in result.set_of(item)), "passed"]
+    return [case.card.id, *sections_of(case.model).summary(case)]
 
 
 def _summary_page(pdf: Report, cases: list[Case]) -> None:

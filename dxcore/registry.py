@@ -22,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
@@ -35,7 +36,8 @@ from dxcore.paths import models_dir
 from dxcore.registration import check_unclaimed
 
 if TYPE_CHECKING:  # the contract imports Keras: listing the cards needs neither
-    from dxcore.contract import DxModel
+    from dxcore.contract import DxModel, Result
+    from dxcore.formats import FileFormat
 
 
 @runtime_checkable
@@ -150,7 +152,11 @@ def check_recipe(recipe: Any) -> None:
 @dataclass(frozen=True)
 class Modality:
     """A modality: its model class and ``{model id: recipe module}`` for the models it
-    trains (each recipe a :class:`Recipe`)."""
+    trains (each recipe a :class:`Recipe`).
+
+    The rest is how the shared surfaces show it, so that none of them names a modality:
+    modules are named rather than imported where importing them costs (Streamlit, fpdf,
+    Flower), and are imported by the surface that needs them."""
 
     name: str
     model_class: type[DxModel]
@@ -159,13 +165,44 @@ class Modality:
     # The dashboard's views of this modality: a module of ``dxui`` (or a plug-in's own),
     # named rather than imported, so that the core never imports Streamlit.
     views: str = ""
+    # Its file formats, each with the one sniffer that the drop zone, its reader and the
+    # command line ask (dxcore.formats).
+    formats: tuple[FileFormat, ...] = ()
+    # What the drop zone calls one of its inputs ("ECG record"), and how it names what it
+    # reads when a file is none of it ("an ECG record (WFDB .hea with its .dat, EDF, or
+    # CSV)"), with a hint on files it reads only with others.
+    input_label: str = ""
+    input_text: str = ""
+    input_hint: str = ""
+    # How many of its inputs one patient's drop may hold (a frontal and a lateral film;
+    # one ECG record): more is a worklist (dxcore.intake.Intake.one_patient).
+    per_patient: int = 1
+    # How well an answer its guard accepted fits the model's domain, lower better (None:
+    # the model has no guard): when several of its models accept an input, the
+    # best-fitting one answers (dxcore.intake.predict_cases).
+    fit: Callable[[DxModel, Result], float | None] | None = None
+    # A module whose ``SECTIONS`` (a dxcore.pdf_report.Sections) draws its part of a PDF
+    # report; "": the sections every classifier shares.
+    report: str = ""
+    # Its dataset loaders (modules): the public datasets its models are trained and
+    # tested on.
+    datasets: tuple[str, ...] = ()
+    # A module whose ``add_commands(commands, say)`` adds its own subcommands to
+    # ``python -m dxcore`` (and whose ``predict_options(model, args)``, if any, reads
+    # the predict options it needs from files), imported only for one of them.
+    commands: str = ""
+    # The columns of a model's case-file template (dxcore.templates.TemplateColumn; not
+    # imported: the templates read the registry), for a modality that reads tables of
+    # cases; None: its models have none.
+    case_file: Callable[[ModelCard], list] | None = None
 
 
 _MODALITIES: dict[str, Modality] = {}
 # The built-in modalities by name, each package imported the first time it is asked for:
 # listing the cards imports none, and a chest X-ray's prediction imports only the image
 # package (which runs its compiled network without TensorFlow).
-BUILT_IN = {"ecg": "dxcore.ecg", "image": "dxcore.images", "record": "dxcore.records"}
+# In the order the drop zone names what it reads.
+BUILT_IN = {"image": "dxcore.images", "ecg": "dxcore.ecg", "record": "dxcore.records"}
 
 
 def _registered(name: str | None = None) -> dict[str, Modality]:

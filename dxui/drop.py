@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from dxcore.intake import KINDS, Intake, group_files, image_formats_text
+from dxcore.intake import Intake, group_files
 from dxui.common import plain, show_error
 from dxui.server import import_core
 
@@ -35,7 +35,9 @@ SESSION_DROP = "dx_drop"
 # finding out reads the file, once per drop.
 SESSION_ANSWERS = "dx_drop_answers"
 SESSION_ASKED = "dx_drop_asked"
-HELP = (f"Images ({image_formats_text()}), ECG records (a WFDB .hea with its .dat and "
+# Words, not the modalities' registrations: the home page shows the drop zone before any
+# modality is imported (tests/test_intake.py checks that it names every image format).
+HELP = ("Images (PNG, JPEG, TIFF or DICOM), ECG records (a WFDB .hea with its .dat and "
         "optional .atr, EDF, or CSV), case tables (CSV, Excel .xlsx or JSON), or a ZIP of any "
         "of these. Each file is recognised by its content; files are read in memory and never "
         "stored.")
@@ -62,13 +64,16 @@ def sort_out(files: dict[str, bytes]) -> Intake | None:
 
 
 def routing_table(intake: Intake) -> pd.DataFrame:
-    """One row per case: its name, what it is, its files and the model that reads it (for
-    ``st.dataframe``, which shows text as text: no Markdown escaping)."""
+    """One row per case: its name, what it is, its files and the model that reads it (the
+    models that may, when their domain guards choose as it is read), for ``st.dataframe``,
+    which shows text as text: no Markdown escaping."""
+    from dxcore.registry import modality
+
     return pd.DataFrame({
         "Case": [case.name for case in intake.cases],
-        "Recognised as": [KINDS[case.kind] for case in intake.cases],
+        "Recognised as": [modality(case.kind).input_label for case in intake.cases],
         "Files": [", ".join(case.files) for case in intake.cases],
-        "Model": [case.model_id for case in intake.cases],
+        "Model": [" or ".join(case.models) for case in intake.cases],
     })
 
 

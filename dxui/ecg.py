@@ -481,7 +481,7 @@ def failure_gallery(card: ModelCard, failures: list[dict[str, Any]]) -> None:
 @st.cache_data(ttl=results.CACHE_SECONDS, show_spinner="Reading the beats from the dataset…")
 def _beat_traces(folder: str, beats: tuple[tuple[str, int], ...]) -> list[pd.DataFrame]:
     """Each (record, sample)'s lead MLII around the beat, in ms from the R peak."""
-    from dxcore.datasets import mitdb
+    from dxcore.ecg import mitdb
 
     traces = []
     for record_name, sample in beats:

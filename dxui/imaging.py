@@ -18,7 +18,8 @@ from dxcore.cards import ModelCard
 from dxcore.contract import Result
 from dxcore.explain import Explanation
 from dxcore.images.explainers import colour_bar, overlay
-from dxcore.intake import Outcome, image_extensions, image_formats_text
+from dxcore.images.formats import image_extensions, image_formats_text
+from dxcore.intake import Outcome
 from dxcore.labels import InputLabels
 from dxui import results, signoff, uploads
 from dxui.common import plain, show_error, show_notes
@@ -189,7 +190,7 @@ def chest_xray_examples() -> dict[str, str]:
 
 @st.cache_data(ttl=results.CACHE_SECONDS, show_spinner=False)
 def _chest_xray_examples(folder: str) -> dict[str, str]:
-    from dxcore.datasets import chest_xray
+    from dxcore.images import chest_xray
 
     try:
         test = chest_xray.official_split("test", folder)

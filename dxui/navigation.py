@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dxcore.intake import image_formats_text
-
 
 @dataclass(frozen=True)
 class PageSpec:
@@ -35,8 +33,10 @@ HOME = PageSpec("app_pages/home.py", "Home", ":material/home:", "Dx dashboard", 
 CHEST_XRAY = PageSpec(
     "app_pages/chest_xray.py", "Chest X-ray", ":material/radiology:",
     "Chest X-ray: pneumonia",
-    summary=f"Pneumonia vs normal on a frontal paediatric chest X-ray "
-            f"({image_formats_text()}), with the calibrated probability and a saliency map.",
+    # Words, not the image formats' list: the home page shows them before any modality is
+    # imported (tests/test_intake.py checks that they name every image format).
+    summary="Pneumonia vs normal on a frontal paediatric chest X-ray (PNG, JPEG, TIFF or "
+            "DICOM), with the calibrated probability and a saliency map.",
     model_id="cxr-pneumonia", modality="image",
 )
 ECG = PageSpec(

@@ -27,8 +27,8 @@ from timing import median_ms  # noqa: E402  (scripts/timing.py)
 
 from dxcore import get_card, load_image  # noqa: E402
 from dxcore.cards import ModelCard  # noqa: E402
-from dxcore.datasets import chest_xray  # noqa: E402
 from dxcore.explain import explainers_for, get_explainer  # noqa: E402
+from dxcore.images import chest_xray  # noqa: E402
 from dxcore.images.explainers import overlay  # noqa: E402
 from dxcore.registry import model_for  # noqa: E402
 

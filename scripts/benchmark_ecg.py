@@ -29,8 +29,7 @@ import keras  # noqa: E402
 from timing import median_ms  # noqa: E402  (scripts/timing.py)
 
 from dxcore import get_card  # noqa: E402
-from dxcore.datasets import mitdb  # noqa: E402
-from dxcore.ecg import load_uploads  # noqa: E402
+from dxcore.ecg import load_uploads, mitdb  # noqa: E402
 from dxcore.registry import model_for  # noqa: E402
 
 TARGET_S = 5.0

@@ -29,7 +29,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from dxcore import calibration, get_model  # noqa: E402
 from dxcore.batching import batched_outputs  # noqa: E402
-from dxcore.datasets import chest_xray  # noqa: E402
+from dxcore.images import chest_xray  # noqa: E402
 from dxcore.images.training import SIDE  # noqa: E402
 
 

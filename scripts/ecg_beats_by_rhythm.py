@@ -31,8 +31,7 @@ from ecg_cv import summary  # noqa: E402
 from scipy.special import softmax  # noqa: E402
 
 from dxcore import calibration  # noqa: E402
-from dxcore.datasets import mitdb  # noqa: E402
-from dxcore.ecg import rhythm  # noqa: E402
+from dxcore.ecg import mitdb, rhythm  # noqa: E402
 from dxcore.ecg import training as recipe  # noqa: E402
 from dxcore.ecg.record import MODEL_FS  # noqa: E402
 from dxcore.ecg.rhythm_fit import AF_THRESHOLD, record_series  # noqa: E402

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from dxcore.datasets import mitdb  # noqa: E402
+from dxcore.ecg import mitdb  # noqa: E402
 from dxcore.ecg.beats import detect_beats, match_beats, reference_beats  # noqa: E402
 from dxcore.ecg.detection import search_back  # noqa: E402
 from dxcore.ecg.model import detection_leads  # noqa: E402

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from dxcore import get_model  # noqa: E402
-from dxcore.datasets import data_dir, mitdb  # noqa: E402
-from dxcore.ecg import EcgRecord  # noqa: E402
+from dxcore.datasets import data_dir  # noqa: E402
+from dxcore.ecg import EcgRecord, mitdb  # noqa: E402
 from dxcore.errors import DxError  # noqa: E402
 
 

@@ -37,8 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from dxcore.datasets import mitdb  # noqa: E402
-from dxcore.ecg import rhythm  # noqa: E402
+from dxcore.ecg import mitdb, rhythm  # noqa: E402
 from dxcore.ecg.rhythm_fit import AF_THRESHOLD, fit_classical, record_series  # noqa: E402
 from dxcore.ecg.rhythm_labels import AF_LABELS  # noqa: E402
 

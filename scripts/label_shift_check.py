@@ -44,7 +44,7 @@ from dxcore.calibration import (  # noqa: E402
 )
 from dxcore.conformal import ConformalSets, label_shift_thresholds  # noqa: E402
 from dxcore.contract import Result  # noqa: E402
-from dxcore.datasets.chest_xray import patient_of  # noqa: E402
+from dxcore.images.chest_xray import patient_of  # noqa: E402
 from dxcore.label_shift import em_prior  # noqa: E402
 from dxcore.registry import get_model, recipe_for  # noqa: E402
 

@@ -63,7 +63,7 @@ def real_inputs(card) -> tuple[Batch | None, str]:
     model = model_for(card)  # the pipeline only: its weights are never loaded here
     try:
         if card["modality"] == "image":
-            from dxcore.datasets import chest_xray
+            from dxcore.images import chest_xray
 
             test = chest_xray.official_split("test")
             chosen = [test.paths[i] for i in (0, 100, 300, 400, 500, 600)]

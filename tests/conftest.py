@@ -141,7 +141,7 @@ def test_xray_bytes(test_xray_path: Path) -> bytes:
 @pytest.fixture(scope="session")
 def test_batch(cxr_model, data_dir: Path) -> np.ndarray:
     """Eight test-set images (four of each class) prepared as the model reads them."""
-    from dxcore.datasets import chest_xray
+    from dxcore.images import chest_xray
 
     test = chest_xray.official_split("test", data_dir)
     chosen = [test.paths[i] for i in (0, 60, 120, 180, 300, 400, 500, 600)]

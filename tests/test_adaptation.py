@@ -128,7 +128,7 @@ def test_validation_split_resampled_to_another_prevalence(cxr_model, validation_
     (calibration half / site half), the site half resampled to ``prevalence``; EM finds it
     and the adapted 90% sets cover at least 0.88 of the images."""
     from dxcore.calibration import fit_bias_corrected_temperature
-    from dxcore.datasets.chest_xray import patient_of
+    from dxcore.images.chest_xray import patient_of
 
     cases = validation_cases
     patients = np.array([patient_of(Path(case)) for case in cases.case_ids])

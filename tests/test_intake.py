@@ -1,6 +1,6 @@
-"""dxcore.intake: files recognised by their bytes, ZIPs opened in memory within limits (and
-hostile ones refused), files grouped into cases and routed to their model, predictions
-batched per model in the order dropped."""
+"""dxcore.intake: files recognised by their bytes (each modality's formats' sniffers), ZIPs
+opened in memory within limits (and hostile ones refused), files grouped into cases and
+routed to their model, predictions batched per model in the order dropped."""
 
 from __future__ import annotations
 
@@ -11,20 +11,24 @@ import pytest
 from PIL import Image
 
 from dxcore import intake
+from dxcore.ecg.formats import FORMATS as ECG_FORMATS
 from dxcore.errors import DxError
+from dxcore.images.formats import DICOM, IMAGE_FORMATS, PILLOW_FORMATS
 from dxcore.images.reader import load_image
-from dxcore.intake import (
-    IMAGE_FORMATS,
-    Case,
-    expand_zip,
-    group_files,
-    kind_of,
-    predict_cases,
-)
+from dxcore.intake import Case, expand_zip, group_files, is_zip, predict_cases
+from dxcore.records.formats import FORMATS as RECORD_FORMATS
+from dxcore.registry import modalities
 from dxui.imaging import UPLOAD_TYPES
 from tests.drops import HEART_CASES, short_record, zip_of
 
 HEADER = b"rec 2 360 3600\nrec.dat 212 200 11 1024 0 0 0 MLII\nrec.dat 212 200 11 1024 0 0 0 V5\n"
+
+
+def format_of(name: str, data: bytes) -> str | None:
+    """The name of the first built-in format (in sniffing order) that takes the file."""
+    formats = sorted((known for modality in modalities().values() for known in modality.formats),
+                     key=lambda known: known.order)
+    return next((known.name for known in formats if known.sniff(name, data)), None)
 
 
 def image_bytes(fmt: str) -> bytes:
@@ -35,7 +39,7 @@ def image_bytes(fmt: str) -> bytes:
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "TIFF"])
 def test_images_are_recognised_by_their_bytes_whatever_their_name(fmt):
-    assert kind_of("no-extension", image_bytes(fmt)) == "image"
+    assert format_of("no-extension", image_bytes(fmt)) == fmt
 
 
 def gradient_image(fmt: str) -> bytes:
@@ -46,13 +50,12 @@ def gradient_image(fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("image_format", [f for f in IMAGE_FORMATS if f.decoder == "Pillow"],
-                         ids=lambda f: f.name)
+@pytest.mark.parametrize("image_format", PILLOW_FORMATS, ids=lambda f: f.name)
 def test_every_image_format_is_taken_by_the_drop_zone_the_page_and_the_reader(image_format):
     """One list: the drop zone recognises the format, the Chest X-ray page accepts its
     extensions, and the reader (the pages' and ``python -m dxcore predict``'s) decodes it."""
     data = gradient_image(image_format.name)
-    assert kind_of("no-extension", data) == "image"
+    assert format_of("no-extension", data) == image_format.name
     assert set(image_format.extensions) <= set(UPLOAD_TYPES)
     assert load_image(data).format == image_format.name
 
@@ -60,21 +63,68 @@ def test_every_image_format_is_taken_by_the_drop_zone_the_page_and_the_reader(im
 @pytest.mark.parametrize("fmt", ["GIF", "BMP", "WEBP"])
 def test_an_image_format_outside_the_list_is_taken_by_none_of_them(fmt):
     data = gradient_image(fmt)
-    assert kind_of(f"x.{fmt.lower()}", data) is None
+    assert format_of(f"x.{fmt.lower()}", data) is None
     assert fmt.lower() not in UPLOAD_TYPES
     with pytest.raises(DxError, match="Please upload a PNG, JPEG, TIFF or DICOM file"):
         load_image(data)
+    [(name, error)] = group_files({f"x.{fmt.lower()}": data}).problems
+    assert "not a file the dashboard can read" in str(error)
+
+
+def test_a_dicom_without_its_preamble_is_taken_by_the_drop_zone_as_by_the_page(cxr_model):
+    """One sniffer: a headerless DICOM (an ACR-NEMA file, a stripped export), which the
+    image reader reads with a note, is an image to the drop zone too, and its worklist
+    answer is the page's."""
+    from tests.catalogue.test_images import acr_nema, without_preamble
+
+    for data in (without_preamble(), acr_nema()):
+        assert DICOM.sniff("scan", data)
+        [case] = group_files({"scan": data}).cases
+        assert (case.kind, case.model_id) == ("image", "cxr-pneumonia")
+        [outcome] = predict_cases([case])
+        page = cxr_model.predict({"scan": data})
+        assert outcome.result.as_json() == page.as_json()
+        assert "lacks its standard header" in outcome.result.notes[0]
 
 
 def test_dicom_edf_wfdb_and_tables_are_recognised_by_content():
-    assert kind_of("x", b"\0" * 128 + b"DICM" + b"\0" * 16) == "image"
-    assert kind_of("x", b"0       " + b" " * 248) == "edf"
-    assert kind_of("header.txt", b"# comment\n" + HEADER) == "wfdb-header"
-    assert kind_of("x", HEART_CASES) == "table"
-    assert kind_of("x", b'[{"age": 63}]') == "table"
-    assert kind_of("x", zip_of({"a.txt": b"a"})) == "zip"
-    assert kind_of("x.csv", b"\x00\x01\x02binary") is None
-    assert kind_of("x.hea", b"just a sentence of text\n") is None
+    assert format_of("x", b"\0" * 128 + b"DICM" + b"\0" * 16) == "DICOM"
+    assert format_of("x", b"0       " + b" " * 248) == "EDF"
+    assert format_of("header.txt", b"# comment\n" + HEADER) == "WFDB header"
+    assert format_of("x", HEART_CASES) == "CSV or JSON table"
+    assert format_of("x", b'[{"age": 63}]') == "CSV or JSON table"
+    assert is_zip(zip_of({"a.txt": b"a"})) and format_of("x", zip_of({"a.txt": b"a"})) is None
+    assert format_of("x.csv", b"\x00\x01\x02binary") is None
+    assert format_of("x.hea", b"just a sentence of text\n") is None
+
+
+def test_every_format_is_one_sniffer_that_the_readers_ask_too():
+    """The ECG reader reads an EDF or a CSV dropped without its extension (as the drop zone
+    routes it), by the same sniffers."""
+    from dxcore.ecg.reader import load_uploads
+    from tests.helpers import edf_bytes
+
+    signal = np.sin(np.linspace(0, 60, 3600))[:, None] * np.array([[1.0, 0.5]])
+    edf = edf_bytes(signal)
+    csv = ("MLII,V5\n" + "".join(f"{a:.4f},{b:.4f}\n" for a, b in signal)).encode()
+    assert [format_of("export", data) for data in (edf, csv)] == ["EDF", "CSV or JSON table"]
+    assert next(known for known in ECG_FORMATS if known.name == "CSV").sniff("export", csv)
+    assert load_uploads({"export": edf}).source_format == load_uploads({"x.edf": edf}) \
+        .source_format
+    assert load_uploads({"export": csv}, fallback_fs=360).fs == 360
+    assert {known.name for known in RECORD_FORMATS} == {"CSV or JSON table", "Excel workbook"}
+    assert {known.name for known in IMAGE_FORMATS} == {"PNG", "JPEG", "TIFF", "DICOM"}
+
+
+def test_the_home_pages_words_name_every_image_format():
+    """The drop zone's help and the Chest X-ray page's summary are words (the home page
+    shows them before any modality is imported): they name every image format."""
+    from dxcore.images.formats import image_formats_text
+    from dxui.drop import HELP
+    from dxui.navigation import CHEST_XRAY
+
+    assert f"({image_formats_text()})" in HELP
+    assert f"({image_formats_text()})" in CHEST_XRAY.summary
 
 
 def test_a_wfdb_header_claims_its_signal_file_and_annotations_by_name():
@@ -112,6 +162,10 @@ def test_a_long_csv_of_numbers_that_matches_no_case_model_is_an_ecg(ecg_model):
     signal = "MLII,V5\n" + "".join(f"{i % 7},{i % 5}\n" for i in range(400))
     [case] = group_files({"strip.csv": signal.encode()}).cases
     assert (case.kind, case.model_id) == ("ecg", "ecg-beats")
+    # too short to be a recording: the table's refusal says both why not
+    [(_, error)] = group_files({"notes.csv": b"colour,size\nred,3\n"}).problems
+    assert "match no case-record model" in str(error)
+    assert "and it is too short to be an ECG recording. Check its header row" in str(error)
 
 
 # --- hostile ZIPs ----------------------------------------------------------------------------
@@ -219,7 +273,8 @@ def test_a_workbook_is_a_table_never_a_zip_to_expand(heart_model):
     from tests.workbooks import workbook_of
 
     xlsx = workbook_of(pd.read_csv(io.BytesIO(HEART_CASES), dtype=str))
-    assert kind_of("cases.xlsx", xlsx) == kind_of("export", xlsx) == "workbook"
+    assert format_of("cases.xlsx", xlsx) == format_of("export", xlsx) == "Excel workbook"
+    assert not is_zip(xlsx)
     for drop, name in (({"cases.xlsx": xlsx}, "cases.xlsx"),
                        ({"day.zip": zip_of({"cases.xlsx": xlsx})}, "day.zip/cases.xlsx")):
         found = group_files(drop)

@@ -1,19 +1,27 @@
 """A modality registers itself: the toy plug-in of ``tests/toy_modality.py`` (UCR ECG200
-beats), trained in seconds, runs through ``models``, ``predict --json``, ``--explain`` and
-``evaluate`` of the real command line with no core file touched. ``DX_MODELS_DIR`` points
-at a folder that holds the toy model only."""
+beats), trained in seconds, runs through ``models``, ``predict --json``, ``--explain``,
+``report`` and ``evaluate`` of the real command line, the drop zone's intake and the PDF
+reports, with no shared file touched: none of them names a modality (checked here) and
+the toy's file format and report sections are its registration's. ``DX_MODELS_DIR``
+points at a folder that holds the toy model only."""
 
 from __future__ import annotations
 
+import ast
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from pypdf import PdfReader
 
 from dxcore.explain import explainers_for
-from dxcore.registry import get_card, get_model, recipe_for
+from dxcore.intake import group_files, predict_cases
+from dxcore.pdf_report import cases_for, worklist_report
+from dxcore.registry import BUILT_IN, get_card, get_model, list_cards, recipe_for
 from tests import toy_modality as toy
-from tests.helpers import run_cli, run_entry_point
+from tests.drops import zip_of
+from tests.helpers import ROOT, run_cli, run_entry_point
 
 BEAT_KEYS = {"input", "beat", "model", "probabilities", "prediction"}
 BEATS_IN_FILE = 6
@@ -107,6 +115,96 @@ def test_a_process_that_never_imported_the_plug_in_refuses_it_in_one_sentence(to
     assert refused.returncode == 1 and refused.stdout == ""
     assert f"Unknown modality '{toy.MODALITY}'" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+# --- the shared surfaces, none of which names the toy ------------------------------------
+
+
+def test_the_drop_zone_recognises_a_file_of_beats_by_the_toys_format(toy_cli, beats_file,
+                                                                    test_beats):
+    """The toy's registered format takes its file whatever its name, before the case-table
+    format would (a file of beats with commas is a table too), and the toy's model answers
+    each beat as ``predict`` does; a file no format in use takes is refused in the words of
+    the formats in use, the toy's included."""
+    cards = [*list_cards(toy_cli), *list_cards(ROOT / "saved_models")]
+    comma = ",".join(f"{value:.5f}" for value in test_beats[0][0]) + "\n"
+    found = group_files({"export": beats_file.read_bytes(), "one.csv": comma.encode(),
+                         "notes.bin": b"\x00\x01"}, cards=cards)
+    assert [(case.name, case.kind, case.model_id, case.rows) for case in found.cases] == [
+        ("export", toy.MODALITY, toy.MODEL_ID, BEATS_IN_FILE), ("one.csv", toy.MODALITY,
+                                                                toy.MODEL_ID, 1)]
+    [(name, error)] = found.problems
+    assert name == "notes.bin" and "a file of beats (text, 96 samples a line)" in str(error)
+    model = get_model(toy.MODEL_ID, toy_cli)
+    outcomes = predict_cases(found.cases, model_of=lambda model_id: model)
+    assert [len(outcome.result) for outcome in outcomes] == [BEATS_IN_FILE, 1]
+    direct = model.predict(beats_file)
+    assert outcomes[0].result.as_json() == direct.as_json()
+
+
+def text_of(pdf: bytes) -> list[str]:
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_a_pdf_report_of_a_file_of_beats_has_the_toys_sections(toy_cli, beats_file):
+    """The shared layout (notice, decision rule, model, summary) around the toy's sections:
+    a case per beat, the beat as the model read it, its explanation's words."""
+    model = get_model(toy.MODEL_ID, toy_cli)
+    cases = cases_for(model, {"beats.txt": beats_file.read_bytes()})
+    pages = text_of(worklist_report(cases))
+    assert len(pages) == 1 + BEATS_IN_FILE
+    assert pages[0].startswith(f"Dx worklist report - {BEATS_IN_FILE} cases")
+    assert f"1 beats.txt beat 1 {toy.MODEL_ID}" in pages[0]
+    for number, page in enumerate(pages[1:], start=1):
+        assert page.startswith(f"Dx case report - case {number}: beats.txt beat {number}")
+        assert f"Beat {number} of {BEATS_IN_FILE}, {toy.SAMPLES} samples" in page
+        assert "peaks at sample" in page and "Explanation (Grad-CAM, for" in page
+        assert "This model has no domain guard." in page
+        assert f"threshold {model.card.threshold:.3f}" in page
+
+
+def test_the_cli_reports_and_reads_a_zip_of_beats_with_the_toys_format(capsys, toy_cli,
+                                                                        beats_file, tmp_path):
+    from dxcore.cli import main
+
+    out = tmp_path / "beats.pdf"
+    assert main(["report", toy.MODEL_ID, str(beats_file), "--out", str(out), "--no-explain"]) == 0
+    assert f"{BEATS_IN_FILE} cases (0 without an answer)" in capsys.readouterr().out
+    assert len(text_of(out.read_bytes())) == 1 + BEATS_IN_FILE
+    archive = tmp_path / "beats.zip"
+    archive.write_bytes(zip_of({"day/beats": beats_file.read_bytes(), "day/x.bin": b"\x00"}))
+    status, lines, _ = run_cli(capsys, "predict", toy.MODEL_ID, str(archive), "--json")
+    assert status == 1  # the file that is no file of beats
+    answered = [line for line in lines if "error" not in line]
+    assert [line["input"] for line in answered] == [f"{archive}/day/beats"] * BEATS_IN_FILE
+    [refused] = [line for line in lines if "error" in line]
+    assert refused["input"] == f"{archive}/day/x.bin"
+    assert "expected a file of beats" in refused["error"]
+
+
+def test_no_shared_core_file_names_or_imports_a_modality():
+    """The shared core (``dxcore/*.py``) holds no modality's name and imports no modality
+    package: the surfaces dispatch on what a modality registered. The registry names the
+    built-in packages once (BUILT_IN), so that it can import them when first asked."""
+    names = set(BUILT_IN)
+    packages = set(BUILT_IN.values())
+    found = []
+    for path in sorted((ROOT / "dxcore").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        built_in = {id(node) for statement in tree.body if isinstance(statement, ast.Assign)
+                    and any(getattr(target, "id", "") == "BUILT_IN"
+                            for target in statement.targets)
+                    for node in ast.walk(statement)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in names and id(node) not in built_in:
+                found.append(f"{path.name}:{node.lineno} names {node.value!r}")
+            modules = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
+                       [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                       else [])
+            found += [f"{path.name}:{node.lineno} imports {module}" for module in modules
+                      if any(module == package or module.startswith(f"{package}.")
+                             for package in packages)]
+    assert found == []
 
 
 def _card(folder: Path) -> dict:

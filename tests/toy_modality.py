@@ -1,15 +1,17 @@
 """A toy modality that lives only in the test suite: proof that a modality plugs into the
 contract from outside ``dxcore/`` (CONTRIBUTING.md, "Adding a modality", follows this file).
 
-One module holds what a built-in modality spreads over its package (``reader``,
-``preprocessing``, ``network``, ``model``, ``explainers``, ``training``, ``evaluation``):
+One module holds what a built-in modality spreads over its package (``formats``, ``reader``,
+``preprocessing``, ``network``, ``model``, ``explainers``, ``report``, ``training``,
+``evaluation``):
 single heartbeats of the UCR ECG200 set (Olszewski RT, CMU 2001; 96 samples each), normal
 or myocardial infarction, read by a Conv1D network of about 1,100 parameters that trains in
 a few seconds on two CPU cores.
 
 Importing this module registers the modality ``toy-beat`` (its model class, explainers and
-the recipe of the model ``toy-ecg200``), as a built-in package's ``__init__`` does; its
-:data:`KIT` is what the shared conformance checks (``dxcore.testing``) need of it::
+the recipe of the model ``toy-ecg200``, its file format for the drop zone and its sections
+of a PDF report), as a built-in package's ``__init__`` does, and no shared file names it;
+its :data:`KIT` is what the shared conformance checks (``dxcore.testing``) need of it::
 
     from tests import toy_modality
     card = toy_modality.build(models_folder)   # train, write the card, measure on TEST
@@ -49,7 +51,10 @@ from dxcore.ecg.explainers import GradCam
 from dxcore.errors import DxError
 from dxcore.evaluation import store_test_metrics
 from dxcore.explain import Explainer, Explanation, register_explainer
+from dxcore.formats import TEXT, FileFormat, Routed, text_head
+from dxcore.labels import InputLabels
 from dxcore.metrics import report_binary
+from dxcore.pdf_report import Case, Report, Sections
 from dxcore.registry import Modality, model_for, register_modality
 from dxcore.testing import BadInput, Finder, Kit, written
 
@@ -68,6 +73,36 @@ CALIBRATION_SHARE = 0.25  # of TRAIN, held out for the temperature and the thres
 OCCLUSION_WIDTH = 8       # samples (about a twelfth of the beat)
 
 
+# --- formats ------------------------------------------------------------------------
+
+
+def _cells(line: str) -> list[str]:
+    return re.split(r"[,;\s]+", line.strip())
+
+
+def looks_like_beats(name: str, data: bytes) -> bool:
+    """The sniffer of a file of beats: text whose lines (those the head holds in full) are
+    each 96 numbers."""
+    text = text_head(data)
+    if text is None:
+        return False
+    lines = [line for line in text.splitlines()[:-1] or text.splitlines() if line.strip()]
+    try:
+        return bool(lines) and all(len([float(cell) for cell in _cells(line)]) == SAMPLES
+                                   for line in lines)
+    except ValueError:
+        return False
+
+
+def beat_rows(name: str, data: bytes, cards: list[ModelCard]) -> Routed:
+    """Every toy model reads a file of beats; the worklist gives it a row per beat."""
+    rows = sum(1 for line in data.decode("utf-8", "replace").splitlines() if line.strip())
+    return Routed(tuple(card.id for card in cards), rows)
+
+
+BEATS = FileFormat("file of beats", looks_like_beats, ("txt",), TEXT, route=beat_rows)
+
+
 # --- reader -------------------------------------------------------------------------
 
 
@@ -82,7 +117,7 @@ def parse_beats(data: bytes, name: str = "The file") -> np.ndarray:
         raise DxError(f"{name} is empty: expected one beat of {SAMPLES} samples per line.")
     beats = []
     for number, line in lines:
-        cells = re.split(r"[,;\s]+", line.strip())
+        cells = _cells(line)
         if len(cells) != SAMPLES:
             raise DxError(f"Line {number} has {len(cells)} values; a beat has {SAMPLES} "
                           "samples.")
@@ -260,6 +295,29 @@ register_explainer(MODALITY, "gradcam", GradCam(), default=True)
 register_explainer(MODALITY, "occlusion", Occlusion())
 
 
+# --- report -------------------------------------------------------------------------
+
+
+class BeatSections(Sections):
+    """A report page per beat of the file, with the beat's samples and where its
+    explanation peaks; every other section is the shared one."""
+
+    def cases(self, model: DxModel, files: dict[str, bytes], result: Result,
+              method: str | None, labels: InputLabels) -> list[Case]:
+        items = list(range(len(result)))
+        explained = model.explain_all(result, method, items) if method else {}
+        return [Case(model, files, result, item, explained.get(item),
+                     label=f"{labels.case()} beat {item + 1}") for item in items]
+
+    def input(self, pdf: Report, case: Case) -> None:
+        beat = case.result.model_input[case.item, :, 0]
+        pdf.line_of(f"Beat {case.item + 1} of {len(case.result)}, {SAMPLES} samples "
+                    f"(z-normalised, from {beat.min():.2f} to {beat.max():.2f}).")
+
+
+SECTIONS = BeatSections()
+
+
 # --- training (the recipe: TARGETS, train, evaluate) --------------------------------
 
 
@@ -389,5 +447,7 @@ KIT = Kit(
 )
 
 
-register_modality(Modality(MODALITY, BeatModel, {MODEL_ID: __name__}, label="Toy beats",
-                           views="tests.toy_views"))
+register_modality(Modality(
+    MODALITY, BeatModel, {MODEL_ID: __name__}, label="Toy beats", formats=(BEATS,),
+    input_label="Beats", input_text=f"a file of beats (text, {SAMPLES} samples a line)",
+    report=__name__, views="tests.toy_views"))

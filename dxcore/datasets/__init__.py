@@ -1,4 +1,7 @@
-"""Readers for the public datasets the shipped models are trained and tested on."""
+"""Readers for the public datasets the shipped models are trained and tested on: the
+shared plumbing (where the datasets are, a split by patient) and the case-record sets; the
+image and ECG sets are read by their modality (``dxcore.images.chest_xray``,
+``dxcore.images.adult_cxr``, ``dxcore.ecg.mitdb``)."""
 
 import os
 from pathlib import Path

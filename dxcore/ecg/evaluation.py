@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dxcore.datasets import mitdb
-from dxcore.ecg import rhythm
+from dxcore.ecg import mitdb, rhythm
 from dxcore.ecg.beats import MODEL_CLASSES as CLASSES
 from dxcore.ecg.record import MODEL_FS
 from dxcore.ecg.rhythm_labels import AF_LABELS

@@ -30,9 +30,8 @@ from typing import Any
 import numpy as np
 
 from dxcore.contract import AskedOption, DxModel, Prepared, Result, is_upload
-from dxcore.datasets import mitdb
 from dxcore.ecg import beats as beat_positions
-from dxcore.ecg import preprocessing, quality, rhythm
+from dxcore.ecg import mitdb, preprocessing, quality, rhythm
 from dxcore.ecg.detection import find_beats
 from dxcore.ecg.reader import load_record, load_uploads
 from dxcore.ecg.record import (

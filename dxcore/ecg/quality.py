@@ -343,7 +343,7 @@ def fit_domain_guard(model, data: str | None = None) -> dict:
     ``methods.domain_guard`` (their description), from the 22 DS1 training records only
     (never DS2): the per-window index bounds at extreme quantiles,
     the pacemaker-spike thresholds and the annotation-match threshold."""
-    from dxcore.datasets import mitdb
+    from dxcore.ecg import mitdb
     from dxcore.ecg.beats import detect_beats, reference_beats
     from dxcore.ecg.preprocessing import bandpass
 

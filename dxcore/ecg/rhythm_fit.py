@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from dxcore.datasets import mitdb
-from dxcore.ecg import rhythm
+from dxcore.ecg import mitdb, rhythm
 from dxcore.ecg.detection import find_beats
 from dxcore.ecg.preprocessing import model_inputs
 from dxcore.ecg.record import MODEL_FS

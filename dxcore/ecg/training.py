@@ -45,9 +45,8 @@ from dxcore import calibration
 from dxcore.batching import batched_outputs
 from dxcore.card_writing import TRAINING_LOG_FILE, interface_of, save_weights_file, write_json
 from dxcore.contract import DecisionRule
-from dxcore.datasets import mitdb
+from dxcore.ecg import mitdb, rhythm_fit
 from dxcore.ecg import preprocessing as features
-from dxcore.ecg import rhythm_fit
 from dxcore.ecg.beats import MODEL_CLASSES as CLASSES
 from dxcore.ecg.evaluation import (  # noqa: F401  (the recipe's test measurement)
     beat_ids,

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -51,16 +52,27 @@ def read_wfdb(path: str | Path) -> EcgRecord:
     if header_path.is_file():
         files[header_path.name] = read_path(header_path)
         header = _parse_header(header_path.name, files[header_path.name])
-        wanted = {name for name in header["file_name"] if name}
+        wanted = record_members(header_path.name, header["file_name"])
     else:
-        wanted = {f"{stem}.dat"}
+        wanted = {f"{stem}.dat", f"{stem}.atr"}
         if not (folder / f"{stem}.dat").is_file():
             raise DxError(f"The record {path} cannot be opened: there is no {stem}.hea "
                           "(nor .dat) there.")
-    for name in sorted(wanted | {f"{stem}.atr"}):
+    for name in sorted(wanted):
         if (folder / name).is_file():
             files[name] = read_path(folder / name)
     return read_wfdb_files(files, name=str(path))
+
+
+def record_members(header_name: str, signal_files: Iterable[str]) -> set[str]:
+    """The files read with a WFDB header, beside it: the signal files it names and the
+    record's reference annotations (``<record>.atr``). The one pairing rule: of the reader
+    of a path, the drop zone and the command line's folders.
+
+    >>> sorted(record_members("100.hea", ["100.dat", "100.dat"]))
+    ['100.atr', '100.dat']
+    """
+    return {name for name in signal_files if name} | {f"{Path(header_name).stem}.atr"}
 
 
 def read_wfdb_files(files: dict[str, bytes], name: str | None = None) -> EcgRecord:

@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import io
 
-from dxcore.intake import IMAGE_FORMATS
+from dxcore.images.formats import has_preamble
 from dxcore.labels import Identity
 
-_DICOM = next(known for known in IMAGE_FORMATS if known.decoder == "pydicom")
 # The case's name, most specific first; then the patient's.
 CASE_ELEMENTS = ("AccessionNumber", "StudyID")
 PATIENT_ELEMENT = "PatientID"
@@ -33,7 +32,7 @@ def stated_identity(data: bytes) -> Identity:
     """The accession number (else the study ID) and the patient ID a DICOM file's header
     states; an empty :class:`Identity` for another file, a header without them or one that
     cannot be read (a DICOM without its preamble is named by its file name)."""
-    if not _DICOM.matches(data):
+    if not has_preamble(data):
         return Identity()
     import pydicom
 

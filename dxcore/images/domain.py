@@ -53,6 +53,9 @@ from dxcore.images.reader import load_image
 if TYPE_CHECKING:
     import keras
 
+    from dxcore.contract import Result
+    from dxcore.images.model import ImageModel
+
 PARAMETERS_FILE = "domain_guard.npz"
 FEATURE_LAYER = "pool"
 THUMBNAIL_SIDE = 32
@@ -153,6 +156,21 @@ class DomainGuard:
         over = [name for name in SCORES if ratios[name] > 1.0]
         if over:
             raise OutOfDomain(refusal_message(over[0]), domain_score=max(ratios.values()))
+
+
+def domain_fit(model: ImageModel, result: Result) -> float | None:
+    """How well an image its model's guard accepted fits that model's domain: the largest
+    of its scores over their thresholds (at most 1 when accepted; lower fits better), from
+    the prediction's own forward pass; None for a model without a guard. Among image models
+    that all accept an image, the best-fitting one answers
+    (:func:`dxcore.intake.predict_cases`)."""
+    guard = model.domain_guard
+    if guard is None:
+        return None
+    ratios = guard.ratios(guard.scores(np.asarray(result.model_input),
+                                       result.outputs["features"],
+                                       np.array([result.detail.image.colourfulness])))
+    return float(max(ratio[0] for ratio in ratios.values()))
 
 
 @cache

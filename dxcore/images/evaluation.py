@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dxcore.datasets import chest_xray
+from dxcore.images import chest_xray
 from dxcore.metrics import share
 from dxcore.predictions import Predictions
 
@@ -87,13 +87,13 @@ def evaluate_domain(model, data: str | None = None) -> dict:
 
 def evaluate_population(model, data: str | None = None) -> dict:
     """The population guard's one measurement (issue 24), each share with a Wilson 95% CI:
-    the HELD-OUT adult patients' films refused (:func:`dxcore.datasets.adult_cxr.adult_split`;
+    the HELD-OUT adult patients' films refused (:func:`dxcore.images.adult_cxr.adult_split`;
     target at least 0.90) and the 624 official test images answered (target at least 0.99),
     each also by refusal code. Every film goes through ``predict_many`` as an upload does,
     all guards on; nothing here is fitted or chosen. Run it once, after the guard is frozen
     (``python -m dxcore evaluate cxr-pneumonia --population``)."""
-    from dxcore.datasets import adult_cxr
     from dxcore.errors import DxError, OutOfPopulation
+    from dxcore.images import adult_cxr
 
     if model.population_guard is None or model.population_guard.image is None:
         raise DxError(f"The model '{model.card.id}' has no fitted population guard; run "

@@ -31,10 +31,10 @@ from dxcore.explain import Explanation
 from dxcore.images.dicom_names import stated_identity
 from dxcore.images.domain import DomainGuard, feature_network
 from dxcore.images.explainers import ImageMap, resize_map
+from dxcore.images.formats import image_formats_text
 from dxcore.images.population import PopulationGuard
 from dxcore.images.preprocessing import prepare_for_model
 from dxcore.images.reader import LoadedImage, check_image, load_image
-from dxcore.intake import image_formats_text
 from dxcore.labels import Identity
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ training-side data only, with its figures.
   (the network's penultimate features, tried first, let most left-out adults through:
   ``docs/population-guard.md``).
 - **Model**: L2-penalised logistic regression (scikit-learn, lbfgs), children (the images the
-  network was trained on) against the FIT adults (:func:`dxcore.datasets.adult_cxr.adult_split`),
+  network was trained on) against the FIT adults (:func:`dxcore.images.adult_cxr.adult_split`),
   the two classes weighted equally (``class_weight="balanced"``: 15 adult films against
   4,564 children's). The standardisation is folded into the weights.
 - **Threshold**: the :data:`QUANTILE` quantile of the validation children's scores (the
@@ -37,7 +37,7 @@ import numpy as np
 
 from dxcore.cards import sha256_of
 from dxcore.datasets import patient_half
-from dxcore.datasets.adult_cxr import AdultFilms
+from dxcore.images.adult_cxr import AdultFilms
 from dxcore.images.domain import THUMBNAIL_SIDE, decode_for_guard, thumbnails
 from dxcore.images.population import ADULT_AGE_YEARS, PARAMETERS_FILE
 from dxcore.metrics import share
@@ -147,7 +147,7 @@ METHOD = (
     f"StudyDate or AcquisitionDate) of {ADULT_AGE_YEARS} or more is refused; the age is never "
     "logged. (2) An adult-likeness score, L2 logistic regression on the 32x32 z-scored "
     "thumbnail of the network input, fitted on the training children against the FIT half of "
-    "the adult patients of ood_adult_cxr (split by patient, dxcore.datasets.adult_cxr), is "
+    "the adult patients of ood_adult_cxr (split by patient, dxcore.images.adult_cxr), is "
     f"refused above its {QUANTILE:g} quantile on the validation children; the penalty chosen "
     "by leave-one-patient-out cross-validation over the FIT adults. The HELD-OUT adults and "
     "the test split were not used for any choice")

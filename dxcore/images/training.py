@@ -24,7 +24,7 @@ from tqdm import tqdm
 from dxcore import calibration
 from dxcore.batching import batched_outputs
 from dxcore.card_writing import interface_of, save_weights_file
-from dxcore.datasets import adult_cxr, chest_xray
+from dxcore.images import adult_cxr, chest_xray
 from dxcore.images.domain import METHOD as DOMAIN_GUARD_METHOD
 from dxcore.images.domain import fit_guard
 from dxcore.images.evaluation import (  # noqa: F401  (the recipe's measurements)
@@ -34,11 +34,11 @@ from dxcore.images.evaluation import (  # noqa: F401  (the recipe's measurements
     evaluate_population,
     test_predictions,
 )
+from dxcore.images.formats import IMAGE_FORMATS
 from dxcore.images.network import chest_xray_cnn
 from dxcore.images.population import AGE_LIMIT
 from dxcore.images.population_fit import METHOD as POPULATION_GUARD_METHOD
 from dxcore.images.population_fit import fit_image_check
-from dxcore.intake import IMAGE_FORMATS
 
 MODEL_ID = "cxr-pneumonia"
 # What issues 2 and 15 ask of it on the official test split (stored in the card, shown where it
@@ -291,7 +291,7 @@ def fit_domain_guard(model, data: str | None = None) -> dict:
 def fit_population_guard(model, data: str | None = None) -> dict:
     """The shipped model's population guard (:mod:`dxcore.images.population`): the age
     limit, and the image check fitted on the same split of the official train folder as the
-    model (its card's seed) and the FIT adults (:func:`dxcore.datasets.adult_cxr.adult_split`),
+    model (its card's seed) and the FIT adults (:func:`dxcore.images.adult_cxr.adult_split`),
     never the test folder nor the HELD-OUT adults; writes the weights beside the card and
     returns the card's ``runtime.population``, ``methods.population_guard`` and the
     training-side figures (``validation_metrics.population_guard``)."""

@@ -1,10 +1,13 @@
 """Case records: clinical findings or gene-expression profiles, one case per row.
 
-Modules, as in every modality package: ``reader`` (CSV, JSON or Excel -> a table; ``mapping``:
-a clinic's columns renamed to a model's fields), ``preprocessing`` (imputation and encoding;
-``schema`` and ``validation`` check each cell), ``network`` (the supervised autoencoder),
-``model`` (:class:`RecordModel`, the contract), ``explainers`` (integrated gradients per
-field), ``training`` (shared by the recipes in ``recipes/``) and ``evaluation``.
+Modules, as in every modality package: ``formats`` (CSV, JSON and Excel tables, and their
+sniffers), ``reader`` (CSV, JSON or Excel -> a table; ``mapping``: a clinic's columns
+renamed to a model's fields), ``preprocessing`` (imputation and encoding; ``schema`` and
+``validation`` check each cell), ``network`` (the supervised autoencoder), ``model``
+(:class:`RecordModel`, the contract), ``explainers`` (integrated gradients per field),
+``report`` (its PDF sections), ``template`` (each model's case-file template),
+``commands`` (``python -m dxcore federate``), ``training`` (shared by the recipes in
+``recipes/``) and ``evaluation``.
 
 A page or a script needs a few calls::
 
@@ -38,9 +41,11 @@ Example:
 from dxcore.records import explainers as _explainers  # noqa: F401
 from dxcore.records import expression as _expression  # noqa: F401
 from dxcore.records.explainers import CaseExplanation, FieldExplanation
+from dxcore.records.formats import FORMATS
 from dxcore.records.model import CaseBatch, CaseResult, RecordModel
 from dxcore.records.reader import read_cases
 from dxcore.records.schema import Field, Schema
+from dxcore.records.template import template_columns
 from dxcore.records.validation import Validation, validate
 from dxcore.registry import Modality, register_modality
 
@@ -51,7 +56,10 @@ register_modality(Modality("record", RecordModel, {
     "heart-disease": "dxcore.records.recipes.heart_disease",
     "ckd": "dxcore.records.recipes.ckd",
     "leukemia-golub": "dxcore.records.recipes.leukemia_golub",
-}, label="Case record", views="dxui.records"))
+}, label="Case record", formats=FORMATS, input_label="Case records",
+    input_text="a case table (CSV, JSON or Excel .xlsx)", report="dxcore.records.report",
+    datasets=("dxcore.datasets.heart_disease", "dxcore.datasets.ckd", "dxcore.datasets.golub"),
+    commands="dxcore.records.commands", case_file=template_columns, views="dxui.records"))
 
 
 def match_model(columns: list[str], cards: list | None = None) -> str | None:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from dxcore.contract import read_path
 from dxcore.errors import DxError
+from dxcore.formats import is_json_text
 from dxcore.tables import decode_text, sniff_dialect
 from dxcore.workbook import read_workbook, workbook_format
 
@@ -66,7 +67,7 @@ def read_cases(source: str | Path | bytes, name: str | None = None) -> pd.DataFr
     if not text.strip():
         raise DxError(f"{name} is empty: expected a header row and at least one case.")
     suffix = Path(name).suffix.lower()
-    as_json = suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("{", "["))
+    as_json = suffix == ".json" or (suffix != ".csv" and is_json_text(text))
     table = _read_json(text, name) if as_json else _read_csv(text, name)
     if table.empty:
         raise DxError(f"{name} holds no cases: expected a header row and at least one row.")

@@ -203,7 +203,7 @@ IMAGE_CASES = [
     BadInput("interlaced-png", lambda: encode(xray(), optimize=True)),
     BadInput("small-text-chunks", small_text_png),
     BadInput("tiff", lambda: encode(xray(), "TIFF")),
-    # Formats outside dxcore.intake.IMAGE_FORMATS, which the drop zone and the page do not
+    # Formats outside dxcore.images.formats.IMAGE_FORMATS, which the drop zone and the page do not
     # take either: refused whatever they hold, however sound or hostile (Pillow never
     # decodes them, so their size claims and damage are never read).
     BadInput("bmp", lambda: encode(xray(), "BMP"), expect=NOT_AN_IMAGE),

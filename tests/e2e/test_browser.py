@@ -166,7 +166,7 @@ def test_records_page_shows_a_hostile_file_as_text(shipped_heart_card, browser, 
 
 def test_ecg_page_shows_a_hostile_lead_name_as_text(shipped_ecg_card, browser, app_url,
                                                     mitdb_test_record):
-    from dxcore.datasets.mitdb import LEAD, read_record
+    from dxcore.ecg.mitdb import LEAD, read_record
 
     header = mitdb_test_record[0]
     record = read_record(header.stem, header.parent.parent)

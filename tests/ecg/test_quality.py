@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dxcore.datasets import mitdb
-from dxcore.ecg import EcgRecord
+from dxcore.ecg import EcgRecord, mitdb
 from dxcore.ecg.quality import energy_detector, matched_share
 from dxcore.errors import DxError, OutOfDomain
 from tests.helpers import record_files

@@ -164,7 +164,7 @@ def test_forward_gives_the_networks_logits_and_the_features_in_one_pass(guarded_
 
 
 def test_real_test_xrays_are_accepted(guarded_model, test_xray_path, data_dir):
-    from dxcore.datasets import chest_xray
+    from dxcore.images import chest_xray
 
     test = chest_xray.official_split("test", data_dir)
     chosen = [test.paths[i] for i in (0, 100, 300, 500)] + [test_xray_path]

@@ -49,7 +49,7 @@ def child_pixels(train_xray_path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def fit_adults(dataset):
-    from dxcore.datasets.adult_cxr import adult_split
+    from dxcore.images.adult_cxr import adult_split
 
     fit, _ = adult_split(dataset("ood_adult_cxr").parent)
     return fit
@@ -138,7 +138,7 @@ def test_a_training_childs_film_is_answered(guarded_model, train_xray_path):
 
 
 def test_every_fit_adult_film_scores_above_the_threshold(guarded_model, fit_adults):
-    from dxcore.datasets.chest_xray import load_pixels
+    from dxcore.images.chest_xray import load_pixels
 
     spec = guarded_model.card.input_spec
     x = load_pixels(fit_adults.paths, int(spec["side"]), normalization=spec["normalization"])

@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from dxcore.cards import sha256_of
-from dxcore.datasets.adult_cxr import AdultFilms
+from dxcore.images.adult_cxr import AdultFilms
 from dxcore.images.domain import THUMBNAIL_SIDE
 from dxcore.images.population import PARAMETERS_FILE, AdultLikeness
 from dxcore.images.population_fit import (

@@ -19,6 +19,7 @@ from pydicom import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+import dxcore.images.image
 import dxcore.images.reader
 from dxcore.errors import DxError
 from dxcore.images import load_image
@@ -450,7 +451,7 @@ def test_dicom_without_preamble_and_file_meta_is_read():
 @pytest.fixture
 def kept_side_64(monkeypatch) -> int:
     """A small MAX_KEPT_SIDE, so that small test images count as large."""
-    monkeypatch.setattr(dxcore.images.reader, "MAX_KEPT_SIDE", 64)
+    monkeypatch.setattr(dxcore.images.image, "MAX_KEPT_SIDE", 64)
     return 64
 
 

@@ -7,7 +7,7 @@ half of the patients, drawn with :data:`SPLIT_SEED`) may fit and choose the popu
 guard (:mod:`dxcore.images.population`); the HELD-OUT part is measured once, later, with
 the official test split (:func:`dxcore.images.evaluation.evaluate_population`), and no
 choice is ever made on it. Splitting by patient, never by image, as for the children
-(Kermany's train folder, :func:`dxcore.datasets.chest_xray.train_validation_split`): two
+(Kermany's train folder, :func:`dxcore.images.chest_xray.train_validation_split`): two
 films of one patient share far more than two patients' films do.
 
 Example (needs the dataset)::

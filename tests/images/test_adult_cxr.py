@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dxcore.datasets import adult_cxr
+from dxcore.images import adult_cxr
 
 
 def test_patient_is_read_from_the_file_name():

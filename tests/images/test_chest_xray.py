@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dxcore.datasets import chest_xray
+from dxcore.images import chest_xray
 
 
 def test_patient_is_read_from_each_naming_scheme():
