@@ -1,12 +1,10 @@
 """A modality's answers show on the shared pages with no shared file knowing it: the toy
-plug-in of ``tests/toy_modality.py`` (UCR ECG200 beats, trained in seconds) names its views
-module, ``tests/toy_views.py``, in its registration, and the worklist (its rows and the
+plug-in of ``tests/toy_modality.py`` (UCR ECG200 beats, trained in seconds) registers its
+file format and names its views module, ``tests/toy_views.py``, in its registration. Its
+files are dropped on the home page's drop zone as a user drops them, recognised by the
+toy's sniffer and routed to its model, and then shown by the worklist (its rows and the
 case picked), the patient view and the Models page (its card, test report and failure
-gallery) show its cases through it.
-
-The pages find the toy's files as the latest drop's run in the session, read by the toy
-model as :func:`dxui.worklist.run` reads a drop: what is tested here is how the pages show
-a plugged-in modality's answers, not how the drop zone recognises its files.
+gallery) through its views.
 """
 
 from __future__ import annotations
@@ -20,22 +18,17 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dxcore.audit import input_sha256
 from dxcore.cards import read_card
-from dxcore.contract import Result, batched_outputs
+from dxcore.contract import batched_outputs
 from dxcore.evaluation import store_test_report
-from dxcore.intake import Case, Intake, predict_cases
-from dxcore.labels import input_labels
 from dxcore.predictions import Predictions
 from dxcore.registry import get_model
 from dxcore.reports import build_report
-from dxui.drop import SESSION_DROP
 from dxui.models import failure_caption
-from dxui.navigation import MODELS, PATIENT, WORKLIST
-from dxui.results import upload_key
-from dxui.worklist import RUNS, Run
+from dxui.navigation import MODELS, PATIENT
+from dxui.patient import ANYWAY
 from tests import toy_modality as toy
-from tests.app_pages.conftest import open_app, shown, verdicts
+from tests.app_pages.conftest import drop, open_app, routed, shown, verdicts
 
 
 @pytest.fixture
@@ -67,53 +60,51 @@ def beats_file(beats: np.ndarray) -> bytes:
     return text.getvalue().encode()
 
 
-def toy_run(inputs: dict[str, bytes]) -> Run:
-    """Each file of beats one case of the toy model, read as the worklist reads a drop."""
-    model = get_model(toy.MODEL_ID)
-    cases = [Case(name, toy.MODALITY, toy.MODEL_ID, {name: data})
-             for name, data in inputs.items()]
-    outcomes = predict_cases(cases, model_of=get_model)
-    return Run(Intake(cases, []), outcomes, outcomes, {},
-               [input_labels(model, case.name, case.files) for case in cases],
-               [input_sha256(case.files) for case in cases])
+def predictions(name: str, data: bytes) -> list[str]:
+    """Each beat's prediction by the toy model, the file read as any upload is."""
+    return [str(decision) for decision in get_model(toy.MODEL_ID).predict({name: data}).decisions]
 
 
-def opened_with_drop(page: str, inputs: dict[str, bytes]) -> tuple[AppTest, Run]:
-    """``page`` opened with ``inputs`` as the session's latest drop and its run."""
-    app = open_app(None)
-    run = toy_run(inputs)
-    app.session_state[SESSION_DROP] = inputs
-    app.session_state[RUNS] = ((upload_key(inputs), json.dumps({}, sort_keys=True)), run)
-    app.switch_page(page).run()
-    return app, run
-
-
-def beat_predictions(result: Result) -> list[str]:
-    return [str(decision) for decision in result.decisions]
+def dropped_home(inputs: dict[str, bytes]) -> AppTest:
+    """The home page with ``inputs`` dropped on its drop zone."""
+    return drop(open_app(None), inputs)
 
 
 def test_the_worklist_gives_each_toy_beat_a_row_and_opens_the_beat_picked(toy_dashboard,
                                                                           test_beats):
-    app, run = opened_with_drop(WORKLIST.path, {"beats.txt": beats_file(test_beats[:3])})
-    [outcome] = run.outcomes
+    beats = beats_file(test_beats[:3])
+    app = dropped_home({"beats.txt": beats})
+
+    assert not app.exception and not app.error
+    assert routed(app) == [("beats.txt", toy.MODEL_ID)]  # by the toy's own sniffer
+    assert app.button[0].label == "Open as a worklist (3 cases from 1 input)"
+    app.button[0].click().run()
 
     assert not app.exception and not app.error
     table = app.dataframe[0].value  # the worklist table
     assert list(table["Case"]) == ["beats.txt beat 1", "beats.txt beat 2", "beats.txt beat 3"]
     assert set(table["Model"]) == {toy.MODEL_ID}
-    assert list(table["Prediction"]) == beat_predictions(outcome.result)
+    assert list(table["Prediction"]) == predictions("beats.txt", beats)
 
     app.selectbox(key="worklist_case").set_value(1).run()
 
     assert not app.exception
     assert f"**Beats: beats.txt beat 2 — read by {toy.MODEL_ID}**" in [
         shown(markdown.value) for markdown in app.markdown]
-    assert verdicts(app) == [beat_predictions(outcome.result)[1]]
+    assert verdicts(app) == [predictions("beats.txt", beats)[1]]
 
 
 def test_the_patient_view_shows_each_toy_input_with_its_beats(toy_dashboard, test_beats):
-    app, run = opened_with_drop(PATIENT.path, {"a.txt": beats_file(test_beats[:2]),
-                                               "b.txt": beats_file(test_beats[2:3])})
+    inputs = {"a.txt": beats_file(test_beats[:2]), "b.txt": beats_file(test_beats[2:3])}
+    app = dropped_home(inputs)
+
+    assert routed(app) == [("a.txt", toy.MODEL_ID), ("b.txt", toy.MODEL_ID)]
+    # Three beats are three rows, as a case table's: a batch, not offered as one patient.
+    assert "Open as one patient" not in [button.label for button in app.button]
+    app.switch_page(PATIENT.path).run()  # the session's drop, opened on request
+    assert any("more than one patient" in warning.value for warning in app.warning)
+    assert app.checkbox(key="patient_anyway").label == ANYWAY
+    app.checkbox(key="patient_anyway").check().run()
 
     assert not app.exception and not app.error
     assert [shown(header.value) for header in app.header] == ["Patient: a.txt · b.txt"]
@@ -122,8 +113,8 @@ def test_the_patient_view_shows_each_toy_input_with_its_beats(toy_dashboard, tes
     assert [shown(subheader.value) for subheader in app.subheader
             if "read by" in subheader.value] == [
         f"Beats: a.txt — read by {toy.MODEL_ID}", f"Beats: b.txt — read by {toy.MODEL_ID}"]
-    assert verdicts(app) == [prediction for outcome in run.outcomes
-                             for prediction in beat_predictions(outcome.result)]
+    assert verdicts(app) == [prediction for name, data in inputs.items()
+                             for prediction in predictions(name, data)]
 
 
 def test_the_models_page_shows_the_toy_card_report_and_failed_beats(toy_dashboard):
