@@ -28,7 +28,7 @@ from functools import cache
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from dxcore.cards import CARD_FILE, ModelCard, read_card
 from dxcore.errors import DxError
@@ -161,6 +161,8 @@ class Modality:
     name: str
     model_class: type[DxModel]
     recipes: dict[str, str] = field(default_factory=dict)
+    # Its name in words, as the home page's models table gives a model's modality
+    # (modality_label; a built-in one's also in BUILT_IN, read before it is imported).
     label: str = ""
     # The dashboard's views of this modality: a module of ``dxui`` (or a plug-in's own),
     # named rather than imported, so that the core never imports Streamlit.
@@ -198,19 +200,31 @@ class Modality:
 
 
 _MODALITIES: dict[str, Modality] = {}
+
+
+class BuiltIn(NamedTuple):
+    """A built-in modality before its package is imported: the package, and its name in
+    words (its registration's :attr:`Modality.label`, which tests/test_registrations.py
+    checks), for the home page's models table, which imports no modality (TensorFlow)."""
+
+    package: str
+    label: str
+
+
 # The built-in modalities by name, each package imported the first time it is asked for:
 # listing the cards imports none, and a chest X-ray's prediction imports only the image
 # package (which runs its compiled network without TensorFlow).
 # In the order the drop zone names what it reads.
-BUILT_IN = {"image": "dxcore.images", "ecg": "dxcore.ecg", "record": "dxcore.records"}
+BUILT_IN = {"image": BuiltIn("dxcore.images", "Image"), "ecg": BuiltIn("dxcore.ecg", "ECG"),
+            "record": BuiltIn("dxcore.records", "Record")}
 
 
 def _registered(name: str | None = None) -> dict[str, Modality]:
     """The registered modalities, after importing the built-in package of ``name`` (of
     every built-in one when ``name`` is None) if not yet."""
-    for key, package in BUILT_IN.items():
+    for key, built_in in BUILT_IN.items():
         if key not in _MODALITIES and (name is None or name == key):
-            import_module(package)
+            import_module(built_in.package)
     return _MODALITIES
 
 
@@ -230,6 +244,20 @@ def is_registered(name: str) -> bool:
 
 def modalities() -> dict[str, Modality]:
     return dict(_registered())
+
+
+def modality_label(name: str) -> str:
+    """The modality ``name`` in words, importing nothing: its registration's label once
+    registered, a built-in one's before its package is imported, else the name title-cased
+    (the card of a plug-in not imported in this process).
+
+    >>> modality_label("ecg"), modality_label("eeg-sleep")
+    ('ECG', 'Eeg-Sleep')
+    """
+    registered = _MODALITIES.get(name)
+    if registered is not None and registered.label:
+        return registered.label
+    return BUILT_IN[name].label if name in BUILT_IN else name.title()
 
 
 def modality(name: str) -> Modality:

@@ -15,6 +15,7 @@ import streamlit as st
 from dxcore import DxError, get_card, get_model, list_cards
 from dxcore.cards import METRIC_LABELS, ModelCard, metric_label
 from dxcore.errors import OutOfDomain
+from dxcore.registry import modality_label
 
 if TYPE_CHECKING:  # the contract imports Keras, which the home page does without
     from dxcore.contract import DxModel
@@ -37,10 +38,6 @@ UNEXPECTED_ERROR = (
 # The order of the home page's headline metrics; it shows every metric of each card's
 # headline() (a card may narrow that with its ``headline_metrics`` list).
 HEADLINE_METRICS = ("auc", "accuracy", "sensitivity", "specificity", "macro_f1")
-# The models table's word for a modality (else its name, title-cased). The home page lists
-# the cards before any modality's package is imported (that would import TensorFlow), so
-# the word cannot come from the modality's registration or its views (dxui.views).
-MODALITY_LABELS = {"image": "Image", "ecg": "ECG"}
 # Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and shows an
 # escaped one as itself.
 MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
@@ -222,7 +219,7 @@ def models_table(cards: list[ModelCard]) -> pd.DataFrame:
         rows.append({
             "Model": card["name"],
             "ID": card.id,
-            "Modality": MODALITY_LABELS.get(card["modality"], str(card["modality"]).title()),
+            "Modality": modality_label(str(card["modality"])),
             "Task": card["task"],
             "Test n": f"{count['value']:,}" if isinstance(count, dict) else "—",
             "Headline test metrics (95% CI)": " · ".join(

@@ -12,7 +12,7 @@ import pytest
 
 from dxcore.formats import FALLBACK, SIGNATURE, FileFormat
 from dxcore.pdf_report import Sections
-from dxcore.registry import BUILT_IN, modality
+from dxcore.registry import BUILT_IN, modality, modality_label
 
 MODALITIES = list(BUILT_IN)
 
@@ -29,10 +29,17 @@ def test_a_modality_registers_its_formats_and_the_drop_zones_words(name):
 
 
 @pytest.mark.parametrize("name", MODALITIES)
+def test_its_word_is_known_before_its_package_is_imported(name):
+    """The home page's models table names a built-in modality from BUILT_IN (importing
+    its package would import TensorFlow): the word its registration gives."""
+    assert modality(name).label == BUILT_IN[name].label == modality_label(name)
+
+
+@pytest.mark.parametrize("name", MODALITIES)
 def test_its_report_sections_and_dataset_loaders_are_its_own(name):
     registered = modality(name)
     assert isinstance(import_module(registered.report).SECTIONS, Sections)
-    package = BUILT_IN[name]
+    package = BUILT_IN[name].package
     assert registered.report.startswith(f"{package}.")
     for loader in registered.datasets:
         module = import_module(loader)

@@ -187,7 +187,7 @@ def test_no_shared_core_file_names_or_imports_a_modality():
     package: the surfaces dispatch on what a modality registered. The registry names the
     built-in packages once (BUILT_IN), so that it can import them when first asked."""
     names = set(BUILT_IN)
-    packages = set(BUILT_IN.values())
+    packages = {built_in.package for built_in in BUILT_IN.values()}
     found = []
     for path in sorted((ROOT / "dxcore").glob("*.py")):
         tree = ast.parse(path.read_text())

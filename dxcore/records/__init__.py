@@ -56,7 +56,7 @@ register_modality(Modality("record", RecordModel, {
     "heart-disease": "dxcore.records.recipes.heart_disease",
     "ckd": "dxcore.records.recipes.ckd",
     "leukemia-golub": "dxcore.records.recipes.leukemia_golub",
-}, label="Case record", formats=FORMATS, input_label="Case records",
+}, label="Record", formats=FORMATS, input_label="Case records",
     input_text="a case table (CSV, JSON or Excel .xlsx)", report="dxcore.records.report",
     datasets=("dxcore.datasets.heart_disease", "dxcore.datasets.ckd", "dxcore.datasets.golub"),
     commands="dxcore.records.commands", case_file=template_columns, views="dxui.records"))

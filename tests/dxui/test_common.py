@@ -134,6 +134,17 @@ def test_models_table_shows_headline_metrics_with_intervals():
                    "Targets": "none stated"}
 
 
+def test_models_table_names_each_modality_in_words_without_importing_it():
+    """A built-in modality's word before its package is imported (the home page imports
+    no TensorFlow), a registered plug-in's from its registration, else the card's name."""
+    from tests import toy_modality as toy
+
+    cards = [ModelCard({**card({}).fields, "modality": name}, Path("."))
+             for name in ("image", "ecg", "record", toy.MODALITY, "eeg-sleep")]
+    assert list(models_table(cards)["Modality"]) == [
+        "Image", "ECG", "Record", "Toy beats", "Eeg-Sleep"]
+
+
 def test_models_table_without_test_metrics():
     [row] = models_table([card({})]).to_dict("records")
     assert row["Test n"] == "—"
