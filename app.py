@@ -24,6 +24,9 @@ def idle_release() -> IdleRelease:
     return IdleRelease(st.cache_data.clear)
 
 
+# Here, not after the page: a page that ends with st.stop() or st.rerun() ends the script.
+idle_release().start()
+
 # A favicon of its own: without one the browser tab shows the current page's Material icon,
 # which Streamlit's frontend fetches from fonts.gstatic.com (the icon font it bundles serves
 # the page itself, not the tab). An emoji favicon is an inline SVG: no request at all.
@@ -44,6 +47,5 @@ finally:
     # dxui/server.py); also when the run was stopped or restarted by a newer one.
     release_free_memory()
     idle_release().page_ran()
-idle_release().start()
 # The first model warms up once the first page has been shown (no-op from then on).
 warm_up_in_background(WARM_UP_MODEL)

@@ -5,6 +5,11 @@ Datasets are read in place from ``dxcore.datasets.data_dir()`` (``$DX_DATA_DIR``
 ``../shared/data``); nothing from them is ever copied into the repository. Two factories
 serve every test: ``shipped_model(id)`` and ``dataset(folder)``; the named fixtures below
 are the models and files most tests share.
+
+What runs over a whole split (a shipped model's predictions of its test split or of its
+recipe's calibration cases) is computed once per session, on first use, by the factories
+``shipped_test_predictions(id)`` and ``shipped_calibration_predictions(id)``: a test needing
+it asks for the factory, never recomputes it, and only reads what it gets.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pytest
 
 from dxcore.contract import DxModel
 from dxcore.datasets import data_dir as resolve_data_dir
+from dxcore.predictions import Predictions
 
 # The conformance checks the package ships (dxcore.testing) assert as tests do: rewritten,
 # so that a failing check shows the values it compared.
@@ -57,6 +63,41 @@ def dataset() -> Callable[[str], Path]:
             pytest.skip(f"{name} dataset not found at {folder}; set DX_DATA_DIR")
         return folder
     return find
+
+
+@pytest.fixture(scope="session")
+def shipped_test_predictions(shipped_model, dataset) -> Callable[[str], Predictions]:
+    """``shipped_test_predictions("cxr-pneumonia")``: the shipped model's predictions of its
+    recipe's test split (the 624 test images for the chest X-ray model), computed once per
+    session when first asked for; skips when the model or its dataset is absent."""
+    return _split_predictions_once(shipped_model, dataset, "test_predictions")
+
+
+@pytest.fixture(scope="session")
+def shipped_calibration_predictions(shipped_model, dataset) -> Callable[[str], Predictions]:
+    """``shipped_calibration_predictions("cxr-pneumonia")``: the shipped model's
+    predictions of its recipe's calibration cases (the chest X-ray validation split's 652
+    images), computed once per session when first asked for; skips as
+    ``shipped_test_predictions`` does."""
+    return _split_predictions_once(shipped_model, dataset, "calibration_predictions")
+
+
+def _split_predictions_once(shipped_model: Callable[[str], DxModel],
+                            dataset: Callable[[str], Path],
+                            recipe_step: str) -> Callable[[str], Predictions]:
+    """A factory of ``recipe.<recipe_step>(model, data)`` per model id, each computed on its
+    first call and then shared (every test reads the same object: none may change it)."""
+    from dxcore.registry import recipe_for
+
+    computed: dict[str, Predictions] = {}
+
+    def predictions(model_id: str) -> Predictions:
+        if model_id not in computed:
+            model = shipped_model(model_id)
+            data = dataset(model.card["training_data"]["data_folder"]).parent
+            computed[model_id] = getattr(recipe_for(model_id), recipe_step)(model, str(data))
+        return computed[model_id]
+    return predictions
 
 
 @pytest.fixture(scope="session")

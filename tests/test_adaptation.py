@@ -112,12 +112,9 @@ def test_a_model_without_the_calibration_cannot_adapt(heart_model):
 
 
 @pytest.fixture(scope="module")
-def validation_cases(cxr_model, dataset):
+def validation_cases(shipped_calibration_predictions):
     """The recipe's calibration cases: its validation split (652 images, read in place)."""
-    from dxcore.images.evaluation import calibration_predictions
-
-    dataset("chest_xray")
-    return calibration_predictions(cxr_model)
+    return shipped_calibration_predictions("cxr-pneumonia")
 
 
 @pytest.mark.slow

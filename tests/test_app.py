@@ -3,7 +3,11 @@ the server's safe defaults."""
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from dxui.navigation import PAGES, page_for_model
 
@@ -31,3 +35,20 @@ def test_the_server_listens_on_this_machine_only_by_default():
                            capture_output=True, text=True, check=True).stdout
     assert '\naddress = "127.0.0.1"\n' in shown
     assert '\nshowErrorDetails = "none"\n' in shown
+
+
+def idle_release_threads() -> int:
+    return sum(thread.name == "dx-idle-release" for thread in threading.enumerate())
+
+
+def test_the_idle_release_starts_even_on_a_page_that_stops_early():
+    """The worklist page with nothing dropped ends in ``st.stop()``: the idle release (see
+    dxui/server.py) must have started before the page ran, or a server whose first visit was
+    such a page would keep its cached answers for good."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.run()
+    st.cache_resource.clear()  # a fresh IdleRelease, as in a new server process
+    before = idle_release_threads()
+    app.switch_page("app_pages/worklist.py").run()
+    assert not app.exception
+    assert idle_release_threads() == before + 1

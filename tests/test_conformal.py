@@ -61,13 +61,10 @@ def test_class_conditional_coverage_holds_on_held_out_cases(coverage):
     assert np.all(np.mean(per_class, axis=0) >= coverage - 0.012)
 
 
-def test_coverage_on_held_out_calibration_images(cxr_model, dataset):
+def test_coverage_on_held_out_calibration_images(cxr_model, shipped_calibration_predictions):
     """The shipped chest X-ray sets on its own calibration data: fitted on half of the
     validation split's patients' images, checked on the other half (not the test split)."""
-    from dxcore.images.evaluation import calibration_predictions
-
-    dataset("chest_xray")
-    cases = calibration_predictions(cxr_model)
+    cases = shipped_calibration_predictions("cxr-pneumonia")
     probabilities = cases.probabilities(cxr_model.card.temperature)
     rng = np.random.default_rng(0)
     coverages = []

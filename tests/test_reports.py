@@ -139,11 +139,10 @@ def test_stored_report_is_read_back_and_refused_when_changed(tmp_path, cxr_model
 
 
 @pytest.mark.slow
-def test_report_of_the_real_chest_xray_test_split(cxr_model, data_dir):
-    from dxcore.images.evaluation import test_predictions
-
+def test_report_of_the_real_chest_xray_test_split(cxr_model, data_dir,
+                                                   shipped_test_predictions):
     card = cxr_model.card
-    report = build_report(test_predictions(cxr_model, str(data_dir)), card)
+    report = build_report(shipped_test_predictions("cxr-pneumonia"), card)
 
     assert report["cases"] == 624
     assert report["roc"]["PNEUMONIA"]["auc"] == pytest.approx(

@@ -37,18 +37,17 @@ def page(cxr_card) -> AppTest:
 
 
 @pytest.fixture
-def stored_report_dir(tmp_path, heart_model, dataset, monkeypatch):
+def stored_report_dir(tmp_path, heart_model, shipped_test_predictions, monkeypatch):
     """A models folder holding a copy of heart-disease with a test report of its real test
     split (built in memory, then stored beside the copied card)."""
     from dxcore.evaluation import store_test_report
-    from dxcore.records.recipes.heart_disease import test_predictions
     from dxcore.reports import build_report
 
-    dataset("heart_disease")
+    cases = shipped_test_predictions("heart-disease")
     folder = tmp_path / "heart-disease"
     shutil.copytree(heart_model.card.folder, folder)
     card = read_card(folder / "card.json")
-    store_test_report(card, build_report(test_predictions(heart_model), card))
+    store_test_report(card, build_report(cases, card))
     monkeypatch.setenv("DX_MODELS_DIR", str(tmp_path))
     return tmp_path
 

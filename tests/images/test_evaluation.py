@@ -13,8 +13,9 @@ pytestmark = pytest.mark.slow  # the 624 test images
 
 
 @pytest.fixture(scope="module")
-def test_metrics(cxr_model, data_dir):
-    return evaluate("cxr-pneumonia", str(data_dir), resamples=300)
+def test_metrics(cxr_model, data_dir, shipped_test_predictions):
+    return evaluate("cxr-pneumonia", str(data_dir), resamples=300,
+                    cases=shipped_test_predictions("cxr-pneumonia"))
 
 
 def test_auc_holds_issue_2s_target(test_metrics):

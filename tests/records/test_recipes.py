@@ -11,19 +11,19 @@ from dxcore.records.schema import Schema
 from dxcore.registry import recipe_for
 
 RECORD_MODELS = ("heart-disease", "ckd", "leukemia-golub")
-DATASETS = {"heart-disease": "heart_disease", "ckd": "ckd", "leukemia-golub": "golub"}
 
 
 @pytest.fixture(scope="module")
-def measured(shipped_model, dataset):
-    """``measured(model_id)``: the shipped model's test metrics, measured once per module."""
+def measured(shipped_model, shipped_test_predictions):
+    """``measured(model_id)``: the shipped model's test metrics, measured once per module
+    from the session's test predictions."""
     metrics: dict[str, dict] = {}
 
     def measure(model_id: str) -> dict:
         if model_id not in metrics:
-            model = shipped_model(model_id)
-            dataset(DATASETS[model_id])
-            metrics[model_id] = recipe_for(model_id).evaluate(model, resamples=100)
+            cases = shipped_test_predictions(model_id)
+            metrics[model_id] = recipe_for(model_id).evaluate(shipped_model(model_id),
+                                                              resamples=100, cases=cases)
         return metrics[model_id]
     return measure
 
