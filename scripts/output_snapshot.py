@@ -85,11 +85,13 @@ def model_inputs(data: Path, inputs: Path) -> dict[str, list[Path]]:
 
 
 def dxcore(*arguments: str | Path) -> str:
+    """The command's output, its exit status last (``predict`` exits 1 when it refused an
+    input, which a test split may hold)."""
     done = subprocess.run([sys.executable, "-m", "dxcore", *map(str, arguments)], cwd=ROOT,
                           capture_output=True, text=True, check=False)
-    if done.returncode:
+    if not done.stdout:
         raise SystemExit(f"dxcore {' '.join(map(str, arguments))} failed:\n{done.stderr}")
-    return done.stdout
+    return f"{done.stdout}exit status {done.returncode}\n"
 
 
 def main() -> None:
