@@ -773,8 +773,10 @@ def test_shipped_card_is_valid_and_lean(path):
     assert card.id == path.parent.name and card["schema_version"] == SCHEMA_VERSION
     card.verify_weights()
     assert "optimizer" not in stored_groups(card.weights_path)
-    # Lean: no long lists (per-epoch logs, probe lists) in the card itself.
-    assert len(path.read_bytes()) < 32_000 and longest_list(fields) <= 101
+    # Lean: no long lists (per-epoch logs, probe lists) in the card itself. The size bound
+    # leaves room for test_evaluations, which grows by one entry (~300 bytes) with every
+    # test measurement ever made and is never shortened (heart-disease: 13 by 2026-12-07).
+    assert len(path.read_bytes()) < 40_000 and longest_list(fields) <= 101
     log = fields.get("training", {}).get("log_file")
     if log is not None:
         assert json.loads((path.parent / log).read_text())["model"] == card.id
