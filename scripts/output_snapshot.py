@@ -9,7 +9,7 @@ the card's ``test_evaluations`` by whoever runs it) and ``OUT/<model>-predict.js
 (``python -m dxcore predict <model> ... --json`` on the files of its dataset that hold the
 test split, read as a user's files are, through the command line's readers). The case tables
 are written once, as CSV files in ``--inputs`` (default: a folder in ``$TMPDIR``), from the
-raw datasets, never from dxcore's own loaders, so that both versions read the same bytes.
+raw datasets (parsed here, not by dxcore's loaders), so that both versions read the same bytes.
 Compare two snapshots with ``diff -r``.
 """
 
@@ -26,14 +26,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-# MIT-BIH DS2, the ECG model's test records (de Chazal et al. 2004).
-DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212",
-       "213", "214", "219", "221", "222", "228", "231", "232", "233", "234")
-HEART_COLUMNS = ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach",
-                 "exang", "oldpeak", "slope", "ca", "thal"]
-CKD_COLUMNS = ["age", "bp", "sg", "al", "su", "rbc", "pc", "pcc", "ba", "bgr", "bu", "sc",
-               "sod", "pot", "hemo", "pcv", "wbcc", "rbcc", "htn", "dm", "cad", "appet", "pe",
-               "ane"]
+sys.path.insert(0, str(ROOT))
+
+# The test records and the datasets' column names, as the recipes know them.
+from dxcore.datasets.ckd import COLUMNS as CKD_COLUMNS  # noqa: E402
+from dxcore.datasets.heart_disease import COLUMNS as HEART_COLUMNS  # noqa: E402
+from dxcore.ecg.mitdb import DS2  # noqa: E402
 
 
 def data_dir() -> Path:
