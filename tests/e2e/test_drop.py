@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.drops import HEART_CASES, short_record
-from tests.e2e.browsing import WAIT_MS, opened, wait_for_idle
+from tests.e2e.browsing import WAIT_MS, downloaded_report, opened, wait_for_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -33,15 +33,10 @@ def test_a_mixed_drop_on_the_home_page_opens_as_a_worklist_and_its_report_downlo
         assert page.get_by_test_id("stDataFrame").count() == 1
         assert page.get_by_text("Open a case").count() == 1
 
-        page.get_by_role("button", name="Prepare a PDF report").click()
-        download_button = page.get_by_role("button", name="Download the PDF report")
-        download_button.wait_for(timeout=WAIT_MS * 3)  # three models' explanations
-        with page.expect_download(timeout=WAIT_MS) as download:
-            download_button.click()
-        saved = tmp_path / "worklist-report.pdf"
-        download.value.save_as(saved)
-        assert download.value.suggested_filename == "dx-worklist-report.pdf"
-    report = PdfReader(saved)
+        # Three models' explanations to write.
+        download = downloaded_report(page, seconds_to_write=3 * WAIT_MS / 1000)
+        assert download.suggested_filename == "dx-worklist-report.pdf"
+        report = PdfReader(download.path())
     text = " ".join(" ".join(p.extract_text().split()) for p in report.pages)
     assert len(report.pages) >= 1 + 3  # a summary page, then a page per case (or more)
     for model_id in ("cxr-pneumonia", "ecg-beats", "heart-disease"):

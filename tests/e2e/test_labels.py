@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from dxcore.pdf_report import IDENTIFIERS_NOTICE
 from tests.app_pages.test_chest_xray import PATIENT, dicom_bytes
 from tests.drops import short_record
-from tests.e2e.browsing import WAIT_MS, opened, wait_for_idle
+from tests.e2e.browsing import WAIT_MS, downloaded_report, opened, wait_for_idle
 from tests.e2e.test_browser import DOCS, shows_no_error_then_screenshot
 from tests.helpers import pdf_page_png
 
@@ -100,12 +100,8 @@ def test_the_patient_view_names_the_patient_and_its_report_says_it_holds_identif
         assert abs(image_box["y"] - ecg_box["y"]) < 5 and ecg_box["x"] < image_box["x"]
         shows_no_error_then_screenshot(page, PATIENT_SCREENSHOT)
 
-        page.get_by_role("button", name="Prepare a PDF report").click()
-        download_button = page.get_by_role("button", name="Download the PDF report")
-        download_button.wait_for(timeout=WAIT_MS * 3)  # three models' explanations
-        with page.expect_download(timeout=WAIT_MS) as download:
-            download_button.click()
-        pdf = download.value.path().read_bytes()
+        # Three models' explanations to write.
+        pdf = downloaded_report(page, seconds_to_write=3 * WAIT_MS / 1000).path().read_bytes()
     pages = [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages]
     assert pages[0].startswith("Dx case report - case 1: 100 Patient: "
                                f"{PATIENT['PatientID']}")

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from dxcore.audit import AuditLog, verify
 from dxcore.signoff import KIND, OVERRIDE
-from tests.e2e.browsing import WAIT_MS, opened, verdict, wait_for_idle
+from tests.e2e.browsing import WAIT_MS, downloaded_report, opened, verdict, wait_for_idle
 from tests.e2e.conftest import serving
 from tests.e2e.test_browser import DOCS
 from tests.helpers import pdf_page_png
@@ -64,12 +64,7 @@ def test_an_overridden_answer_is_signed_in_its_pdf_report(shipped_cxr_card, brow
         shown.wait_for(timeout=WAIT_MS)
         assert f"(reason: {REASON})" in shown.inner_text()
 
-        page.get_by_role("button", name="Prepare a PDF report").click()
-        download_button = page.get_by_role("button", name="Download the PDF report")
-        download_button.wait_for(timeout=WAIT_MS)
-        with page.expect_download(timeout=WAIT_MS) as download:
-            download_button.click()
-        pdf = download.value.path().read_bytes()
+        pdf = downloaded_report(page).path().read_bytes()
 
     # The sign-off is chained to the answer the page showed (the trail's first entry).
     entries = log.entries()
