@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import keras  # noqa: E402
 
 from dxcore.cards import sha256_of  # noqa: E402
-from dxcore.registry import get_card, list_cards  # noqa: E402
+from dxcore.registry import get_card, list_cards, modality  # noqa: E402
 
 
 def load_ms(path: Path) -> tuple[float, float]:
@@ -68,6 +68,9 @@ def main() -> int:
     totals = [0.0, 0.0, 0.0, 0.0]
     with tempfile.TemporaryDirectory() as scratch:
         for card in cards:
+            # Its modality's package registers the network's own layers (an expression
+            # model's standardisation) with Keras, as the dashboard does before a load.
+            modality(card["modality"])
             old, new = old_file(card, Path(scratch), args.old_rev, args.old_dir), card.weights_path
             load_ms(old), load_ms(new)  # warm-up: TensorFlow's first calls trace and cache
             old_times, new_times = [], []
