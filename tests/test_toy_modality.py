@@ -207,5 +207,24 @@ def test_no_shared_core_file_names_or_imports_a_modality():
     assert found == []
 
 
+def test_no_page_or_dashboard_module_branches_on_a_modality_name():
+    """The dashboard (``app.py``, ``app_pages/``, ``dxui/``) never decides by a modality's
+    name: no comparison, ``match`` case or dict literal keyed by one; the shared pages ask
+    the modality's views (:mod:`dxui.views`). A page may still name the modality it is for
+    (``dxui.navigation``'s page specs), which is a value, not a branch."""
+    names = set(BUILT_IN)
+    found = []
+    for path in sorted([ROOT / "app.py", *(ROOT / "app_pages").glob("*.py"),
+                        *(ROOT / "dxui").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            decided = (node.comparators + [node.left] if isinstance(node, ast.Compare) else
+                       [node.pattern] if isinstance(node, ast.match_case) else
+                       [key for key in node.keys if key is not None]
+                       if isinstance(node, ast.Dict) else [])
+            if any(isinstance(leaf, ast.Constant) and leaf.value in names
+                   for part in decided for leaf in ast.walk(part)):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
+
 def _card(folder: Path) -> dict:
     return get_card(toy.MODEL_ID, folder).fields
