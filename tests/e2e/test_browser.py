@@ -134,7 +134,8 @@ def test_home_and_models_pages(browser, app_url):
         assert page.get_by_test_id("stException").count() == 0
     for card in list_cards(ROOT / "saved_models"):
         with opened(browser, f"{app_url}/models?model={card.id}") as page:
-            page.get_by_text("Test report").wait_for(timeout=WAIT_MS)
+            # Exactly: a card's test evaluations may say "test report" in their purpose.
+            page.get_by_text("Test report", exact=True).wait_for(timeout=WAIT_MS)
             wait_for_idle(page)
             assert page.get_by_test_id("stException").count() == 0
 
