@@ -49,14 +49,31 @@ HOSTILE_CASES_CSV = f"""age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpe
 ECG_CSV_SECONDS = 30
 
 
+CONTENT_HEIGHT = """() => Math.max(...[...document.querySelectorAll(
+    '[data-testid="stMain"], [data-testid="stMainBlockContainer"]')]
+    .map(element => element.scrollHeight), document.body.scrollHeight)"""
+SETTLED_MS = 500  # the content's height unchanged this long: the page is drawn
+
+
+def settled_height(page) -> int:
+    """The content's height once it stays the same for :data:`SETTLED_MS`: the browser
+    still lays out tables and charts after Streamlit's run has ended, the longer the busier
+    the machine (measured at once, a busy run's ECG page was cut 500 px short)."""
+    height, waited = page.evaluate(CONTENT_HEIGHT), 0
+    while waited < WAIT_MS:
+        page.wait_for_timeout(SETTLED_MS)
+        waited += SETTLED_MS
+        height, previous = page.evaluate(CONTENT_HEIGHT), height
+        if height == previous:
+            return int(height)
+    raise AssertionError(f"the page's height still changed after {WAIT_MS} ms")
+
+
 def full_page_screenshot(page, path: Path) -> None:
     """Streamlit scrolls inside its main section, not the document: grow the viewport to
-    the content's height so that the screenshot holds the whole page."""
-    height = page.evaluate(
-        """() => Math.max(...[...document.querySelectorAll(
-                 '[data-testid="stMain"], [data-testid="stMainBlockContainer"]')]
-                 .map(element => element.scrollHeight), document.body.scrollHeight)""")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": int(height) + 40})
+    the content's settled height so that the screenshot holds the whole page."""
+    height = settled_height(page)
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": height + 40})
     wait_for_idle(page)
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
