@@ -47,5 +47,6 @@ finally:
     # dxui/server.py); also when the run was stopped or restarted by a newer one.
     release_free_memory()
     idle_release().page_ran()
-# The first model warms up once the first page has been shown (no-op from then on).
-warm_up_in_background(WARM_UP_MODEL)
+    # The first model warms up once the first page has been shown (no-op from then on);
+    # here too for a page that ends with st.stop() (the worklist with nothing dropped).
+    warm_up_in_background(WARM_UP_MODEL)

@@ -9,7 +9,8 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dxui.navigation import PAGES, page_for_model
+from dxui import server
+from dxui.navigation import PAGES, WARM_UP_MODEL, page_for_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +40,19 @@ def test_the_server_listens_on_this_machine_only_by_default():
 
 def idle_release_threads() -> int:
     return sum(thread.name == "dx-idle-release" for thread in threading.enumerate())
+
+
+def test_the_warm_up_starts_even_on_a_page_that_stops_early(monkeypatch):
+    """A server whose first visit is a page ending in ``st.stop()`` (the worklist with
+    nothing dropped) still warms up the first model for the next page's answer."""
+    started: list[str] = []
+    monkeypatch.setattr(server, "warm_up_in_background", started.append)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.run()
+    started.clear()  # the home page's own call
+    app.switch_page("app_pages/worklist.py").run()
+    assert not app.exception
+    assert started == [WARM_UP_MODEL]
 
 
 def test_the_idle_release_starts_even_on_a_page_that_stops_early():
