@@ -300,13 +300,13 @@ def predict_inputs(paths: list[str], model: DxModel) -> Iterator[tuple[str, Any]
     (:func:`dxcore.intake.expand_zip`) and grouped into records and cases as a drop is."""
     from dxcore.intake import expand_zip, group_files, is_zip
 
-    grouping = [file_format for file_format in _formats_of(model) if file_format.companions]
+    formats = _formats_of(model)
     for argument in paths:
         path = Path(argument)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file()
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            companions = _companions(files, grouping)
+            companions = _companions(files, formats)
             yield from ((str(file), str(file)) for file in files if file not in companions)
         elif path.is_file() and path.suffix.lower() == ".zip":
             try:
@@ -326,28 +326,23 @@ def predict_inputs(paths: list[str], model: DxModel) -> Iterator[tuple[str, Any]
             yield argument, argument
 
 
-def _formats_of(model: DxModel) -> tuple[FileFormat, ...]:
+def _formats_of(model: DxModel) -> list[FileFormat]:
+    """The formats of the model's modality, in the order their sniffers are asked."""
     from dxcore.registry import modality
 
-    return modality(model.modality).formats
+    return sorted(modality(model.modality).formats, key=lambda file_format: file_format.order)
 
 
-def _companions(files: list[Path], grouping: list[FileFormat]) -> set[Path]:
-    """The files of a folder read with another of them: the companions each names, in its
-    own folder, by the first of ``grouping`` (the formats that group files) it is."""
-    from dxcore.formats import HEAD_BYTES
+def _companions(files: list[Path], formats: list[FileFormat]) -> set[Path]:
+    """The files of a folder read with another of them: the members of the groups their
+    first bytes pair as a drop's (:func:`dxcore.formats.pair_files`)."""
+    from dxcore.formats import HEAD_BYTES, grouping, pair_files
 
-    if not grouping:
-        return set()
-    companions: set[Path] = set()
-    leaders: set[Path] = set()
-    for file in files:
-        head = _head(file, HEAD_BYTES)
-        file_format = next((known for known in grouping if known.sniff(file.name, head)), None)
-        if file_format is not None:
-            leaders.add(file)
-            companions |= {file.parent / name for name in file_format.companions(file.name, head)}
-    return companions - leaders
+    if not grouping(formats):
+        return set()  # no file is read with another: none need be opened here
+    heads = {str(file): _head(file, HEAD_BYTES) for file in files}
+    return {Path(member) for members in pair_files(heads, formats).values()
+            for member in members}
 
 
 def _head(path: Path, size: int) -> bytes:
@@ -461,14 +456,15 @@ def _files_of(path: Path, model: DxModel) -> dict[str, bytes]:
     that groups files with the companions it names beside it (a WFDB header with its .dat
     and .atr; ``100`` names ``100.hea``)."""
     from dxcore.contract import read_path
+    from dxcore.formats import grouping, leading_format
 
-    grouping = [file_format for file_format in _formats_of(model) if file_format.companions]
+    formats = _formats_of(model)
     if not path.exists():  # a record named without its extension
-        named = [path.with_suffix(f".{extension}") for file_format in grouping
+        named = [path.with_suffix(f".{extension}") for file_format in grouping(formats)
                  for extension in file_format.extensions if extension]
         path = next((candidate for candidate in named if candidate.is_file()), path)
     data = read_path(path)
-    file_format = next((known for known in grouping if known.sniff(path.name, data)), None)
+    file_format = leading_format(path.name, data, formats)
     members = sorted(file_format.companions(path.name, data)) if file_format else []
     return {path.name: data, **{name: read_path(path.parent / name) for name in members
                                 if (path.parent / name).is_file()}}

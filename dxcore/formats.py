@@ -14,7 +14,9 @@ Sniffers are asked in :attr:`FileFormat.order`: binary signatures first, then te
 structure of its own, then any table, then the readings of a table that no model of the
 earlier ones takes (a long CSV of numbers, an ECG recording). A file is its first format
 whose models read it; a format that recognises a file but whose models do not read it
-*declines* (:class:`Declined`), and the next one is asked.
+*declines* (:class:`Declined`), and the next one is asked. A file whose first format groups
+files leads a group of the companions it names (:func:`pair_files`: the drop zone's and the
+command line's one pairing rule).
 
 This module knows no modality: only what text formats share (:func:`text_head`,
 :func:`looks_like_table`, :func:`table_shape`).
@@ -31,8 +33,9 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from dxcore.errors import DxError
@@ -109,6 +112,52 @@ class FileFormat:
         if self.route is not None:
             return self.route(name, data, cards)
         return Routed(tuple(card.id for card in cards))
+
+
+def grouping(formats: Sequence[FileFormat]) -> list[FileFormat]:
+    """The formats of ``formats`` whose files come in groups (they name companions)."""
+    return [file_format for file_format in formats if file_format.companions is not None]
+
+
+def leading_format(name: str, data: bytes, formats: Sequence[FileFormat]) -> FileFormat | None:
+    """The format by which the file ``name`` leads a group: its first format of ``formats``
+    (in sniff order), when that one names companions; None for a file of single files' format
+    or of none."""
+    # A file recognised by none up to the last grouping format leads no group: the later
+    # sniffers need not be asked.
+    last = max((index for index, known in enumerate(formats) if known.companions is not None),
+               default=-1)
+    first = next((known for known in formats[:last + 1] if known.sniff(name, data)), None)
+    return first if first is not None and first.companions is not None else None
+
+
+def pair_files(files: Mapping[str, bytes],
+               formats: Sequence[FileFormat]) -> dict[str, set[str]]:
+    """The files of ``files`` (``{name: bytes}``, whole or their first :data:`HEAD_BYTES`)
+    that lead a group (:func:`leading_format`), in their order, each with its members: the
+    files in its own folder (two records of the same name in two folders stay apart) that
+    its format's companions name, whatever they look like (a signal file's bytes can pass
+    for text), less the files that lead a group themselves; a file named by two leaders is
+    the first one's.
+
+    >>> header = FileFormat("header", lambda name, data: data.startswith(b"HDR"), ("hdr",),
+    ...                     TEXT, companions=lambda name, data: {"a.sig", "b.hdr"})
+    >>> pair_files({"x/a.hdr": b"HDR", "x/a.sig": b"..", "y/a.sig": b"..", "x/b.hdr": b"HDR"},
+    ...            [header])
+    {'x/a.hdr': {'x/a.sig'}, 'x/b.hdr': set()}
+    """
+    leaders = {name: file_format for name, data in files.items()
+               if (file_format := leading_format(name, data, formats)) is not None}
+    claimed: set[str] = set()
+    groups: dict[str, set[str]] = {}
+    for name, file_format in leaders.items():
+        folder = PurePosixPath(name).parent
+        wanted = file_format.companions(name, files[name])
+        groups[name] = {member for member in files if PurePosixPath(member).parent == folder
+                        and PurePosixPath(member).name in wanted
+                        and member not in leaders and member not in claimed}
+        claimed |= groups[name]
+    return groups
 
 
 def signature(*signatures: bytes, offset: int = 0) -> Callable[[str, bytes], bool]:

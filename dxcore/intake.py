@@ -47,7 +47,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from dxcore.errors import DxError, OutOfDomain
-from dxcore.formats import Declined, joined
+from dxcore.formats import Declined, joined, pair_files
 from dxcore.workbook import workbook_format
 
 if TYPE_CHECKING:
@@ -247,15 +247,9 @@ def group_files(files: dict[str, bytes], cards: list[ModelCard] | None = None) -
     mappable: dict[str, bytes] = {}
     claimed: set[str] = set()
     # Files that name their companions first (a WFDB header: its signal files and
-    # annotations), in their own folder (two records of the same name in two folders of a
-    # ZIP stay apart).
-    for name in [n for n in files if _groups(sniffed[n])]:
-        file_format = sniffed[name][0][0]
+    # annotations), each case with them (:func:`dxcore.formats.pair_files`).
+    for name, members in pair_files(files, [pair[0] for pair in formats]).items():
         folder, stem = _folder(name), PurePosixPath(name).stem
-        wanted = file_format.companions(name, files[name])
-        # Claimed whatever they look like: a signal file's bytes can pass for text.
-        members = {n for n in files if _folder(n) == folder and PurePosixPath(n).name in wanted
-                   and not _groups(sniffed[n]) and n not in claimed}
         claimed |= members | {name}
         group = {PurePosixPath(n).name: files[n] for n in sorted({name} | members)}
         cases.append(_routed(f"{folder}{stem}" if folder else stem, files[name], group,
@@ -287,11 +281,6 @@ def _modalities_of(cards: list[ModelCard]) -> list[Modality]:
         except DxError:
             continue
     return found
-
-
-def _groups(sniffed: list[tuple[FileFormat, Modality]]) -> bool:
-    """Whether a file is first of a format that names its companions."""
-    return bool(sniffed) and sniffed[0][0].companions is not None
 
 
 def _folder(name: str) -> str:
