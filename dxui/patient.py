@@ -21,6 +21,7 @@ import streamlit as st
 from dxcore.errors import DxError
 from dxcore.intake import PATIENT_INPUTS, Intake, Outcome
 from dxcore.labels import InputLabels, stated_patients
+from dxcore.registry import modality
 from dxcore.wording import probability_text
 from dxui import results, worklist
 from dxui.common import plain, show_error
@@ -55,10 +56,10 @@ def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = F
 
 
 def heading(outcome: Outcome, label: str) -> str:
-    """The case's heading: what it is (its modality's views' label), its ``label`` and its
-    model (Markdown-escaped)."""
+    """The case's heading: what it is (its modality's ``input_label``, as the drop zone
+    calls it), its ``label`` and its model (Markdown-escaped)."""
     case = outcome.case
-    return plain(f"{views_for(case.model_id).LABEL}: {label} — read by {case.model_id}")
+    return plain(f"{modality(case.kind).input_label}: {label} — read by {case.model_id}")
 
 
 def admitted(intake: Intake) -> bool:

@@ -36,9 +36,6 @@ class ModalityViews(Protocol):
     a protocol). Every function draws with Streamlit and is given an answered case: a case
     its model refused or could not read never reaches it."""
 
-    #: What one input of the modality is called where its answer is headed, as in
-    #: "Image: a.png — read by cxr-pneumonia".
-    LABEL: str
     #: Whether the worklist gives each item of an input a row of its own (a table's cases),
     #: and opens that item when its row is picked; else one row per input, opening it whole.
     ROW_PER_ITEM: bool
