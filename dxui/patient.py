@@ -25,7 +25,7 @@ from dxcore.registry import modality
 from dxcore.wording import probability_text
 from dxui import results, worklist
 from dxui.common import plain, show_error
-from dxui.views import views_for
+from dxui.views import views_of
 
 NOT_FUSED = ("**Each file is read by its own model, on its own.** No model here combines "
              "an X-ray, an ECG and a case record into one answer: the answers are shown side "
@@ -48,7 +48,7 @@ def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = F
         show_error(result)
         return
     upload = results.Upload(case.files)
-    views = views_for(case.model_id)
+    views = views_of(case.kind)
     if compact:
         views.patient_section(outcome, upload)
     else:
