@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import subprocess
 import sys
 import tempfile
@@ -29,13 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # The test records and the datasets' column names, as the recipes know them.
+from dxcore.datasets import data_dir  # noqa: E402
 from dxcore.datasets.ckd import COLUMNS as CKD_COLUMNS  # noqa: E402
 from dxcore.datasets.heart_disease import COLUMNS as HEART_COLUMNS  # noqa: E402
 from dxcore.ecg.mitdb import DS2  # noqa: E402
-
-
-def data_dir() -> Path:
-    return Path(os.environ.get("DX_DATA_DIR") or ROOT.parent / "shared" / "data")
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:

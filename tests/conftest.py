@@ -9,7 +9,9 @@ are the models and files most tests share.
 What runs over a whole split (a shipped model's predictions of its test split or of its
 recipe's calibration cases) is computed once per session, on first use, by the factories
 ``shipped_test_predictions(id)`` and ``shipped_calibration_predictions(id)``: a test needing
-it asks for the factory, never recomputes it, and only reads what it gets.
+it asks for the factory, never recomputes it, and only reads what it gets. The suite runs on
+every core (pytest-xdist, ``pyproject.toml``): a session is a worker's, so each worker that
+runs such a test computes the split once.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ os.environ["DX_SITE_PRIORS"] = "off"
 
 @pytest.fixture(scope="session")
 def shipped_model() -> Callable[[str], DxModel]:
-    """``shipped_model("ecg-beats")``: the shipped model, loaded once per session (the
-    registry caches it); skips when it is not in ``saved_models/``."""
+    """``shipped_model("ecg-beats")``: the shipped model, loaded once per test process
+    (the registry caches it); skips when it is not in ``saved_models/``."""
     from dxcore.errors import DxError
     from dxcore.registry import get_model
 
@@ -111,6 +113,15 @@ def toy_models_dir(dataset, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("toy-models")
     toy_modality.build(folder, data)
     return folder
+
+
+@pytest.fixture(scope="session")
+def ecg200_test_beats(dataset) -> tuple[np.ndarray, np.ndarray]:
+    """UCR ECG200's test beats and labels, the toy plug-in's test split; skips when ecg200
+    is absent."""
+    from tests import toy_modality
+
+    return toy_modality.read_ucr(dataset("ecg200") / "ECG200_TEST.txt")
 
 
 # --- The models and data most tests share -------------------------------------------

@@ -1,7 +1,9 @@
-"""Helpers shared by the tests: the CLI's JSON lines, small records built in memory."""
+"""Helpers shared by the tests: the CLI's JSON lines, small records built in memory, a PDF's
+text."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -200,3 +202,9 @@ def dicom_file(pixels: np.ndarray, bits_stored: int, **elements) -> bytes:
     dcmwrite(buffer, dataset, enforce_file_format=True)
     return buffer.getvalue()
 
+
+def text_of(pdf: bytes) -> list[str]:
+    """Each page's text, whitespace collapsed (fpdf2 breaks lines anywhere)."""
+    from pypdf import PdfReader
+
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]

@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from dxui import server
 from dxui.navigation import PAGES, WARM_UP_MODEL, page_for_model
+from tests.app_pages.conftest import open_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,8 +47,7 @@ def test_the_warm_up_starts_even_on_a_page_that_stops_early(monkeypatch):
     nothing dropped) still warms up the first model for the next page's answer."""
     started: list[str] = []
     monkeypatch.setattr(server, "warm_up_in_background", started.append)
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.run()
+    app = open_app()
     started.clear()  # the home page's own call
     app.switch_page("app_pages/worklist.py").run()
     assert not app.exception
@@ -59,8 +58,7 @@ def test_the_idle_release_starts_even_on_a_page_that_stops_early():
     """The worklist page with nothing dropped ends in ``st.stop()``: the idle release (see
     dxui/server.py) must have started before the page ran, or a server whose first visit was
     such a page would keep its cached answers for good."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.run()
+    app = open_app()
     st.cache_resource.clear()  # a fresh IdleRelease, as in a new server process
     before = idle_release_threads()
     app.switch_page("app_pages/worklist.py").run()

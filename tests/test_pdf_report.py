@@ -26,7 +26,7 @@ from dxcore.pdf_report import (
     worklist_report,
 )
 from tests.app_pages.test_chest_xray import PATIENT, dicom_bytes
-from tests.helpers import pdf_page_png, wfdb_bytes, with_rhythm
+from tests.helpers import pdf_page_png, text_of, wfdb_bytes, with_rhythm
 
 IDENTIFIERS = ("Doe", "Jane", "PID-738291", "19790412", "1979-04-12")
 ACCESSION = "ACC-5521"
@@ -35,11 +35,6 @@ CASES = (b"name,patient_id,birth_date,age,sex,cp,trestbps,chol,fbs,restecg,thala
          b"Jane Doe,PID-738291,1979-04-12,67,1,4,160,286,0,2,108,1,1.5,2,3,3\n"
          b"Jane Doe,PID-738291,1979-04-12,41,0,2,130,204,0,2,172,0,1.4,1,0,3\n"
          b"Jane Doe,PID-738291,1979-04-12,430,1,1,145,233,1,2,150,0,2.3,3,0,6\n")
-
-
-def text_of(pdf: bytes) -> list[str]:
-    """Each page's text, whitespace collapsed (fpdf2 breaks lines anywhere)."""
-    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
 def render(pdf: bytes, page: int = 1) -> Image.Image:

@@ -299,7 +299,8 @@ def test_audit_sign_usage_errors_exit_2_as_every_command_s(capsys, log, argument
 
 def test_the_pdf_reports_say_each_case_s_sign_off(monkeypatch, tmp_path, heart_model):
     from dxcore.pdf_report import case_report, cases_of, worklist_report
-    from tests.test_pdf_report import CASES, text_of
+    from tests.helpers import text_of
+    from tests.test_pdf_report import CASES
 
     files = {"cases.csv": CASES}
     result = heart_model.predict(files)

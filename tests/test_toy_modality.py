@@ -1,27 +1,24 @@
 """A modality registers itself: the toy plug-in of ``tests/toy_modality.py`` (UCR ECG200
 beats), trained in seconds, runs through ``models``, ``predict --json``, ``--explain``,
 ``report`` and ``evaluate`` of the real command line, the drop zone's intake and the PDF
-reports, with no shared file touched: none of them names a modality (checked here) and
-the toy's file format and report sections are its registration's. ``DX_MODELS_DIR``
-points at a folder that holds the toy model only."""
+reports, with no shared file touched: none of them names a modality
+(``tests/test_import_graph.py`` checks) and the toy's file format and report sections are
+its registration's. ``DX_MODELS_DIR`` points at a folder that holds the toy model only."""
 
 from __future__ import annotations
 
-import ast
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from pypdf import PdfReader
 
 from dxcore.explain import explainers_for
 from dxcore.intake import group_files, predict_cases
 from dxcore.pdf_report import cases_for, worklist_report
-from dxcore.registry import BUILT_IN, get_card, get_model, list_cards, recipe_for
+from dxcore.registry import get_card, get_model, list_cards, recipe_for
 from tests import toy_modality as toy
 from tests.drops import zip_of
-from tests.helpers import ROOT, run_cli, run_entry_point
+from tests.helpers import ROOT, run_cli, run_entry_point, text_of
 
 BEAT_KEYS = {"input", "beat", "model", "probabilities", "prediction"}
 BEATS_IN_FILE = 6
@@ -34,16 +31,11 @@ def toy_cli(toy_models_dir: Path, monkeypatch) -> Path:
     return toy_models_dir
 
 
-@pytest.fixture(scope="module")
-def test_beats(dataset) -> tuple[np.ndarray, np.ndarray]:
-    return toy.read_ucr(dataset("ecg200") / "ECG200_TEST.txt")
-
-
 @pytest.fixture
-def beats_file(test_beats, tmp_path) -> Path:
+def beats_file(ecg200_test_beats, tmp_path) -> Path:
     """The first test beats without their labels, one per line, as a user would give them."""
     path = tmp_path / "beats.txt"
-    np.savetxt(path, test_beats[0][:BEATS_IN_FILE], fmt="%.7e")
+    path.write_bytes(toy.beats_text(ecg200_test_beats[0][:BEATS_IN_FILE]))
     return path
 
 
@@ -91,11 +83,11 @@ def test_a_malformed_line_is_an_error_object_naming_it(capsys, toy_cli, beats_fi
     assert len(lines) == 1 + BEATS_IN_FILE and "error" not in lines[1]
 
 
-def test_held_out_accuracy_is_well_above_chance(toy_cli, test_beats):
+def test_held_out_accuracy_is_well_above_chance(toy_cli, ecg200_test_beats):
     """On the 100 ECG200_TEST beats, never seen in training or calibration, through
     ``predict`` and the card's decision rule. Chance is the majority class's share (0.64);
     the recipe's ``evaluate`` stored the same figure in the card."""
-    beats, labels = test_beats
+    beats, labels = ecg200_test_beats
     result = get_model(toy.MODEL_ID).predict(beats)
     accuracy = float(np.mean((result.decisions == toy.POSITIVE) == labels.astype(bool)))
     chance = max(labels.mean(), 1 - labels.mean())
@@ -121,13 +113,13 @@ def test_a_process_that_never_imported_the_plug_in_refuses_it_in_one_sentence(to
 
 
 def test_the_drop_zone_recognises_a_file_of_beats_by_the_toys_format(toy_cli, beats_file,
-                                                                    test_beats):
+                                                                    ecg200_test_beats):
     """The toy's registered format takes its file whatever its name, before the case-table
     format would (a file of beats with commas is a table too), and the toy's model answers
     each beat as ``predict`` does; a file no format in use takes is refused in the words of
     the formats in use, the toy's included."""
     cards = [*list_cards(toy_cli), *list_cards(ROOT / "saved_models")]
-    comma = ",".join(f"{value:.5f}" for value in test_beats[0][0]) + "\n"
+    comma = ",".join(f"{value:.5f}" for value in ecg200_test_beats[0][0]) + "\n"
     found = group_files({"export": beats_file.read_bytes(), "one.csv": comma.encode(),
                          "notes.bin": b"\x00\x01"}, cards=cards)
     assert [(case.name, case.kind, case.model_id, case.rows) for case in found.cases] == [
@@ -140,10 +132,6 @@ def test_the_drop_zone_recognises_a_file_of_beats_by_the_toys_format(toy_cli, be
     assert [len(outcome.result) for outcome in outcomes] == [BEATS_IN_FILE, 1]
     direct = model.predict(beats_file)
     assert outcomes[0].result.as_json() == direct.as_json()
-
-
-def text_of(pdf: bytes) -> list[str]:
-    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
 def test_a_pdf_report_of_a_file_of_beats_has_the_toys_sections(toy_cli, beats_file):
@@ -181,50 +169,6 @@ def test_the_cli_reports_and_reads_a_zip_of_beats_with_the_toys_format(capsys, t
     assert refused["input"] == f"{archive}/day/x.bin"
     assert "expected a file of beats" in refused["error"]
 
-
-def test_no_shared_core_file_names_or_imports_a_modality():
-    """The shared core (``dxcore/*.py``) holds no modality's name and imports no modality
-    package: the surfaces dispatch on what a modality registered. The registry names the
-    built-in packages once (BUILT_IN), so that it can import them when first asked."""
-    names = set(BUILT_IN)
-    packages = {built_in.package for built_in in BUILT_IN.values()}
-    found = []
-    for path in sorted((ROOT / "dxcore").glob("*.py")):
-        tree = ast.parse(path.read_text())
-        built_in = {id(node) for statement in tree.body if isinstance(statement, ast.Assign)
-                    and any(getattr(target, "id", "") == "BUILT_IN"
-                            for target in statement.targets)
-                    for node in ast.walk(statement)}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and node.value in names and id(node) not in built_in:
-                found.append(f"{path.name}:{node.lineno} names {node.value!r}")
-            modules = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
-                       [alias.name for alias in node.names] if isinstance(node, ast.Import)
-                       else [])
-            found += [f"{path.name}:{node.lineno} imports {module}" for module in modules
-                      if any(module == package or module.startswith(f"{package}.")
-                             for package in packages)]
-    assert found == []
-
-
-def test_no_page_or_dashboard_module_branches_on_a_modality_name():
-    """The dashboard (``app.py``, ``app_pages/``, ``dxui/``) never decides by a modality's
-    name: no comparison, ``match`` case or dict literal keyed by one; the shared pages ask
-    the modality's views (:mod:`dxui.views`). A page may still name the modality it is for
-    (``dxui.navigation``'s page specs), which is a value, not a branch."""
-    names = set(BUILT_IN)
-    found = []
-    for path in sorted([ROOT / "app.py", *(ROOT / "app_pages").glob("*.py"),
-                        *(ROOT / "dxui").glob("*.py")]):
-        for node in ast.walk(ast.parse(path.read_text())):
-            decided = (node.comparators + [node.left] if isinstance(node, ast.Compare) else
-                       [node.pattern] if isinstance(node, ast.match_case) else
-                       [key for key in node.keys if key is not None]
-                       if isinstance(node, ast.Dict) else [])
-            if any(isinstance(leaf, ast.Constant) and leaf.value in names
-                   for part in decided for leaf in ast.walk(part)):
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    assert found == []
 
 def _card(folder: Path) -> dict:
     return get_card(toy.MODEL_ID, folder).fields

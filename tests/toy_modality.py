@@ -20,6 +20,7 @@ its :data:`KIT` is what the shared conformance checks (``dxcore.testing``) need 
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from dataclasses import dataclass
@@ -162,6 +163,13 @@ def read_beats(source: Source) -> np.ndarray:
     if isinstance(source, np.ndarray | list):
         return check_beats(source)
     raise DxError(f"This model reads beats: a text file of {SAMPLES} samples per line.")
+
+
+def beats_text(beats: np.ndarray) -> bytes:
+    """A file of beats as a user gives it: one beat per line."""
+    text = io.StringIO()
+    np.savetxt(text, beats, fmt="%.7e")
+    return text.getvalue().encode()
 
 
 def read_ucr(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -9,12 +9,10 @@ gallery) through its views.
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -31,33 +29,29 @@ from tests import toy_modality as toy
 from tests.app_pages.conftest import drop, open_app, routed, shown, verdicts
 
 
-@pytest.fixture
-def toy_dashboard(toy_models_dir: Path, tmp_path: Path, monkeypatch) -> Path:
-    """The dashboard's models folder: a copy of the toy model alone, with a test report of
-    ECG200_TEST stored beside its card (its failed cases named "beat N")."""
-    folder = tmp_path / toy.MODEL_ID
+@pytest.fixture(scope="module")
+def toy_models_with_report(toy_models_dir: Path, ecg200_test_beats, tmp_path_factory) -> Path:
+    """A models folder holding a copy of the toy model alone, with a test report of
+    ECG200_TEST stored beside its card (its failed cases named "beat N"); made once for the
+    module (no page writes to it)."""
+    models = tmp_path_factory.mktemp("toy-dashboard")
+    folder = models / toy.MODEL_ID
     shutil.copytree(toy_models_dir / toy.MODEL_ID, folder)
     card = read_card(folder / "card.json")
-    beats, labels = toy.read_ucr(toy.ecg200_file("TEST"))
-    model = get_model(toy.MODEL_ID, tmp_path)
+    beats, labels = ecg200_test_beats
+    model = get_model(toy.MODEL_ID, models)
     logits = batched_outputs(model.network, toy.znormalise(beats), model.batch_size)["logits"]
     cases = Predictions([f"beat {number}" for number in range(1, len(beats) + 1)], labels,
                         logits, f"ECG200_TEST, {len(beats)} beats")
     store_test_report(card, build_report(cases, card))
-    monkeypatch.setenv("DX_MODELS_DIR", str(tmp_path))
-    return tmp_path
+    return models
 
 
-@pytest.fixture(scope="module")
-def test_beats(dataset) -> np.ndarray:
-    return toy.read_ucr(dataset("ecg200") / "ECG200_TEST.txt")[0]
-
-
-def beats_file(beats: np.ndarray) -> bytes:
-    """A file of beats as a user gives it: one beat per line."""
-    text = io.StringIO()
-    np.savetxt(text, beats, fmt="%.7e")
-    return text.getvalue().encode()
+@pytest.fixture
+def toy_dashboard(toy_models_with_report: Path, monkeypatch) -> Path:
+    """The dashboard's models folder (``DX_MODELS_DIR``): the toy model and its test report."""
+    monkeypatch.setenv("DX_MODELS_DIR", str(toy_models_with_report))
+    return toy_models_with_report
 
 
 def predictions(name: str, data: bytes) -> list[str]:
@@ -71,8 +65,8 @@ def dropped_home(inputs: dict[str, bytes]) -> AppTest:
 
 
 def test_the_worklist_gives_each_toy_beat_a_row_and_opens_the_beat_picked(toy_dashboard,
-                                                                          test_beats):
-    beats = beats_file(test_beats[:3])
+                                                                          ecg200_test_beats):
+    beats = toy.beats_text(ecg200_test_beats[0][:3])
     app = dropped_home({"beats.txt": beats})
 
     assert not app.exception and not app.error
@@ -94,8 +88,9 @@ def test_the_worklist_gives_each_toy_beat_a_row_and_opens_the_beat_picked(toy_da
     assert verdicts(app) == [predictions("beats.txt", beats)[1]]
 
 
-def test_the_patient_view_shows_each_toy_input_with_its_beats(toy_dashboard, test_beats):
-    inputs = {"a.txt": beats_file(test_beats[:2]), "b.txt": beats_file(test_beats[2:3])}
+def test_the_patient_view_shows_each_toy_input_with_its_beats(toy_dashboard, ecg200_test_beats):
+    beats = ecg200_test_beats[0]
+    inputs = {"a.txt": toy.beats_text(beats[:2]), "b.txt": toy.beats_text(beats[2:3])}
     app = dropped_home(inputs)
 
     assert routed(app) == [("a.txt", toy.MODEL_ID), ("b.txt", toy.MODEL_ID)]

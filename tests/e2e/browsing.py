@@ -80,14 +80,14 @@ def wait_for_idle(page) -> None:
         timeout=WAIT_MS)
 
 
-def downloaded_report(page, seconds_to_write: float = WAIT_MS / 1000):
+def downloaded_report(page, write_timeout_ms: int = WAIT_MS):
     """The PDF report as a clinician gets it: "Prepare a PDF report" clicked, then its
     download button once the run that wrote it has ended (clicked while the page was still
     drawing, the browser once started no download under load), waiting up to
-    ``seconds_to_write`` for the report to be written. Playwright's ``Download``."""
+    ``write_timeout_ms`` for the report to be written. Playwright's ``Download``."""
     page.get_by_role("button", name="Prepare a PDF report").click()
     download_button = page.get_by_role("button", name="Download the PDF report")
-    download_button.wait_for(timeout=seconds_to_write * 1000)
+    download_button.wait_for(timeout=write_timeout_ms)
     wait_for_run(page)
     with page.expect_download(timeout=WAIT_MS) as download:
         download_button.click()

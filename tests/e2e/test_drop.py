@@ -34,7 +34,7 @@ def test_a_mixed_drop_on_the_home_page_opens_as_a_worklist_and_its_report_downlo
         assert page.get_by_text("Open a case").count() == 1
 
         # Three models' explanations to write.
-        download = downloaded_report(page, seconds_to_write=3 * WAIT_MS / 1000)
+        download = downloaded_report(page, write_timeout_ms=3 * WAIT_MS)
         assert download.suggested_filename == "dx-worklist-report.pdf"
         report = PdfReader(download.path())
     text = " ".join(" ".join(p.extract_text().split()) for p in report.pages)

@@ -101,7 +101,7 @@ def test_the_patient_view_names_the_patient_and_its_report_says_it_holds_identif
         shows_no_error_then_screenshot(page, PATIENT_SCREENSHOT)
 
         # Three models' explanations to write.
-        pdf = downloaded_report(page, seconds_to_write=3 * WAIT_MS / 1000).path().read_bytes()
+        pdf = downloaded_report(page, write_timeout_ms=3 * WAIT_MS).path().read_bytes()
     pages = [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages]
     assert pages[0].startswith("Dx case report - case 1: 100 Patient: "
                                f"{PATIENT['PatientID']}")
