@@ -7,7 +7,7 @@ import streamlit as st
 from dxui import drop, patient, report, worklist
 from dxui.common import plain, research_notice
 from dxui.navigation import WORKLIST as PAGE
-from dxui.views import views_for
+from dxui.views import views_of
 
 st.title(PAGE.heading)
 st.caption(PAGE.summary)
@@ -32,7 +32,7 @@ if not view.empty:
         row = view.loc[index]
         chosen = outcomes[int(row["outcome"])]
         st.markdown(f"**{patient.heading(chosen, row['Case'])}**")
-        if not views_for(chosen.model_id).ROW_PER_ITEM:  # the input is its row
+        if not views_of(chosen.case.kind).ROW_PER_ITEM:  # the input is its row
             patient.outcome_section(chosen)
         elif row["answered"]:  # one row of a case table
             patient.outcome_section(chosen, int(row["item"]))

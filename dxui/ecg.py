@@ -54,7 +54,6 @@ CALIBRATED_ON = ("out-of-fold predictions of a record-grouped cross-validation o
 METRICS_PER_ROW = 4
 STRIP_SECONDS = 60.0  # the strip's page: a minute
 CONTEXT_SECONDS = 6.0  # either side of the selected beat: a wide page's strip at 25 mm/s
-LABEL = "ECG record"
 ROW_PER_ITEM = False  # a record is one row, whatever its beats
 BEAT_SECONDS = 0.6  # either side of a failed beat's R peak, in the Models page's gallery
 # ECG case ids name the MIT-BIH record and the beat's sample: "record 233 sample 12345".

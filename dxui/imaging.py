@@ -36,7 +36,6 @@ METHOD_KEY, OPACITY_KEY, COMPARE_KEY = "image_method", "image_opacity", "image_c
 DEFAULT_OPACITY = 0.45
 NOUN = "image"  # what the verdict calls the input: "The model reads this image as ..."
 CALIBRATED_ON = "validation data"
-LABEL = "Image"
 ROW_PER_ITEM = False  # an image is one row
 THUMBNAIL_PX = 180
 

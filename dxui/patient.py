@@ -21,10 +21,11 @@ import streamlit as st
 from dxcore.errors import DxError
 from dxcore.intake import PATIENT_INPUTS, Intake, Outcome
 from dxcore.labels import InputLabels, stated_patients
+from dxcore.registry import modality
 from dxcore.wording import probability_text
 from dxui import results, worklist
 from dxui.common import plain, show_error
-from dxui.views import views_for
+from dxui.views import views_of
 
 NOT_FUSED = ("**Each file is read by its own model, on its own.** No model here combines "
              "an X-ray, an ECG and a case record into one answer: the answers are shown side "
@@ -47,7 +48,7 @@ def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = F
         show_error(result)
         return
     upload = results.Upload(case.files)
-    views = views_for(case.model_id)
+    views = views_of(case.kind)
     if compact:
         views.patient_section(outcome, upload)
     else:
@@ -55,10 +56,10 @@ def outcome_section(outcome: Outcome, item: int | None = None, compact: bool = F
 
 
 def heading(outcome: Outcome, label: str) -> str:
-    """The case's heading: what it is (its modality's views' label), its ``label`` and its
-    model (Markdown-escaped)."""
+    """The case's heading: what it is (its modality's ``input_label``, as the drop zone
+    calls it), its ``label`` and its model (Markdown-escaped)."""
     case = outcome.case
-    return plain(f"{views_for(case.model_id).LABEL}: {label} — read by {case.model_id}")
+    return plain(f"{modality(case.kind).input_label}: {label} — read by {case.model_id}")
 
 
 def admitted(intake: Intake) -> bool:

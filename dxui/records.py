@@ -294,7 +294,6 @@ def one_case(card: ModelCard, upload: results.Upload, result: Result, case: Case
 
 # --- The views of the worklist, the patient view and the Models page (dxui.views) --------
 
-LABEL = "Case records"
 ROW_PER_ITEM = True  # a table's cases, a row each
 ROW_COLUMNS_SHOWN = 14  # a gene profile's first probes; a clinical record in full
 

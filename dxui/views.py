@@ -3,10 +3,11 @@
 A modality names the module of its views when it registers
 (:attr:`dxcore.registry.Modality.views`: ``dxui.imaging``, ``dxui.ecg``, ``dxui.records``,
 or a plug-in's own module), by name, so that the core never imports Streamlit. The
-worklist, the patient view and the Models page ask :func:`views_of` (or
-:func:`views_for`, by model) for that module and call what :class:`ModalityViews` lists:
-none of them knows a modality by its name, and a new modality's answers show on them with
-no shared file changed (``tests/toy_views.py`` is the test suite's example).
+worklist, the patient view and the Models page ask :func:`views_of` for that module (by
+the modality's name: a case's ``kind``, a card's ``modality``) and call what
+:class:`ModalityViews` lists: none of them knows a modality by its name, and a new
+modality's answers show on them with no shared file changed (``tests/toy_views.py`` is the
+test suite's example).
 
 The shared parts stay shared: a case whose model gave no answer is said by
 :func:`dxui.patient.outcome_section` and :mod:`dxui.worklist` before any view is asked, and
@@ -21,7 +22,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dxcore.errors import DxError
-from dxcore.registry import get_model, modality
+from dxcore.registry import modality
 
 if TYPE_CHECKING:  # type hints only: this module is imported before any model is
     from dxcore.cards import ModelCard
@@ -36,9 +37,6 @@ class ModalityViews(Protocol):
     a protocol). Every function draws with Streamlit and is given an answered case: a case
     its model refused or could not read never reaches it."""
 
-    #: What one input of the modality is called where its answer is headed, as in
-    #: "Image: a.png — read by cxr-pneumonia".
-    LABEL: str
     #: Whether the worklist gives each item of an input a row of its own (a table's cases),
     #: and opens that item when its row is picked; else one row per input, opening it whole.
     ROW_PER_ITEM: bool
@@ -84,11 +82,6 @@ def views_of(name: str) -> ModalityViews:
         raise DxError(f"The dashboard views of the modality '{name}' ({registered.views}) "
                       f"lack {', '.join(missing)}.")
     return module  # type: ignore[return-value]  (checked member by member above)
-
-
-def views_for(model_id: str) -> ModalityViews:
-    """The views of ``model_id``'s modality (its card says which; no weights are loaded)."""
-    return views_of(get_model(model_id).modality)
 
 
 def _imported(module_name: str, name: str) -> ModuleType:

@@ -25,7 +25,6 @@ from dxui.models import THUMBNAILS_PER_ROW, failure_caption
 from dxui.worklist import answer_row
 from tests import toy_modality as toy
 
-LABEL = "Beats"
 ROW_PER_ITEM = True
 NOUN = "beat"  # "The model reads this beat as ..."
 CALIBRATED_ON = "a held-out quarter of ECG200_TRAIN"

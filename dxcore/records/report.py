@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from dxcore.contract import DxModel, Result
 
 FIELDS_SHOWN = 40  # a gene profile's 7,129 probes: the first ones and "... more"
-SENTENCES_SHOWN = 5
 
 
 def _row_of(case: Case):
@@ -65,10 +64,6 @@ class RecordSections(Sections):
         flag = "atypical for the training cohort" if row.atypical else "typical enough"
         return (f"Accepted by the record checks; atypicality {row.atypicality:.0f}th "
                 f"percentile of the training cohort ({flag}).")
-
-    def explanation(self, pdf: Report, case: Case) -> None:
-        for sentence in case.explanation.detail.sentences(SENTENCES_SHOWN):
-            pdf.line_of(f"• {sentence}", 8)
 
 
 SECTIONS = RecordSections()

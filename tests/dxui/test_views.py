@@ -15,7 +15,7 @@ from tests import toy_modality as toy
 
 
 def test_the_protocols_members_are_what_a_views_module_must_have():
-    assert MEMBERS == ("LABEL", "ROW_PER_ITEM", "case_view", "patient_section",
+    assert MEMBERS == ("ROW_PER_ITEM", "case_view", "patient_section",
                        "worklist_rows", "failure_gallery")
 
 
@@ -24,9 +24,8 @@ def test_every_registered_modality_has_views_that_satisfy_the_protocol(name):
     module = views_of(name)
 
     assert module.__name__ == modalities()[name].views
-    assert isinstance(module.LABEL, str) and module.LABEL
     assert isinstance(module.ROW_PER_ITEM, bool)
-    assert all(callable(getattr(module, member)) for member in MEMBERS[2:])
+    assert all(callable(getattr(module, member)) for member in MEMBERS[1:])
 
 
 def test_the_toy_plug_in_has_its_views_in_the_test_suite():
@@ -36,7 +35,7 @@ def test_the_toy_plug_in_has_its_views_in_the_test_suite():
 @pytest.mark.parametrize(("named", "message"), [
     ("", "has no dashboard views: its registration names none"),
     ("tests.no_such_views", "(tests.no_such_views) cannot be found"),
-    ("tests.toy_modality", "(tests.toy_modality) lack LABEL, ROW_PER_ITEM, case_view, "
+    ("tests.toy_modality", "(tests.toy_modality) lack ROW_PER_ITEM, case_view, "
                            "patient_section, worklist_rows, failure_gallery"),
 ])
 def test_views_that_cannot_be_used_are_one_clear_error(monkeypatch, named, message):
