@@ -170,7 +170,8 @@ class Modality:
     # Its file formats, each with the one sniffer that the drop zone, its reader and the
     # command line ask (dxcore.formats).
     formats: tuple[FileFormat, ...] = ()
-    # What the drop zone calls one of its inputs ("ECG record"), and how it names what it
+    # What the drop zone, the worklist and the patient view call one of its inputs ("ECG
+    # record": "ECG record: 100 — read by ecg-beats"), and how it names what it
     # reads when a file is none of it ("an ECG record (WFDB .hea with its .dat, EDF, or
     # CSV)"), with a hint on files it reads only with others.
     input_label: str = ""
